@@ -1,0 +1,166 @@
+// Package cli is envseal's command line. It owns the one output contract:
+// prompts only on /dev/tty; results on stdout; everything else on stderr as
+// "envseal: error: …", "envseal: warning: …" and at most one
+// "envseal: hint: …", lower-case, no trailing period. One file per
+// subcommand.
+//
+// Cobra is used for the command tree, help text and flag parsing (including
+// the "--" that separates envseal's flags from a child's argv in `run`);
+// writing and testing that by hand would be more code than everything it
+// saves, and DESIGN names it as an accepted dependency.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/envseal/envseal/internal/safefile"
+	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/term"
+	"github.com/envseal/envseal/internal/vault"
+)
+
+// Exit codes. 1 is a usage or local error; run uses env(1)'s 125/126/127.
+const (
+	exitOK       = 0
+	exitError    = 1
+	exitInternal = 125
+	exitDenied   = 126
+	exitNotFound = 127
+)
+
+// kdfParams is what `envseal init` wraps a new master key with. It is
+// lowered only by the test wrapper (cli_test.go); no flag or environment
+// variable reaches it.
+var kdfParams = seal.DefaultKDF
+
+// exitErr carries an error, its hint and the exit code to use.
+type exitErr struct {
+	err  error
+	hint string
+	code int
+}
+
+func (e *exitErr) Error() string { return e.err.Error() }
+func (e *exitErr) Unwrap() error { return e.err }
+
+// withHint attaches a hint (and optionally an exit code) to err.
+func withHint(err error, hint string) error {
+	return &exitErr{err: err, hint: hint, code: exitError}
+}
+
+func withCode(err error, code int, hint string) error {
+	return &exitErr{err: err, hint: hint, code: code}
+}
+
+type app struct {
+	stdout io.Writer
+	stderr io.Writer
+	stdin  io.Reader
+}
+
+func (a *app) warnf(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "envseal: warning: "+format+"\n", args...)
+}
+
+func (a *app) infof(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "envseal: "+format+"\n", args...)
+}
+
+// Main runs the CLI with os.Args and returns the process exit code.
+func Main() int {
+	a := &app{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
+	return a.run(os.Args[1:])
+}
+
+func (a *app) run(args []string) int {
+	root := a.rootCmd()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	code, hint := exitError, hintFor(err)
+	var ee *exitErr
+	if errors.As(err, &ee) {
+		code = ee.code
+		if ee.hint != "" {
+			hint = ee.hint
+		}
+	}
+	fmt.Fprintf(a.stderr, "envseal: error: %s\n", oneLine(err.Error()))
+	if hint != "" {
+		fmt.Fprintf(a.stderr, "envseal: hint: %s\n", hint)
+	}
+	return code
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "envseal",
+		Short: "A write-only secret vault: programs you approve get secrets, nobody reads them back",
+		Long: `envseal keeps secrets in an encrypted vault that has no command to print them.
+A secret reaches only a program you approved — pinned by path, SHA-256 and
+argument pattern — so an AI agent can use a secret without seeing it.
+
+The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
+~/.config/envseal). Passphrases and values are typed on the terminal
+(/dev/tty), never read from an agent's stdin unless you say so.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetIn(a.stdin)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return withHint(err, fmt.Sprintf("see 'envseal %s --help'", c.Name()))
+	})
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(
+		a.initCmd(),
+		a.storeCmd(),
+		a.listCmd(),
+		a.revokeCmd(),
+		a.demoCmd(),
+	)
+	return root
+}
+
+// hintFor maps the errors every command can meet to what to do next.
+func hintFor(err error) string {
+	var ce *vault.CorruptError
+	var ue *safefile.UnsafeError
+	switch {
+	case errors.Is(err, vault.ErrNotInitialized):
+		return "create a vault with 'envseal init' (or point ENVSEAL_HOME at an existing one)"
+	case errors.Is(err, vault.ErrWrongPassphrase):
+		return "type the passphrase you chose at 'envseal init'; nothing was changed"
+	case errors.As(err, &ce):
+		return "restore that file from a backup; if it is a secret, 'envseal revoke' it and store it again"
+	case errors.As(err, &ue):
+		return "fix the ownership or permissions named above; envseal will not use files others could have changed"
+	case errors.Is(err, term.ErrNoTTY):
+		return "run envseal from a terminal, or pass the passphrase with --passphrase-fd N"
+	case errors.Is(err, vault.ErrBadName):
+		return "names use letters, digits, '.', '_' and '-', start with a letter or digit, and are at most 128 bytes"
+	case errors.Is(err, safefile.ErrUnsupported):
+		return "envseal supports Linux (and macOS for the vault); this OS is not supported yet"
+	}
+	return ""
+}
+
+// openVault opens the vault in $ENVSEAL_HOME.
+func openVault() (*vault.Vault, error) {
+	dir, err := vault.Home()
+	if err != nil {
+		return nil, err
+	}
+	return vault.Open(dir)
+}

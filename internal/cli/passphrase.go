@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/term"
+	"github.com/envseal/envseal/internal/vault"
+)
+
+// maxPassphrase bounds what is read from --passphrase-fd.
+const maxPassphrase = 4096
+
+// passphraseFlag is the shared --passphrase-fd flag: -1 means "ask on the
+// terminal".
+type passphraseFlag struct{ fd int }
+
+// read returns the passphrase from fd N (read once to EOF, one trailing
+// newline dropped) or from /dev/tty (asked twice when confirm is set).
+func (p *passphraseFlag) read(prompt string, confirm bool) ([]byte, error) {
+	if p.fd >= 0 {
+		return readPassphraseFD(p.fd)
+	}
+	t, err := term.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	pass, err := t.ReadHidden(prompt)
+	if err != nil {
+		return nil, err
+	}
+	if len(pass) == 0 {
+		return nil, withHint(errors.New("empty passphrase"), "type a passphrase; a long phrase of several words is best")
+	}
+	if confirm {
+		again, err := t.ReadHidden("Repeat passphrase: ")
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(pass, again) {
+			return nil, withHint(errors.New("passphrases do not match"), "run the command again and type the same passphrase twice")
+		}
+	}
+	return pass, nil
+}
+
+func readPassphraseFD(fd int) ([]byte, error) {
+	f := os.NewFile(uintptr(fd), fmt.Sprintf("fd %d", fd))
+	if f == nil {
+		return nil, fmt.Errorf("--passphrase-fd %d is not an open file descriptor", fd)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPassphrase+1))
+	if err != nil {
+		return nil, withHint(fmt.Errorf("read passphrase from fd %d: %w", fd, err), "open the descriptor for reading, e.g. 'envseal init --passphrase-fd 3 3<passfile'")
+	}
+	if len(b) > maxPassphrase {
+		return nil, fmt.Errorf("passphrase on fd %d is over %d bytes", fd, maxPassphrase)
+	}
+	b = dropNewline(b)
+	if len(b) == 0 {
+		return nil, withHint(fmt.Errorf("empty passphrase on fd %d", fd), "write the passphrase to the descriptor")
+	}
+	return b, nil
+}
+
+// dropNewline removes one trailing "\n" or "\r\n".
+func dropNewline(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	if len(b) > 0 && b[len(b)-1] == '\r' {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// unlock opens the vault and unwraps the master key.
+func (p *passphraseFlag) unlock() (*vault.Vault, seal.Key, error) {
+	v, err := openVault()
+	if err != nil {
+		return nil, seal.Key{}, err
+	}
+	pass, err := p.read("Vault passphrase: ", false)
+	if err != nil {
+		return nil, seal.Key{}, err
+	}
+	defer clear(pass)
+	k, err := v.Unlock(pass)
+	if err != nil {
+		return nil, seal.Key{}, err
+	}
+	return v, k, nil
+}

@@ -1,0 +1,41 @@
+package cli
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	"github.com/envseal/envseal/internal/vault"
+)
+
+func (a *app) revokeCmd() *cobra.Command {
+	var pf passphraseFlag
+	c := &cobra.Command{
+		Use:   "revoke NAME",
+		Short: "Delete a secret from the vault",
+		Long: `Delete the secret NAME. The vault passphrase is needed, so a program that can
+run envseal cannot destroy secrets without you.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			name := args[0]
+			if err := vault.ValidName(name); err != nil {
+				return err
+			}
+			v, k, err := pf.unlock()
+			if err != nil {
+				return err
+			}
+			defer k.Wipe()
+			if err := v.Revoke(k, name); err != nil {
+				if errors.Is(err, vault.ErrNotFound) {
+					return withHint(err, "see the stored names with 'envseal list'")
+				}
+				return err
+			}
+			a.infof("revoked %s", name)
+			return nil
+		},
+	}
+	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	return c
+}

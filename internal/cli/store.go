@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/envseal/envseal/internal/term"
+	"github.com/envseal/envseal/internal/vault"
+)
+
+const (
+	defaultGenerateLen = 32
+	minGenerateLen     = 16
+	maxGenerateLen     = 4096
+	// urlSafe is the alphabet of generated values: RFC 4648 §5 base64url,
+	// safe in URLs, headers and shell words without quoting.
+	urlSafe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+)
+
+func (a *app) storeCmd() *cobra.Command {
+	var (
+		pf       passphraseFlag
+		fromIn   bool
+		raw      bool
+		force    bool
+		generate int
+	)
+	c := &cobra.Command{
+		Use:   "store NAME",
+		Short: "Put a secret into the vault (it never comes back out)",
+		Long: `Store a secret under NAME. The value is typed hidden on the terminal by
+default, read from stdin with --stdin (one trailing newline dropped unless
+--raw), or generated with --generate[=LEN] (random, URL-safe, never shown).
+An existing NAME is only replaced with --force.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			name := args[0]
+			if err := vault.ValidName(name); err != nil {
+				return err
+			}
+			gen := c.Flags().Changed("generate")
+			if fromIn && gen {
+				return withHint(errors.New("--stdin and --generate cannot be combined"), "choose where the value comes from")
+			}
+			if raw && !fromIn {
+				return withHint(errors.New("--raw only applies to --stdin"), "drop --raw, or add --stdin")
+			}
+			if fromIn && pf.fd == 0 {
+				return withHint(errors.New("--stdin and --passphrase-fd 0 both read standard input"), "pass the passphrase on another descriptor, e.g. --passphrase-fd 3")
+			}
+			if gen && (generate < minGenerateLen || generate > maxGenerateLen) {
+				return withHint(fmt.Errorf("--generate length %d is out of range", generate), fmt.Sprintf("use a length from %d to %d", minGenerateLen, maxGenerateLen))
+			}
+			v, err := openVault()
+			if err != nil {
+				return err
+			}
+			if !force && exists(v, name) {
+				return existsErr(name)
+			}
+			v, k, err := pf.unlock()
+			if err != nil {
+				return err
+			}
+			defer k.Wipe()
+
+			var value []byte
+			switch {
+			case gen:
+				value = generateValue(generate)
+			case fromIn:
+				value, err = readValue(a.stdin, raw)
+			default:
+				value, err = term.ReadHidden(fmt.Sprintf("Value for %s (hidden): ", name))
+			}
+			if err != nil {
+				return err
+			}
+			defer clear(value)
+			if len(value) == 0 {
+				return withHint(vault.ErrEmptyValue, "a secret needs a value; nothing was stored")
+			}
+			meta, err := v.Store(k, name, value, vault.StoreOptions{Force: force})
+			if errors.Is(err, vault.ErrExists) {
+				return existsErr(name)
+			}
+			if err != nil {
+				return err
+			}
+			how := "stored"
+			if meta.Generation > 1 {
+				how = fmt.Sprintf("replaced (generation %d)", meta.Generation)
+			}
+			if gen {
+				how += fmt.Sprintf(", generated %d characters that were never shown", generate)
+			}
+			a.infof("%s %s", how, name)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.BoolVar(&fromIn, "stdin", false, "read the value from standard input")
+	f.BoolVar(&raw, "raw", false, "with --stdin, keep the bytes exactly (no trailing newline is dropped)")
+	f.IntVar(&generate, "generate", defaultGenerateLen, "generate a random URL-safe value of `LEN` characters")
+	f.Lookup("generate").NoOptDefVal = fmt.Sprint(defaultGenerateLen)
+	f.BoolVar(&force, "force", false, "replace an existing secret")
+	f.IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	return c
+}
+
+func exists(v *vault.Vault, name string) bool {
+	ents, err := v.List()
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func existsErr(name string) error {
+	return withHint(fmt.Errorf("secret %q already exists", name), "add --force to replace it")
+}
+
+func readValue(r io.Reader, raw bool) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, vault.MaxValueLen+3))
+	if err != nil {
+		return nil, fmt.Errorf("read value from stdin: %w", err)
+	}
+	if !raw {
+		b = dropNewline(b)
+	}
+	if len(b) > vault.MaxValueLen {
+		clear(b)
+		return nil, fmt.Errorf("value on stdin is over %d bytes", vault.MaxValueLen)
+	}
+	return b, nil
+}
+
+// generateValue returns n characters drawn uniformly from urlSafe (64
+// symbols, so masking 6 random bits has no modulo bias).
+func generateValue(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	for i := range b {
+		b[i] = urlSafe[b[i]&63]
+	}
+	return b
+}

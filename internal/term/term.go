@@ -1,0 +1,69 @@
+// Package term is envseal's only access to the controlling terminal.
+// Prompts and hidden input go to /dev/tty and never to stdin or stdout:
+// stdin and stdout belong to whatever invoked envseal (often an AI agent),
+// and the human's answers must not pass through it.
+package term
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	xterm "golang.org/x/term"
+)
+
+// ErrNoTTY means there is no controlling terminal to ask the human on.
+var ErrNoTTY = errors.New("no terminal to ask on (/dev/tty is not available)")
+
+// Path is the controlling terminal device.
+const Path = "/dev/tty"
+
+// TTY is an open controlling terminal.
+type TTY struct{ f *os.File }
+
+// Open opens the controlling terminal for reading and writing.
+func Open() (*TTY, error) {
+	f, err := os.OpenFile(Path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoTTY, err)
+	}
+	if !xterm.IsTerminal(int(f.Fd())) {
+		f.Close()
+		return nil, ErrNoTTY
+	}
+	return &TTY{f: f}, nil
+}
+
+// Close closes the terminal.
+func (t *TTY) Close() error { return t.f.Close() }
+
+// Printf writes a message to the terminal.
+func (t *TTY) Printf(format string, args ...any) {
+	fmt.Fprintf(t.f, format, args...)
+}
+
+// ReadHidden shows prompt and reads one line with echo off. The line
+// ending is not included. EOF before any input is an error.
+func (t *TTY) ReadHidden(prompt string) ([]byte, error) {
+	fmt.Fprint(t.f, prompt)
+	b, err := xterm.ReadPassword(int(t.f.Fd()))
+	fmt.Fprint(t.f, "\n")
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("no input on %s", Path)
+		}
+		return nil, fmt.Errorf("read from %s: %w", Path, err)
+	}
+	return b, nil
+}
+
+// ReadHidden opens the terminal, reads one hidden line and closes it.
+func ReadHidden(prompt string) ([]byte, error) {
+	t, err := Open()
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	return t.ReadHidden(prompt)
+}

@@ -1,0 +1,163 @@
+package vault
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/envseal/envseal/internal/seal"
+)
+
+// On-disk formats, version 1. docs/FORMAT.md describes them byte by byte;
+// format_vectors_test.go pins them with known-answer files.
+const (
+	masterMagic   = "envsealK"
+	secretMagic   = "envsealS"
+	formatV1      = 1
+	kdfArgon2id   = 1
+	masterHdrLen  = 8 + 1 + 1 + 4 + 4 + 1 + seal.SaltSize // 35
+	masterFileLen = masterHdrLen + seal.NonceSize + seal.KeySize + seal.TagSize
+	// MaxValueLen bounds a secret value; larger files are refused unread.
+	MaxValueLen   = 1 << 20
+	maxSecretFile = 8 + 1 + 1 + MaxNameLen + 24 + seal.NonceSize + MaxValueLen + seal.TagSize
+)
+
+// ErrFormat means a file is not in a format this envseal understands:
+// wrong magic, unknown version, or wrong length. Every parse error wraps it.
+var ErrFormat = errors.New("malformed file")
+
+// masterFile is the parsed master key file.
+type masterFile struct {
+	params  seal.KDFParams
+	salt    []byte
+	nonce   []byte
+	wrapped []byte // ciphertext||tag of the 32-byte master key
+	header  []byte // bytes authenticated as associated data
+}
+
+func encodeMaster(p seal.KDFParams, salt, nonce, wrapped []byte) []byte {
+	b := masterHeader(p, salt)
+	b = append(b, nonce...)
+	return append(b, wrapped...)
+}
+
+func masterHeader(p seal.KDFParams, salt []byte) []byte {
+	b := make([]byte, 0, masterFileLen)
+	b = append(b, masterMagic...)
+	b = append(b, formatV1, kdfArgon2id)
+	b = binary.BigEndian.AppendUint32(b, p.Time)
+	b = binary.BigEndian.AppendUint32(b, p.MemoryKiB)
+	b = append(b, p.Threads)
+	return append(b, salt...)
+}
+
+// parseMaster parses a master key file. It checks the structure and that the
+// KDF parameters are within seal's caps, so a hostile header is refused
+// before any expensive work.
+func parseMaster(b []byte) (*masterFile, error) {
+	if len(b) < 10 || string(b[:8]) != masterMagic {
+		return nil, fmt.Errorf("%w: not an envseal master key file", ErrFormat)
+	}
+	if b[8] != formatV1 {
+		return nil, fmt.Errorf("%w: unknown master key format version %d (this envseal reads version %d; upgrade envseal)", ErrFormat, b[8], formatV1)
+	}
+	if b[9] != kdfArgon2id {
+		return nil, fmt.Errorf("%w: unknown key derivation function %d", ErrFormat, b[9])
+	}
+	if len(b) != masterFileLen {
+		return nil, fmt.Errorf("%w: master key file is %d bytes, want %d", ErrFormat, len(b), masterFileLen)
+	}
+	m := &masterFile{
+		params: seal.KDFParams{
+			Time:      binary.BigEndian.Uint32(b[10:14]),
+			MemoryKiB: binary.BigEndian.Uint32(b[14:18]),
+			Threads:   b[18],
+		},
+		salt:    b[19:masterHdrLen],
+		nonce:   b[masterHdrLen : masterHdrLen+seal.NonceSize],
+		wrapped: b[masterHdrLen+seal.NonceSize:],
+		header:  b[:masterHdrLen],
+	}
+	if err := m.params.Check(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	return m, nil
+}
+
+// Meta is a secret's metadata. It is stored in the clear in the file header
+// (so `envseal list` works without the passphrase) and authenticated as
+// associated data, so it is verified every time the value is decrypted; it
+// never comes from the file's mtime.
+type Meta struct {
+	Name       string
+	Created    time.Time
+	Updated    time.Time
+	Generation uint64 // 1 on first store, +1 on every --force overwrite
+}
+
+// secretFile is a parsed secret file.
+type secretFile struct {
+	meta       Meta
+	nonce      []byte
+	ciphertext []byte
+	header     []byte
+}
+
+func secretHeader(m Meta) []byte {
+	b := make([]byte, 0, 64+len(m.Name))
+	b = append(b, secretMagic...)
+	b = append(b, formatV1, byte(len(m.Name)))
+	b = append(b, m.Name...)
+	b = binary.BigEndian.AppendUint64(b, uint64(m.Created.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, uint64(m.Updated.UnixNano()))
+	return binary.BigEndian.AppendUint64(b, m.Generation)
+}
+
+func encodeSecret(hdr, nonce, ct []byte) []byte {
+	b := make([]byte, 0, len(hdr)+len(nonce)+len(ct))
+	b = append(b, hdr...)
+	b = append(b, nonce...)
+	return append(b, ct...)
+}
+
+// parseSecret parses a secret file's structure (not its ciphertext).
+func parseSecret(b []byte) (*secretFile, error) {
+	if len(b) < 10 || string(b[:8]) != secretMagic {
+		return nil, fmt.Errorf("%w: not an envseal secret file", ErrFormat)
+	}
+	if b[8] != formatV1 {
+		return nil, fmt.Errorf("%w: unknown secret format version %d (this envseal reads version %d; upgrade envseal)", ErrFormat, b[8], formatV1)
+	}
+	n := int(b[9])
+	hdrLen := 10 + n + 24
+	if len(b) < hdrLen+seal.NonceSize+seal.TagSize+1 {
+		return nil, fmt.Errorf("%w: secret file truncated (%d bytes)", ErrFormat, len(b))
+	}
+	name := string(b[10 : 10+n])
+	if err := ValidName(name); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	p := b[10+n:]
+	s := &secretFile{
+		meta: Meta{
+			Name:       name,
+			Created:    time.Unix(0, int64(binary.BigEndian.Uint64(p[0:8]))).UTC(),
+			Updated:    time.Unix(0, int64(binary.BigEndian.Uint64(p[8:16]))).UTC(),
+			Generation: binary.BigEndian.Uint64(p[16:24]),
+		},
+		header:     b[:hdrLen],
+		nonce:      b[hdrLen : hdrLen+seal.NonceSize],
+		ciphertext: b[hdrLen+seal.NonceSize:],
+	}
+	if s.meta.Generation == 0 {
+		return nil, fmt.Errorf("%w: generation 0", ErrFormat)
+	}
+	if !bytes.Equal(secretHeader(s.meta), s.header) {
+		// Only reachable if a timestamp does not round-trip; keeps the
+		// encoding canonical so one header has one meaning.
+		return nil, fmt.Errorf("%w: non-canonical header", ErrFormat)
+	}
+	return s, nil
+}

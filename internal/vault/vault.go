@@ -1,0 +1,369 @@
+// Package vault is envseal's on-disk store: the wrapped master key and one
+// sealed file per secret, in a private directory, written atomically under
+// a cross-process lock. It never returns a value except to a caller holding
+// the master key, and it has no way to print one.
+package vault
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/envseal/envseal/internal/safefile"
+	"github.com/envseal/envseal/internal/seal"
+)
+
+// File and directory names inside the vault directory.
+const (
+	MasterKeyFile = "master.key"
+	SecretsDir    = "secrets"
+	secretExt     = ".seal"
+)
+
+// Errors callers match with errors.Is.
+var (
+	ErrNotInitialized  = errors.New("no vault here")
+	ErrExists          = errors.New("already exists")
+	ErrNotFound        = errors.New("no such secret")
+	ErrWrongPassphrase = errors.New("wrong passphrase")
+	ErrEmptyValue      = errors.New("empty value")
+)
+
+// CorruptError says a vault file failed to parse or authenticate. Nothing
+// was changed when it is returned.
+type CorruptError struct {
+	Path string
+	Err  error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("%s is corrupt or was tampered with (%v); nothing was changed", e.Path, e.Err)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// Home returns the vault directory: $ENVSEAL_HOME, else
+// $XDG_CONFIG_HOME/envseal, else ~/.config/envseal.
+func Home() (string, error) {
+	if h := os.Getenv("ENVSEAL_HOME"); h != "" {
+		return filepath.Abs(h)
+	}
+	if x := os.Getenv("XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "envseal"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find vault directory: %w (set ENVSEAL_HOME)", err)
+	}
+	return filepath.Join(home, ".config", "envseal"), nil
+}
+
+// Vault is an opened vault directory. Opening needs no key: names and
+// metadata are readable, values are not.
+type Vault struct {
+	dir string
+}
+
+// Open opens an existing vault after checking its directory is safe.
+func Open(dir string) (*Vault, error) {
+	if err := safefile.CheckDir(dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s does not exist", ErrNotInitialized, dir)
+		}
+		return nil, err
+	}
+	v := &Vault{dir: dir}
+	if _, err := os.Lstat(v.path(MasterKeyFile)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s has no %s", ErrNotInitialized, dir, MasterKeyFile)
+		}
+		return nil, err
+	}
+	if err := safefile.CheckDir(v.path(SecretsDir)); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Create makes a new vault in dir: a fresh random master key wrapped with
+// Argon2id(passphrase). Concurrent Creates in the same dir produce exactly
+// one master key; the others get ErrExists.
+func Create(dir string, passphrase []byte, p seal.KDFParams) (*Vault, seal.Key, error) {
+	if len(passphrase) == 0 {
+		return nil, seal.Key{}, errors.New("empty passphrase")
+	}
+	if err := safefile.MkdirPrivate(dir); err != nil {
+		return nil, seal.Key{}, err
+	}
+	v := &Vault{dir: dir}
+	if err := safefile.MkdirPrivate(v.path(SecretsDir)); err != nil {
+		return nil, seal.Key{}, err
+	}
+	lk, err := safefile.LockDir(dir)
+	if err != nil {
+		return nil, seal.Key{}, err
+	}
+	defer lk.Unlock()
+	if _, err := os.Lstat(v.path(MasterKeyFile)); err == nil {
+		return nil, seal.Key{}, fmt.Errorf("vault in %s: %w", dir, ErrExists)
+	}
+	master := seal.NewKey()
+	salt := make([]byte, seal.SaltSize)
+	rand.Read(salt)
+	kek, err := seal.PassphraseKey(passphrase, salt, p)
+	if err != nil {
+		return nil, seal.Key{}, err
+	}
+	defer kek.Wipe()
+	hdr := masterHeader(p, salt)
+	nonce, wrapped := seal.WrapKey(kek, master, hdr)
+	if err := safefile.CreateExclusive(dir, MasterKeyFile, encodeMaster(p, salt, nonce, wrapped)); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, seal.Key{}, fmt.Errorf("vault in %s: %w", dir, ErrExists)
+		}
+		return nil, seal.Key{}, fmt.Errorf("write master key: %w", err)
+	}
+	return v, master, nil
+}
+
+// Dir is the vault directory.
+func (v *Vault) Dir() string { return v.dir }
+
+func (v *Vault) path(elem ...string) string {
+	return filepath.Join(append([]string{v.dir}, elem...)...)
+}
+
+// KDFParams reports the Argon2id parameters of the master key file.
+func (v *Vault) KDFParams() (seal.KDFParams, error) {
+	m, err := v.readMaster()
+	if err != nil {
+		return seal.KDFParams{}, err
+	}
+	return m.params, nil
+}
+
+func (v *Vault) readMaster() (*masterFile, error) {
+	p := v.path(MasterKeyFile)
+	b, err := safefile.ReadFile(p, 4096)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s is missing", ErrNotInitialized, p)
+		}
+		if errors.Is(err, safefile.ErrTooLarge) {
+			return nil, &CorruptError{p, err}
+		}
+		return nil, err
+	}
+	m, err := parseMaster(b)
+	if err != nil {
+		return nil, &CorruptError{p, err}
+	}
+	return m, nil
+}
+
+// Unlock derives the key-encryption key from the passphrase and unwraps the
+// master key. A wrong passphrase and a tampered file are indistinguishable
+// by design (both fail authentication); the error says both.
+func (v *Vault) Unlock(passphrase []byte) (seal.Key, error) {
+	m, err := v.readMaster()
+	if err != nil {
+		return seal.Key{}, err
+	}
+	kek, err := seal.PassphraseKey(passphrase, m.salt, m.params)
+	if err != nil {
+		return seal.Key{}, &CorruptError{v.path(MasterKeyFile), err}
+	}
+	defer kek.Wipe()
+	k, err := seal.UnwrapKey(kek, m.nonce, m.wrapped, m.header)
+	if err != nil {
+		return seal.Key{}, ErrWrongPassphrase
+	}
+	return k, nil
+}
+
+// Lock takes the vault's cross-process write lock. Other packages that keep
+// files in the vault directory (policy, audit) use it too.
+func (v *Vault) Lock() (*safefile.Lock, error) { return safefile.LockDir(v.dir) }
+
+func (v *Vault) secretPath(name string) string {
+	return v.path(SecretsDir, name+secretExt)
+}
+
+// Entry is one secret in a listing. Err is set (and Meta holds only the
+// name) when the file could not be parsed.
+type Entry struct {
+	Meta
+	Err error
+}
+
+// List returns every secret's metadata, sorted by name, without a key.
+// Metadata read this way is authenticated only when the value is next
+// decrypted; a file that does not parse is listed with Err set rather than
+// hidden.
+func (v *Vault) List() ([]Entry, error) {
+	dir := v.path(SecretsDir)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, e := range ents {
+		fn := e.Name()
+		if strings.HasPrefix(fn, ".") || !strings.HasSuffix(fn, secretExt) {
+			continue
+		}
+		name := strings.TrimSuffix(fn, secretExt)
+		if ValidName(name) != nil {
+			continue
+		}
+		sf, err := v.readSecretFile(name)
+		if err != nil {
+			out = append(out, Entry{Meta: Meta{Name: name}, Err: err})
+			continue
+		}
+		out = append(out, Entry{Meta: sf.meta})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (v *Vault) readSecretFile(name string) (*secretFile, error) {
+	p := v.secretPath(name)
+	b, err := safefile.ReadFile(p, maxSecretFile)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
+		}
+		if errors.Is(err, safefile.ErrTooLarge) {
+			return nil, &CorruptError{p, err}
+		}
+		return nil, err
+	}
+	sf, err := parseSecret(b)
+	if err != nil {
+		return nil, &CorruptError{p, err}
+	}
+	if sf.meta.Name != name {
+		// A sealed file copied to another name's path. The AAD check would
+		// catch it too; this gives the clearer message.
+		return nil, &CorruptError{p, fmt.Errorf("file holds secret %q, not %q", sf.meta.Name, name)}
+	}
+	return sf, nil
+}
+
+// Get decrypts a secret. The caller owns the returned slice and should
+// clear it after use.
+func (v *Vault) Get(master seal.Key, name string) ([]byte, Meta, error) {
+	if err := ValidName(name); err != nil {
+		return nil, Meta{}, err
+	}
+	sf, err := v.readSecretFile(name)
+	if err != nil {
+		return nil, Meta{}, err
+	}
+	k := master.Subkey(seal.DomainSecret)
+	defer k.Wipe()
+	val, err := seal.Open(k, sf.nonce, sf.ciphertext, sf.header)
+	if err != nil {
+		return nil, Meta{}, &CorruptError{v.secretPath(name), err}
+	}
+	return val, sf.meta, nil
+}
+
+// StoreOptions changes how Store treats an existing secret.
+type StoreOptions struct {
+	Force bool // overwrite an existing secret
+	now   func() time.Time
+}
+
+// Store seals value under name. Without Force an existing name is
+// ErrExists. With Force the old file must still authenticate (its created
+// time and generation carry over), so a tampered file is never silently
+// replaced; revoke it first.
+func (v *Vault) Store(master seal.Key, name string, value []byte, o StoreOptions) (Meta, error) {
+	if err := ValidName(name); err != nil {
+		return Meta{}, err
+	}
+	if len(value) == 0 {
+		return Meta{}, ErrEmptyValue
+	}
+	if len(value) > MaxValueLen {
+		return Meta{}, fmt.Errorf("value of %q is %d bytes (max %d)", name, len(value), MaxValueLen)
+	}
+	if err := v.checkMaster(master); err != nil {
+		return Meta{}, err
+	}
+	lk, err := v.Lock()
+	if err != nil {
+		return Meta{}, err
+	}
+	defer lk.Unlock()
+	safefile.RemoveStaleTemps(v.path(SecretsDir))
+
+	now := time.Now
+	if o.now != nil {
+		now = o.now
+	}
+	t := now().UTC()
+	meta := Meta{Name: name, Created: t, Updated: t, Generation: 1}
+	old, _, err := v.Get(master, name)
+	switch {
+	case err == nil:
+		clear(old)
+		if !o.Force {
+			return Meta{}, fmt.Errorf("secret %q: %w", name, ErrExists)
+		}
+		sf, _ := v.readSecretFile(name)
+		meta.Created = sf.meta.Created
+		meta.Generation = sf.meta.Generation + 1
+	case errors.Is(err, ErrNotFound):
+	default:
+		return Meta{}, err
+	}
+	hdr := secretHeader(meta)
+	k := master.Subkey(seal.DomainSecret)
+	defer k.Wipe()
+	nonce, ct := seal.Seal(k, value, hdr)
+	if err := safefile.WriteAtomic(v.path(SecretsDir), name+secretExt, encodeSecret(hdr, nonce, ct)); err != nil {
+		return Meta{}, fmt.Errorf("store %q: %w", name, err)
+	}
+	return meta, nil
+}
+
+// Revoke deletes a secret. It needs the master key so that only someone who
+// can unlock the vault can destroy its contents through envseal.
+func (v *Vault) Revoke(master seal.Key, name string) error {
+	if err := ValidName(name); err != nil {
+		return err
+	}
+	if err := v.checkMaster(master); err != nil {
+		return err
+	}
+	lk, err := v.Lock()
+	if err != nil {
+		return err
+	}
+	defer lk.Unlock()
+	if err := safefile.Remove(v.path(SecretsDir), name+secretExt); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %q", ErrNotFound, name)
+		}
+		return fmt.Errorf("revoke %q: %w", name, err)
+	}
+	return nil
+}
+
+// checkMaster refuses a zero key early; a wrong key is caught by
+// authentication when the file is read.
+func (v *Vault) checkMaster(master seal.Key) error {
+	if !master.Valid() {
+		return errors.New("vault is locked")
+	}
+	return nil
+}
