@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/vault"
+)
+
+// The test wrapper lowers the Argon2id cost for every envseal process the
+// scripts start (they are this test binary re-executed), the way age's
+// tests do; nothing in a release build can.
+func init() {
+	kdfParams = seal.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
+}
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"envseal": func() { os.Exit(Main()) },
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: filepath.Join("testdata", "script"),
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("ENVSEAL_HOME", filepath.Join(e.WorkDir, "vault"))
+			e.Setenv("HOME", filepath.Join(e.WorkDir, "home"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"notty":       cmdNoTTY,
+			"checksecret": cmdCheckSecret,
+		},
+	})
+}
+
+// notty CMD ARGS… runs CMD in a new session, so it has no controlling
+// terminal and /dev/tty cannot be opened, whatever terminal `go test` runs
+// in. Its stdout and stderr become the script's.
+func cmdNoTTY(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: notty command [args...]")
+	}
+	var path string
+	for _, d := range filepath.SplitList(ts.Getenv("PATH")) {
+		if c := filepath.Join(d, args[0]); fileExists(c) {
+			path = c
+			break
+		}
+	}
+	if path == "" {
+		ts.Fatalf("notty: %s not found on PATH", args[0])
+	}
+	cmd := exec.Command(path, args[1:]...)
+	cmd.Dir = ts.Getenv("WORK")
+	cmd.Env = []string{
+		"PATH=" + ts.Getenv("PATH"),
+		"HOME=" + ts.Getenv("HOME"),
+		"ENVSEAL_HOME=" + ts.Getenv("ENVSEAL_HOME"),
+		"TMPDIR=" + ts.Getenv("TMPDIR"),
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	ts.Stdout().Write(out.Bytes())
+	ts.Stderr().Write(errb.Bytes())
+	if neg && err == nil {
+		ts.Fatalf("unexpected success")
+	}
+	if !neg && err != nil {
+		ts.Fatalf("%v", err)
+	}
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// checksecret [-raw] PASSPHRASE NAME FILE decrypts NAME with the vault API
+// and compares it with FILE's bytes less one trailing newline (all of them
+// with -raw), without printing either. It exists only in
+// the test harness: the envseal binary has no way to print a value.
+func cmdCheckSecret(ts *testscript.TestScript, neg bool, args []string) {
+	raw := len(args) > 0 && args[0] == "-raw"
+	if raw {
+		args = args[1:]
+	}
+	if len(args) != 3 {
+		ts.Fatalf("usage: checksecret [-raw] passphrase name file")
+	}
+	v, err := vault.Open(ts.Getenv("ENVSEAL_HOME"))
+	if err != nil {
+		ts.Fatalf("open vault: %v", err)
+	}
+	k, err := v.Unlock([]byte(args[0]))
+	if err != nil {
+		ts.Fatalf("unlock: %v", err)
+	}
+	got, _, err := v.Get(k, args[1])
+	if err != nil {
+		ts.Fatalf("get %s: %v", args[1], err)
+	}
+	want := []byte(ts.ReadFile(args[2]))
+	if !raw {
+		want = bytes.TrimSuffix(want, []byte("\n"))
+	}
+	if eq := bytes.Equal(got, want); eq == neg {
+		ts.Fatalf("secret %s: equal to %s = %v (lengths %d and %d)", args[1], args[2], eq, len(got), len(want))
+	}
+}
+
+// The CLI never prints a value: no subcommand or flag mentions revealing.
+func TestNoRevealCommand(t *testing.T) {
+	a := &app{}
+	root := a.rootCmd()
+	for _, c := range root.Commands() {
+		for _, bad := range []string{"reveal", "get", "show", "export", "print", "cat", "dump"} {
+			if strings.Contains(c.Name(), bad) {
+				t.Errorf("command %q looks like it prints values", c.Name())
+			}
+		}
+		if f := c.Flags().Lookup("reveal"); f != nil {
+			t.Errorf("command %q has --reveal", c.Name())
+		}
+	}
+}

@@ -1,0 +1,32 @@
+//go:build !linux
+
+package exeseal
+
+import (
+	"fmt"
+	"os/exec"
+)
+
+// Open is not implemented on this OS: it needs O_NOFOLLOW pinning plus
+// sealed memfds to keep the hash-then-exec race closed.
+func Open(path string, opts ...Option) (*Pinned, error) {
+	return nil, fmt.Errorf("open %s: %w", path, ErrUnsupported)
+}
+
+// Seal is not implemented on this OS.
+func (p *Pinned) Seal() (*Sealed, error) {
+	return nil, fmt.Errorf("seal %s: %w", p.Path, ErrUnsupported)
+}
+
+// Prepare is not implemented on this OS.
+func (s *Sealed) Prepare(cmd *exec.Cmd) error {
+	return fmt.Errorf("prepare %s: %w", s.Path, ErrUnsupported)
+}
+
+// Command is not implemented on this OS.
+func (s *Sealed) Command(argv0 string, args ...string) (*exec.Cmd, error) {
+	return nil, fmt.Errorf("command %s: %w", s.Path, ErrUnsupported)
+}
+
+// Close releases nothing on this OS.
+func (s *Sealed) Close() error { return nil }

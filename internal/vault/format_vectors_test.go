@@ -1,0 +1,110 @@
+package vault
+
+import (
+	"bytes"
+	"encoding/hex"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/envseal/envseal/internal/seal"
+)
+
+// Known-answer files for format version 1, described in docs/FORMAT.md.
+// testdata/vectors holds a vault made with passphrase vectorPass, KDF
+// t=1 m=64KiB p=1, and one secret KAT = vectorValue stored at vectorTime.
+// They were written once with -update-vectors; if this test fails, the
+// on-disk format changed and every existing vault would stop opening.
+var updateVectors = flag.Bool("update-vectors", false, "rewrite testdata/vectors (only when deliberately changing the format)")
+
+const (
+	vectorPass  = "envseal test vector passphrase"
+	vectorValue = "known-answer value 0123456789"
+)
+
+var vectorTime = time.Date(2026, 11, 27, 1, 2, 3, 456789000, time.UTC)
+
+func vectorDir(t *testing.T) string {
+	src := filepath.Join("testdata", "vectors")
+	if *updateVectors {
+		tmp := filepath.Join(t.TempDir(), "v")
+		v, k, err := Create(tmp, []byte(vectorPass), seal.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fixed := func() time.Time { return vectorTime }
+		if _, err := v.Store(k, "KAT", []byte(vectorValue), StoreOptions{now: fixed}); err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Join(src, SecretsDir), 0o755)
+		for _, f := range []string{MasterKeyFile, filepath.Join(SecretsDir, "KAT.seal")} {
+			b, _ := os.ReadFile(filepath.Join(tmp, f))
+			if err := os.WriteFile(filepath.Join(src, f), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Git does not keep 0600/0700, which the vault insists on: copy.
+	dst := filepath.Join(t.TempDir(), "vault")
+	os.MkdirAll(filepath.Join(dst, SecretsDir), 0o700)
+	for _, f := range []string{MasterKeyFile, filepath.Join(SecretsDir, "KAT.seal")} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dst, f), b, 0o600)
+	}
+	return dst
+}
+
+func TestFormatVectors(t *testing.T) {
+	dir := vectorDir(t)
+	mk, _ := os.ReadFile(filepath.Join(dir, MasterKeyFile))
+	if len(mk) != 107 {
+		t.Fatalf("master.key is %d bytes, FORMAT.md says 107", len(mk))
+	}
+	// "envsealK", version 1, KDF 1 (Argon2id), t=1, m=64 KiB, p=1.
+	wantHdr := hex.EncodeToString([]byte("envsealK")) + "01" + "01" + "00000001" + "00000040" + "01"
+	if got := hex.EncodeToString(mk[:19]); got != wantHdr {
+		t.Errorf("master.key header = %s, want %s", got, wantHdr)
+	}
+	sf, _ := os.ReadFile(filepath.Join(dir, SecretsDir, "KAT.seal"))
+	hdr := hex.EncodeToString([]byte("envsealS")) + "01" + "03" + hex.EncodeToString([]byte("KAT"))
+	if got := hex.EncodeToString(sf[:13]); got != hdr {
+		t.Errorf("secret header = %s, want %s", got, hdr)
+	}
+	if want := 13 + 24 + 24 + len(vectorValue) + 16; len(sf) != want {
+		t.Errorf("KAT.seal is %d bytes, FORMAT.md says %d", len(sf), want)
+	}
+	ts := make([]byte, 8)
+	for i := range ts {
+		ts[i] = byte(uint64(vectorTime.UnixNano()) >> (56 - 8*i))
+	}
+	if !bytes.Equal(sf[13:21], ts) || !bytes.Equal(sf[21:29], ts) {
+		t.Error("created/updated timestamps are not big-endian Unix nanoseconds at offsets 13 and 21")
+	}
+	if !bytes.Equal(sf[29:37], []byte{0, 0, 0, 0, 0, 0, 0, 1}) {
+		t.Error("generation is not 1 at offset 29")
+	}
+
+	v, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := v.Unlock([]byte(vectorPass))
+	if err != nil {
+		t.Fatalf("vector vault does not unlock: %v", err)
+	}
+	got, meta, err := v.Get(k, "KAT")
+	if err != nil {
+		t.Fatalf("vector secret does not open: %v", err)
+	}
+	if string(got) != vectorValue {
+		t.Error("vector secret decrypted to the wrong value")
+	}
+	if !meta.Created.Equal(vectorTime) || meta.Generation != 1 {
+		t.Errorf("vector meta = %+v", meta)
+	}
+}
