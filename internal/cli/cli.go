@@ -41,15 +41,16 @@ var kdfParams = seal.DefaultKDF
 
 // exitErr carries an error, its hint and the exit code to use.
 type exitErr struct {
-	err  error
-	hint string
-	code int
+	err    error
+	hint   string
+	code   int
+	silent bool // the child's own exit status: nothing to print
 }
 
 func (e *exitErr) Error() string { return e.err.Error() }
 func (e *exitErr) Unwrap() error { return e.err }
 
-// withHint attaches a hint (and optionally an exit code) to err.
+// withHint attaches a hint to err.
 func withHint(err error, hint string) error {
 	return &exitErr{err: err, hint: hint, code: exitError}
 }
@@ -88,6 +89,9 @@ func (a *app) run(args []string) int {
 	code, hint := exitError, hintFor(err)
 	var ee *exitErr
 	if errors.As(err, &ee) {
+		if ee.silent {
+			return ee.code
+		}
 		code = ee.code
 		if ee.hint != "" {
 			hint = ee.hint
@@ -120,7 +124,11 @@ The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 	root.SetErr(a.stderr)
 	root.SetIn(a.stdin)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return withHint(err, fmt.Sprintf("see 'envseal %s --help'", c.Name()))
+		code := exitError
+		if c.Name() == "run" {
+			code = exitInternal // env(1): 125 means envseal itself failed
+		}
+		return withCode(err, code, fmt.Sprintf("see 'envseal %s --help'", c.Name()))
 	})
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(
@@ -129,6 +137,8 @@ The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 		a.listCmd(),
 		a.revokeCmd(),
 		a.demoCmd(),
+		a.runCmd(),
+		a.policyCmd(),
 	)
 	return root
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -50,7 +51,7 @@ func (a *app) demo(keep bool) error {
 	rand.Read(pr[:])
 	pass := []byte(hex.EncodeToString(pr[:])) // random: the demo never shows or reuses it
 	t0 := time.Now()
-	v, k, err := vault.Create(dir, pass, kdfParams)
+	v, k, err := vault.Create(dir, pass, kdfParams, policy.InitEmpty)
 	if err != nil {
 		return fmt.Errorf("demo init: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -31,7 +32,7 @@ terminal (/dev/tty), or read once from --passphrase-fd N for automation.`,
 				return err
 			}
 			defer clear(pass)
-			_, k, err := vault.Create(dir, pass, kdfParams)
+			_, k, err := vault.Create(dir, pass, kdfParams, policy.InitEmpty)
 			if err != nil {
 				if errors.Is(err, vault.ErrExists) {
 					return withHint(fmt.Errorf("a vault already exists in %s", dir), "use it as it is, or set ENVSEAL_HOME to another directory")

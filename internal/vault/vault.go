@@ -91,10 +91,15 @@ func Open(dir string) (*Vault, error) {
 	return v, nil
 }
 
+// InitHook writes a file a new vault needs (e.g. the empty sealed policy).
+// It runs under the vault lock before master.key exists; master.key is
+// written last, so an interrupted Create leaves no vault.
+type InitHook func(dir string, master seal.Key) error
+
 // Create makes a new vault in dir: a fresh random master key wrapped with
 // Argon2id(passphrase). Concurrent Creates in the same dir produce exactly
 // one master key; the others get ErrExists.
-func Create(dir string, passphrase []byte, p seal.KDFParams) (*Vault, seal.Key, error) {
+func Create(dir string, passphrase []byte, p seal.KDFParams, hooks ...InitHook) (*Vault, seal.Key, error) {
 	if len(passphrase) == 0 {
 		return nil, seal.Key{}, errors.New("empty passphrase")
 	}
@@ -121,6 +126,11 @@ func Create(dir string, passphrase []byte, p seal.KDFParams) (*Vault, seal.Key, 
 		return nil, seal.Key{}, err
 	}
 	defer kek.Wipe()
+	for _, h := range hooks {
+		if err := h(dir, master); err != nil {
+			return nil, seal.Key{}, fmt.Errorf("initialise vault: %w", err)
+		}
+	}
 	hdr := masterHeader(p, salt)
 	nonce, wrapped := seal.WrapKey(kek, master, hdr)
 	if err := safefile.CreateExclusive(dir, MasterKeyFile, encodeMaster(p, salt, nonce, wrapped)); err != nil {

@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/term"
+)
+
+func (a *app) policyCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "policy",
+		Short: "Show and revoke the rules you approved",
+		Long: `The policy holds your "allow always" decisions: program path and SHA-256,
+exact arguments, which secrets it gets and how, sandbox tier, expiry. It is
+sealed under the vault key, so listing and changing it needs the passphrase.`,
+	}
+	c.AddCommand(a.policyListCmd(), a.policyRevokeCmd(), a.policyResetCmd())
+	return c
+}
+
+
+func (a *app) policyListCmd() *cobra.Command {
+	var (
+		pf     passphraseFlag
+		asJSON bool
+	)
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List approved rules",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			v, k, err := pf.unlock()
+			if err != nil {
+				return err
+			}
+			defer k.Wipe()
+			p, err := policy.NewStore(v.Dir(), k).Load()
+			if err != nil {
+				return withHint(err, "restore policy.seal from a backup, or 'envseal policy reset' to start with no rules")
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				rules := p.Rules
+				if rules == nil {
+					rules = []policy.Rule{}
+				}
+				return enc.Encode(rules)
+			}
+			if len(p.Rules) == 0 {
+				a.infof("no rules yet; 'envseal run' asks you the first time and saves a rule when you allow always")
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tBINARY\tSHA256\tARGS\tSECRETS\tSANDBOX\tEXPIRES")
+			now := time.Now()
+			for _, r := range p.Rules {
+				exp := "never"
+				if r.Expires != nil {
+					exp = r.Expires.Local().Format(time.DateTime)
+					if r.Expired(now) {
+						exp += " (expired)"
+					}
+				}
+				var gs []string
+				for _, g := range r.Grants {
+					gs = append(gs, g.String())
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Binary, approve.ShortHash(r.SHA256),
+					quoteArgs(r.Argv), strings.Join(gs, ", "), r.Sandbox, exp)
+			}
+			return tw.Flush()
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	return c
+}
+
+func quoteArgs(args []string) string {
+	if len(args) == 0 {
+		return "(none)"
+	}
+	q := make([]string, len(args))
+	for i, s := range args {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, " ")
+}
+
+func (a *app) policyRevokeCmd() *cobra.Command {
+	var pf passphraseFlag
+	c := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Remove a rule (the program will need your approval again)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			v, k, err := pf.unlock()
+			if err != nil {
+				return err
+			}
+			defer k.Wipe()
+			_, err = policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { return p.Remove(args[0]) })
+			if errors.Is(err, policy.ErrNoSuchRule) {
+				return withHint(err, "see the rule ids with 'envseal policy list'")
+			}
+			if err != nil {
+				return err
+			}
+			a.infof("revoked rule %s", args[0])
+			return nil
+		},
+	}
+	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	return c
+}
+
+func (a *app) policyResetCmd() *cobra.Command {
+	var pf passphraseFlag
+	c := &cobra.Command{
+		Use:   "reset",
+		Short: "Replace a damaged policy with an empty one (every program asks again)",
+		Long: `Replace policy.seal — even a tampered or deleted one — with an empty policy.
+Every program will need your approval again. Needs the passphrase and a
+confirmation typed on the terminal.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			v, k, err := pf.unlock()
+			if err != nil {
+				return err
+			}
+			defer k.Wipe()
+			t, err := term.Open()
+			if err != nil {
+				return err
+			}
+			defer t.Close()
+			ans, err := t.ReadHidden("Type RESET to replace the policy with an empty one: ")
+			if err != nil {
+				return err
+			}
+			if string(ans) != "RESET" {
+				return withHint(errors.New("policy not reset"), "type RESET exactly to confirm")
+			}
+			if err := policy.NewStore(v.Dir(), k).Reset(); err != nil {
+				return err
+			}
+			a.infof("the policy is now empty")
+			return nil
+		},
+	}
+	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	return c
+}

@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/envfile"
+	"github.com/envseal/envseal/internal/launch"
+	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/seal"
+)
+
+type runFlags struct {
+	pf          passphraseFlag
+	secrets     []string
+	stdinSecret string
+	fileSecrets []string
+	envsealFile string
+	inheritEnv  bool
+	sandbox     string
+	onLeak      string
+	approver    string
+	timeout     time.Duration
+}
+
+func (a *app) runCmd() *cobra.Command {
+	var f runFlags
+	c := &cobra.Command{
+		Use:   "run [flags] -- CMD [ARGS...]",
+		Short: "Run a program you approved, with secrets it never has to print",
+		Long: `Run CMD with secrets from the vault. CMD gets them only if you approved exactly
+this program (path and SHA-256) with exactly these arguments: the first time,
+envseal shows you what will run on your terminal with a random code; type the
+code and Enter to allow once, or the code followed by ! to allow always.
+
+Secrets are named with --secret ENV=NAME (or --secret NAME for ENV=NAME
+upper-cased), --stdin-secret NAME, --file-secret ENV=NAME (ENV holds
+/dev/fd/N of a read-only sealed file), or, without any of those, by the
+nearest .envseal file (ENV_VAR=secret-name lines) from the current directory
+up. The program runs from a sealed copy of the approved bytes, with a clean
+environment, and its output is scrubbed of every secret value and its common
+encodings.
+
+Exit status: the program's; 125 envseal failed, 126 denied, 127 not found,
+128+N the program was killed by signal N.`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return withCode(errors.New("no command to run"), exitInternal, "put the command after --, e.g. 'envseal run --secret API_TOKEN -- curl …'")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			return a.runRun(&f, args)
+		},
+	}
+	fl := c.Flags()
+	fl.SetInterspersed(false) // flags after CMD belong to CMD
+	fl.StringArrayVar(&f.secrets, "secret", nil, "deliver secret NAME in variable ENV (`ENV=NAME` or NAME); repeatable")
+	fl.StringVar(&f.stdinSecret, "stdin-secret", "", "write secret `NAME` to the program's stdin once, then close it")
+	fl.StringArrayVar(&f.fileSecrets, "file-secret", nil, "pass secret NAME as a read-only file; ENV holds its /dev/fd path (`ENV=NAME`); repeatable")
+	fl.StringVar(&f.envsealFile, "envseal-file", "", "read ENV=secret mappings from `PATH` instead of the nearest .envseal")
+	fl.BoolVar(&f.inheritEnv, "inherit-env", false, "keep your environment (loader and interpreter hooks are still removed)")
+	fl.StringVar(&f.sandbox, "sandbox", "standard", "sandbox `TIER` (standard)")
+	fl.StringVar(&f.onLeak, "on-leak", "scrub", "when the program prints a secret: scrub, or kill it (exit 126)")
+	fl.StringVar(&f.approver, "approver", approve.KindTTY, "how to ask you: tty, pinentry, zenity or kdialog")
+	fl.DurationVar(&f.timeout, "approval-timeout", approve.DefaultTimeout, "deny if nobody answers within `DUR` (max 10m)")
+	fl.IntVar(&f.pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	return c
+}
+
+func (a *app) runRun(f *runFlags, argv []string) error {
+	fail := func(err error, hint string) error { return withCode(err, exitInternal, hint) }
+	if f.timeout <= 0 || f.timeout > 10*time.Minute {
+		return fail(fmt.Errorf("--approval-timeout %v is out of range", f.timeout), "use a duration from 1s to 10m")
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return fail(err, "")
+	}
+	grants, err := f.grants(cwd)
+	if err != nil {
+		return err
+	}
+	v, err := openVault()
+	if err != nil {
+		return fail(err, hintFor(err))
+	}
+	opts := []approve.Option{approve.WithTimeout(f.timeout)}
+	ap, err := approve.New(f.approver, opts...)
+	if err != nil {
+		return fail(err, "use --approver tty (the default)")
+	}
+	cp := &launch.Checkpoint{
+		Vault: v,
+		Unlock: func() (seal.Key, error) {
+			pass, err := f.pf.read("Vault passphrase: ", false)
+			if err != nil {
+				return seal.Key{}, err
+			}
+			defer clear(pass)
+			return v.Unlock(pass)
+		},
+		Approver: ap,
+		Audit:    launch.NopAuditor{},
+	}
+	onLeak := f.onLeak
+	if onLeak == "scrub" {
+		onLeak = ""
+	}
+	req := &launch.Request{
+		Argv: argv, Cwd: cwd, Env: os.Environ(), PATH: os.Getenv("PATH"),
+		InheritEnv: f.inheritEnv, Grants: grants, Sandbox: f.sandbox, OnLeak: onLeak,
+		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr,
+		RequesterPID: os.Getppid(),
+	}
+	res, err := cp.Run(context.Background(), req)
+	if err != nil {
+		var le *launch.Error
+		if errors.As(err, &le) {
+			hint := le.Hint
+			if hint == "" {
+				hint = hintFor(le.Err)
+			}
+			return withCode(le.Err, le.Code, hint)
+		}
+		return fail(err, hintFor(err))
+	}
+	for name, n := range res.Leaks {
+		if n > 0 {
+			a.warnf("the program printed %s %d time(s); it was replaced by [envseal:%s]", name, n, name)
+		}
+	}
+	if res.ExitCode != 0 {
+		return &exitErr{err: fmt.Errorf("exit status %d", res.ExitCode), code: res.ExitCode, silent: true}
+	}
+	return nil
+}
+
+// grants turns the flags (or the .envseal file) into policy grants.
+func (f *runFlags) grants(cwd string) ([]policy.Grant, error) {
+	bad := func(format string, args ...any) error {
+		return withCode(fmt.Errorf(format, args...), exitInternal, "see 'envseal run --help'")
+	}
+	var gs []policy.Grant
+	for _, s := range f.secrets {
+		env, name, ok := strings.Cut(s, "=")
+		if !ok {
+			name, env = s, defaultEnvName(s)
+		}
+		if env == "" || name == "" {
+			return nil, bad("--secret %q: want ENV=NAME or NAME", s)
+		}
+		gs = append(gs, policy.Grant{Secret: name, Delivery: policy.DeliverEnv, Env: env})
+	}
+	for _, s := range f.fileSecrets {
+		env, name, ok := strings.Cut(s, "=")
+		if !ok || env == "" || name == "" {
+			return nil, bad("--file-secret %q: want ENV=NAME", s)
+		}
+		gs = append(gs, policy.Grant{Secret: name, Delivery: policy.DeliverFD, Env: env})
+	}
+	if f.stdinSecret != "" {
+		gs = append(gs, policy.Grant{Secret: f.stdinSecret, Delivery: policy.DeliverStdin})
+	}
+	if len(gs) > 0 && f.envsealFile == "" {
+		return gs, nil
+	}
+	path := f.envsealFile
+	if path == "" {
+		p, err := envfile.Find(cwd)
+		if errors.Is(err, envfile.ErrNotFound) {
+			return nil, withCode(errors.New("no secrets requested and no .envseal file found"), exitInternal,
+				"name secrets with --secret ENV=NAME, or create a .envseal file of ENV_VAR=secret-name lines")
+		}
+		if err != nil {
+			return nil, withCode(err, exitInternal, "a .envseal file must be a regular file, not a symlink")
+		}
+		path = p
+	}
+	ms, err := envfile.Load(path)
+	if err != nil {
+		return nil, withCode(err, exitInternal, "fix the line named above; each line is ENV_VAR=secret-name")
+	}
+	for _, m := range ms {
+		gs = append(gs, policy.Grant{Secret: m.Secret, Delivery: policy.DeliverEnv, Env: m.Env})
+	}
+	if len(gs) == 0 {
+		return nil, withCode(fmt.Errorf("%s maps no secrets", path), exitInternal, "add ENV_VAR=secret-name lines")
+	}
+	return gs, nil
+}
+
+// defaultEnvName is NAME upper-cased with '-' and '.' turned into '_'.
+func defaultEnvName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '.' {
+			return '_'
+		}
+		return r
+	}, strings.ToUpper(name))
+}

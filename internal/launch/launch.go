@@ -1,0 +1,95 @@
+// Package launch is THE checkpoint: every path by which a plaintext value
+// leaves the vault goes through Checkpoint.Run, in this order —
+//
+//	guard own environment → resolve the command → open and pin its bytes →
+//	hash → policy → human approval (if no rule covers it) → decrypt →
+//	deliver → spawn from a sealed copy → supervise → audit
+//
+// The CLI, the broker and the MCP server are only transports onto it
+// (Runner).
+package launch
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/vault"
+)
+
+// Request is one run: what to execute, with which secrets, and where its
+// stdio goes.
+type Request struct {
+	Argv       []string // the command as typed (Argv[0] is resolved on PATH)
+	Cwd        string   // absolute working directory
+	Env        []string // the caller's environment, filtered by childenv.Build
+	PATH       string   // the PATH used to resolve Argv[0]
+	InheritEnv bool     // keep the caller's environment (minus injection variables)
+	Grants     []policy.Grant
+	Sandbox    string // sandbox tier; "" means standard
+	OnLeak     string // "" (scrub and count) or "kill"
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+
+	// RequesterPID is the process asking (envseal's parent in direct mode,
+	// the client in broker mode); its chain is shown to the human.
+	RequesterPID int
+}
+
+// Result is how a run ended.
+type Result struct {
+	ExitCode int            // the child's status, or 128+N if killed by signal N
+	Approval string         // "rule", "once" or "always"
+	RuleID   string         // the rule that allowed the run
+	Leaks    map[string]int // scrubbed occurrences per secret name
+	Duration time.Duration
+}
+
+// Runner runs a Request through the checkpoint. The direct Checkpoint and
+// (later) the broker client both implement it.
+type Runner interface {
+	Run(ctx context.Context, req *Request) (*Result, error)
+}
+
+// Auditor receives the checkpoint's decisions. Until the audit log lands
+// it is a no-op; the events are already raised at the right places.
+type Auditor interface {
+	Event(kind string, fields map[string]any)
+}
+
+// NopAuditor discards events.
+type NopAuditor struct{}
+
+// Event implements Auditor.
+func (NopAuditor) Event(string, map[string]any) {}
+
+// Checkpoint is the direct (in-process) Runner.
+type Checkpoint struct {
+	Vault    *vault.Vault
+	Unlock   func() (seal.Key, error) // asked once the command is pinned
+	Approver approve.Approver
+	Audit    Auditor
+	Now      func() time.Time
+	// LeakGrace is how long a child gets between SIGTERM and SIGKILL under
+	// --on-leak kill.
+	LeakGrace time.Duration
+}
+
+var _ Runner = (*Checkpoint)(nil)
+
+func (c *Checkpoint) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Checkpoint) audit(kind string, f map[string]any) {
+	if c.Audit != nil {
+		c.Audit.Event(kind, f)
+	}
+}

@@ -1,0 +1,497 @@
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/childenv"
+	"github.com/envseal/envseal/internal/exeseal"
+	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/redact"
+	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/vault"
+)
+
+// Run is the checkpoint. Every error it returns is an *Error carrying the
+// exit code for `envseal run`.
+func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
+	start := c.now()
+	// 1. Guard our own environment: a preloaded library already runs inside
+	// this process, so nothing it says can be trusted.
+	if err := childenv.Guard(os.Environ()); err != nil {
+		c.audit("env_refused", map[string]any{"error": err.Error()})
+		var re *childenv.RefusedError
+		hint := "unset the variable and run envseal again"
+		if errors.As(err, &re) {
+			hint = re.Hint()
+		}
+		return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("%w: %v", ErrRefusedEnv, err), Hint: hint}
+	}
+	hardenSelf()
+	if err := validate(req); err != nil {
+		return nil, err
+	}
+
+	// 2–4. Resolve, pin, hash.
+	path, err := resolve(req.Argv[0], req.Cwd, req.PATH)
+	if err != nil {
+		return nil, &Error{Code: ExitNotFound, Err: err, Hint: "check the command name and PATH"}
+	}
+	pin, err := exeseal.Open(path, exeseal.SearchPath(req.PATH))
+	if err != nil {
+		return nil, pinError(path, err)
+	}
+	defer pin.Close()
+
+	// 5. Policy (needs the key: the policy is sealed).
+	key, err := c.Unlock()
+	if err != nil {
+		return nil, &Error{Code: ExitFailed, Err: err}
+	}
+	defer key.Wipe()
+	if err := c.checkSecretsExist(req.Grants); err != nil {
+		return nil, err
+	}
+	store := policy.NewStore(c.Vault.Dir(), key)
+	pol, err := store.Load()
+	if err != nil {
+		c.audit("policy_tampered", map[string]any{"error": err.Error()})
+		return nil, &Error{Code: ExitFailed, Err: err, Hint: "restore policy.seal from a backup, or run 'envseal policy reset' to start with no rules (asks the passphrase)"}
+	}
+	q := policy.Query{
+		Binary: pin.Path, SHA256: pin.SHA256, Argv: req.Argv[1:],
+		Grants: req.Grants, Sandbox: req.Sandbox, Now: c.now(),
+	}
+	if pin.Interpreter != nil {
+		q.Interpreter, q.InterpreterSHA256 = pin.Interpreter.Path, pin.Interpreter.SHA256
+	}
+	m := pol.Lookup(q)
+
+	// 6. Approval, unless a live rule covers exactly this.
+	res := &Result{Approval: "rule"}
+	if m.Verdict == policy.Allowed {
+		res.RuleID = m.Rule.ID
+	} else {
+		if m.Verdict == policy.HashChanged {
+			c.audit("binary_changed", map[string]any{"binary": pin.Path, "old_sha256": m.Rule.SHA256, "new_sha256": pin.SHA256})
+		}
+		d, err := c.approve(ctx, req, pin, m, key)
+		if err != nil {
+			return nil, err
+		}
+		switch d {
+		case approve.AllowOnce:
+			res.Approval = "once"
+		case approve.AllowAlways:
+			res.Approval = "always"
+			r := policy.Rule{
+				ID: policy.NewID(), Binary: q.Binary, SHA256: q.SHA256,
+				Interpreter: q.Interpreter, InterpreterSHA256: q.InterpreterSHA256,
+				Argv: slices.Clone(q.Argv), Grants: slices.Clone(q.Grants),
+				Sandbox: tierOrDefault(req.Sandbox), Created: c.now().UTC(),
+			}
+			if _, err := store.Update(func(p *policy.Policy) error { p.Put(r); return nil }); err != nil {
+				return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("save rule: %w", err)}
+			}
+			c.audit("policy_changed", map[string]any{"rule": r.ID, "binary": r.Binary})
+			res.RuleID = r.ID
+		}
+	}
+
+	// 7. Decrypt, only now.
+	values, err := c.decrypt(key, req.Grants)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, v := range values {
+			clear(v)
+		}
+	}()
+
+	// 8–10. Deliver, spawn from the sealed copy, supervise.
+	code, leaks, err := c.spawn(ctx, req, pin, values)
+	res.ExitCode, res.Leaks, res.Duration = code, leaks, c.now().Sub(start)
+	c.audit("run_finished", map[string]any{"binary": pin.Path, "exit": code, "leaks": leaks})
+	if err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func tierOrDefault(t string) string {
+	if t == "" {
+		return "standard"
+	}
+	return t
+}
+
+func validate(req *Request) error {
+	bad := func(format string, args ...any) error {
+		return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: "+format, append([]any{ErrBadRequest}, args...)...)}
+	}
+	if len(req.Argv) == 0 {
+		return bad("no command given")
+	}
+	if t := tierOrDefault(req.Sandbox); t != "standard" {
+		return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: sandbox tier %q is not available yet", ErrBadRequest, t), Hint: "use --sandbox standard (the default)"}
+	}
+	if req.OnLeak != "" && req.OnLeak != "kill" && req.OnLeak != "scrub" {
+		return bad("--on-leak %q (want scrub or kill)", req.OnLeak)
+	}
+	envs := map[string]bool{}
+	stdin := 0
+	for _, g := range req.Grants {
+		if err := vault.ValidName(g.Secret); err != nil {
+			return &Error{Code: ExitFailed, Err: err}
+		}
+		switch g.Delivery {
+		case policy.DeliverStdin:
+			if stdin++; stdin > 1 {
+				return bad("only one secret can be delivered on stdin")
+			}
+			continue
+		case policy.DeliverEnv, policy.DeliverFD:
+		default:
+			return bad("unknown delivery %q", g.Delivery)
+		}
+		if err := childenv.ValidName(g.Env); err != nil {
+			return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: %w", ErrBadRequest, err), Hint: "use a POSIX variable name that is not a loader or interpreter hook (LD_*, NODE_OPTIONS, …)"}
+		}
+		if envs[g.Env] {
+			return bad("two secrets mapped to $%s", g.Env)
+		}
+		envs[g.Env] = true
+	}
+	return nil
+}
+
+func pinError(path string, err error) *Error {
+	switch {
+	case errors.Is(err, exeseal.ErrSymlink):
+		return &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %s became a symlink while being opened: %v", ErrDenied, path, err)}
+	case errors.Is(err, exeseal.ErrNotExecutable):
+		return &Error{Code: ExitDenied, Err: err, Hint: "the file is not an executable regular file"}
+	case errors.Is(err, exeseal.ErrUnsupported):
+		return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: %v", ErrUnsupported, err)}
+	}
+	return &Error{Code: ExitFailed, Err: fmt.Errorf("pin %s: %w", path, err)}
+}
+
+func (c *Checkpoint) checkSecretsExist(grants []policy.Grant) error {
+	ents, err := c.Vault.List()
+	if err != nil {
+		return &Error{Code: ExitFailed, Err: err}
+	}
+	for _, g := range grants {
+		ok := slices.ContainsFunc(ents, func(e vault.Entry) bool { return e.Name == g.Secret })
+		if !ok {
+			return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: %q", vault.ErrNotFound, g.Secret), Hint: fmt.Sprintf("store it first with 'envseal store %s'", g.Secret)}
+		}
+	}
+	return nil
+}
+
+func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pinned, m policy.Match, key seal.Key) (approve.Decision, error) {
+	ar := &approve.Request{
+		Path: pin.Path, SHA256: pin.SHA256,
+		Argv: req.Argv, Cwd: req.Cwd, Sandbox: tierOrDefault(req.Sandbox),
+		Chain: approve.ProcessChain(req.RequesterPID, 2),
+	}
+	if pin.Interpreter != nil {
+		ar.Interpreter, ar.InterpreterSHA256 = pin.Interpreter.Path, pin.Interpreter.SHA256
+	}
+	switch m.Verdict {
+	case policy.HashChanged:
+		ar.PrevSHA256 = m.Rule.SHA256
+		ar.PrevInterpreterSHA256 = m.Rule.InterpreterSHA256
+	case policy.Expired:
+		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s for this command expired at %s", m.Rule.ID, m.Rule.Expires.Format(time.RFC3339)))
+	case policy.NotCovered:
+		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s covers this command, but not these secrets or this sandbox tier", m.Rule.ID))
+	}
+	if pin.Writable {
+		ar.Warnings = append(ar.Warnings, "you can write to this file: anything running as you could change it (a changed file needs a new approval)")
+	}
+	for _, g := range req.Grants {
+		s := approve.Secret{Name: g.Secret, Env: g.Env}
+		switch g.Delivery {
+		case policy.DeliverStdin:
+			s.Delivery = approve.DeliverStdin
+		case policy.DeliverFD:
+			s.Delivery = approve.DeliverFD
+		default:
+			s.Delivery = approve.DeliverEnv
+		}
+		ar.Secrets = append(ar.Secrets, s)
+	}
+	ar.ShortSecrets = c.shortSecrets(key, req.Grants)
+	c.audit("approval_requested", map[string]any{"binary": pin.Path, "sha256": pin.SHA256, "argv": req.Argv})
+	if c.Approver == nil {
+		return approve.Deny, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: no approver configured", ErrDenied)}
+	}
+	d, err := c.Approver.Approve(ctx, ar)
+	c.audit("approval_decided", map[string]any{"binary": pin.Path, "decision": d.String(), "error": errString(err)})
+	if err != nil {
+		return approve.Deny, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w", ErrDenied, err), Hint: approvalHint(err)}
+	}
+	if d == approve.Deny {
+		return approve.Deny, &Error{Code: ExitDenied, Err: fmt.Errorf("%w by the human", ErrDenied)}
+	}
+	return d, nil
+}
+
+func approvalHint(err error) string {
+	switch {
+	case errors.Is(err, approve.ErrNoTTY):
+		return "approvals need a human at a terminal: run the command from a terminal (or use the broker)"
+	case errors.Is(err, approve.ErrTimeout):
+		return "nobody answered in time; run the command again and type the code shown"
+	}
+	return ""
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// shortSecrets names secrets too short for the scrubber; decrypting them
+// for their length only happens to warn the human, and the bytes are
+// cleared at once.
+func (c *Checkpoint) shortSecrets(key seal.Key, grants []policy.Grant) []string {
+	var out []string
+	for _, g := range grants {
+		v, _, err := c.Vault.Get(key, g.Secret)
+		if err == nil && len(v) < redact.MinLen {
+			out = append(out, g.Secret)
+		}
+		clear(v)
+	}
+	return out
+}
+
+func (c *Checkpoint) decrypt(key seal.Key, grants []policy.Grant) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, g := range grants {
+		if _, ok := out[g.Secret]; ok {
+			continue
+		}
+		v, _, err := c.Vault.Get(key, g.Secret)
+		if err != nil {
+			for _, b := range out {
+				clear(b)
+			}
+			return nil, &Error{Code: ExitFailed, Err: err}
+		}
+		out[g.Secret] = v
+	}
+	return out, nil
+}
+
+// spawn delivers the secrets and runs the sealed copy of the pinned
+// program, scrubbing its output, forwarding signals, and returning its exit
+// status (128+N for a signal).
+func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinned, values map[string][]byte) (int, map[string]int, error) {
+	sealed, err := pin.Seal()
+	if err != nil {
+		if errors.Is(err, exeseal.ErrChanged) {
+			return ExitDenied, nil, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w", ErrDenied, err), Hint: "the file changed after it was hashed; run the command again"}
+		}
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: fmt.Errorf("seal %s: %w", pin.Path, err)}
+	}
+	defer sealed.Close()
+
+	cmd := &exec.Cmd{Args: slices.Clone(req.Argv), Dir: req.Cwd}
+	if err := sealed.Prepare(cmd); err != nil {
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+	}
+
+	var envKV []childenv.KV
+	var stdinValue []byte
+	var fdFiles []*os.File
+	defer func() {
+		for _, f := range fdFiles {
+			f.Close()
+		}
+	}()
+	var secrets []redact.Secret
+	for _, g := range req.Grants {
+		v := values[g.Secret]
+		secrets = append(secrets, redact.Secret{Name: g.Secret, Value: v})
+		switch g.Delivery {
+		case policy.DeliverEnv:
+			envKV = append(envKV, childenv.KV{Name: g.Env, Value: v})
+		case policy.DeliverStdin:
+			stdinValue = v
+		case policy.DeliverFD:
+			f, err := secretFile(g.Secret, v)
+			if err != nil {
+				return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+			}
+			fdFiles = append(fdFiles, f)
+			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+			fd := 2 + len(cmd.ExtraFiles)
+			envKV = append(envKV, childenv.KV{Name: g.Env, Value: fmt.Appendf(nil, "/dev/fd/%d", fd)})
+		}
+	}
+	env, err := childenv.Build(req.Env, req.InheritEnv, envKV)
+	if err != nil {
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+	}
+	cmd.Env = env
+
+	matcher, err := redact.NewMatcher(secrets)
+	if err != nil {
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+	}
+	var (
+		leakOnce sync.Once
+		leaked   = make(chan struct{})
+	)
+	if req.OnLeak == "kill" {
+		matcher, err = redact.NewMatcher(secrets, redact.OnHit(func(string) {
+			leakOnce.Do(func() { close(leaked) })
+		}))
+		if err != nil {
+			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+		}
+	}
+
+	var stdinW io.WriteCloser
+	if stdinValue != nil {
+		stdinW, err = cmd.StdinPipe()
+		if err != nil {
+			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+		}
+	} else {
+		cmd.Stdin = req.Stdin
+	}
+	outR, err := cmd.StdoutPipe()
+	if err != nil {
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+	}
+	errR, err := cmd.StderrPipe()
+	if err != nil {
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+	}
+	if err := cmd.Start(); err != nil {
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: fmt.Errorf("start %s: %w", pin.Path, err)}
+	}
+	c.audit("run_started", map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid})
+	// The child has its own copies now; drop ours.
+	for _, f := range fdFiles {
+		f.Close()
+	}
+	fdFiles = nil
+	sealed.Close()
+
+	if stdinW != nil {
+		go func() {
+			stdinW.Write(stdinValue)
+			stdinW.Close()
+		}()
+	}
+
+	var wg sync.WaitGroup
+	pump := func(r io.Reader, dst io.Writer) {
+		defer wg.Done()
+		if dst == nil {
+			dst = io.Discard
+		}
+		w := matcher.NewWriter(dst)
+		io.Copy(w, r)
+		w.Close()
+	}
+	wg.Add(2)
+	go pump(outR, req.Stdout)
+	go pump(errR, req.Stderr)
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	waited := make(chan struct{})
+	var killedForLeak atomic.Bool
+	go func() {
+		leakCh := leaked
+		for {
+			select {
+			case s := <-sigs:
+				cmd.Process.Signal(s)
+			case <-leakCh:
+				killedForLeak.Store(true)
+				terminate(cmd.Process, c.leakGrace(), waited)
+				leakCh = nil
+			case <-ctx.Done():
+				terminate(cmd.Process, c.leakGrace(), waited)
+				return
+			case <-waited:
+				return
+			}
+		}
+	}()
+	wg.Wait() // all output scrubbed and written before the status
+	werr := cmd.Wait()
+	close(waited)
+	code := exitCode(cmd.ProcessState, werr)
+	hits := matcher.Hits()
+	if killedForLeak.Load() {
+		return ExitDenied, hits, &Error{Code: ExitDenied, Err: fmt.Errorf("%w (%s)", ErrLeakKilled, leakNames(hits)), Hint: "the program printed a secret; its output was scrubbed and it was stopped (--on-leak kill)"}
+	}
+	return code, hits, nil
+}
+
+func (c *Checkpoint) leakGrace() time.Duration {
+	if c.LeakGrace > 0 {
+		return c.LeakGrace
+	}
+	return 2 * time.Second
+}
+
+// terminate sends SIGTERM to the exact child pid, then SIGKILL after the
+// grace period unless the child has been waited for. Never a process group
+// envseal did not create.
+func terminate(p *os.Process, grace time.Duration, waited <-chan struct{}) {
+	p.Signal(syscall.SIGTERM)
+	go func() {
+		select {
+		case <-waited:
+		case <-time.After(grace):
+			p.Signal(syscall.SIGKILL)
+		}
+	}()
+}
+
+func leakNames(h map[string]int) string {
+	var names []string
+	for n, c := range h {
+		if c > 0 {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return fmt.Sprint(names)
+}
+
+func exitCode(ps *os.ProcessState, err error) int {
+	if ps == nil {
+		return ExitFailed
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package launch
+
+import (
+	"fmt"
+	"os"
+)
+
+func hardenSelf() {}
+
+func secretFile(name string, value []byte) (*os.File, error) {
+	return nil, fmt.Errorf("%w: fd delivery of %s needs Linux", ErrUnsupported, name)
+}

@@ -1,0 +1,182 @@
+// Package policy holds the human's decisions: which program (pinned by
+// path and SHA-256, and for scripts the interpreter's and the script's
+// hashes), with which exact arguments, may receive which secrets, delivered
+// how, in which sandbox tier, until when.
+//
+// The rules are stored sealed under the policy subkey of the master key
+// (policy.seal in the vault directory). Editing, truncating or deleting the
+// file is an error that names it — never a silent empty policy, because an
+// empty policy would only mean "ask again", while a forged one would mean
+// "hand the secret over".
+package policy
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Delivery is how a secret reaches the child.
+type Delivery string
+
+// The deliveries.
+const (
+	DeliverEnv   Delivery = "env"   // environment variable Env
+	DeliverStdin Delivery = "stdin" // written to the child's stdin once, then closed
+	DeliverFD    Delivery = "fd"    // sealed read-only memfd; Env holds /dev/fd/N
+)
+
+// Grant is one secret a rule hands over.
+type Grant struct {
+	Secret   string   `json:"secret"`
+	Delivery Delivery `json:"delivery"`
+	Env      string   `json:"env,omitempty"` // for env and fd delivery
+}
+
+// String renders the grant for humans.
+func (g Grant) String() string {
+	switch g.Delivery {
+	case DeliverStdin:
+		return g.Secret + " → stdin"
+	case DeliverFD:
+		return g.Secret + " → " + g.Env + "=/dev/fd/N"
+	}
+	return g.Secret + " → $" + g.Env
+}
+
+// Sandbox tiers, weakest first.
+var tiers = []string{"standard", "hardened", "lockdown"}
+
+// TierRank orders sandbox tiers; -1 for an unknown tier.
+func TierRank(t string) int { return slices.Index(tiers, t) }
+
+// Rule is one "allow always" decision.
+type Rule struct {
+	ID                string     `json:"id"`
+	Binary            string     `json:"binary"` // canonical path of what was named on the command line
+	SHA256            string     `json:"sha256"` // of Binary's bytes (the script itself for #! scripts)
+	Interpreter       string     `json:"interpreter,omitempty"`
+	InterpreterSHA256 string     `json:"interpreter_sha256,omitempty"`
+	Argv              []string   `json:"argv"` // exact arguments after argv[0]
+	Grants            []Grant    `json:"grants"`
+	Sandbox           string     `json:"sandbox"`
+	Created           time.Time  `json:"created"`
+	Expires           *time.Time `json:"expires,omitempty"`
+}
+
+// Expired reports whether the rule has expired at now.
+func (r *Rule) Expired(now time.Time) bool {
+	return r.Expires != nil && !now.Before(*r.Expires)
+}
+
+// Policy is the whole rule set.
+type Policy struct {
+	// Generation increases with every write; it is authenticated with the
+	// rules and lets the audit log notice a rolled-back file.
+	Generation uint64 `json:"generation"`
+	Rules      []Rule `json:"rules"`
+}
+
+// NewID returns a fresh rule id.
+func NewID() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return "r" + hex.EncodeToString(b[:])
+}
+
+// Query is what a run asks for.
+type Query struct {
+	Binary            string
+	SHA256            string
+	Interpreter       string
+	InterpreterSHA256 string
+	Argv              []string
+	Grants            []Grant
+	Sandbox           string
+	Now               time.Time
+}
+
+// Verdict is the outcome of a lookup.
+type Verdict int
+
+// Verdicts. Anything but Allowed needs a human.
+const (
+	NoRule      Verdict = iota // nothing covers this binary and argv
+	Allowed                    // a live rule covers every requested grant
+	HashChanged                // a rule for this path and argv exists, but for other bytes
+	Expired                    // the covering rule has expired
+	NotCovered                 // a rule matches the program but not every grant or the tier
+)
+
+func (v Verdict) String() string {
+	return [...]string{"no rule", "allowed", "binary changed", "rule expired", "not covered"}[v]
+}
+
+// Match is the result of Lookup.
+type Match struct {
+	Verdict Verdict
+	Rule    *Rule // the covering rule (Allowed) or the closest one
+}
+
+// Lookup finds the rule covering q. A changed binary is never run under an
+// old rule: it comes back as HashChanged with the old rule, so the
+// approval can say "hash changed from … to …".
+func (p *Policy) Lookup(q Query) Match {
+	best := Match{Verdict: NoRule}
+	for i := range p.Rules {
+		r := &p.Rules[i]
+		if r.Binary != q.Binary || !slices.Equal(r.Argv, q.Argv) {
+			continue
+		}
+		if r.SHA256 != q.SHA256 || r.Interpreter != q.Interpreter || r.InterpreterSHA256 != q.InterpreterSHA256 {
+			best = Match{Verdict: HashChanged, Rule: r}
+			continue
+		}
+		if !covers(r.Grants, q.Grants) || TierRank(q.Sandbox) < TierRank(r.Sandbox) {
+			if best.Verdict == NoRule {
+				best = Match{Verdict: NotCovered, Rule: r}
+			}
+			continue
+		}
+		if r.Expired(q.Now) {
+			best = Match{Verdict: Expired, Rule: r}
+			continue
+		}
+		return Match{Verdict: Allowed, Rule: r}
+	}
+	return best
+}
+
+func covers(have, want []Grant) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// Put adds r, replacing rules for the same binary path and argv (an old
+// hash or a narrower grant set is superseded by the human's new decision).
+func (p *Policy) Put(r Rule) {
+	p.Rules = slices.DeleteFunc(p.Rules, func(o Rule) bool {
+		return o.Binary == r.Binary && slices.Equal(o.Argv, r.Argv)
+	})
+	p.Rules = append(p.Rules, r)
+}
+
+// ErrNoSuchRule is returned by Remove for an unknown id.
+var ErrNoSuchRule = errors.New("no such rule")
+
+// Remove deletes the rule with the given id.
+func (p *Policy) Remove(id string) error {
+	n := len(p.Rules)
+	p.Rules = slices.DeleteFunc(p.Rules, func(r Rule) bool { return r.ID == id })
+	if len(p.Rules) == n {
+		return fmt.Errorf("%w: %q", ErrNoSuchRule, id)
+	}
+	return nil
+}

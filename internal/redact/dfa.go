@@ -1,0 +1,201 @@
+package redact
+
+import (
+	"errors"
+	"fmt"
+)
+
+// maxEntries caps the transition table (4 bytes an entry, so 128 MiB): the
+// table grows with total pattern bytes × distinct bytes, and a multi-megabyte
+// "secret" must fail loudly rather than exhaust memory mid-run.
+const maxEntries = 1 << 25
+
+// dfa is an Aho–Corasick automaton with its failure links folded into a
+// dense transition table, so the scanner does exactly one lookup per byte
+// whatever the number of patterns.
+//
+// Bytes are first mapped to classes (every byte that occurs in no pattern
+// shares class 0), which keeps a row to ~70 entries for typical values
+// instead of 256. State ids are premultiplied by the row length, so the hot
+// loop is s = trans[s+cls[b]] with no multiplication. States that end a
+// pattern ("match states") are numbered first, so "did we just complete a
+// match?" is the single comparison s < matchLim.
+//
+// In trans every match state only leads to itself. A scan that only needs
+// to know whether the buffer is free of matches (almost always the answer)
+// then checks once at the end of the buffer instead of after every byte;
+// the real rows of the match states, needed to keep going after a match,
+// are in matchTrans.
+type dfa struct {
+	trans      []uint32
+	matchTrans []uint32
+	cls        [256]uint32
+	stride     uint32
+	root       uint32
+	matchLim   uint32
+	states     int
+	maxLen     int
+
+	// Per state, indexed by id/stride.
+	// ext is how many trailing bytes must be held back in this state: the
+	// depth of the deepest suffix state that can still be extended. Bytes
+	// before that cannot begin any pattern, so they may be emitted.
+	ext []int32
+	// outLen and outSec describe the longest pattern ending in this state
+	// (found through the failure chain): it has the earliest start of all
+	// patterns ending here, which is all leftmost-longest needs.
+	outLen []int32
+	outSec []int32
+}
+
+func (d *dfa) build(pats []pattern) error {
+	used := [256]bool{}
+	total := 1
+	for _, p := range pats {
+		total += len(p.text)
+		d.maxLen = max(d.maxLen, len(p.text))
+		for _, b := range p.text {
+			used[b] = true
+		}
+	}
+	stride := uint32(1)
+	for b := range 256 {
+		if used[b] {
+			d.cls[b] = stride
+			stride++
+		}
+	}
+	d.stride = stride
+	if uint64(total)*uint64(stride) > maxEntries {
+		return fmt.Errorf("%w: %d patterns, %d bytes in all (limit %d table entries)", ErrTooLarge, len(pats), total-1, maxEntries)
+	}
+
+	// Trie, as dense goto rows; 0 means "no edge" (no edge leads to the root).
+	g := make([]uint32, stride, uint64(total)*uint64(stride))
+	depth := []int32{0}
+	term := []int32{-1} // pattern index ending exactly here
+	hasChild := []bool{false}
+	for pi, p := range pats {
+		n := uint32(0)
+		for _, b := range p.text {
+			e := n*stride + d.cls[b]
+			if g[e] == 0 {
+				g[e] = uint32(len(depth))
+				g = append(g, make([]uint32, stride)...)
+				hasChild[n] = true
+				depth = append(depth, depth[n]+1)
+				term = append(term, -1)
+				hasChild = append(hasChild, false)
+			}
+			n = g[e]
+		}
+		term[n] = int32(pi)
+	}
+	states := len(depth)
+	d.states = states
+
+	// Breadth-first: fold failure links into the rows, and derive each
+	// state's output and hold-back from its failure state, which is
+	// shallower and therefore already final.
+	fail := make([]uint32, states)
+	ext := make([]int32, states)
+	outLen := make([]int32, states)
+	outSec := make([]int32, states)
+	order := make([]uint32, 0, states)
+	order = append(order, 0)
+	for qi := 0; qi < len(order); qi++ {
+		s := order[qi]
+		f := fail[s]
+		row := g[s*stride : (s+1)*stride]
+		frow := g[f*stride : (f+1)*stride]
+		for c := range row {
+			child := row[c]
+			switch {
+			case child != 0:
+				if s != 0 {
+					fail[child] = frow[c]
+				}
+				order = append(order, child)
+			case s != 0:
+				row[c] = frow[c]
+			}
+		}
+		switch {
+		case term[s] >= 0:
+			outLen[s] = depth[s]
+			outSec[s] = int32(pats[term[s]].secret)
+		case s != 0:
+			outLen[s], outSec[s] = outLen[f], outSec[f]
+		}
+		switch {
+		case hasChild[s]:
+			ext[s] = depth[s]
+		case s != 0:
+			ext[s] = ext[f]
+		}
+	}
+
+	// Renumber: match states first, then premultiply.
+	newID := make([]uint32, states)
+	next := uint32(0)
+	for _, want := range []bool{true, false} {
+		for _, s := range order {
+			if (outLen[s] > 0) == want {
+				newID[s] = next
+				next++
+			}
+		}
+	}
+	d.trans = make([]uint32, uint64(states)*uint64(stride))
+	d.ext = make([]int32, states)
+	d.outLen = make([]int32, states)
+	d.outSec = make([]int32, states)
+	nMatch := uint32(0)
+	for s := range states {
+		n := newID[s]
+		row := d.trans[n*stride : (n+1)*stride]
+		for c, t := range g[uint32(s)*stride : uint32(s+1)*stride] {
+			row[c] = newID[t] * stride
+		}
+		d.ext[n], d.outLen[n], d.outSec[n] = ext[s], outLen[s], outSec[s]
+		if outLen[s] > 0 {
+			nMatch++
+		}
+	}
+	d.root = newID[0] * stride
+	d.matchLim = nMatch * stride
+	d.matchTrans = make([]uint32, nMatch*stride)
+	copy(d.matchTrans, d.trans)
+	for i := range d.matchLim {
+		d.trans[i] = i / stride * stride
+	}
+	return d.verify()
+}
+
+// verify checks what walkLanes relies on to skip bounds checks: every
+// entry names a row inside the table. A failure is a bug here, and the run
+// must not go ahead with an unchecked scanner.
+func (d *dfa) verify() error {
+	n := uint32(len(d.trans))
+	for _, tab := range [][]uint32{d.trans, d.matchTrans} {
+		for _, e := range tab {
+			if e%d.stride != 0 || e >= n {
+				return errors.New("redact: internal error: transition table self-check failed")
+			}
+		}
+	}
+	for _, c := range d.cls {
+		if c >= d.stride {
+			return errors.New("redact: internal error: byte class self-check failed")
+		}
+	}
+	return nil
+}
+
+// next is the true transition, for scans that go on past a match.
+func (d *dfa) next(s uint32, c byte) uint32 {
+	if s < d.matchLim {
+		return d.matchTrans[s+d.cls[c]]
+	}
+	return d.trans[s+d.cls[c]]
+}

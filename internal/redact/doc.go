@@ -1,0 +1,38 @@
+// Package redact scrubs secret values out of a child process's output
+// before it reaches a terminal, a log or an agent.
+//
+// A [Matcher] is built once per run from the secrets handed to the child.
+// It expands every value into the encodings a program is likely to print
+// (raw, base64 in both alphabets with and without padding and at the three
+// alignments a value can take inside a longer base64 blob, hex in both
+// cases, URL percent-encoding and JSON string escaping) and compiles all of
+// them into one Aho–Corasick automaton stored as a dense DFA. Each output
+// stream gets its own [Writer] from [Matcher.NewWriter]; both share the
+// automaton and the hit counters.
+//
+// Why these properties matter:
+//
+//   - A secret split across two read(2) calls must still be caught, or an
+//     approved program that leaks could slip the value past the scrubber by
+//     writing it one byte at a time. The Writer therefore scans the stream
+//     as a whole, whatever the write boundaries.
+//   - Interactive programs (prompts, progress bars) must not stall waiting
+//     for a newline, so a Writer only holds back the bytes that could still
+//     be the beginning of a secret: at most [Matcher.MaxDelay] bytes, and
+//     none at all when the tail of the stream cannot start a pattern.
+//   - Cost must not grow with secrets × encodings: one pass over the bytes,
+//     one table lookup per byte, whatever the number of patterns.
+//
+// Overlapping occurrences are resolved leftmost-longest: among the
+// occurrences starting earliest the longest one is replaced by
+// "[envseal:NAME]", and scanning restarts right after it.
+//
+// Values shorter than [MinLen] bytes are not scrubbed: they would match
+// ordinary output everywhere and their replacement would itself give the
+// value away. [TooShort] lists them so the approval text can warn the human.
+//
+// Limits: encodings not listed above (base64 wrapped at 76 columns, hex at
+// an odd nibble offset, compression, a value printed with separators) are
+// not recognised. Redaction limits an approved program's leaks; it does not
+// stop a program that wants to leak.
+package redact

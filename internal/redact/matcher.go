@@ -1,0 +1,135 @@
+package redact
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+)
+
+// Errors returned by NewMatcher. A caller refusing to run the child on any
+// of them fails closed: output that cannot be scrubbed is never produced.
+var (
+	// ErrBadName: the marker "[envseal:NAME]" is printed into the child's
+	// output, so a name must not carry terminal escapes, newlines or a ']'
+	// that would let output forge or break a marker.
+	ErrBadName = errors.New("invalid secret name")
+	// ErrDuplicateName: hit counts are keyed by name; two secrets with one
+	// name would make the audit record ambiguous.
+	ErrDuplicateName = errors.New("duplicate secret name")
+	// ErrTooLarge: the automaton for these values would exceed maxEntries.
+	ErrTooLarge = errors.New("secrets too large to scrub")
+	// ErrClosed is returned by Write after Close.
+	ErrClosed = errors.New("redact: write after close")
+)
+
+// maxNameLen matches the vault's name grammar.
+const maxNameLen = 128
+
+// Matcher is the automaton for one run's secrets. It is immutable once
+// built except for its hit counters, and is safe for concurrent use by any
+// number of Writers (typically the child's stdout and stderr).
+type Matcher struct {
+	dfa
+	names   []string
+	markers [][]byte
+	hits    []atomic.Int64
+	onHit   func(name string)
+	npat    int
+}
+
+// Option configures a Matcher.
+type Option func(*Matcher)
+
+// OnHit registers fn to be called once per replaced occurrence with the
+// name of the secret, synchronously in the goroutine calling Write, before
+// that Write returns. `envseal run --on-leak kill` uses it to kill the child
+// on the first leak. Writers for different streams may call fn
+// concurrently; fn must not call back into the Writer.
+func OnHit(fn func(name string)) Option { return func(m *Matcher) { m.onHit = fn } }
+
+// NewMatcher compiles the automaton for secrets. Values shorter than MinLen
+// are ignored (see TooShort). When two secrets share a pattern (equal
+// values, say) the occurrence is attributed to the one listed first.
+func NewMatcher(secrets []Secret, opts ...Option) (*Matcher, error) {
+	seen := make(map[string]bool, len(secrets))
+	m := &Matcher{
+		names:   make([]string, len(secrets)),
+		markers: make([][]byte, len(secrets)),
+		hits:    make([]atomic.Int64, len(secrets)),
+	}
+	for i, s := range secrets {
+		if !validName(s.Name) {
+			return nil, fmt.Errorf("%w: %q (want 1-%d of A-Z a-z 0-9 . _ -)", ErrBadName, s.Name, maxNameLen)
+		}
+		if seen[s.Name] {
+			return nil, fmt.Errorf("%w: %q", ErrDuplicateName, s.Name)
+		}
+		seen[s.Name] = true
+		m.names[i] = s.Name
+		m.markers[i] = []byte("[envseal:" + s.Name + "]")
+	}
+	pats := patternsFor(secrets)
+	m.npat = len(pats)
+	if err := m.dfa.build(pats); err != nil {
+		return nil, err
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	return m, nil
+}
+
+func validName(n string) bool {
+	if n == "" || len(n) > maxNameLen {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '.' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// MaxDelay is the most bytes a Writer holds back between two Writes: the
+// longest pattern minus one, or 0 when nothing is scrubbed.
+func (m *Matcher) MaxDelay() int {
+	if m.maxLen == 0 {
+		return 0
+	}
+	return m.maxLen - 1
+}
+
+// Hits returns, for each secret replaced at least once by any Writer of m,
+// the number of occurrences replaced so far. It is safe to call while
+// Writers are running; the map is a fresh snapshot.
+func (m *Matcher) Hits() map[string]int {
+	h := make(map[string]int)
+	for i := range m.hits {
+		if n := m.hits[i].Load(); n > 0 {
+			h[m.names[i]] = int(n)
+		}
+	}
+	return h
+}
+
+func (m *Matcher) hit(secret int) {
+	m.hits[secret].Add(1)
+	if m.onHit != nil {
+		m.onHit(m.names[secret])
+	}
+}
+
+// String describes the matcher by its size; the automaton encodes the
+// values, so it is never printed. Value receivers cover a dereferenced
+// Matcher too.
+func (m Matcher) String() string {
+	return fmt.Sprintf("redact.Matcher{secrets: %d, patterns: %d, states: %d}", len(m.names), m.npat, m.states)
+}
+
+// Format keeps %v, %+v, %#v and friends from dumping the transition table.
+func (m Matcher) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, m.String()) }

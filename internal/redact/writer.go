@@ -1,0 +1,291 @@
+package redact
+
+import (
+	"fmt"
+	"io"
+)
+
+const (
+	// outSize is the output buffer, which gathers markers, held-back bytes
+	// and short spans into one write(2); spans of directSize or more are
+	// written from the caller's buffer.
+	outSize    = 16 << 10
+	directSize = 8 << 10
+	// maxBlock bounds how much scanClean covers at once; after a miss the
+	// block is rescanned exactly, so smaller blocks waste less on output
+	// that leaks often, larger ones amortise the lane set-up.
+	maxBlock = 16 << 10
+	minBlock = 1 << 10
+)
+
+// Writer scrubs one output stream into dst. Create one per stream with
+// Matcher.NewWriter. A Writer is not safe for concurrent use.
+//
+// Write consumes all of p and reports len(p) on success, but may hold back
+// up to Matcher.MaxDelay bytes that could be the start of a secret; they
+// are released as soon as the following bytes rule a match out, or by
+// Flush or Close.
+type Writer struct {
+	m   *Matcher
+	dst io.Writer
+
+	// held is the tail of the stream not yet written to dst; it has been
+	// scanned. During a call, positions are offsets into held ++ p.
+	held []byte
+	p    []byte
+
+	state uint32
+	pos   int // next byte to scan
+	done  int // bytes before this are written (or replaced)
+
+	// The best match found and not yet replaced: a pattern beginning
+	// earlier, or a longer one beginning at the same byte, may still end.
+	cand       bool
+	candStart  int
+	candEnd    int
+	candSecret int32
+
+	block  int
+	out    []byte
+	err    error
+	closed bool
+}
+
+// NewWriter returns a Writer that writes the scrubbed stream to dst. Close
+// flushes the held-back tail; it does not close dst.
+func (m *Matcher) NewWriter(dst io.Writer) *Writer {
+	return &Writer{
+		m:     m,
+		dst:   dst,
+		held:  make([]byte, 0, m.maxLen),
+		state: m.root,
+		block: maxBlock,
+		out:   make([]byte, 0, outSize),
+	}
+}
+
+// Write scrubs p into the stream. It returns len(p) and nil unless writing
+// to dst failed; after a failure every later call fails with the same
+// error.
+func (w *Writer) Write(p []byte) (int, error) {
+	if w.closed {
+		return 0, ErrClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.m.npat == 0 {
+		w.put(p)
+		w.flushOut()
+		if w.err != nil {
+			return 0, w.err
+		}
+		return len(p), nil
+	}
+	w.p = p
+	end := len(w.held) + len(p)
+	w.scanTo(end)
+	// Everything before the deepest extendable suffix can no longer be
+	// part of a match: release it now rather than at the next newline.
+	if keep := end - int(w.m.ext[w.state/w.m.stride]); keep > w.done {
+		w.emit(w.done, keep)
+		w.done = keep
+	}
+	w.rebase(end)
+	w.p = nil
+	w.flushOut()
+	if w.err != nil {
+		return 0, w.err
+	}
+	return len(p), nil
+}
+
+// Flush replaces any pending match and writes every held-back byte to dst.
+// The stream then starts afresh: a secret straddling the flush point is
+// not caught, so flush only where the output is known to be at a boundary
+// (the child exited).
+func (w *Writer) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	w.p = nil
+	end := len(w.held)
+	for {
+		w.scanTo(end)
+		if !w.cand {
+			break
+		}
+		w.commit()
+	}
+	w.emit(w.done, end)
+	w.held = w.held[:0]
+	w.pos, w.done, w.state = 0, 0, w.m.root
+	w.flushOut()
+	return w.err
+}
+
+// Close flushes the stream and wipes the held-back bytes, which may be the
+// beginning of a secret. It does not close dst.
+func (w *Writer) Close() error {
+	if w.closed {
+		return nil
+	}
+	err := w.Flush()
+	w.closed = true
+	clear(w.held[:cap(w.held)])
+	return err
+}
+
+// Buffered returns how many bytes written so far are still held back.
+func (w *Writer) Buffered() int { return len(w.held) - w.done }
+
+// String describes the writer without the held bytes, which may be part of
+// a secret.
+// It has a value receiver so that a dereferenced Writer is covered too.
+func (w Writer) String() string {
+	return fmt.Sprintf("redact.Writer{buffered: %d}", len(w.held)-w.done)
+}
+
+// Format keeps %v and friends from printing the held bytes.
+func (w Writer) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, w.String()) }
+
+// scanTo scans up to stream position end, replacing matches as they
+// become final.
+func (w *Writer) scanTo(end int) {
+	hl := len(w.held)
+	for w.pos < end {
+		switch {
+		case w.pos < hl:
+			// Rescanning held bytes after a replacement.
+			w.exact(hl)
+		case w.cand:
+			w.exact(end)
+		default:
+			i := w.pos - hl
+			j := min(i+w.block, len(w.p))
+			if s, ok := w.m.scanClean(w.state, w.p[i:j]); ok {
+				w.state, w.pos = s, hl+j
+				w.block = min(2*w.block, maxBlock)
+				continue
+			}
+			w.block = max(w.block/4, minBlock)
+			w.exact(hl + j)
+		}
+	}
+}
+
+// exact scans from w.pos to limit (both in held or both in p) tracking
+// matches. It returns early, with w.pos moved back to the end of the
+// replaced match, after each replacement: scanning restarts from the root
+// there so that the bytes after a match can form the next one.
+func (w *Writer) exact(limit int) {
+	m := w.m
+	hl := len(w.held)
+	base := w.pos
+	var buf []byte
+	if base < hl {
+		buf = w.held[base:limit]
+	} else {
+		buf = w.p[base-hl : limit-hl]
+	}
+	t, cls, lim := m.trans, &m.cls, m.matchLim
+	s := w.state
+	for i, c := range buf {
+		if s < lim {
+			s = m.matchTrans[s+cls[c]]
+		} else {
+			s = t[s+cls[c]]
+		}
+		if s >= lim && !w.cand {
+			continue
+		}
+		pos := base + i + 1
+		id := s / m.stride
+		if s < lim {
+			start := pos - int(m.outLen[id])
+			if !w.cand || start <= w.candStart {
+				w.cand, w.candStart, w.candEnd, w.candSecret = true, start, pos, m.outSec[id]
+			}
+		}
+		// No pattern can begin before pos-ext any more, so nothing can
+		// beat the candidate.
+		if w.candStart < pos-int(m.ext[id]) {
+			w.commit()
+			return
+		}
+	}
+	w.state, w.pos = s, limit
+}
+
+// commit replaces the pending match.
+func (w *Writer) commit() {
+	w.emit(w.done, w.candStart)
+	w.put(w.m.markers[w.candSecret])
+	w.done, w.pos, w.state, w.cand = w.candEnd, w.candEnd, w.m.root, false
+	w.m.hit(int(w.candSecret))
+}
+
+// emit writes stream bytes [from, to).
+func (w *Writer) emit(from, to int) {
+	hl := len(w.held)
+	if from < hl {
+		w.put(w.held[from:min(to, hl)])
+	}
+	if to > hl {
+		w.put(w.p[max(from, hl)-hl : to-hl])
+	}
+}
+
+// rebase keeps the unwritten tail [done, end) in held, at most MaxDelay
+// bytes, and shifts positions so that it starts at 0.
+func (w *Writer) rebase(end int) {
+	hl := len(w.held)
+	d := w.done
+	if d < hl {
+		n := copy(w.held, w.held[d:])
+		w.held = append(w.held[:n], w.p...)
+	} else {
+		w.held = append(w.held[:0], w.p[d-hl:]...)
+	}
+	w.pos = end - d
+	w.candStart -= d
+	w.candEnd -= d
+	w.done = 0
+}
+
+// put queues b for dst. Large spans go straight through rather than being
+// copied: at the speeds involved the copy costs as much as a write(2).
+func (w *Writer) put(b []byte) {
+	if len(b) >= directSize {
+		w.flushOut()
+		if w.err == nil {
+			w.write(b)
+		}
+		return
+	}
+	for len(b) > 0 && w.err == nil {
+		n := copy(w.out[len(w.out):cap(w.out)], b)
+		w.out = w.out[:len(w.out)+n]
+		b = b[n:]
+		if len(w.out) == cap(w.out) {
+			w.flushOut()
+		}
+	}
+}
+
+func (w *Writer) flushOut() {
+	if len(w.out) > 0 && w.err == nil {
+		w.write(w.out)
+	}
+	w.out = w.out[:0]
+}
+
+func (w *Writer) write(b []byte) {
+	n, err := w.dst.Write(b)
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		w.err = fmt.Errorf("write scrubbed output: %w", err)
+	}
+}
