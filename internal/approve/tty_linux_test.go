@@ -142,15 +142,6 @@ func wait(t *testing.T, ch <-chan result) result {
 	return result{}
 }
 
-func testRequest() *Request {
-	return &Request{
-		Path: "/usr/bin/wrangler", SHA256: strings.Repeat("ab", 32),
-		Argv: []string{"wrangler", "deploy"}, Cwd: "/home/u/proj",
-		Secrets: []Secret{{Name: "cf-token", Env: "CLOUDFLARE_API_TOKEN"}},
-		Sandbox: "hardened",
-	}
-}
-
 // notCode is a 6-letter guess that is not the code on screen.
 func notCode(code string) string {
 	if code == "AAAAAA" {

@@ -34,7 +34,7 @@ func openTTY(path string) (*ttyConn, error) {
 	// (raw mode would hide what the human types and send \r for Enter).
 	cooked := *saved
 	cooked.Lflag |= unix.ICANON | unix.ECHO | unix.ECHOE | unix.ECHOK
-	cooked.Iflag |= 0
+	cooked.Iflag |= unix.ICRNL
 	cooked.Iflag &^= unix.INLCR | unix.IGNCR
 	cooked.Oflag |= unix.OPOST | unix.ONLCR
 	if err := unix.IoctlSetTermios(fd, ioctlSetTermios, &cooked); err != nil {

@@ -38,7 +38,11 @@ func Warnings(r *Request) []string {
 
 	// Files an agent can write: the approval pins their hash, but the human
 	// should know the bytes may be the agent's own.
-	for _, f := range []struct{ what, p string }{{"program", r.Path}, {"interpreter", r.Interpreter}} {
+	what := "program"
+	if r.Interpreter != "" {
+		what = "script"
+	}
+	for _, f := range []struct{ what, p string }{{what, r.Path}, {"interpreter", r.Interpreter}} {
 		if f.p == "" {
 			continue
 		}

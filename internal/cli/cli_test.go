@@ -38,6 +38,7 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"notty":       cmdNoTTY,
+			"human":       cmdHuman,
 			"checksecret": cmdCheckSecret,
 		},
 	})
@@ -61,13 +62,8 @@ func cmdNoTTY(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("notty: %s not found on PATH", args[0])
 	}
 	cmd := exec.Command(path, args[1:]...)
-	cmd.Dir = ts.Getenv("WORK")
-	cmd.Env = []string{
-		"PATH=" + ts.Getenv("PATH"),
-		"HOME=" + ts.Getenv("HOME"),
-		"ENVSEAL_HOME=" + ts.Getenv("ENVSEAL_HOME"),
-		"TMPDIR=" + ts.Getenv("TMPDIR"),
-	}
+	cmd.Dir = ts.MkAbs(".")
+	cmd.Env = scriptEnv(ts)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -139,11 +139,15 @@ func BenchmarkScrubMem(b *testing.B) {
 }
 
 func BenchmarkNewMatcher(b *testing.B) {
-	s := benchSecrets(100)
-	for b.Loop() {
-		if _, err := NewMatcher(s); err != nil {
-			b.Fatal(err)
-		}
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("secrets=%d", n), func(b *testing.B) {
+			s := benchSecrets(n)
+			for b.Loop() {
+				if _, err := NewMatcher(s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -17,9 +17,9 @@ const maxEntries = 1 << 25
 // Bytes are first mapped to classes (every byte that occurs in no pattern
 // shares class 0), which keeps a row to ~70 entries for typical values
 // instead of 256. State ids are premultiplied by the row length, so the hot
-// loop is s = trans[s+cls[b]] with no multiplication. States that end a
-// pattern ("match states") are numbered first, so "did we just complete a
-// match?" is the single comparison s < matchLim.
+// loop is s = trans[s+cls[b]] with no multiplication. States in which some
+// pattern ends ("match states") are numbered first, so "did we just
+// complete a match?" is the single comparison s < matchLim.
 //
 // In trans every match state only leads to itself. A scan that only needs
 // to know whether the buffer is free of matches (almost always the answer)
@@ -146,23 +146,37 @@ func (d *dfa) build(pats []pattern) error {
 			}
 		}
 	}
-	d.trans = make([]uint32, uint64(states)*uint64(stride))
+	// Premultiply the entries, then move the rows into place by swapping
+	// along the permutation's cycles, so the table is never held twice.
+	g = g[:uint64(states)*uint64(stride)]
+	for i, t := range g {
+		g[i] = newID[t] * stride
+	}
 	d.ext = make([]int32, states)
 	d.outLen = make([]int32, states)
 	d.outSec = make([]int32, states)
 	nMatch := uint32(0)
 	for s := range states {
 		n := newID[s]
-		row := d.trans[n*stride : (n+1)*stride]
-		for c, t := range g[uint32(s)*stride : uint32(s+1)*stride] {
-			row[c] = newID[t] * stride
-		}
 		d.ext[n], d.outLen[n], d.outSec[n] = ext[s], outLen[s], outSec[s]
 		if outLen[s] > 0 {
 			nMatch++
 		}
 	}
-	d.root = newID[0] * stride
+	root := newID[0]
+	perm := newID
+	for i := range uint32(states) {
+		for perm[i] != i {
+			j := perm[i]
+			a, b := g[i*stride:(i+1)*stride], g[j*stride:(j+1)*stride]
+			for c := range a {
+				a[c], b[c] = b[c], a[c]
+			}
+			perm[i], perm[j] = perm[j], perm[i]
+		}
+	}
+	d.trans = g
+	d.root = root * stride
 	d.matchLim = nMatch * stride
 	d.matchTrans = make([]uint32, nMatch*stride)
 	copy(d.matchTrans, d.trans)
@@ -173,13 +187,13 @@ func (d *dfa) build(pats []pattern) error {
 }
 
 // verify checks what walkLanes relies on to skip bounds checks: every
-// entry names a row inside the table. A failure is a bug here, and the run
-// must not go ahead with an unchecked scanner.
+// entry plus any class stays inside trans. A failure is a bug here, and the
+// run must not go ahead with an unchecked scanner.
 func (d *dfa) verify() error {
-	n := uint32(len(d.trans))
+	lastRow := uint32(len(d.trans)) - d.stride
 	for _, tab := range [][]uint32{d.trans, d.matchTrans} {
 		for _, e := range tab {
-			if e%d.stride != 0 || e >= n {
+			if e > lastRow {
 				return errors.New("redact: internal error: transition table self-check failed")
 			}
 		}

@@ -188,14 +188,10 @@ func (w *Writer) exact(limit int) {
 	} else {
 		buf = w.p[base-hl : limit-hl]
 	}
-	t, cls, lim := m.trans, &m.cls, m.matchLim
+	lim := m.matchLim
 	s := w.state
 	for i, c := range buf {
-		if s < lim {
-			s = m.matchTrans[s+cls[c]]
-		} else {
-			s = t[s+cls[c]]
-		}
+		s = m.next(s, c)
 		if s >= lim && !w.cand {
 			continue
 		}

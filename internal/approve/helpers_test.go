@@ -2,6 +2,7 @@ package approve
 
 import (
 	"io"
+	"strings"
 )
 
 // Test-only options: they exist only in the test binary.
@@ -21,3 +22,12 @@ func withTTYName(name string) Option {
 // trustAll stands in for the root-owned check, for fake programs in a
 // temporary directory.
 func trustAll(p string) (string, error) { return p, nil }
+
+func testRequest() *Request {
+	return &Request{
+		Path: "/usr/bin/wrangler", SHA256: strings.Repeat("ab", 32),
+		Argv: []string{"wrangler", "deploy"}, Cwd: "/home/u/proj",
+		Secrets: []Secret{{Name: "cf-token", Env: "CLOUDFLARE_API_TOKEN"}},
+		Sandbox: "hardened",
+	}
+}
