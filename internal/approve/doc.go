@@ -14,10 +14,10 @@
 //     right-to-left reordering). Each argument sits on its own line, so an
 //     argument cannot forge another line of the request.
 //   - The terminal approver reads and writes /dev/tty only, never
-//     stdin/stdout (which the agent owns). It shows a fresh 6-character
-//     code from crypto/rand, flushes pending tty input after the prompt is
-//     out (keystrokes injected before the human could read the code are
-//     discarded) and accepts exactly CODE (allow once) or CODE! (allow
+//     stdin/stdout (which the agent owns). It flushes pending tty input
+//     just before the prompt appears (keystrokes queued or injected
+//     earlier are discarded), shows a fresh 6-character code from
+//     crypto/rand and accepts exactly CODE (allow once) or CODE! (allow
 //     always). A blind TIOCSTI guess succeeds with probability 31^-6 and
 //     costs the agent the prompt: a wrong answer denies, it is not retried.
 //   - The pinentry approver uses the same code, typed into a GETPIN field,

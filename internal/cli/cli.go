@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/guard"
 	"github.com/envseal/envseal/internal/safefile"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/term"
@@ -75,6 +76,7 @@ func (a *app) infof(format string, args ...any) {
 
 // Main runs the CLI with os.Args and returns the process exit code.
 func Main() int {
+	guard.Harden()
 	a := &app{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
 	return a.run(os.Args[1:])
 }

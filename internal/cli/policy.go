@@ -27,7 +27,6 @@ sealed under the vault key, so listing and changing it needs the passphrase.`,
 	return c
 }
 
-
 func (a *app) policyListCmd() *cobra.Command {
 	var (
 		pf     passphraseFlag

@@ -7,15 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// hardenSelf makes envseal itself non-dumpable and disables its core dumps:
-// it holds the master key and the decrypted values, and a dumpable process
-// can be read through /proc/<pid>/mem by the same uid. It also keeps the
-// sealed memfds' /proc/<pid>/fd entries out of reach (see exeseal's doc).
-func hardenSelf() {
-	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-	unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{Cur: 0, Max: 0})
-}
-
 // secretFile returns a sealed, read-only memfd holding value, for fd
 // delivery. Sealing means the child (or anything it runs) cannot change
 // what later readers see.

@@ -105,4 +105,3 @@ func (k Key) Subkey(d Domain) Key {
 	clear(out)
 	return sk
 }
-
