@@ -103,6 +103,4 @@ func openPathFd(fd int) (int, error) {
 
 func geteuid() int { return unix.Geteuid() }
 
-func closeFd(fd int) { _ = unix.Close(fd) }
-
 func isELOOP(err error) bool { return errors.Is(err, unix.ELOOP) }

@@ -1,9 +1,6 @@
 package launch
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // Exit codes of a run, following env(1).
 const (
@@ -32,7 +29,3 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
-
-func fail(code int, hint string, format string, args ...any) *Error {
-	return &Error{Code: code, Err: fmt.Errorf(format, args...), Hint: hint}
-}

@@ -35,6 +35,7 @@ type dfa struct {
 	matchLim   uint32
 	states     int
 	maxLen     int
+	filter     *qfilter
 
 	// Per state, indexed by id/stride.
 	// ext is how many trailing bytes must be held back in this state: the
@@ -178,6 +179,7 @@ func (d *dfa) build(pats []pattern) error {
 	d.trans = g
 	d.root = root * stride
 	d.matchLim = nMatch * stride
+	d.filter = newQFilter(pats)
 	d.matchTrans = make([]uint32, nMatch*stride)
 	copy(d.matchTrans, d.trans)
 	for i := range d.matchLim {

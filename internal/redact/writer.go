@@ -16,6 +16,10 @@ const (
 	// that leaks often, larger ones amortise the lane set-up.
 	maxBlock = 16 << 10
 	minBlock = 1 << 10
+	// skipBlock is how much skipClean covers at once: its fixed cost is
+	// walking maxLen-1 bytes at the end, so it wants long stretches.
+	skipBlock = 64 << 10
+	minSkip   = 2 << 10
 )
 
 // Writer scrubs one output stream into dst. Create one per stream with
@@ -45,10 +49,12 @@ type Writer struct {
 	candEnd    int
 	candSecret int32
 
-	block  int
-	out    []byte
-	err    error
-	closed bool
+	block     int
+	cooldown  int // bytes to scan before trying the filter again
+	skipFails int
+	out       []byte
+	err       error
+	closed    bool
 }
 
 // NewWriter returns a Writer that writes the scrubbed stream to dst. Close
@@ -162,7 +168,20 @@ func (w *Writer) scanTo(end int) {
 			w.exact(end)
 		default:
 			i := w.pos - hl
+			if w.cooldown <= 0 && w.m.filter != nil && len(w.p)-i >= max(minSkip, 4*w.m.maxLen) {
+				j := min(i+skipBlock, len(w.p))
+				if s, ok := w.m.skipClean(w.state, w.p[i:j]); ok {
+					w.state, w.pos = s, hl+j
+					w.skipFails = 0
+					continue
+				}
+				// Output that keeps looking like a secret (or is one):
+				// stop paying for the filter for a while.
+				w.skipFails = min(w.skipFails+1, 6)
+				w.cooldown = skipBlock << w.skipFails
+			}
 			j := min(i+w.block, len(w.p))
+			w.cooldown -= j - i
 			if s, ok := w.m.scanClean(w.state, w.p[i:j]); ok {
 				w.state, w.pos = s, hl+j
 				w.block = min(2*w.block, maxBlock)

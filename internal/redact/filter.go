@@ -1,0 +1,131 @@
+package redact
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// qfilter answers "can any pattern occur entirely inside this buffer?"
+// faster than walking the automaton, by sampling: every occurrence of a
+// pattern of length >= m contains one of its q-grams starting at a multiple
+// of step = m-q+1 (the first sampled offset at or after the occurrence's
+// start is less than step bytes in, and step+q-1 = m). So if none of the
+// q-grams at offsets 0, step, 2*step, … is a q-gram of some pattern, no
+// pattern occurs. The set of pattern q-grams is a two-probe Bloom filter,
+// so a "maybe" is sometimes wrong, and then the caller walks the buffer.
+//
+// With typical values (20+ bytes) a sample is taken every 10-25 bytes and
+// the samples are independent loads, so this runs far faster than the one
+// dependent lookup per byte of the automaton. Short values shrink the step
+// and raise the hit rate; the Writer backs off when the filter keeps
+// failing.
+type qfilter struct {
+	set   []uint64
+	shift uint // 64 - log2(len(set)*64)
+	q     int
+	step  int
+	mask  uint64 // keeps the low q bytes of a little-endian load
+}
+
+const (
+	hashMul1 = 0x9e3779b97f4a7c15
+	hashMul2 = 0xc2b2ae3d27d4eb4f
+	// Bloom filter size: about 128 bits per q-gram keeps false "maybe"s
+	// rare enough (under 1e-4 a sample) that most blocks pass, capped at
+	// 1 MiB so it stays in cache.
+	bitsPerGram = 128
+	minSetBits  = 12
+	maxSetBits  = 23
+)
+
+func newQFilter(pats []pattern) *qfilter {
+	if len(pats) == 0 {
+		return nil
+	}
+	m, grams := len(pats[0].text), 0
+	for _, p := range pats {
+		m = min(m, len(p.text))
+		grams += len(p.text)
+	}
+	q := min(8, (m+1)/2)
+	f := &qfilter{q: q, step: m - q + 1, mask: ^uint64(0) >> (64 - 8*q)}
+	lg := min(max(bits.Len(uint(grams*bitsPerGram)), minSetBits), maxSetBits)
+	f.set = make([]uint64, 1<<(lg-6))
+	f.shift = uint(64 - lg)
+	for _, p := range pats {
+		for x := 0; x+q <= len(p.text); x++ {
+			h1, h2 := f.hash(gram(p.text[x:x+q]))
+			f.set[h1>>6] |= 1 << (h1 & 63)
+			f.set[h2>>6] |= 1 << (h2 & 63)
+		}
+	}
+	return f
+}
+
+// gram packs up to 8 bytes little-endian, as a masked 8-byte load would.
+func gram(b []byte) uint64 {
+	var v uint64
+	for i := len(b) - 1; i >= 0; i-- {
+		v = v<<8 | uint64(b[i])
+	}
+	return v
+}
+
+func (f *qfilter) hash(v uint64) (uint64, uint64) {
+	return (v * hashMul1) >> f.shift, (v * hashMul2) >> f.shift
+}
+
+// maybe reports whether a pattern might occur entirely inside b.
+func (f *qfilter) maybe(b []byte) bool {
+	set, q, step, mask := f.set, f.q, f.step, f.mask
+	x := 0
+	for ; x+8 <= len(b); x += step {
+		h1, h2 := f.hash(binary.LittleEndian.Uint64(b[x:]) & mask)
+		if set[h1>>6]&(1<<(h1&63)) != 0 && set[h2>>6]&(1<<(h2&63)) != 0 {
+			return true
+		}
+	}
+	for ; x+q <= len(b); x += step {
+		h1, h2 := f.hash(gram(b[x : x+q]))
+		if set[h1>>6]&(1<<(h1&63)) != 0 && set[h2>>6]&(1<<(h2&63)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// skipClean is scanClean for a buffer the filter clears: it returns the
+// state after b and true when no pattern ends in b, walking only the bytes
+// near b's edges. On false the caller falls back to scanClean.
+//
+//   - Entry: a pattern may begin before b and end inside it. Walk from the
+//     true state s alongside a walk from the root until the two agree;
+//     after that the true walk only knows bytes of b, so any later match
+//     lies entirely inside b.
+//   - Middle: the filter rules out patterns entirely inside b.
+//   - Exit: with no match in b, the state after b is the longest suffix of
+//     b that is a proper prefix of a pattern, at most maxLen-1 bytes, so a
+//     walk from the root over the last maxLen-1 bytes ends in it.
+func (d *dfa) skipClean(s uint32, b []byte) (uint32, bool) {
+	t, cls := d.trans, &d.cls
+	r := d.root
+	i := 0
+	for ; i < len(b) && s != r; i++ {
+		s = t[s+cls[b[i]]]
+		r = t[r+cls[b[i]]]
+		if s < d.matchLim {
+			return s, false
+		}
+	}
+	if i == len(b) && s != r {
+		return s, true // b was all entry walk, exactly scanned
+	}
+	if d.filter.maybe(b) {
+		return s, false
+	}
+	s = d.root
+	for _, c := range b[max(0, len(b)-(d.maxLen-1)):] {
+		s = t[s+cls[c]]
+	}
+	return s, s >= d.matchLim
+}
