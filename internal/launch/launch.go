@@ -55,17 +55,18 @@ type Runner interface {
 	Run(ctx context.Context, req *Request) (*Result, error)
 }
 
-// Auditor receives the checkpoint's decisions. Until the audit log lands
-// it is a no-op; the events are already raised at the right places.
+// Auditor receives the checkpoint's decisions. key is the master key when
+// it is available and the zero Key before unlock (an event recorded then
+// is chained, and covered by the next keyed record).
 type Auditor interface {
-	Event(kind string, fields map[string]any)
+	Event(key seal.Key, kind string, fields map[string]any)
 }
 
 // NopAuditor discards events.
 type NopAuditor struct{}
 
 // Event implements Auditor.
-func (NopAuditor) Event(string, map[string]any) {}
+func (NopAuditor) Event(seal.Key, string, map[string]any) {}
 
 // Checkpoint is the direct (in-process) Runner.
 type Checkpoint struct {
@@ -88,8 +89,8 @@ func (c *Checkpoint) now() time.Time {
 	return time.Now()
 }
 
-func (c *Checkpoint) audit(kind string, f map[string]any) {
+func (c *Checkpoint) audit(key seal.Key, kind string, f map[string]any) {
 	if c.Audit != nil {
-		c.Audit.Event(kind, f)
+		c.Audit.Event(key, kind, f)
 	}
 }

@@ -31,7 +31,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	// 1. Guard our own environment: a preloaded library already runs inside
 	// this process, so nothing it says can be trusted.
 	if err := childenv.Guard(os.Environ()); err != nil {
-		c.audit("env_refused", map[string]any{"error": err.Error()})
+		c.audit(seal.Key{}, "env_refused", map[string]any{"error": err.Error()})
 		var re *childenv.RefusedError
 		hint := "unset the variable and run envseal again"
 		if errors.As(err, &re) {
@@ -67,7 +67,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	store := policy.NewStore(c.Vault.Dir(), key)
 	pol, err := store.Load()
 	if err != nil {
-		c.audit("policy_tampered", map[string]any{"error": err.Error()})
+		c.audit(key, "policy_tampered", map[string]any{"error": err.Error()})
 		return nil, &Error{Code: ExitFailed, Err: err, Hint: "restore policy.seal from a backup, or run 'envseal policy reset' to start with no rules (asks the passphrase)"}
 	}
 	q := policy.Query{
@@ -85,7 +85,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		res.RuleID = m.Rule.ID
 	} else {
 		if m.Verdict == policy.HashChanged {
-			c.audit("binary_changed", map[string]any{"binary": pin.Path, "old_sha256": m.Rule.SHA256, "new_sha256": pin.SHA256})
+			c.audit(key, "binary_changed", map[string]any{"binary": pin.Path, "old_sha256": m.Rule.SHA256, "new_sha256": pin.SHA256})
 		}
 		d, err := c.approve(ctx, req, pin, m, key)
 		if err != nil {
@@ -105,7 +105,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 			if _, err := store.Update(func(p *policy.Policy) error { p.Put(r); return nil }); err != nil {
 				return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("save rule: %w", err)}
 			}
-			c.audit("policy_changed", map[string]any{"rule": r.ID, "binary": r.Binary})
+			c.audit(key, "policy_changed", map[string]any{"rule": r.ID, "binary": r.Binary})
 			res.RuleID = r.ID
 		}
 	}
@@ -122,9 +122,9 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	}()
 
 	// 8–10. Deliver, spawn from the sealed copy, supervise.
-	code, leaks, err := c.spawn(ctx, req, pin, values)
+	code, leaks, err := c.spawn(ctx, req, pin, key, values)
 	res.ExitCode, res.Leaks, res.Duration = code, leaks, c.now().Sub(start)
-	c.audit("run_finished", map[string]any{"binary": pin.Path, "exit": code, "leaks": leaks})
+	c.audit(key, "run_finished", map[string]any{"binary": pin.Path, "exit": code, "leaks": leaks})
 	if err != nil {
 		return res, err
 	}
@@ -238,12 +238,12 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 		ar.Secrets = append(ar.Secrets, s)
 	}
 	ar.ShortSecrets = c.shortSecrets(key, req.Grants)
-	c.audit("approval_requested", map[string]any{"binary": pin.Path, "sha256": pin.SHA256, "argv": req.Argv})
+	c.audit(key, "approval_requested", map[string]any{"binary": pin.Path, "sha256": pin.SHA256, "argv": req.Argv})
 	if c.Approver == nil {
 		return approve.Deny, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: no approver configured", ErrDenied)}
 	}
 	d, err := c.Approver.Approve(ctx, ar)
-	c.audit("approval_decided", map[string]any{"binary": pin.Path, "decision": d.String(), "error": errString(err)})
+	c.audit(key, "approval_decided", map[string]any{"binary": pin.Path, "decision": d.String(), "error": errString(err)})
 	if err != nil {
 		return approve.Deny, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w", ErrDenied, err), Hint: approvalHint(err)}
 	}
@@ -306,7 +306,7 @@ func (c *Checkpoint) decrypt(key seal.Key, grants []policy.Grant) (map[string][]
 // spawn delivers the secrets and runs the sealed copy of the pinned
 // program, scrubbing its output, forwarding signals, and returning its exit
 // status (128+N for a signal).
-func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinned, values map[string][]byte) (int, map[string]int, error) {
+func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinned, key seal.Key, values map[string][]byte) (int, map[string]int, error) {
 	sealed, err := pin.Seal()
 	if err != nil {
 		if errors.Is(err, exeseal.ErrChanged) {
@@ -392,7 +392,7 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	if err := cmd.Start(); err != nil {
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: fmt.Errorf("start %s: %w", pin.Path, err)}
 	}
-	c.audit("run_started", map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid})
+	c.audit(key, "run_started", map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid})
 	// The child has its own copies now; drop ours.
 	for _, f := range fdFiles {
 		f.Close()

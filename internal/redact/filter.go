@@ -107,6 +107,9 @@ func (f *qfilter) maybe(b []byte) bool {
 //     b that is a proper prefix of a pattern, at most maxLen-1 bytes, so a
 //     walk from the root over the last maxLen-1 bytes ends in it.
 func (d *dfa) skipClean(s uint32, b []byte) (uint32, bool) {
+	if d.filter == nil {
+		return d.scanClean(s, b)
+	}
 	t, cls := d.trans, &d.cls
 	r := d.root
 	i := 0

@@ -2,10 +2,12 @@ package seal
 
 import (
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
+	"hash"
 )
 
 // KeySize is the size in bytes of every symmetric key envseal uses.
@@ -105,3 +107,7 @@ func (k Key) Subkey(d Domain) Key {
 	clear(out)
 	return sk
 }
+
+// NewMAC returns an HMAC-SHA256 (RFC 2104) keyed with k, for the audit
+// log's record MACs. Use a subkey (DomainAudit), never the master key.
+func NewMAC(k Key) hash.Hash { return hmac.New(sha256.New, k.bytes()) }

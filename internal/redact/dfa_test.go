@@ -1,0 +1,118 @@
+package redact
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// walk is the plain one-lane walk with true transitions: the state after b
+// and whether a pattern ends anywhere in b.
+func walk(d *dfa, s uint32, b []byte) (uint32, bool) {
+	clean := true
+	for _, c := range b {
+		s = d.next(s, c)
+		if s < d.matchLim {
+			clean = false
+		}
+	}
+	return s, clean
+}
+
+// fastCase returns a matcher and a buffer of filler in which encodings of
+// its secrets (or parts of them) are planted at random offsets, so that
+// some straddle lane and block edges and some start before the buffer.
+func fastCase(r *rand.Rand, n int, plants int) (*Matcher, []Secret, []byte) {
+	secrets, _ := randomCase(r, "abcdefgh", 1+r.IntN(4))
+	m, err := NewMatcher(secrets)
+	if err != nil {
+		panic(err)
+	}
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = "xyz abcd\n"[r.IntN(9)]
+	}
+	for range plants {
+		encs := encodings(secrets[r.IntN(len(secrets))].Value)
+		e := encs[r.IntN(len(encs))]
+		if r.IntN(3) == 0 {
+			e = e[r.IntN(len(e)):]
+		}
+		copy(b[r.IntN(n):], e)
+	}
+	return m, secrets, b
+}
+
+// TestFastScansAgreeWithWalk: whenever scanClean or skipClean reports a
+// buffer clean, the walk agrees and they return the walk's state; when the
+// walk finds a match they must not report clean.
+func TestFastScansAgreeWithWalk(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 5))
+	for iter := range scaled(3000) {
+		m, _, b := fastCase(r, 1+r.IntN(6000), r.IntN(3))
+		// Start from the state after a random prefix, as the Writer does.
+		pre := b[:r.IntN(min(len(b), 40))]
+		s0, ok := walk(&m.dfa, m.root, pre)
+		if !ok {
+			continue
+		}
+		b = b[len(pre):]
+		want, clean := walk(&m.dfa, s0, b)
+		for name, scan := range map[string]func(uint32, []byte) (uint32, bool){
+			"scanClean": m.scanClean, "skipClean": m.skipClean,
+		} {
+			got, ok := scan(s0, b)
+			if ok && !clean {
+				t.Fatalf("iteration %d: %s reports %d bytes clean, but a pattern ends in them", iter, name, len(b))
+			}
+			if ok && got != want {
+				t.Fatalf("iteration %d: %s ends in state %d, walk in %d", iter, name, got, want)
+			}
+			if name == "scanClean" && clean && !ok {
+				t.Fatalf("iteration %d: scanClean rejects a clean buffer", iter)
+			}
+		}
+	}
+}
+
+// TestFilterHasNoFalseNegatives plants every pattern at every offset
+// modulo the sampling step.
+func TestFilterHasNoFalseNegatives(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for range scaled(200) {
+		secrets, _ := randomCase(r, "", 1+r.IntN(3))
+		pats := patternsFor(secrets)
+		f := newQFilter(pats)
+		if f == nil {
+			continue
+		}
+		for _, p := range pats {
+			for off := range f.step + 8 {
+				b := make([]byte, off+len(p.text)+r.IntN(9))
+				copy(b[off:], p.text)
+				if !f.maybe(b) {
+					t.Fatalf("pattern of %d bytes at offset %d not flagged (q %d, step %d)", len(p.text), off, f.q, f.step)
+				}
+			}
+		}
+	}
+}
+
+// TestSkipPathMatchesReference drives long clean stretches through the
+// Writer, where the filter is used, with occasional secrets straddling
+// write and block edges.
+func TestSkipPathMatchesReference(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 6))
+	for iter := range scaled(20) {
+		m, secrets, in := fastCase(r, 300<<10, 1+r.IntN(8))
+		want, _ := refScrubFast(secrets, in)
+		for _, sizes := range [][]int{nil, {64 << 10}, {65537, 3, 100000}, {skipBlock - 5}} {
+			if got := scrubSplit(t, m, in, sizes); string(got) != string(want) {
+				t.Fatalf("iteration %d, writes %v: output differs from reference", iter, sizes)
+			}
+		}
+	}
+}
