@@ -389,7 +389,7 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	if err != nil {
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startNoNewPrivs(cmd); err != nil {
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: fmt.Errorf("start %s: %w", pin.Path, err)}
 	}
 	c.audit(key, "run_started", map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid})

@@ -3,6 +3,8 @@ package launch
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,4 +43,24 @@ func secretFile(name string, value []byte) (*os.File, error) {
 		return nil, fmt.Errorf("reopen memfd for %s: %w", name, err)
 	}
 	return ro, nil
+}
+
+// startNoNewPrivs starts cmd with no_new_privs set, so the approved program
+// (and everything it runs) can never gain privileges through a setuid or
+// file-capability binary. Go cannot run code between fork and exec, but
+// no_new_privs is a per-thread attribute inherited by clone(2), and
+// os/exec forks from the calling thread: set it on a locked thread, start
+// the child from that thread, and let the thread die with the goroutine
+// (never unlocked, so no other goroutine inherits the flag).
+func startNoNewPrivs(cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			errc <- os.NewSyscallError("prctl(PR_SET_NO_NEW_PRIVS)", err)
+			return
+		}
+		errc <- cmd.Start()
+	}()
+	return <-errc
 }
