@@ -381,15 +381,24 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	} else {
 		cmd.Stdin = req.Stdin
 	}
-	outR, err := cmd.StdoutPipe()
+	// Our own pipes (not StdoutPipe): after the child exits, a grandchild
+	// may still hold the write ends; we must be able to stop reading then.
+	outR, outW, err := os.Pipe()
 	if err != nil {
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 	}
-	errR, err := cmd.StderrPipe()
+	defer outR.Close()
+	errR, errW, err := os.Pipe()
 	if err != nil {
+		outW.Close()
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 	}
-	if err := startNoNewPrivs(cmd); err != nil {
+	defer errR.Close()
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = startNoNewPrivs(cmd)
+	outW.Close()
+	errW.Close()
+	if err != nil {
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: fmt.Errorf("start %s: %w", pin.Path, err)}
 	}
 	c.audit(key, "run_started", map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid})
@@ -414,7 +423,11 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 			dst = io.Discard
 		}
 		w := matcher.NewWriter(dst)
-		io.Copy(w, r)
+		if _, err := io.Copy(w, r); err != nil {
+			// Our stdout is gone (EPIPE…): keep draining so the child is
+			// never blocked on a full pipe, and count hits all the same.
+			io.Copy(io.Discard, r)
+		}
 		w.Close()
 	}
 	wg.Add(2)
@@ -444,9 +457,21 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 			}
 		}
 	}()
-	wg.Wait() // all output scrubbed and written before the status
 	werr := cmd.Wait()
 	close(waited)
+	// All output scrubbed and written before the status. The pumps end at
+	// EOF, i.e. when every holder of the write ends is gone; if the child
+	// left a grandchild holding them, stop reading after a grace period
+	// rather than hang (what that grandchild prints later is dropped).
+	pumped := make(chan struct{})
+	go func() { wg.Wait(); close(pumped) }()
+	select {
+	case <-pumped:
+	case <-time.After(outputGrace):
+		outR.Close()
+		errR.Close()
+		<-pumped
+	}
 	code := exitCode(cmd.ProcessState, werr)
 	hits := matcher.Hits()
 	if killedForLeak.Load() {
@@ -454,6 +479,10 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	}
 	return code, hits, nil
 }
+
+// outputGrace is how long output is still read after the child exited
+// while something else keeps its stdout or stderr open.
+const outputGrace = 500 * time.Millisecond
 
 func (c *Checkpoint) leakGrace() time.Duration {
 	if c.LeakGrace > 0 {
