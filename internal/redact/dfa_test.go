@@ -39,6 +39,19 @@ func fastCase(r *rand.Rand, n int, plants int) (*Matcher, []Secret, []byte) {
 		}
 		copy(b[r.IntN(n):], e)
 	}
+	if r.IntN(2) == 0 {
+		// End on the longest proper prefix there can be, which the exit
+		// walk of skipClean must still see whole.
+		var longest []byte
+		for _, p := range patternsFor(secrets) {
+			if len(p.text) > len(longest) {
+				longest = p.text
+			}
+		}
+		if len(longest) > 0 && len(longest)-1 <= n {
+			copy(b[n-len(longest)+1:], longest)
+		}
+	}
 	return m, secrets, b
 }
 
@@ -114,5 +127,46 @@ func TestSkipPathMatchesReference(t *testing.T) {
 				t.Fatalf("iteration %d, writes %v: output differs from reference", iter, sizes)
 			}
 		}
+	}
+}
+
+// TestSkipCleanExitState ends a clean buffer on the longest prefix of a
+// pattern that the filter cannot see (m-1 bytes, placed so that no sampled
+// q-gram lies inside it): the exit walk alone must recover the state.
+func TestSkipCleanExitState(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	tested := 0
+	for range scaled(500) {
+		secrets, _ := randomCase(r, "abcdefgh", 1+r.IntN(3))
+		m, err := NewMatcher(secrets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := m.filter
+		if f == nil {
+			continue
+		}
+		pats := patternsFor(secrets)
+		p := pats[r.IntN(len(pats))].text
+		k := f.step + f.q - 2 // m-1
+		// Tail start ≡ 1 (mod step) keeps every sampled q-gram out of it.
+		n := 5*f.step + 1 + k
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = '~'
+		}
+		copy(b[n-k:], p[:k])
+		want, clean := walk(&m.dfa, m.root, b)
+		got, ok := m.skipClean(m.root, b)
+		if !clean || !ok {
+			continue // the prefix happens to contain a whole pattern, or a Bloom false positive
+		}
+		tested++
+		if got != want {
+			t.Fatalf("skipClean ends in state %d, walk in %d (tail of %d bytes)", got, want, k)
+		}
+	}
+	if tested < scaled(500)/2 {
+		t.Fatalf("only %d cases exercised the exit walk", tested)
 	}
 }

@@ -20,8 +20,12 @@
 //     for a newline, so a Writer only holds back the bytes that could still
 //     be the beginning of a secret: at most [Matcher.MaxDelay] bytes, and
 //     none at all when the tail of the stream cannot start a pattern.
-//   - Cost must not grow with secrets × encodings: one pass over the bytes,
-//     one table lookup per byte, whatever the number of patterns.
+//   - Cost must not grow with secrets × encodings, or the scrubber becomes
+//     the bottleneck of every build log: one pass, at most one table lookup
+//     per byte whatever the number of patterns, eight independent walks
+//     interleaved to hide memory latency, and a sampling q-gram filter that
+//     clears long stretches of ordinary output while looking at only a few
+//     bytes in each window of the shortest pattern's length.
 //
 // Overlapping occurrences are resolved leftmost-longest: among the
 // occurrences starting earliest the longest one is replaced by

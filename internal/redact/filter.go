@@ -54,7 +54,7 @@ func newQFilter(pats []pattern) *qfilter {
 	f.shift = uint(64 - lg)
 	for _, p := range pats {
 		for x := 0; x+q <= len(p.text); x++ {
-			h1, h2 := f.hash(gram(p.text[x:x+q]))
+			h1, h2 := f.hash(gram(p.text[x : x+q]))
 			f.set[h1>>6] |= 1 << (h1 & 63)
 			f.set[h2>>6] |= 1 << (h2 & 63)
 		}
@@ -104,8 +104,10 @@ func (f *qfilter) maybe(b []byte) bool {
 //     lies entirely inside b.
 //   - Middle: the filter rules out patterns entirely inside b.
 //   - Exit: with no match in b, the state after b is the longest suffix of
-//     b that is a proper prefix of a pattern, at most maxLen-1 bytes, so a
-//     walk from the root over the last maxLen-1 bytes ends in it.
+//     b that is a proper prefix of a pattern. That suffix is shorter than
+//     m (the shortest pattern length): one of m or more bytes would contain
+//     a sampled q-gram of that pattern, and the filter would have said
+//     maybe. So a walk from the root over the last m-1 bytes ends in it.
 func (d *dfa) skipClean(s uint32, b []byte) (uint32, bool) {
 	if d.filter == nil {
 		return d.scanClean(s, b)
@@ -127,7 +129,7 @@ func (d *dfa) skipClean(s uint32, b []byte) (uint32, bool) {
 		return s, false
 	}
 	s = d.root
-	for _, c := range b[max(0, len(b)-(d.maxLen-1)):] {
+	for _, c := range b[max(0, len(b)-(d.filter.step+d.filter.q-2)):] {
 		s = t[s+cls[c]]
 	}
 	return s, s >= d.matchLim

@@ -10,9 +10,10 @@ import (
 // result with the naive reference scrubber.
 //
 // ops drives the stream: each op byte either appends filler (low bit 0, the
-// next op>>1 bytes of filler) or an encoding of a secret (low bit 1; bit 1
-// picks the secret, the rest the encoding; ops >= 0xc0 append only half of
-// it, a near miss that must pass through). The same bytes size the writes.
+// next op>>1 bytes of filler; 0xfe: 6000 bytes) or an encoding of a secret
+// (low bit 1; bit 1 picks the secret, the rest the encoding; ops >= 0xc0
+// append only half of it, a near miss that must pass through). The same
+// bytes size the writes (ops >= 0xf0: 4-16 KiB, enough for the fast paths).
 //
 // Seed corpus (testdata/fuzz/FuzzWriter), one file per idea:
 //   - plain: no secret occurs, text passes through
@@ -25,6 +26,8 @@ import (
 //   - near_miss: truncated occurrences only
 //   - same_value: both secrets equal, the first listed owns every hit
 //   - short: values under MinLen, nothing replaced
+//   - long_stretch: 6000-byte filler runs written 8 and 16 KiB at a time,
+//     secrets between them, so the filtered and multi-lane scans run
 func FuzzWriter(f *testing.F) {
 	f.Add([]byte("hunter2-pass"), []byte("0123456789"), []byte("some log line\n"), []byte{0x01, 0x10, 0x07, 0x00})
 	f.Fuzz(func(t *testing.T, v1, v2, filler, ops []byte) {
@@ -55,7 +58,23 @@ func fuzzStream(secrets []Secret, filler, ops []byte) (in []byte, sizes []int) {
 	in = append(in, filler...)
 	fi := 0
 	for _, op := range ops {
-		sizes = append(sizes, int(op%23)+1)
+		size := int(op%23) + 1
+		if op >= 0xf0 {
+			// Large writes reach the multi-lane and filtered paths.
+			size = 4096 * int(op&3+1)
+		}
+		sizes = append(sizes, size)
+		if op == 0xfe {
+			// A long stretch of filler, for the same reason.
+			for range 6000 {
+				if len(filler) == 0 {
+					break
+				}
+				in = append(in, filler[fi%len(filler)])
+				fi++
+			}
+			continue
+		}
 		if op&1 == 0 {
 			for range op >> 1 {
 				if len(filler) == 0 {
