@@ -394,6 +394,8 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 	}
 	defer errR.Close()
+	growPipe(outR)
+	growPipe(errR)
 	cmd.Stdout, cmd.Stderr = outW, errW
 	err = startNoNewPrivs(cmd)
 	outW.Close()
@@ -423,9 +425,11 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 			dst = io.Discard
 		}
 		w := matcher.NewWriter(dst)
-		if _, err := io.Copy(w, r); err != nil {
+		// A large buffer (and large pipes, see growPipe) keeps the syscall
+		// count per GiB low; the scrubber itself runs at several GB/s.
+		if _, err := io.CopyBuffer(w, struct{ io.Reader }{r}, make([]byte, 1<<20)); err != nil {
 			// Our stdout is gone (EPIPE…): keep draining so the child is
-			// never blocked on a full pipe, and count hits all the same.
+			// never blocked on a full pipe.
 			io.Copy(io.Discard, r)
 		}
 		w.Close()

@@ -64,3 +64,9 @@ func startNoNewPrivs(cmd *exec.Cmd) error {
 	}()
 	return <-errc
 }
+
+// growPipe raises a pipe's capacity to 1 MiB (best effort; the default is
+// 64 KiB), so a fast writer and the scrubber trade fewer, larger chunks.
+func growPipe(f *os.File) {
+	unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, 1<<20)
+}

@@ -13,3 +13,5 @@ func secretFile(name string, value []byte) (*os.File, error) {
 }
 
 func startNoNewPrivs(cmd *exec.Cmd) error { return cmd.Start() }
+
+func growPipe(*os.File) {}
