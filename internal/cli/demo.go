@@ -1,17 +1,25 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/exeseal"
+	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -85,13 +93,18 @@ func (a *app) demo(keep bool) error {
 		fmt.Fprintf(out, "    %s  created %s  generation %d\n", e.Name, e.Created.Local().Format(time.DateTime), e.Generation)
 	}
 
-	step(5, "a wrong passphrase is refused")
+	step(5, "run a program through the checkpoint (envseal run --secret DEMO_TOKEN -- ./show-token.sh)")
+	if err := a.demoRun(v, pass, tmp); err != nil {
+		return err
+	}
+
+	step(6, "a wrong passphrase is refused")
 	if _, err := v.Unlock([]byte("guess")); !errors.Is(err, vault.ErrWrongPassphrase) {
 		return fmt.Errorf("demo: wrong passphrase was not refused: %v", err)
 	}
 	fmt.Fprintf(out, "    unlock with a guessed passphrase: %v\n", vault.ErrWrongPassphrase)
 
-	step(6, "a sealed file copied to another name does not open")
+	step(7, "a sealed file copied to another name does not open")
 	b, err := os.ReadFile(secFile)
 	if err != nil {
 		return err
@@ -107,7 +120,7 @@ func (a *app) demo(keep bool) error {
 	}
 	os.Remove(moved)
 
-	step(7, "flipping one byte of the ciphertext is detected")
+	step(8, "flipping one byte of the ciphertext is detected")
 	b[len(b)-1] ^= 1
 	if err := os.WriteFile(secFile+".tmp", b, 0o600); err != nil {
 		return err
@@ -121,7 +134,7 @@ func (a *app) demo(keep bool) error {
 		fmt.Fprintf(out, "    %v\n", err)
 	}
 
-	step(8, "revoke it (envseal revoke DEMO_TOKEN)")
+	step(9, "revoke it (envseal revoke DEMO_TOKEN)")
 	if err := v.Revoke(k, "DEMO_TOKEN"); err != nil {
 		return err
 	}
@@ -133,4 +146,82 @@ func (a *app) demo(keep bool) error {
 		fmt.Fprintf(out, "\ndone; the throwaway vault was removed\n")
 	}
 	return nil
+}
+
+// demoRun shows the checkpoint at work: the rule a human would have saved
+// with "allow always", a run it covers (output scrubbed), and a run it does
+// not cover, which needs a human — the demo has none, so it is denied.
+func (a *app) demoRun(v *vault.Vault, pass []byte, tmp string) error {
+	out := a.stdout
+	script := filepath.Join(tmp, "show-token.sh")
+	body := "#!/bin/sh\necho \"the program got DEMO_TOKEN (${#DEMO_TOKEN} characters)\"\necho \"and tries to print it: $DEMO_TOKEN\"\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		return err
+	}
+	script, err := filepath.EvalSymlinks(script)
+	if err != nil {
+		return err
+	}
+	pin, err := exeseal.Open(script, exeseal.SearchPath(os.Getenv("PATH")))
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer pin.Close()
+	grant := policy.Grant{Secret: "DEMO_TOKEN", Delivery: policy.DeliverEnv, Env: "DEMO_TOKEN"}
+	k, err := v.Unlock(pass)
+	if err != nil {
+		return err
+	}
+	rule := policy.Rule{ID: policy.NewID(), Binary: pin.Path, SHA256: pin.SHA256, Argv: []string{},
+		Grants: []policy.Grant{grant}, Sandbox: "standard", Created: time.Now().UTC()}
+	if pin.Interpreter != nil {
+		rule.Interpreter, rule.InterpreterSHA256 = pin.Interpreter.Path, pin.Interpreter.SHA256
+	}
+	_, err = policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { p.Put(rule); return nil })
+	k.Wipe()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "    the rule you would save by typing the code and '!': %s, sha256 %s…, no arguments, DEMO_TOKEN in $DEMO_TOKEN\n", script, pin.SHA256[:12])
+
+	cp := &launch.Checkpoint{
+		Vault:    v,
+		Unlock:   func() (seal.Key, error) { return v.Unlock(pass) },
+		Approver: demoApprover{out: out},
+		Audit:    launch.NopAuditor{},
+	}
+	var childOut bytes.Buffer
+	req := &launch.Request{Argv: []string{script}, Cwd: tmp, Env: os.Environ(), PATH: os.Getenv("PATH"),
+		Grants: []policy.Grant{grant}, Stdout: &childOut, Stderr: &childOut, RequesterPID: os.Getpid()}
+	res, err := cp.Run(context.Background(), req)
+	if err != nil {
+		return fmt.Errorf("demo run: %w", err)
+	}
+	fmt.Fprintf(out, "    it ran from a sealed, non-dumpable copy of the approved bytes; its output:\n")
+	for _, l := range strings.Split(strings.TrimRight(childOut.String(), "\n"), "\n") {
+		fmt.Fprintf(out, "      | %s\n", l)
+	}
+	fmt.Fprintf(out, "    exit status %d; the value was scrubbed %d time(s)\n", res.ExitCode, res.Leaks["DEMO_TOKEN"])
+
+	fmt.Fprintf(out, "    the same program with other arguments is not covered by the rule, so a human is asked:\n")
+	req.Argv = []string{script, "--other"}
+	childOut.Reset()
+	_, err = cp.Run(context.Background(), req)
+	if err == nil {
+		return errors.New("demo: an unapproved run was allowed")
+	}
+	fmt.Fprintf(out, "    denied: %v (exit status %d)\n", err, launch.ExitDenied)
+	return nil
+}
+
+// demoApprover shows what the human would see, then denies: the demo has
+// no human to type the code.
+type demoApprover struct{ out io.Writer }
+
+func (d demoApprover) Approve(_ context.Context, r *approve.Request) (approve.Decision, error) {
+	for _, l := range strings.Split(strings.TrimRight(r.Text(), "\n"), "\n") {
+		fmt.Fprintf(d.out, "      > %s\n", l)
+	}
+	fmt.Fprintf(d.out, "      > (the demo types nothing)\n")
+	return approve.Deny, nil
 }

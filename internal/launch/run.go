@@ -72,7 +72,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	}
 	q := policy.Query{
 		Binary: pin.Path, SHA256: pin.SHA256, Argv: req.Argv[1:],
-		Grants: req.Grants, Sandbox: req.Sandbox, Now: c.now(),
+		Grants: req.Grants, Sandbox: tierOrDefault(req.Sandbox), Now: c.now(),
 	}
 	if pin.Interpreter != nil {
 		q.Interpreter, q.InterpreterSHA256 = pin.Interpreter.Path, pin.Interpreter.SHA256
