@@ -64,6 +64,7 @@ var codeRE = regexp.MustCompile(`([ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6})\s+allow 
 //	inject  inject a guessed code with TIOCSTI before and after the prompt
 //	none    expect no approval prompt at all (a rule covers the run)
 //	notty   run CMD with no controlling terminal at all (new session)
+//	once-term  allow once, then send SIGTERM to CMD (envseal) after 700 ms
 //
 // -pass FILE hands FILE to CMD as fd 3 (use --passphrase-fd 3). The
 // terminal transcript is saved as $WORK/tty.out; the exit status must be N
@@ -174,6 +175,10 @@ func cmdHuman(ts *testscript.TestScript, neg bool, args []string) {
 		switch action {
 		case "once":
 			io.WriteString(master, code+"\r")
+		case "once-term":
+			io.WriteString(master, code+"\r")
+			time.Sleep(700 * time.Millisecond)
+			cmd.Process.Signal(syscall.SIGTERM)
 		case "always":
 			io.WriteString(master, code+"!\r")
 		case "deny":
