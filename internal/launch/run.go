@@ -61,7 +61,8 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		return nil, &Error{Code: ExitFailed, Err: err}
 	}
 	defer key.Wipe()
-	if err := c.checkSecretsExist(req.Grants); err != nil {
+	lens, err := c.checkSecretsExist(req.Grants)
+	if err != nil {
 		return nil, err
 	}
 	store := policy.NewStore(c.Vault.Dir(), key)
@@ -87,7 +88,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		if m.Verdict == policy.HashChanged {
 			c.audit(key, "binary_changed", map[string]any{"binary": pin.Path, "old_sha256": m.Rule.SHA256, "new_sha256": pin.SHA256})
 		}
-		d, err := c.approve(ctx, req, pin, m, key)
+		d, err := c.approve(ctx, req, pin, m, key, lens)
 		if err != nil {
 			return nil, err
 		}
@@ -105,7 +106,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 			if _, err := store.Update(func(p *policy.Policy) error { p.Put(r); return nil }); err != nil {
 				return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("save rule: %w", err)}
 			}
-			c.audit(key, "policy_changed", map[string]any{"rule": r.ID, "binary": r.Binary})
+			c.audit(key, "policy_changed", map[string]any{"action": "add", "rule": r.ID, "binary": r.Binary})
 			res.RuleID = r.ID
 		}
 	}
@@ -124,7 +125,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	// 8–10. Deliver, spawn from the sealed copy, supervise.
 	code, leaks, err := c.spawn(ctx, req, pin, key, values)
 	res.ExitCode, res.Leaks, res.Duration = code, leaks, c.now().Sub(start)
-	c.audit(key, "run_finished", map[string]any{"binary": pin.Path, "exit": code, "leaks": leaks})
+	c.audit(key, "run_finished", map[string]any{"binary": pin.Path, "exit": code, "leaks": leaks, "duration_ms": res.Duration.Milliseconds()})
 	if err != nil {
 		return res, err
 	}
@@ -190,21 +191,28 @@ func pinError(path string, err error) *Error {
 	return &Error{Code: ExitFailed, Err: fmt.Errorf("pin %s: %w", path, err)}
 }
 
-func (c *Checkpoint) checkSecretsExist(grants []policy.Grant) error {
+// checkSecretsExist looks the requested secrets up by metadata only (no
+// decryption before approval) and returns their value lengths.
+func (c *Checkpoint) checkSecretsExist(grants []policy.Grant) (map[string]int, error) {
 	ents, err := c.Vault.List()
 	if err != nil {
-		return &Error{Code: ExitFailed, Err: err}
+		return nil, &Error{Code: ExitFailed, Err: err}
 	}
+	lens := map[string]int{}
 	for _, g := range grants {
-		ok := slices.ContainsFunc(ents, func(e vault.Entry) bool { return e.Name == g.Secret })
-		if !ok {
-			return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: %q", vault.ErrNotFound, g.Secret), Hint: fmt.Sprintf("store it first with 'envseal store %s'", g.Secret)}
+		i := slices.IndexFunc(ents, func(e vault.Entry) bool { return e.Name == g.Secret })
+		if i < 0 {
+			return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("%w: %q", vault.ErrNotFound, g.Secret), Hint: fmt.Sprintf("store it first with 'envseal store %s'", g.Secret)}
 		}
+		if ents[i].Err != nil {
+			return nil, &Error{Code: ExitFailed, Err: ents[i].Err}
+		}
+		lens[g.Secret] = ents[i].Len
 	}
-	return nil
+	return lens, nil
 }
 
-func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pinned, m policy.Match, key seal.Key) (approve.Decision, error) {
+func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pinned, m policy.Match, key seal.Key, lens map[string]int) (approve.Decision, error) {
 	ar := &approve.Request{
 		Path: pin.Path, SHA256: pin.SHA256,
 		Argv: req.Argv, Cwd: req.Cwd, Sandbox: tierOrDefault(req.Sandbox),
@@ -237,13 +245,17 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 		}
 		ar.Secrets = append(ar.Secrets, s)
 	}
-	ar.ShortSecrets = c.shortSecrets(key, req.Grants)
-	c.audit(key, "approval_requested", map[string]any{"binary": pin.Path, "sha256": pin.SHA256, "argv": req.Argv})
+	for _, g := range req.Grants {
+		if lens[g.Secret] < redact.MinLen && !slices.Contains(ar.ShortSecrets, g.Secret) {
+			ar.ShortSecrets = append(ar.ShortSecrets, g.Secret)
+		}
+	}
+	c.audit(key, "approval_requested", map[string]any{"binary": pin.Path, "sha256": pin.SHA256, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants), "chain": ar.Chain})
 	if c.Approver == nil {
 		return approve.Deny, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: no approver configured", ErrDenied)}
 	}
 	d, err := c.Approver.Approve(ctx, ar)
-	c.audit(key, "approval_decided", map[string]any{"binary": pin.Path, "decision": d.String(), "error": errString(err)})
+	c.audit(key, "approval_decided", map[string]any{"binary": pin.Path, "decision": auditDecision(d, err), "error": errString(err)})
 	if err != nil {
 		return approve.Deny, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w", ErrDenied, err), Hint: approvalHint(err)}
 	}
@@ -263,26 +275,38 @@ func approvalHint(err error) string {
 	return ""
 }
 
+// auditDecision is the decision as the audit log names it: once, always,
+// deny, timeout or no-tty (an approver that could not ask at all).
+func auditDecision(d approve.Decision, err error) string {
+	switch {
+	case errors.Is(err, approve.ErrTimeout):
+		return "timeout"
+	case errors.Is(err, approve.ErrNoTTY), errors.Is(err, approve.ErrNoDisplay):
+		return "no-tty"
+	case err != nil:
+		return "deny"
+	case d == approve.AllowOnce:
+		return "once"
+	case d == approve.AllowAlways:
+		return "always"
+	}
+	return "deny"
+}
+
+// grantSecrets names the secrets a run asks for (names only).
+func grantSecrets(gs []policy.Grant) []string {
+	out := make([]string, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, g.Secret)
+	}
+	return out
+}
+
 func errString(err error) string {
 	if err == nil {
 		return ""
 	}
 	return err.Error()
-}
-
-// shortSecrets names secrets too short for the scrubber; decrypting them
-// for their length only happens to warn the human, and the bytes are
-// cleared at once.
-func (c *Checkpoint) shortSecrets(key seal.Key, grants []policy.Grant) []string {
-	var out []string
-	for _, g := range grants {
-		v, _, err := c.Vault.Get(key, g.Secret)
-		if err == nil && len(v) < redact.MinLen {
-			out = append(out, g.Secret)
-		}
-		clear(v)
-	}
-	return out
 }
 
 func (c *Checkpoint) decrypt(key seal.Key, grants []policy.Grant) (map[string][]byte, error) {
@@ -403,7 +427,7 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	if err != nil {
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: fmt.Errorf("start %s: %w", pin.Path, err)}
 	}
-	c.audit(key, "run_started", map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid})
+	c.audit(key, "run_started", map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants)})
 	// The child has its own copies now; drop ours.
 	for _, f := range fdFiles {
 		f.Close()

@@ -95,6 +95,10 @@ type Meta struct {
 	Created    time.Time
 	Updated    time.Time
 	Generation uint64 // 1 on first store, +1 on every --force overwrite
+	// Len is the value's length in bytes, known from the ciphertext's
+	// length without decrypting (authenticated only when decrypted; used
+	// to warn about values too short to scrub, before any decryption).
+	Len int
 }
 
 // secretFile is a parsed secret file.
@@ -151,6 +155,7 @@ func parseSecret(b []byte) (*secretFile, error) {
 		nonce:      b[hdrLen : hdrLen+seal.NonceSize],
 		ciphertext: b[hdrLen+seal.NonceSize:],
 	}
+	s.meta.Len = len(s.ciphertext) - seal.TagSize
 	if s.meta.Generation == 0 {
 		return nil, fmt.Errorf("%w: generation 0", ErrFormat)
 	}

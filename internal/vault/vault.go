@@ -321,7 +321,7 @@ func (v *Vault) Store(master seal.Key, name string, value []byte, o StoreOptions
 		now = o.now
 	}
 	t := now().UTC()
-	meta := Meta{Name: name, Created: t, Updated: t, Generation: 1}
+	meta := Meta{Name: name, Created: t, Updated: t, Generation: 1, Len: len(value)}
 	old, _, err := v.Get(master, name)
 	switch {
 	case err == nil:
