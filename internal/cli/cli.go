@@ -141,6 +141,10 @@ The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 		a.demoCmd(),
 		a.runCmd(),
 		a.policyCmd(),
+		a.auditCmd(),
+		a.brokerCmd(),
+		a.statusCmd(),
+		a.lockCmd(),
 	)
 	return root
 }

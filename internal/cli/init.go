@@ -39,6 +39,7 @@ terminal (/dev/tty), or read once from --passphrase-fd N for automation.`,
 				}
 				return fmt.Errorf("create vault: %w", err)
 			}
+			a.auditLog(dir).Event(k, "vault_init", map[string]any{"kdf": kdfParams.String()})
 			k.Wipe()
 			a.infof("created vault in %s (%s)", dir, kdfParams)
 			a.infof("next: 'envseal store NAME' to add a secret")

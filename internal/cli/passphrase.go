@@ -91,6 +91,7 @@ func (p *passphraseFlag) unlock() (*vault.Vault, seal.Key, error) {
 	defer clear(pass)
 	k, err := v.Unlock(pass)
 	if err != nil {
+		auditUnlockFailed(newAuditLog(v.Dir(), os.Stderr), err)
 		return nil, seal.Key{}, err
 	}
 	return v, k, nil

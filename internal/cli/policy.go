@@ -43,6 +43,9 @@ func (a *app) policyListCmd() *cobra.Command {
 			}
 			defer k.Wipe()
 			p, err := policy.NewStore(v.Dir(), k).Load()
+			if errors.Is(err, policy.ErrTampered) {
+				a.auditLog(v.Dir()).Event(k, "policy_tampered", map[string]any{"error": err.Error()})
+			}
 			if err != nil {
 				return withHint(err, "restore policy.seal from a backup, or 'envseal policy reset' to start with no rules")
 			}
@@ -112,9 +115,13 @@ func (a *app) policyRevokeCmd() *cobra.Command {
 			if errors.Is(err, policy.ErrNoSuchRule) {
 				return withHint(err, "see the rule ids with 'envseal policy list'")
 			}
+			if errors.Is(err, policy.ErrTampered) {
+				a.auditLog(v.Dir()).Event(k, "policy_tampered", map[string]any{"error": err.Error()})
+			}
 			if err != nil {
 				return err
 			}
+			a.auditLog(v.Dir()).Event(k, "policy_changed", map[string]any{"action": "revoke", "rule": args[0]})
 			a.infof("revoked rule %s", args[0])
 			return nil
 		},
@@ -153,6 +160,7 @@ confirmation typed on the terminal.`,
 			if err := policy.NewStore(v.Dir(), k).Reset(); err != nil {
 				return err
 			}
+			a.auditLog(v.Dir()).Event(k, "policy_changed", map[string]any{"action": "reset"})
 			a.infof("the policy is now empty")
 			return nil
 		},

@@ -32,6 +32,7 @@ run envseal cannot destroy secrets without you.`,
 				}
 				return err
 			}
+			a.auditLog(v.Dir()).Event(k, "secret_revoked", map[string]any{"secret": name})
 			a.infof("revoked %s", name)
 			return nil
 		},

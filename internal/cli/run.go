@@ -28,6 +28,7 @@ type runFlags struct {
 	onLeak      string
 	approver    string
 	timeout     time.Duration
+	direct      bool
 }
 
 func (a *app) runCmd() *cobra.Command {
@@ -72,6 +73,7 @@ Exit status: the program's; 125 envseal failed, 126 denied, 127 not found,
 	fl.StringVar(&f.approver, "approver", approve.KindTTY, "how to ask you: tty, pinentry, zenity or kdialog")
 	fl.DurationVar(&f.timeout, "approval-timeout", approve.DefaultTimeout, "deny if nobody answers within `DUR` (max 10m)")
 	fl.IntVar(&f.pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	fl.BoolVar(&f.direct, "direct", false, "never use the broker: unlock and ask approval here")
 	return c
 }
 
@@ -87,6 +89,11 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 	grants, err := f.grants(cwd)
 	if err != nil {
 		return err
+	}
+	if !f.direct {
+		if done, err := a.runViaBroker(f, argv, cwd, grants); done {
+			return err
+		}
 	}
 	v, err := openVault()
 	if err != nil {
@@ -105,10 +112,12 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 				return seal.Key{}, err
 			}
 			defer clear(pass)
-			return v.Unlock(pass)
+			k, err := v.Unlock(pass)
+			auditUnlockFailed(a.auditLog(v.Dir()), err)
+			return k, err
 		},
 		Approver: ap,
-		Audit:    launch.NopAuditor{},
+		Audit:    a.runAuditor(v.Dir(), f.approver),
 	}
 	onLeak := f.onLeak
 	if onLeak == "scrub" {

@@ -91,6 +91,7 @@ An existing NAME is only replaced with --force.`,
 			if err != nil {
 				return err
 			}
+			a.auditLog(v.Dir()).Event(k, "secret_stored", map[string]any{"secret": name, "generation": meta.Generation, "source": valueSource(gen, fromIn)})
 			how := "stored"
 			if meta.Generation > 1 {
 				how = fmt.Sprintf("replaced (generation %d)", meta.Generation)

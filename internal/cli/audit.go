@@ -1,0 +1,464 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
+	"github.com/envseal/envseal/internal/safefile"
+	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/vault"
+)
+
+func (a *app) auditCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "audit",
+		Short: "Read and check the log of every decision taken on your secrets",
+		Long: `Every secret stored or revoked, every run asked for, approved, denied, started
+and finished, every changed binary or policy and every failed unlock is a line
+of audit.log in the vault directory. Each line is chained to the one before by
+SHA-256 and carries an HMAC under a key derived from the vault key, so a
+program running as you can read the log but not rewrite it unnoticed. No line
+ever holds a secret value.`,
+	}
+	c.AddCommand(a.auditShowCmd(), a.auditVerifyCmd())
+	return c
+}
+
+type showFlags struct {
+	asJSON bool
+	n      int
+	follow bool
+	secret string
+	since  string
+}
+
+func (a *app) auditShowCmd() *cobra.Command {
+	var f showFlags
+	c := &cobra.Command{
+		Use:   "show",
+		Short: "Print the audit log (no passphrase needed)",
+		Long: `Print the audit log as a table, or as the stored JSON lines with --json.
+Needs no passphrase: the log holds no values. Records are checked for a whole,
+unbroken hash chain; their MACs are checked only by 'envseal audit verify'.
+Records marked * were written before the vault was unlocked (a failed unlock)
+and have no MAC of their own; the next MAC'd record covers them.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return a.auditShow(&f) },
+	}
+	fl := c.Flags()
+	fl.BoolVar(&f.asJSON, "json", false, "print the records as stored, one JSON object per line")
+	fl.IntVarP(&f.n, "lines", "n", 0, "show only the last `N` records (after filtering; 0 = all)")
+	fl.BoolVar(&f.follow, "follow", false, "keep printing records as they are written (Ctrl-C to stop)")
+	fl.StringVar(&f.secret, "secret", "", "only records about the secret `NAME`")
+	fl.StringVar(&f.since, "since", "", "only records from the last `DUR` (e.g. 90m, 36h, 7d)")
+	return c
+}
+
+func (a *app) auditVerifyCmd() *cobra.Command {
+	var pf passphraseFlag
+	c := &cobra.Command{
+		Use:   "verify [FILE]",
+		Short: "Check every record of the audit log (needs the passphrase)",
+		Long: `Check the whole audit log: every line parses, sequence numbers have no gap,
+each line's hash chain to the one before holds, every MAC verifies under the
+vault key, and the log reaches the last record envseal anchored in audit.head.
+Prints a one-line summary and exits 0 if the log is intact; otherwise names the
+first bad record and what was done to it (edited, deleted, reordered, inserted,
+truncated) and exits 1. FILE checks another log of this vault instead, such as
+one moved aside as audit.log.corrupt-<time>.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			v, k, err := pf.unlock()
+			if err != nil {
+				return err
+			}
+			defer k.Wipe()
+			var sum audit.Summary
+			if len(args) == 1 {
+				f, ferr := safefile.OpenFile(args[0])
+				if ferr != nil {
+					return ferr
+				}
+				sum, err = audit.Verify(f, k)
+				f.Close()
+			} else {
+				sum, err = a.auditLog(v.Dir()).Verify(k)
+			}
+			if errors.Is(err, audit.ErrTampered) {
+				hint := "it was changed outside envseal: keep a copy to inspect; the next record envseal writes moves it aside and starts a new chain that points to it"
+				if len(args) == 1 {
+					hint = "this copy was changed after envseal wrote it; the record named is the first one that cannot be trusted"
+				}
+				return withHint(fmt.Errorf("audit log does not verify: %w", err), hint)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, sum)
+			return nil
+		},
+	}
+	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	return c
+}
+
+// auditLog is the vault's audit log, warning on a.stderr.
+func (a *app) auditLog(dir string) *audit.Log { return newAuditLog(dir, a.stderr) }
+
+// newAuditLog is the audit log of dir; its warnings (a log moved aside, a
+// record that could not be written) follow the output contract on w.
+func newAuditLog(dir string, w io.Writer) *audit.Log {
+	l := audit.New(dir)
+	l.Warn = func(msg string) { fmt.Fprintf(w, "envseal: warning: %s\n", msg) }
+	return l
+}
+
+// auditUnlockFailed records a wrong passphrase. There is no key yet, so
+// the record is unkeyed; the next keyed record covers it. Who asked is the
+// useful part: an agent guessing passphrases shows up as its process chain.
+func auditUnlockFailed(l *audit.Log, err error) {
+	if !errors.Is(err, vault.ErrWrongPassphrase) {
+		return
+	}
+	l.Event(seal.Key{}, "unlock_failed", map[string]any{
+		"reason": "wrong passphrase",
+		"argv":   os.Args[1:],
+		"chain":  processChain(os.Getpid()),
+	})
+}
+
+// processChain is pid and its ancestors as "PID EXE (COMM)" strings.
+func processChain(pid int) []string { return procStrings(approve.ProcessChain(pid, 4)) }
+
+func procStrings(ps []approve.Proc) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		s := strconv.Itoa(p.PID) + " " + p.Exe
+		if p.Comm != "" {
+			s += " (" + p.Comm + ")"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// valueSource names where a stored value came from (never the value).
+func valueSource(generated, fromStdin bool) string {
+	switch {
+	case generated:
+		return "generate"
+	case fromStdin:
+		return "stdin"
+	}
+	return "tty"
+}
+
+// runAuditor is the checkpoint's Auditor for `envseal run`: the audit log,
+// with the approval channel added to the approval events (the checkpoint
+// only sees an Approver interface).
+type runAuditor struct {
+	log     *audit.Log
+	channel string
+}
+
+func (a *app) runAuditor(dir, channel string) runAuditor {
+	return runAuditor{log: a.auditLog(dir), channel: channel}
+}
+
+// Event implements launch.Auditor.
+func (r runAuditor) Event(key seal.Key, kind string, fields map[string]any) {
+	if kind == "approval_requested" || kind == "approval_decided" {
+		fields = maps.Clone(fields)
+		if fields == nil {
+			fields = map[string]any{}
+		}
+		fields["channel"] = r.channel
+		if ps, ok := fields["chain"].([]approve.Proc); ok {
+			fields["chain"] = procStrings(ps)
+		}
+	}
+	r.log.Event(key, kind, fields)
+}
+
+// shown is one line of the log as `audit show` prints it.
+type shown struct {
+	raw    []byte
+	rec    audit.Record
+	fields map[string]any
+	err    error
+}
+
+func (a *app) auditShow(f *showFlags) error {
+	if f.n < 0 {
+		return withHint(fmt.Errorf("-n %d is negative", f.n), "give a number of records, or 0 for all")
+	}
+	var since time.Time
+	if f.since != "" {
+		d, err := parseSince(f.since)
+		if err != nil {
+			return withHint(err, "use a duration such as 90m, 36h or 7d")
+		}
+		since = time.Now().Add(-d)
+	}
+	v, err := openVault()
+	if err != nil {
+		return err
+	}
+	l := a.auditLog(v.Dir())
+	file, size, err := l.Snapshot()
+	if errors.Is(err, fs.ErrNotExist) {
+		return withHint(fmt.Errorf("no audit log in %s yet", v.Dir()), "envseal starts it with the next thing it records")
+	}
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	data := make([]byte, size)
+	if _, err := io.ReadFull(file, data); err != nil {
+		return fmt.Errorf("read %s: %w", l.Path(), err)
+	}
+	// The chain is checked without the key: it catches damage, not a
+	// deliberate rewrite, which is what 'audit verify' is for.
+	sum, verr := audit.Verify(bytes.NewReader(data), seal.Key{})
+
+	keep := func(s *shown) bool {
+		if s.err != nil {
+			return f.secret == "" && since.IsZero()
+		}
+		return (since.IsZero() || !s.rec.Time.Before(since)) && (f.secret == "" || aboutSecret(s.fields, f.secret))
+	}
+	var out []*shown
+	lines := splitLines(data)
+	for _, line := range lines {
+		if s := parseShown(line); keep(s) {
+			out = append(out, s)
+		}
+	}
+	if f.n > 0 && len(out) > f.n {
+		out = out[len(out)-f.n:]
+	}
+	if err := a.printShown(out, f.asJSON, true); err != nil {
+		return err
+	}
+	switch {
+	case verr != nil:
+		a.warnf("the log does not verify: %v; records are shown as they are (run 'envseal audit verify')", verr)
+	case !f.asJSON && !f.follow:
+		a.infof("%d of %d records shown; hash chain intact, MACs not checked (run 'envseal audit verify')", len(out), sum.Records)
+	}
+	if f.follow {
+		return a.follow(l, file, size, keep, f.asJSON)
+	}
+	return nil
+}
+
+// follow prints records as they are appended, polling the file; when the
+// log is moved aside it says so and follows the new one.
+func (a *app) follow(l *audit.Log, file *os.File, off int64, keep func(*shown) bool, asJSON bool) error {
+	// Ctrl-C is how following ends, so it ends it cleanly (exit 0).
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(stop)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var partial []byte
+	for {
+		select {
+		case <-stop:
+			return nil
+		case <-tick.C:
+		}
+		if cur, err := os.Stat(l.Path()); err == nil {
+			if old, err := file.Stat(); err == nil && !os.SameFile(cur, old) {
+				a.warnf("the audit log was moved aside; following the new one")
+				nf, _, err := l.Snapshot()
+				if err != nil {
+					return err
+				}
+				file.Close()
+				file, off, partial = nf, 0, nil
+			}
+		}
+		fi, err := file.Stat()
+		if err != nil || fi.Size() <= off {
+			continue
+		}
+		buf := make([]byte, fi.Size()-off)
+		n, _ := file.ReadAt(buf, off)
+		off += int64(n)
+		partial = append(partial, buf[:n]...)
+		cut := bytes.LastIndexByte(partial, '\n') + 1
+		var out []*shown
+		for _, line := range splitLines(partial[:cut]) {
+			if s := parseShown(line); keep(s) {
+				out = append(out, s)
+			}
+		}
+		partial = append(partial[:0], partial[cut:]...)
+		if err := a.printShown(out, asJSON, false); err != nil {
+			return err
+		}
+	}
+}
+
+func splitLines(b []byte) [][]byte {
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	if len(b) == 0 {
+		return nil
+	}
+	return bytes.Split(b, []byte("\n"))
+}
+
+func parseShown(line []byte) *shown {
+	s := &shown{raw: line}
+	s.rec, s.err = audit.ParseRecord(line)
+	if s.err == nil {
+		s.fields, s.err = s.rec.FieldMap()
+	}
+	return s
+}
+
+// aboutSecret reports whether a record concerns secret name: the fields
+// "secret", "secrets" and "leaks" are where events name secrets.
+func aboutSecret(f map[string]any, name string) bool {
+	if f["secret"] == name {
+		return true
+	}
+	if l, ok := f["secrets"].([]any); ok && slices.Contains(l, any(name)) {
+		return true
+	}
+	if m, ok := f["leaks"].(map[string]any); ok {
+		if _, ok := m[name]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *app) printShown(recs []*shown, asJSON, header bool) error {
+	if asJSON {
+		for _, s := range recs {
+			if s.err != nil {
+				continue // not JSON we could vouch for; the warning names it
+			}
+			a.stdout.Write(append(s.raw, '\n'))
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	if header {
+		fmt.Fprintln(tw, "SEQ\tTIME\tEVENT\tDETAILS")
+	}
+	for _, s := range recs {
+		if s.err != nil {
+			fmt.Fprintf(tw, "?\t\t(unreadable)\t%s\n", strconv.Quote(s.err.Error()))
+			continue
+		}
+		seq := strconv.FormatUint(s.rec.Seq, 10)
+		if !s.rec.Keyed() {
+			seq += "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", seq, s.rec.Time.Local().Format(time.DateTime), s.rec.Event, details(s.fields))
+	}
+	return tw.Flush()
+}
+
+// detailOrder puts the fields a reader looks for first.
+var detailOrder = []string{"secret", "secrets", "decision", "channel", "binary", "argv", "exit", "duration_ms", "leaks", "action", "rule", "reason", "error"}
+
+func details(f map[string]any) string {
+	keys := slices.Collect(maps.Keys(f))
+	slices.SortFunc(keys, func(x, y string) int {
+		ix, iy := slices.Index(detailOrder, x), slices.Index(detailOrder, y)
+		switch {
+		case ix >= 0 && iy >= 0:
+			return ix - iy
+		case ix >= 0:
+			return -1
+		case iy >= 0:
+			return 1
+		}
+		return strings.Compare(x, y)
+	})
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if f[k] == nil || f[k] == "" {
+			continue // e.g. no error: the JSON view keeps it
+		}
+		v := showValue(f[k])
+		if strings.HasSuffix(k, "sha256") {
+			if h, ok := f[k].(string); ok {
+				v = approve.ShortHash(h) // the full hash is in --json
+			}
+		}
+		parts = append(parts, k+"="+v)
+	}
+	return strings.Join(parts, " ")
+}
+
+// showValue renders a field value on one line. Strings that are not plain
+// printable words are quoted with Go escapes, so a path or argv chosen by
+// an agent cannot put terminal escape sequences or fake columns on the
+// reader's screen.
+func showValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		if x == "" || strings.ContainsFunc(x, func(r rune) bool {
+			return r <= ' ' || r == '"' || r == '\\' || r == '=' || r == ',' || r >= 0x7f
+		}) {
+			return strconv.Quote(x)
+		}
+		return x
+	case json.Number:
+		return x.String()
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = showValue(e)
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	case map[string]any:
+		keys := slices.Sorted(maps.Keys(x))
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = showValue(k) + ":" + showValue(x[k])
+		}
+		return "{" + strings.Join(parts, ",") + "}"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprint(v)
+}
+
+// parseSince accepts a Go duration or a whole number of days ("7d").
+func parseSince(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 || n > 100000 {
+			return 0, fmt.Errorf("--since %q is not a duration", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("--since %q is not a duration", s)
+	}
+	return d, nil
+}

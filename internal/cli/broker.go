@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/launch"
+	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/seal"
+)
+
+type brokerFlags struct {
+	pf       passphraseFlag
+	idle     time.Duration
+	approver string
+	timeout  time.Duration
+}
+
+func (a *app) brokerCmd() *cobra.Command {
+	var f brokerFlags
+	c := &cobra.Command{
+		Use:   "broker [flags]",
+		Short: "Unlock once and serve 'envseal run' for an agent, asking approvals here",
+		Long: `Start the envseal broker in a terminal of your own (or as a systemd user
+service with a GUI approver, see contrib/envseal-broker.service). It unlocks
+the vault once, keeps the key in locked memory, and listens on
+$XDG_RUNTIME_DIR/envseal/broker.sock. 'envseal run' uses it whenever it
+answers: the broker checks the same policy, asks approvals on ITS channel
+(never the agent's terminal), starts the program itself, and scrubs its
+output. After --idle-lock with no request the key is wiped; the next run
+asks for the passphrase here again. 'envseal lock' wipes it at once.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error { return a.runBroker(&f) },
+	}
+	fl := c.Flags()
+	fl.IntVar(&f.pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N` (at start only)")
+	fl.DurationVar(&f.idle, "idle-lock", broker.DefaultIdleLock, "wipe the key after `DUR` without a request")
+	fl.StringVar(&f.approver, "approver", approve.KindTTY, "how to ask you: tty, pinentry, zenity or kdialog")
+	fl.DurationVar(&f.timeout, "approval-timeout", approve.DefaultTimeout, "deny if nobody answers within `DUR` (max 10m)")
+	return c
+}
+
+func (a *app) runBroker(f *brokerFlags) error {
+	if f.idle <= 0 {
+		return withHint(fmt.Errorf("--idle-lock %v is not positive", f.idle), "use a duration such as 15m")
+	}
+	if f.timeout <= 0 || f.timeout > 10*time.Minute {
+		return withHint(fmt.Errorf("--approval-timeout %v is out of range", f.timeout), "use a duration from 1s to 10m")
+	}
+	ap, err := approve.New(f.approver, approve.WithTimeout(f.timeout))
+	if err != nil {
+		return withHint(err, "use --approver tty (the default)")
+	}
+	v, key, err := f.pf.unlock()
+	if err != nil {
+		return withHint(err, hintFor(err))
+	}
+	ln, err := broker.Listen("")
+	if err != nil {
+		key.Wipe()
+		hint := "fix the directory named above (it must be yours, mode 0700)"
+		if errors.Is(err, broker.ErrRunning) {
+			hint = "use the broker that is running, or stop it first"
+		}
+		return withHint(err, hint)
+	}
+	relock := &passphraseFlag{fd: -1} // after an idle lock: ask on our own terminal
+	srv := broker.New(broker.Config{
+		Vault: v, Key: key, ApproverName: f.approver, IdleLock: f.idle,
+		Approver: ap,
+		Audit:    a.runAuditor(v.Dir(), f.approver),
+		Unlock: func() (seal.Key, error) {
+			a.infof("a run needs the key: unlock the broker")
+			pass, err := relock.read("Vault passphrase: ", false)
+			if err != nil {
+				return seal.Key{}, err
+			}
+			defer clear(pass)
+			k, err := v.Unlock(pass)
+			auditUnlockFailed(a.auditLog(v.Dir()), err)
+			return k, err
+		},
+		Logf: func(format string, args ...any) { a.infof(format, args...) },
+	})
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() { <-sigs; srv.Close() }()
+	a.infof("broker ready on %s (pid %d); approvals are asked here; idle lock after %v", ln.Addr(), os.Getpid(), f.idle)
+	err = srv.Serve(ln)
+	a.infof("broker stopped; key wiped")
+	return err
+}
+
+// runViaBroker runs argv through the broker when its socket answers. done
+// is false when no broker answers (the caller takes the direct path).
+func (a *app) runViaBroker(f *runFlags, argv []string, cwd string, grants []policy.Grant) (done bool, err error) {
+	bc, derr := broker.Dial("")
+	if derr != nil {
+		if errors.Is(derr, broker.ErrNoBroker) || errors.Is(derr, broker.ErrUnsupported) {
+			return false, nil
+		}
+		// A socket directory that is not ours, a broker of another uid:
+		// do not silently fall back, someone is interfering.
+		return true, withCode(derr, exitInternal, "check $XDG_RUNTIME_DIR/envseal, or use --direct")
+	}
+	onLeak := f.onLeak
+	if onLeak == "scrub" {
+		onLeak = ""
+	}
+	req := &launch.Request{
+		Argv: argv, Cwd: cwd, Env: os.Environ(), PATH: os.Getenv("PATH"),
+		InheritEnv: f.inheritEnv, Grants: grants, Sandbox: f.sandbox, OnLeak: onLeak,
+		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr,
+	}
+	res, err := bc.Run(context.Background(), req)
+	return true, a.runOutcome(res, err)
+}
+
+// runOutcome turns a run's result into the CLI's exit contract, the same
+// for the broker path as for the direct one.
+func (a *app) runOutcome(res *launch.Result, err error) error {
+	if res != nil {
+		for name, n := range res.Leaks {
+			if n > 0 {
+				a.warnf("the program printed %s %d time(s); it was replaced by [envseal:%s]", name, n, name)
+			}
+		}
+	}
+	if err != nil {
+		var le *launch.Error
+		if errors.As(err, &le) {
+			hint := le.Hint
+			if hint == "" {
+				hint = hintFor(le.Err)
+			}
+			return withCode(le.Err, le.Code, hint)
+		}
+		return withCode(err, exitInternal, hintFor(err))
+	}
+	if res.ExitCode != 0 {
+		return &exitErr{err: fmt.Errorf("exit status %d", res.ExitCode), code: res.ExitCode, silent: true}
+	}
+	return nil
+}
