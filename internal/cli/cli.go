@@ -21,6 +21,7 @@ import (
 
 	"github.com/envseal/envseal/internal/guard"
 	"github.com/envseal/envseal/internal/safefile"
+	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/term"
 	"github.com/envseal/envseal/internal/vault"
@@ -77,6 +78,11 @@ func (a *app) infof(format string, args ...any) {
 // Main runs the CLI with os.Args and returns the process exit code.
 func Main() int {
 	guard.Harden()
+	// The sandbox helper stage re-executes envseal; it is not a command
+	// for humans and must not go through flag parsing.
+	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperArg {
+		return sandbox.HelperMain(os.Args[2:])
+	}
 	a := &app{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
 	return a.run(os.Args[1:])
 }

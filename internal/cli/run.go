@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,6 +26,8 @@ type runFlags struct {
 	envsealFile string
 	inheritEnv  bool
 	sandbox     string
+	network     bool
+	rw          []string
 	onLeak      string
 	approver    string
 	timeout     time.Duration
@@ -68,7 +71,9 @@ Exit status: the program's; 125 envseal failed, 126 denied, 127 not found,
 	fl.StringArrayVar(&f.fileSecrets, "file-secret", nil, "pass secret NAME as a read-only file; ENV holds its /dev/fd path (`ENV=NAME`); repeatable")
 	fl.StringVar(&f.envsealFile, "envseal-file", "", "read ENV=secret mappings from `PATH` instead of the nearest .envseal")
 	fl.BoolVar(&f.inheritEnv, "inherit-env", false, "keep your environment (loader and interpreter hooks are still removed)")
-	fl.StringVar(&f.sandbox, "sandbox", "standard", "sandbox `TIER` (standard)")
+	fl.StringVar(&f.sandbox, "sandbox", "standard", "sandbox `TIER`: standard, hardened or lockdown")
+	fl.BoolVar(&f.network, "network", false, "lockdown: keep the host network (the rule must allow it)")
+	fl.StringArrayVar(&f.rw, "rw", nil, "lockdown: let the program write beneath `DIR` too (besides the cwd); repeatable")
 	fl.StringVar(&f.onLeak, "on-leak", "scrub", "when the program prints a secret: scrub, or kill it (exit 126)")
 	fl.StringVar(&f.approver, "approver", approve.KindTTY, "how to ask you: tty, pinentry, zenity or kdialog")
 	fl.DurationVar(&f.timeout, "approval-timeout", approve.DefaultTimeout, "deny if nobody answers within `DUR` (max 10m)")
@@ -105,7 +110,8 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 		return fail(err, "use --approver tty (the default)")
 	}
 	cp := &launch.Checkpoint{
-		Vault: v,
+		Vault:  v,
+		Direct: true,
 		Unlock: func() (seal.Key, error) {
 			pass, err := f.pf.read("Vault passphrase: ", false)
 			if err != nil {
@@ -126,6 +132,7 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 	req := &launch.Request{
 		Argv: argv, Cwd: cwd, Env: os.Environ(), PATH: os.Getenv("PATH"),
 		InheritEnv: f.inheritEnv, Grants: grants, Sandbox: f.sandbox, OnLeak: onLeak,
+		Network: f.network, RW: absDirs(cwd, f.rw), Hide: hiddenDirs(v.Dir()),
 		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr,
 		RequesterPID: os.Getppid(),
 	}
@@ -214,4 +221,30 @@ func defaultEnvName(name string) string {
 		}
 		return r
 	}, strings.ToUpper(name))
+}
+
+// absDirs makes --rw directories absolute (relative to cwd) and canonical,
+// so the rule records the directory that is really writable.
+func absDirs(cwd string, dirs []string) []string {
+	var out []string
+	for _, d := range dirs {
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(cwd, d)
+		}
+		if r, err := filepath.EvalSymlinks(d); err == nil {
+			d = r
+		}
+		out = append(out, filepath.Clean(d))
+	}
+	return out
+}
+
+// hiddenDirs are hidden from a lockdown child: the vault and the per-user
+// runtime dir (broker socket, D-Bus, agent sockets).
+func hiddenDirs(vaultDir string) []string {
+	out := []string{vaultDir}
+	if x := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(x) {
+		out = append(out, x)
+	}
+	return out
 }

@@ -29,8 +29,11 @@ type Request struct {
 	PATH       string   // the PATH used to resolve Argv[0]
 	InheritEnv bool     // keep the caller's environment (minus injection variables)
 	Grants     []policy.Grant
-	Sandbox    string // sandbox tier; "" means standard
-	OnLeak     string // "" (scrub and count) or "kill"
+	Sandbox    string   // sandbox tier; "" means standard
+	Network    bool     // lockdown: keep the host network (the rule must allow it)
+	RW         []string // lockdown: extra writable directories (the rule must allow them)
+	Hide       []string // lockdown: directories hidden from the program (vault, broker socket)
+	OnLeak     string   // "" (scrub and count) or "kill"
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -75,6 +78,10 @@ type Checkpoint struct {
 	Approver approve.Approver
 	Audit    Auditor
 	Now      func() time.Time
+	// Direct is set when the checkpoint runs in the caller's own process
+	// (not the broker): the approval then warns that a sandboxed child in a
+	// user namespace the caller owns can still be ptraced by the same uid.
+	Direct bool
 	// LeakGrace is how long a child gets between SIGTERM and SIGKILL under
 	// --on-leak kill.
 	LeakGrace time.Duration

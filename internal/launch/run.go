@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 	"github.com/envseal/envseal/internal/guard"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/redact"
+	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -73,7 +75,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	}
 	q := policy.Query{
 		Binary: pin.Path, SHA256: pin.SHA256, Argv: req.Argv[1:],
-		Grants: req.Grants, Sandbox: tierOrDefault(req.Sandbox), Now: c.now(),
+		Grants: req.Grants, Sandbox: tierOrDefault(req.Sandbox), Network: req.Network, RW: req.RW, Now: c.now(),
 	}
 	if pin.Interpreter != nil {
 		q.Interpreter, q.InterpreterSHA256 = pin.Interpreter.Path, pin.Interpreter.SHA256
@@ -82,6 +84,11 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 
 	// 6. Approval, unless a live rule covers exactly this.
 	res := &Result{Approval: "rule"}
+	if m.Verdict == policy.WeakerTier {
+		return nil, &Error{Code: ExitDenied,
+			Err:  fmt.Errorf("%w: rule %s runs this program in the %s sandbox, and this run asks for %s", ErrDenied, m.Rule.ID, m.Rule.Sandbox, tierOrDefault(req.Sandbox)),
+			Hint: fmt.Sprintf("run it with --sandbox %s", m.Rule.Sandbox)}
+	}
 	if m.Verdict == policy.Allowed {
 		res.RuleID = m.Rule.ID
 	} else {
@@ -101,7 +108,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 				ID: policy.NewID(), Binary: q.Binary, SHA256: q.SHA256,
 				Interpreter: q.Interpreter, InterpreterSHA256: q.InterpreterSHA256,
 				Argv: slices.Clone(q.Argv), Grants: slices.Clone(q.Grants),
-				Sandbox: tierOrDefault(req.Sandbox), Created: c.now().UTC(),
+				Sandbox: tierOrDefault(req.Sandbox), Network: req.Network, RW: slices.Clone(req.RW), Created: c.now().UTC(),
 			}
 			if _, err := store.Update(func(p *policy.Policy) error { p.Put(r); return nil }); err != nil {
 				return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("save rule: %w", err)}
@@ -146,8 +153,20 @@ func validate(req *Request) error {
 	if len(req.Argv) == 0 {
 		return bad("no command given")
 	}
-	if t := tierOrDefault(req.Sandbox); t != "standard" {
-		return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: sandbox tier %q is not available yet", ErrBadRequest, t), Hint: "use --sandbox standard (the default)"}
+	t := tierOrDefault(req.Sandbox)
+	if sandbox.Rank(t) < 0 {
+		return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: unknown sandbox tier %q", ErrBadRequest, t), Hint: "use --sandbox standard, hardened or lockdown"}
+	}
+	if err := sandbox.Check(t); err != nil {
+		return &Error{Code: ExitFailed, Err: err, Hint: sandboxHint(err)}
+	}
+	if t != sandbox.Lockdown && (req.Network || len(req.RW) > 0) {
+		return bad("--network and --rw only apply to --sandbox lockdown")
+	}
+	for _, d := range req.RW {
+		if !filepath.IsAbs(d) {
+			return bad("--rw %q is not an absolute path", d)
+		}
 	}
 	if req.OnLeak != "" && req.OnLeak != "kill" && req.OnLeak != "scrub" {
 		return bad("--on-leak %q (want scrub or kill)", req.OnLeak)
@@ -177,6 +196,14 @@ func validate(req *Request) error {
 		envs[g.Env] = true
 	}
 	return nil
+}
+
+func sandboxHint(err error) string {
+	var ue *sandbox.UnsupportedError
+	if errors.As(err, &ue) && ue.Hint != "" {
+		return ue.Hint
+	}
+	return "run with --sandbox standard, or enable what the error names"
 }
 
 func pinError(path string, err error) *Error {
@@ -229,6 +256,15 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s for this command expired at %s", m.Rule.ID, m.Rule.Expires.Format(time.RFC3339)))
 	case policy.NotCovered:
 		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s covers this command, but not these secrets or this sandbox tier", m.Rule.ID))
+	}
+	if c.Direct && tierOrDefault(req.Sandbox) != sandbox.Standard {
+		ar.Warnings = append(ar.Warnings, "the "+tierOrDefault(req.Sandbox)+" sandbox runs the program in a user namespace you own: in direct mode other processes running as you can still ptrace it and read its memory (use the broker and envseal jail to close that)")
+	}
+	if req.Network {
+		ar.Warnings = append(ar.Warnings, "the program keeps the host network (--network)")
+	}
+	for _, d := range req.RW {
+		ar.Warnings = append(ar.Warnings, "the program may write beneath "+d+" (--rw)")
 	}
 	if pin.Writable {
 		ar.Warnings = append(ar.Warnings, "you can write to this file: anything running as you could change it (a changed file needs a new approval)")
@@ -421,11 +457,42 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	growPipe(outR)
 	growPipe(errR)
 	cmd.Stdout, cmd.Stderr = outW, errW
+	// Hardened and lockdown go through the sandbox helper (a re-exec of
+	// envseal that sets up namespaces, mounts, Landlock and seccomp, then
+	// execs the pinned memfd). Wrap comes last: it must see every fd.
+	var sb *sandbox.Handle
+	if tier := tierOrDefault(req.Sandbox); tier != sandbox.Standard {
+		sb, err = sandbox.Wrap(cmd, "/proc/self/exe", sandbox.Options{
+			Tier: tier, Network: req.Network, RW: req.RW, Cwd: req.Cwd, Hide: req.Hide,
+		})
+		if err != nil {
+			outW.Close()
+			errW.Close()
+			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err, Hint: sandboxHint(err)}
+		}
+		// argv[0] of the helper stage: the name envseal was invoked by
+		// (multi-call test binaries dispatch on it; the path is fixed).
+		cmd.Args[0] = os.Args[0]
+	}
 	err = startNoNewPrivs(cmd)
 	outW.Close()
 	errW.Close()
 	if err != nil {
+		if sb != nil {
+			sb.Close()
+		}
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: fmt.Errorf("start %s: %w", pin.Path, err)}
+	}
+	if sb != nil {
+		if err := sb.AfterStart(); err != nil {
+			// The helper failed before exec'ing the target: nothing of the
+			// program ran. Reap the helper and report envseal's failure.
+			go io.Copy(io.Discard, outR)
+			go io.Copy(io.Discard, errR)
+			cmd.Wait()
+			return ExitFailed, nil, &Error{Code: ExitFailed, Err: fmt.Errorf("sandbox %s: %w", tierOrDefault(req.Sandbox), err),
+				Hint: "the sandbox could not be set up; run with --sandbox standard, or see 'envseal run --help'"}
+		}
 	}
 	c.audit(key, "run_started", map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants)})
 	// The child has its own copies now; drop ours.

@@ -63,6 +63,8 @@ type Rule struct {
 	Argv              []string   `json:"argv"` // exact arguments after argv[0]
 	Grants            []Grant    `json:"grants"`
 	Sandbox           string     `json:"sandbox"`
+	Network           bool       `json:"network,omitempty"` // lockdown: the host network was allowed
+	RW                []string   `json:"rw,omitempty"`      // lockdown: extra writable directories allowed
 	Created           time.Time  `json:"created"`
 	Expires           *time.Time `json:"expires,omitempty"`
 }
@@ -96,6 +98,8 @@ type Query struct {
 	Argv              []string
 	Grants            []Grant
 	Sandbox           string
+	Network           bool
+	RW                []string
 	Now               time.Time
 }
 
@@ -108,11 +112,12 @@ const (
 	Allowed                    // a live rule covers every requested grant
 	HashChanged                // a rule for this path and argv exists, but for other bytes
 	Expired                    // the covering rule has expired
-	NotCovered                 // a rule matches the program but not every grant or the tier
+	NotCovered                 // a rule matches the program but not every grant, the network or the writable dirs
+	WeakerTier                 // a rule matches, but asks for a stronger sandbox than the run: refused outright
 )
 
 func (v Verdict) String() string {
-	return [...]string{"no rule", "allowed", "binary changed", "rule expired", "not covered"}[v]
+	return [...]string{"no rule", "allowed", "binary changed", "rule expired", "not covered", "weaker sandbox than the rule"}[v]
 }
 
 // Match is the result of Lookup.
@@ -135,7 +140,12 @@ func (p *Policy) Lookup(q Query) Match {
 			best = Match{Verdict: HashChanged, Rule: r}
 			continue
 		}
-		if !covers(r.Grants, q.Grants) || TierRank(q.Sandbox) < TierRank(r.Sandbox) {
+		if TierRank(q.Sandbox) < TierRank(r.Sandbox) {
+			// The human chose this tier for this program: a run that asks
+			// for less is refused, not offered for re-approval.
+			return Match{Verdict: WeakerTier, Rule: r}
+		}
+		if !covers(r.Grants, q.Grants) || (q.Network && !r.Network) || !subset(q.RW, r.RW) {
 			if best.Verdict == NoRule {
 				best = Match{Verdict: NotCovered, Rule: r}
 			}
@@ -148,6 +158,15 @@ func (p *Policy) Lookup(q Query) Match {
 		return Match{Verdict: Allowed, Rule: r}
 	}
 	return best
+}
+
+func subset(want, have []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 func covers(have, want []Grant) bool {

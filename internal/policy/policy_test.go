@@ -126,7 +126,7 @@ func TestLookup(t *testing.T) {
 		{"other path", q("/tmp/curl", "aa", "-s", "https://api"), NoRule},
 		{"hash changed", q("/usr/bin/curl", "zz", "-s", "https://api"), HashChanged},
 		{"expired", q("/usr/bin/wget", "bb"), Expired},
-		{"weaker tier", q("/usr/bin/tool", "cc"), NotCovered},
+		{"weaker tier", q("/usr/bin/tool", "cc"), WeakerTier},
 	}
 	for _, c := range cases {
 		if got := p.Lookup(c.q); got.Verdict != c.want {
@@ -147,6 +147,16 @@ func TestLookup(t *testing.T) {
 	lock.Sandbox = "lockdown"
 	if got := p.Lookup(lock); got.Verdict != Allowed {
 		t.Errorf("stronger tier: %v, want allowed", got.Verdict)
+	}
+	netq := q("/usr/bin/curl", "aa", "-s", "https://api")
+	netq.Network = true
+	if got := p.Lookup(netq); got.Verdict != NotCovered {
+		t.Errorf("network not allowed by the rule: %v, want not covered", got.Verdict)
+	}
+	rwq := q("/usr/bin/curl", "aa", "-s", "https://api")
+	rwq.RW = []string{"/home/u/out"}
+	if got := p.Lookup(rwq); got.Verdict != NotCovered {
+		t.Errorf("writable dir not allowed by the rule: %v, want not covered", got.Verdict)
 	}
 	// Put supersedes the rule for the same binary and argv.
 	p.Put(rule("/usr/bin/curl", "zz", "-s", "https://api"))

@@ -1,0 +1,219 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+)
+
+// The helper's command line:
+//
+//	envseal __sandbox_helper --target-fd N --arg0 PATH
+//	    [--tier hardened|lockdown] [--status-fd N] [--fd N]…
+//	    [--network] [--cwd DIR] [--rw DIR]… [--hide DIR]…
+//	    -- [ARGV1 ARGV…]
+//
+// --tier defaults to lockdown (the protocol of the issue that introduced
+// the helper); --network, --cwd, --rw and --hide only go with lockdown.
+// The target gets stdin, stdout, stderr, the --target-fd and each --fd
+// at their numbers, nothing else: a descriptor the launcher's own parent
+// leaked without close-on-exec (a directory, a socket) would otherwise be
+// a way out of the sandbox's view of the filesystem and network.
+// Every value is its own argument (no --flag=value), flags may come in
+// any order before "--", and anything unexpected is an error: the helper
+// sets up mounts and seccomp for whatever it is told, so a typo must not
+// silently produce a weaker sandbox.
+type helperArgs struct {
+	targetFD int
+	arg0     string
+	tier     string
+	statusFD int // -1: none
+	fds      []int
+	network  bool
+	cwd      string
+	rw       []string
+	hide     []string
+	argv     []string // everything after "--": the target's argv[1:]
+}
+
+// maxFD bounds descriptor numbers on the command line.
+const maxFD = 1 << 20
+
+func parseHelperArgs(args []string) (*helperArgs, error) {
+	h := &helperArgs{targetFD: -1, statusFD: -1}
+	seen := map[string]bool{}
+	value := func(i int, flag string) (string, error) {
+		if i+1 >= len(args) || args[i+1] == "--" {
+			return "", fmt.Errorf("flag %s needs a value", flag)
+		}
+		return args[i+1], nil
+	}
+	once := func(flag string) error {
+		if seen[flag] {
+			return fmt.Errorf("flag %s given twice", flag)
+		}
+		seen[flag] = true
+		return nil
+	}
+	dashdash := -1
+	for i := 0; i < len(args) && dashdash < 0; i++ {
+		flag := args[i]
+		switch flag {
+		case "--":
+			dashdash = i
+		case "--network":
+			if err := once(flag); err != nil {
+				return nil, err
+			}
+			h.network = true
+		case "--target-fd", "--status-fd", "--fd", "--arg0", "--tier", "--cwd", "--rw", "--hide":
+			v, err := value(i, flag)
+			if err != nil {
+				return nil, err
+			}
+			i++
+			if flag != "--rw" && flag != "--hide" && flag != "--fd" {
+				if err := once(flag); err != nil {
+					return nil, err
+				}
+			}
+			if err := h.set(flag, v); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("unknown argument %q (expected a flag or --)", flag)
+		}
+	}
+	if dashdash < 0 {
+		return nil, errors.New(`missing "--" before the target's arguments`)
+	}
+	h.argv = args[dashdash+1:]
+	if h.targetFD < 0 {
+		return nil, errors.New("missing --target-fd")
+	}
+	if !seen["--arg0"] {
+		return nil, errors.New("missing --arg0")
+	}
+	if h.statusFD >= 0 && (h.statusFD == h.targetFD || slices.Contains(h.fds, h.statusFD)) {
+		return nil, errors.New("--status-fd must not be passed to the target")
+	}
+	if h.tier == "" {
+		h.tier = Lockdown
+	}
+	if h.tier != Lockdown && (h.network || h.cwd != "" || len(h.rw) > 0 || len(h.hide) > 0) {
+		return nil, fmt.Errorf("--network, --cwd, --rw and --hide need --tier %s", Lockdown)
+	}
+	return h, nil
+}
+
+func (h *helperArgs) set(flag, v string) error {
+	switch flag {
+	case "--target-fd":
+		fd, err := parseFD(v)
+		if err != nil {
+			return fmt.Errorf("invalid --target-fd %q: %w", v, err)
+		}
+		h.targetFD = fd
+	case "--fd":
+		fd, err := parseFD(v)
+		if err != nil {
+			return fmt.Errorf("invalid --fd %q: %w", v, err)
+		}
+		if slices.Contains(h.fds, fd) {
+			return fmt.Errorf("--fd %d given twice", fd)
+		}
+		h.fds = append(h.fds, fd)
+	case "--status-fd":
+		fd, err := parseFD(v)
+		if err != nil {
+			return fmt.Errorf("invalid --status-fd %q: %w", v, err)
+		}
+		h.statusFD = fd
+	case "--arg0":
+		if v == "" {
+			return errors.New("invalid --arg0: empty")
+		}
+		h.arg0 = v
+	case "--tier":
+		if v != Hardened && v != Lockdown {
+			return fmt.Errorf("invalid --tier %q: want %s or %s", v, Hardened, Lockdown)
+		}
+		h.tier = v
+	case "--cwd", "--rw", "--hide":
+		if err := checkDir(v); err != nil {
+			return fmt.Errorf("invalid %s %q: %w", flag, v, err)
+		}
+		if v == "/" && flag != "--hide" {
+			// A writable / is no lockdown at all.
+			return fmt.Errorf("invalid %s: refusing to make / writable", flag)
+		}
+		switch flag {
+		case "--cwd":
+			h.cwd = v
+		case "--rw":
+			h.rw = append(h.rw, v)
+		default:
+			if v == "/" {
+				return errors.New("invalid --hide: cannot hide /")
+			}
+			h.hide = append(h.hide, v)
+		}
+	}
+	return nil
+}
+
+// parseFD accepts a plain decimal descriptor number above stderr.
+func parseFD(v string) (int, error) {
+	if v == "" || v[0] < '0' || v[0] > '9' {
+		return 0, errors.New("not a decimal number")
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n > maxFD {
+		return 0, errors.New("not a descriptor number")
+	}
+	if n < 3 {
+		return 0, errors.New("descriptors 0-2 are stdin, stdout and stderr")
+	}
+	return n, nil
+}
+
+// checkDir wants an absolute, clean path: the helper resolves nothing
+// against its own working directory, and "a/../b" games are refused
+// rather than interpreted.
+func checkDir(p string) error {
+	if !filepath.IsAbs(p) {
+		return errors.New("not an absolute path")
+	}
+	if filepath.Clean(p) != p {
+		return errors.New("not a clean path")
+	}
+	return nil
+}
+
+// helperArgv builds the helper's argv (without argv[0] and HelperArg)
+// for parseHelperArgs to read back.
+func helperArgv(h *helperArgs) []string {
+	a := []string{"--target-fd", strconv.Itoa(h.targetFD), "--arg0", h.arg0, "--tier", h.tier}
+	if h.statusFD >= 0 {
+		a = append(a, "--status-fd", strconv.Itoa(h.statusFD))
+	}
+	for _, fd := range h.fds {
+		a = append(a, "--fd", strconv.Itoa(fd))
+	}
+	if h.network {
+		a = append(a, "--network")
+	}
+	if h.cwd != "" {
+		a = append(a, "--cwd", h.cwd)
+	}
+	for _, d := range h.rw {
+		a = append(a, "--rw", d)
+	}
+	for _, d := range h.hide {
+		a = append(a, "--hide", d)
+	}
+	a = append(a, "--")
+	return append(a, h.argv...)
+}

@@ -1,0 +1,212 @@
+//go:build linux && (amd64 || arm64)
+
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+
+	"github.com/envseal/envseal/internal/guard"
+	"golang.org/x/sys/unix"
+)
+
+// HelperMain runs the helper stage and returns its exit status; args are
+// the arguments after HelperArg (os.Args[2:]). cmd/envseal calls it before
+// any other parsing:
+//
+//	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperArg {
+//		os.Exit(sandbox.HelperMain(os.Args[2:]))
+//	}
+//
+// Before the target starts, any failure is one line on stderr starting
+// "envseal __sandbox_helper: ", the same message on the status fd, and
+// exit status 127. Afterwards the status is the target's: its exit code,
+// or 128+N when signal N killed it.
+func HelperMain(args []string) int {
+	// The environment may hold env-delivered secrets: no core dumps, and
+	// /proc/<pid>/{mem,environ} closed to other processes of this uid.
+	guard.Harden()
+	// Namespaces entered by unshare, Landlock, capabilities and the
+	// working directory are per thread, and the target is forked from
+	// this one. Never unlocked: the thread dies with the process.
+	runtime.LockOSThread()
+	// Before anything here opens a descriptor of its own.
+	inherited := inheritedFDs()
+
+	// The status pipe is close-on-exec from here on (inheritedFDs) and
+	// not passed on: the target must not hold it open.
+	statusFD := lenientStatusFD(args)
+	if !inherited[statusFD] {
+		statusFD = -1 // not an inherited descriptor: never write to it
+	}
+	delete(inherited, statusFD)
+	h, err := parseHelperArgs(args)
+	if err != nil {
+		return helperFail(statusFD, err)
+	}
+	if h.statusFD >= 0 && statusFD < 0 {
+		return helperFail(-1, fmt.Errorf("invalid --status-fd %d: not an open descriptor inherited from the launcher", h.statusFD))
+	}
+	code, err := runHelper(h, inherited, &statusFD)
+	if err != nil {
+		return helperFail(statusFD, err)
+	}
+	return code
+}
+
+// helperFail reports err and returns HelperExitCode.
+func helperFail(statusFD int, err error) int {
+	msg := oneLine(err.Error())
+	os.Stderr.WriteString(helperPrefix + msg + "\n")
+	if statusFD >= 0 {
+		unix.Write(statusFD, []byte(msg))
+		unix.Close(statusFD)
+	}
+	return HelperExitCode
+}
+
+// lenientStatusFD finds --status-fd before strict parsing, so that even a
+// malformed command line is reported to the launcher on that fd.
+func lenientStatusFD(args []string) int {
+	for i := 0; i+1 < len(args) && args[i] != "--"; i++ {
+		if args[i] == "--status-fd" {
+			if fd, err := parseFD(args[i+1]); err == nil {
+				return fd
+			}
+			return -1
+		}
+	}
+	return -1
+}
+
+// inheritedFDs lists the descriptors above stderr that came through
+// execve (those without close-on-exec; everything the Go runtime opens
+// has it) and marks them close-on-exec: only the ones named again in the
+// target's fork reach the target.
+func inheritedFDs() map[int]bool {
+	out := map[int]bool{}
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return out
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < 3 {
+			continue
+		}
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		if err != nil || flags&unix.FD_CLOEXEC != 0 {
+			continue
+		}
+		unix.CloseOnExec(fd)
+		out[fd] = true
+	}
+	return out
+}
+
+// runHelper sets up the tier, starts the target and waits for it. It
+// closes *statusFD once the target runs and sets it to -1.
+func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int) (int, error) {
+	if !inherited[h.targetFD] {
+		return 0, fmt.Errorf("invalid --target-fd %d: not an open descriptor inherited from the launcher", h.targetFD)
+	}
+	for _, fd := range h.fds {
+		if !inherited[fd] {
+			return 0, fmt.Errorf("invalid --fd %d: not an open descriptor inherited from the launcher", fd)
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(h.targetFD, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return 0, fmt.Errorf("invalid --target-fd %d: not a regular file", h.targetFD)
+	}
+	// Signals that arrive during setup are queued and forwarded once the
+	// target exists.
+	fwd := startForwarding()
+
+	if h.tier == Lockdown {
+		if err := enterPrivateMountNS(); err != nil {
+			return 0, err
+		}
+	}
+	// PID 1 of a fresh PID namespace: the target is its only child, and
+	// when we exit the kernel kills whatever the target left behind.
+	if unix.Getpid() != 1 {
+		return 0, errors.New("refusing to run: not the first process of a new PID namespace (the helper only runs under envseal's sandbox)")
+	}
+	var writable []string
+	if h.tier == Lockdown {
+		if h.cwd == "" {
+			wd, err := os.Getwd()
+			if err != nil {
+				return 0, fmt.Errorf("working directory: %w", err)
+			}
+			if err := checkDir(wd); err != nil || wd == "/" {
+				return 0, fmt.Errorf("working directory %q cannot be made writable", wd)
+			}
+			h.cwd = wd
+		}
+		var err error
+		if writable, err = lockdownMounts(h); err != nil {
+			return 0, err
+		}
+		if !h.network {
+			if err := enterPrivateNetNS(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	// From here on nothing privileged is left to do.
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return 0, os.NewSyscallError("prctl(PR_SET_NO_NEW_PRIVS)", err)
+	}
+	if err := dropCapabilities(); err != nil {
+		return 0, err
+	}
+	if h.tier == Lockdown {
+		if _, err := restrictWrites(writable); err != nil {
+			return 0, err
+		}
+	}
+	if err := installSeccomp(); err != nil {
+		return 0, err
+	}
+	pid, err := startTarget(h)
+	if err != nil {
+		return 0, err
+	}
+	// EOF on the status pipe tells the launcher the target is running.
+	if *statusFD >= 0 {
+		unix.Close(*statusFD)
+		*statusFD = -1
+	}
+	fwd.to(pid)
+	return reap(pid)
+}
+
+// startTarget forks and execs the pinned image from this (locked) thread,
+// so the child inherits its mount namespace, working directory, Landlock
+// domain and empty capability sets. It gets stdio, the image and the --fd
+// descriptors (a script's sealed memfd, "/dev/fd/N" in its argv;
+// fd-delivered secrets) at their original numbers, and nothing else.
+func startTarget(h *helperArgs) (int, error) {
+	pass := append([]int{h.targetFD}, h.fds...)
+	slices.Sort(pass)
+	files := []uintptr{0, 1, 2}
+	for _, fd := range slices.Compact(pass) {
+		for len(files) < fd {
+			files = append(files, ^uintptr(0)) // a gap: closed in the child
+		}
+		files = append(files, uintptr(fd))
+	}
+	path := "/proc/self/fd/" + strconv.Itoa(h.targetFD)
+	argv := append([]string{h.arg0}, h.argv...)
+	pid, err := forkExec(path, argv, os.Environ(), files)
+	if err != nil {
+		return 0, fmt.Errorf("exec %s: %w", h.arg0, err)
+	}
+	return pid, nil
+}

@@ -1,0 +1,86 @@
+//go:build linux && (amd64 || arm64)
+
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Why the helper forks instead of exec'ing the target in place: the helper
+// is PID 1 of the new PID namespace, and exec keeps the PID. The kernel
+// drops every signal sent to a namespace's PID 1 from outside unless it
+// has a handler (only SIGKILL and SIGSTOP are forced). A target without a
+// SIGTERM handler — most command-line tools, `sh -c …` — would then
+// ignore the SIGTERM and SIGINT that envseal forwards. So the helper stays
+// PID 1: it catches those signals and passes them on to the target (PID
+// 2, an ordinary process that gets default signal behaviour), reaps
+// orphans, and exits with the target's status. When it exits the kernel
+// kills everything left in the namespace, so no sandboxed process outlives
+// the run; a SIGKILL sent to the helper by the launcher does the same.
+//
+// The helper holds the same environment the target does, for the same
+// time, in the same namespaces, non-dumpable, under the same seccomp
+// filter: it widens nothing an attacker could reach.
+
+// forwardedSignals are the ones a user or launcher sends to stop, reload
+// or resize a program. Job-control stops (SIGTSTP, SIGTTIN, SIGTTOU) are
+// left alone: the terminal sends them to the whole foreground process
+// group, target included, and PID 1 ignores them itself.
+var forwardedSignals = []os.Signal{
+	syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGALRM, syscall.SIGCONT,
+}
+
+type forwarder struct{ ch chan os.Signal }
+
+// startForwarding starts catching forwardedSignals; they queue until to
+// names the target.
+func startForwarding() *forwarder {
+	f := &forwarder{ch: make(chan os.Signal, 32)}
+	signal.Notify(f.ch, forwardedSignals...)
+	return f
+}
+
+func (f *forwarder) to(pid int) {
+	go func() {
+		for s := range f.ch {
+			unix.Kill(pid, s.(syscall.Signal))
+		}
+	}()
+}
+
+// forkExec starts path with the given descriptors (files[i] becomes fd i,
+// ^uintptr(0) closes it) from the calling thread.
+func forkExec(path string, argv, env []string, files []uintptr) (int, error) {
+	return syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: env, Files: files})
+}
+
+// reap waits for the target, reaping any orphan the namespace hands us on
+// the way, and returns the target's status in the shell's convention.
+func reap(pid int) (int, error) {
+	for {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("wait for the target: %w", os.NewSyscallError("wait4", err))
+		}
+		if got != pid {
+			continue
+		}
+		switch {
+		case ws.Exited():
+			return ws.ExitStatus(), nil
+		case ws.Signaled():
+			return 128 + int(ws.Signal()), nil
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Tier names, as written in policy rules and on the command line.
+const (
+	Standard = "standard"
+	Hardened = "hardened"
+	Lockdown = "lockdown"
+)
+
+// HelperArg is the hidden subcommand that runs the helper stage:
+// cmd/envseal dispatches `envseal __sandbox_helper ARGS…` to
+// HelperMain(ARGS) before any other argument parsing.
+const HelperArg = "__sandbox_helper"
+
+// HelperExitCode is the helper's exit status when it refuses or fails
+// before the target runs (env(1)'s "command could not be run").
+const HelperExitCode = 127
+
+// Rank orders tiers by strength (standard 0 < hardened 1 < lockdown 2), so
+// a policy can refuse a run that asks for less than its rule says. It
+// returns -1 for an unknown name.
+func Rank(tier string) int {
+	switch tier {
+	case Standard:
+		return 0
+	case Hardened:
+		return 1
+	case Lockdown:
+		return 2
+	}
+	return -1
+}
+
+// Tiers lists the tier names, weakest first.
+func Tiers() []string { return []string{Standard, Hardened, Lockdown} }
+
+// Options selects a tier and, for lockdown, what stays reachable.
+type Options struct {
+	Tier string
+
+	// Network keeps the host network namespace (lockdown only). Without
+	// it the child gets an empty network namespace with only loopback.
+	Network bool
+
+	// RW are extra directories that stay writable under lockdown
+	// (absolute paths). Everything else outside the fresh /tmp, /var/tmp
+	// and /dev/shm is read-only.
+	RW []string
+
+	// Cwd is the child's working directory; under lockdown it is re-bound
+	// writable so a build can write its output. Empty means cmd.Dir, or
+	// envseal's own working directory if that is empty too.
+	Cwd string
+
+	// Hide are directories covered by an empty read-only tmpfs under
+	// lockdown (the vault dir, the broker socket dir): the child cannot
+	// read, list or write what is beneath them. Missing ones are skipped.
+	Hide []string
+}
+
+// ErrUnsupported is matched (errors.Is) by every "this tier cannot run
+// here" error. A requested tier that cannot run fails closed: callers
+// must never fall back to a weaker tier on their own.
+var ErrUnsupported = errors.New("sandbox tier not supported")
+
+// ErrHelper is matched (errors.Is) by *HelperError: the helper stage
+// refused or failed before the target was started.
+var ErrHelper = errors.New("sandbox helper failed")
+
+// UnsupportedError says why a tier cannot run and which setting to
+// change. It matches ErrUnsupported.
+type UnsupportedError struct {
+	Tier   string
+	Reason string // lower-case, what is missing
+	Hint   string // what to change ("" if nothing can be changed)
+}
+
+func (e *UnsupportedError) Error() string {
+	msg := fmt.Sprintf("sandbox tier %s: %s", e.Tier, e.Reason)
+	if e.Hint != "" {
+		msg += " (" + e.Hint + ")"
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrUnsupported) true.
+func (e *UnsupportedError) Is(target error) bool { return target == ErrUnsupported }
+
+// HelperError carries the helper's one-line failure message (without the
+// "envseal __sandbox_helper: " prefix). It matches ErrHelper.
+type HelperError struct {
+	Msg string
+}
+
+func (e *HelperError) Error() string { return "sandbox helper: " + e.Msg }
+
+// Is makes errors.Is(err, ErrHelper) true.
+func (e *HelperError) Is(target error) bool { return target == ErrHelper }
+
+// helperPrefix starts every line the helper writes on stderr.
+const helperPrefix = "envseal " + HelperArg + ": "
+
+// oneLine flattens a message so the helper's report is exactly one line
+// (a path with a newline in it must not forge a second line).
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", `\n`)
+	return strings.ReplaceAll(s, "\r", `\r`)
+}

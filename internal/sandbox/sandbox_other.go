@@ -1,0 +1,59 @@
+//go:build !linux || !(amd64 || arm64)
+
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+const unsupportedReason = "sandbox tiers other than standard are not supported on this OS"
+
+// Check reports that only the standard tier runs here. It never lets a
+// stronger tier run as a weaker one.
+func Check(tier string) error {
+	switch tier {
+	case Standard:
+		return nil
+	case Hardened, Lockdown:
+		return &UnsupportedError{Tier: tier, Reason: unsupportedReason}
+	}
+	return fmt.Errorf("unknown sandbox tier %q (want %s)", tier, strings.Join(Tiers(), ", "))
+}
+
+// Supported runs Check for every tier.
+func Supported() map[string]error {
+	out := map[string]error{}
+	for _, t := range Tiers() {
+		out[t] = Check(t)
+	}
+	return out
+}
+
+// LandlockABI is 0: there is no Landlock here.
+func LandlockABI() int { return 0 }
+
+// Handle follows one wrapped command through its start.
+type Handle struct{}
+
+// Wrap leaves cmd unchanged for the standard tier and refuses every other.
+func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
+	if err := Check(o.Tier); err != nil {
+		return nil, err
+	}
+	return &Handle{}, nil
+}
+
+// AfterStart has nothing to wait for.
+func (h *Handle) AfterStart() error { return nil }
+
+// Close has nothing to release.
+func (h *Handle) Close() error { return nil }
+
+// HelperMain refuses: there is no helper stage on this OS.
+func HelperMain(args []string) int {
+	os.Stderr.WriteString(helperPrefix + unsupportedReason + "\n")
+	return HelperExitCode
+}

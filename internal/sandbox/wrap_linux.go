@@ -1,0 +1,240 @@
+//go:build linux && (amd64 || arm64)
+
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Handle follows one wrapped command through its start.
+type Handle struct {
+	r, w *os.File // status pipe; nil for the standard tier
+}
+
+// Wrap rewrites cmd — already prepared by exeseal.Sealed.Prepare, with
+// every ExtraFile, Env, Dir and std stream set — so that it runs through
+// the helper stage:
+//
+//	cmd.Path = self
+//	cmd.Args = [self, "__sandbox_helper", "--target-fd", K, "--arg0", ARGS[0],
+//	            "--tier", T, "--status-fd", S, "--fd", F…, <lockdown flags>,
+//	            "--", ARGS[1:]…]
+//
+// where K is the sealed image's descriptor ("/proc/self/fd/K" in
+// cmd.Path), S the write end of a status pipe appended to ExtraFiles, and
+// F each other ExtraFiles descriptor: the target gets exactly those (and
+// stdio) at the same numbers. Add every ExtraFile before calling Wrap.
+// self must name the envseal binary (pass "/proc/self/exe"; cmd/envseal
+// dispatches HelperArg to HelperMain). SysProcAttr gains the tier's
+// namespaces (hardened: user, PID, IPC; lockdown: also mount), the real
+// uid and gid mapped to themselves (file ownership unchanged;
+// SysProcAttr.Credential's ids if set), and for lockdown ambient
+// CAP_SYS_ADMIN and CAP_NET_ADMIN inside the new user namespace, for the
+// helper's mounts and loopback — it drops them before the target runs.
+// Under lockdown the helper itself unshares a private mount namespace
+// and, unless o.Network, a new network namespace. Existing SysProcAttr
+// fields (Setpgid, Credential…) are kept; id mappings or ambient
+// capabilities already set are an error. Pdeathsig is better left unset:
+// it fires when the thread that started the helper exits, and a launcher
+// that starts from a locked throw-away thread (for no_new_privs) would
+// kill the sandbox at once.
+//
+// The standard tier needs no helper: cmd is left as it is (the launcher
+// still sets no_new_privs). Options other than Tier only matter under
+// lockdown and are ignored otherwise. Wrap runs Check first and fails
+// closed with its *UnsupportedError.
+//
+// After cmd.Start succeeds, call AfterStart; if Start fails, call Close.
+func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
+	if Rank(o.Tier) < 0 {
+		return nil, fmt.Errorf("unknown sandbox tier %q (want %s)", o.Tier, strings.Join(Tiers(), ", "))
+	}
+	if o.Tier == Standard {
+		return &Handle{}, nil
+	}
+	if cmd.Process != nil {
+		return nil, errors.New("sandbox: command already started")
+	}
+	targetFD, err := preparedFD(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if len(cmd.Args) == 0 || cmd.Args[0] == "" {
+		return nil, errors.New("sandbox: command has no argv[0]")
+	}
+	if self == "" {
+		return nil, errors.New("sandbox: no helper binary given")
+	}
+	sys := cmd.SysProcAttr
+	if sys == nil {
+		sys = &syscall.SysProcAttr{}
+	}
+	if sys.UidMappings != nil || sys.GidMappings != nil || sys.AmbientCaps != nil {
+		return nil, errors.New("sandbox: command already has id mappings or ambient capabilities")
+	}
+	h := &helperArgs{targetFD: targetFD, arg0: cmd.Args[0], tier: o.Tier, argv: cmd.Args[1:]}
+	for i, f := range cmd.ExtraFiles {
+		if f != nil && 3+i != targetFD {
+			h.fds = append(h.fds, 3+i)
+		}
+	}
+	if o.Tier == Lockdown {
+		if err := lockdownArgs(h, cmd, o); err != nil {
+			return nil, err
+		}
+	}
+	if err := Check(o.Tier); err != nil {
+		return nil, err
+	}
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox status pipe: %w", err)
+	}
+	h.statusFD = 3 + len(cmd.ExtraFiles)
+	cmd.ExtraFiles = append(cmd.ExtraFiles, w)
+
+	uid, gid := os.Getuid(), os.Getgid()
+	if c := sys.Credential; c != nil {
+		uid, gid = int(c.Uid), int(c.Gid)
+	}
+	ns := namespaceAttr(o.Tier, uid, gid)
+	sys.Cloneflags |= ns.Cloneflags
+	sys.UidMappings, sys.GidMappings, sys.AmbientCaps = ns.UidMappings, ns.GidMappings, ns.AmbientCaps
+	cmd.SysProcAttr = sys
+
+	cmd.Path = self
+	cmd.Args = append([]string{self, HelperArg}, helperArgv(h)...)
+	cmd.Err = nil
+	return &Handle{r: r, w: w}, nil
+}
+
+// preparedFD returns K from cmd.Path "/proc/self/fd/K" and checks that
+// ExtraFiles really holds descriptor K: the helper execs exactly that
+// descriptor, so a cmd not prepared by exeseal is refused rather than
+// guessed at.
+func preparedFD(cmd *exec.Cmd) (int, error) {
+	s, ok := strings.CutPrefix(cmd.Path, "/proc/self/fd/")
+	if !ok {
+		return 0, fmt.Errorf("sandbox: command path %q is not a sealed image (/proc/self/fd/N)", cmd.Path)
+	}
+	fd, err := parseFD(s)
+	if err != nil || fd-3 >= len(cmd.ExtraFiles) || cmd.ExtraFiles[fd-3] == nil {
+		return 0, fmt.Errorf("sandbox: command path %q names no descriptor in ExtraFiles", cmd.Path)
+	}
+	return fd, nil
+}
+
+// lockdownArgs fills in the lockdown flags, with absolute clean paths.
+func lockdownArgs(h *helperArgs, cmd *exec.Cmd, o Options) error {
+	h.network = o.Network
+	cwd := o.Cwd
+	if cwd == "" {
+		cwd = cmd.Dir
+	}
+	if cwd == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return fmt.Errorf("sandbox: working directory: %w", err)
+		}
+		cwd = wd
+	}
+	clean := func(what, p string) (string, error) {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return "", fmt.Errorf("sandbox: %s %q: %w", what, p, err)
+		}
+		return a, nil
+	}
+	var err error
+	if h.cwd, err = clean("working directory", cwd); err != nil {
+		return err
+	}
+	if h.cwd == "/" {
+		return errors.New("sandbox: lockdown makes the working directory writable; refusing to make / writable (run from a project directory)")
+	}
+	for _, d := range o.RW {
+		a, err := clean("writable dir", d)
+		if err != nil {
+			return err
+		}
+		if a == "/" {
+			return errors.New("sandbox: refusing to make / writable")
+		}
+		h.rw = append(h.rw, a)
+	}
+	for _, d := range o.Hide {
+		a, err := clean("hidden dir", d)
+		if err != nil {
+			return err
+		}
+		if a == "/" {
+			return errors.New("sandbox: cannot hide /")
+		}
+		h.hide = append(h.hide, a)
+	}
+	return nil
+}
+
+// namespaceAttr is the clone configuration of a tier's helper.
+func namespaceAttr(tier string, uid, gid int) *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{
+		Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWIPC,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
+	}
+	if tier == Lockdown {
+		// A non-root helper loses every capability at execve unless it
+		// is ambient (DESIGN.md §2 fact 4).
+		a.Cloneflags |= unix.CLONE_NEWNS
+		a.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN}
+	}
+	return a
+}
+
+// AfterStart must be called right after cmd.Start succeeded. It closes
+// the launcher's copy of the status pipe's write end and waits until the
+// helper has started the target (nil) or failed (*HelperError, matching
+// ErrHelper; the helper then exits 127 and cmd.Wait still has to be
+// called). The pipe is close-on-exec everywhere but in the helper, which
+// closes it once the target runs: EOF means started.
+func (h *Handle) AfterStart() error {
+	if h == nil || h.r == nil {
+		return nil
+	}
+	h.w.Close()
+	h.w = nil
+	defer h.Close()
+	msg, err := io.ReadAll(io.LimitReader(h.r, 4096))
+	if err != nil {
+		return fmt.Errorf("read sandbox helper status: %w", err)
+	}
+	if len(msg) > 0 {
+		return &HelperError{Msg: oneLine(string(msg))}
+	}
+	return nil
+}
+
+// Close releases the status pipe (for a cmd that failed to start). It is
+// safe to call more than once and after AfterStart.
+func (h *Handle) Close() error {
+	if h == nil {
+		return nil
+	}
+	for _, f := range []**os.File{&h.r, &h.w} {
+		if *f != nil {
+			(*f).Close()
+			*f = nil
+		}
+	}
+	return nil
+}
