@@ -56,6 +56,19 @@ func (k Key) Equal(o Key) bool {
 	return subtle.ConstantTimeCompare(k.b[:], o.b[:]) == 1
 }
 
+// Clone returns an independent copy of k with its own backing array, so a
+// holder that wipes its copy (launch.Checkpoint.Run wipes the key it is
+// handed) cannot destroy the original — the broker keeps one cached master
+// key and hands each run a clone.
+func (k Key) Clone() Key {
+	if k.b == nil {
+		return Key{}
+	}
+	var b [KeySize]byte
+	copy(b[:], k.b[:])
+	return Key{b: &b}
+}
+
 // Wipe overwrites the key material. Copies of the Key value share the same
 // backing array, so every copy is wiped.
 func (k Key) Wipe() {

@@ -1,0 +1,282 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/envseal/envseal/internal/launch"
+)
+
+// Conn is one connection to the broker; it carries one request.
+type Conn struct {
+	c    *net.UnixConn
+	Path string
+	wmu  sync.Mutex
+}
+
+var _ launch.Runner = (*Conn)(nil)
+
+// Dial connects to the broker at path (SocketPath() when empty). It
+// checks the socket directory (ours, 0700) and the broker's uid (ours):
+// a request carries the caller's environment and descriptors, so it goes
+// only to a broker of the same user.
+func Dial(path string) (*Conn, error) {
+	if path == "" {
+		path = SocketPath()
+	}
+	if err := checkDir(filepath.Dir(path)); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w (%s)", ErrNoBroker, path)
+		}
+		return nil, err
+	}
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s): %w", ErrNoBroker, path, err)
+	}
+	cred, err := peerCred(c)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	if int(cred.Uid) != os.Getuid() {
+		c.Close()
+		return nil, fmt.Errorf("%w: %s is served by uid %d", ErrPeer, path, cred.Uid)
+	}
+	return &Conn{c: c, Path: path}, nil
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error { return c.c.Close() }
+
+func (c *Conn) write(b []byte, oob []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, _, err := c.c.WriteMsgUnix(b, oob, nil)
+	return err
+}
+
+// ErrRefused is a protocol-level refusal from the broker.
+type ErrRefused struct{ Msg string }
+
+func (e *ErrRefused) Error() string { return "broker refused the request: " + e.Msg }
+
+func (c *Conn) roundTrip(typ byte) (Frame, error) {
+	defer c.c.Close()
+	b, err := EncodeFrame(typ, nil)
+	if err != nil {
+		return Frame{}, err
+	}
+	if err := c.write(b, nil); err != nil {
+		return Frame{}, fmt.Errorf("send to broker: %w", err)
+	}
+	c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	f, err := ReadFrame(c.c)
+	if err != nil {
+		return Frame{}, fmt.Errorf("read broker reply: %w", err)
+	}
+	if f.Type == TypeError {
+		return Frame{}, &ErrRefused{Msg: DecodeError(f.Payload)}
+	}
+	return f, nil
+}
+
+// Status asks the broker for its state.
+func (c *Conn) Status() (*StatusMsg, error) {
+	f, err := c.roundTrip(TypeStatus)
+	if err != nil {
+		return nil, err
+	}
+	if f.Type != TypeStatusOK {
+		return nil, protoErr("unexpected reply %q to status", f.Type)
+	}
+	return DecodeStatus(f.Payload)
+}
+
+// Lock asks the broker to wipe its key.
+func (c *Conn) Lock() error {
+	f, err := c.roundTrip(TypeLock)
+	if err != nil {
+		return err
+	}
+	if f.Type != TypeOK {
+		return protoErr("unexpected reply %q to lock", f.Type)
+	}
+	return nil
+}
+
+// Run sends req to the broker with the caller's stdio descriptors and
+// waits for the result, forwarding SIGINT, SIGTERM, SIGHUP and SIGQUIT to
+// the child. Cancelling ctx closes the connection, which makes the broker
+// terminate the child. Errors are *launch.Error with the codes of a direct
+// run.
+func (c *Conn) Run(ctx context.Context, req *launch.Request) (*launch.Result, error) {
+	defer c.c.Close()
+	fail := func(err error) (*launch.Result, error) {
+		return nil, &launch.Error{Code: launch.ExitFailed, Err: err}
+	}
+	m := &RunMsg{
+		Argv: req.Argv, Cwd: req.Cwd, Env: req.Env, PATH: req.PATH,
+		InheritEnv: req.InheritEnv, Grants: req.Grants, Sandbox: req.Sandbox, OnLeak: req.OnLeak,
+	}
+	b, err := EncodeFrame(TypeRun, m)
+	if err != nil {
+		return fail(err)
+	}
+	var bridges bridgeSet
+	in, err := bridges.reader(req.Stdin)
+	if err != nil {
+		return fail(err)
+	}
+	out, err := bridges.writer(req.Stdout)
+	if err != nil {
+		bridges.abort()
+		return fail(err)
+	}
+	errf, err := bridges.writer(req.Stderr)
+	if err != nil {
+		bridges.abort()
+		return fail(err)
+	}
+	err = c.write(b, unix.UnixRights(int(in.Fd()), int(out.Fd()), int(errf.Fd())))
+	bridges.sent() // the broker has its copies; drop the bridge ends
+	if err != nil {
+		bridges.abort()
+		return fail(fmt.Errorf("send to broker: %w", err))
+	}
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				if n, ok := s.(syscall.Signal); ok {
+					if fb, err := EncodeFrame(TypeSignal, &SignalMsg{Signal: int(n)}); err == nil {
+						c.write(fb, nil)
+					}
+				}
+			case <-ctx.Done():
+				c.c.Close()
+				return
+			case <-done:
+				return
+			}
+		}
+	}()
+
+	f, err := ReadFrame(c.c)
+	bridges.wait()
+	if err != nil {
+		if ctx.Err() != nil {
+			return fail(fmt.Errorf("run cancelled: %w", ctx.Err()))
+		}
+		return fail(fmt.Errorf("read broker reply: %w", err))
+	}
+	switch f.Type {
+	case TypeError:
+		return fail(&ErrRefused{Msg: DecodeError(f.Payload)})
+	case TypeResult:
+	default:
+		return fail(protoErr("unexpected reply %q to run", f.Type))
+	}
+	r, err := DecodeResult(f.Payload)
+	if err != nil {
+		return fail(err)
+	}
+	res := &launch.Result{ExitCode: r.ExitCode, Approval: r.Approval, RuleID: r.RuleID, Leaks: r.Leaks}
+	if r.Error != nil {
+		return res, &launch.Error{Code: r.Error.Code, Err: errors.New(r.Error.Msg), Hint: r.Error.Hint}
+	}
+	return res, nil
+}
+
+// bridgeSet turns stdio that are not files (a bytes.Buffer in tests) into
+// pipes whose far ends are passed to the broker, copying in between.
+type bridgeSet struct {
+	far  []*os.File // ends handed to the broker, closed once sent
+	near []*os.File
+	wg   sync.WaitGroup
+}
+
+func (b *bridgeSet) reader(r io.Reader) (*os.File, error) {
+	if f, ok := r.(*os.File); ok && f != nil {
+		return f, nil
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	b.far, b.near = append(b.far, pr), append(b.near, pw)
+	go func() {
+		if r != nil {
+			io.Copy(pw, r)
+		}
+		pw.Close()
+	}()
+	return pr, nil
+}
+
+func (b *bridgeSet) writer(w io.Writer) (*os.File, error) {
+	if f, ok := w.(*os.File); ok && f != nil {
+		return f, nil
+	}
+	if w == nil {
+		w = io.Discard
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	b.far, b.near = append(b.far, pw), append(b.near, pr)
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		io.Copy(w, pr)
+		pr.Close()
+	}()
+	return pw, nil
+}
+
+func (b *bridgeSet) sent() {
+	for _, f := range b.far {
+		f.Close()
+	}
+	b.far = nil
+}
+
+// wait lets output bridges drain (they end when the broker and the child
+// have closed their copies), bounded so a lingering grandchild cannot
+// hang the client.
+func (b *bridgeSet) wait() {
+	done := make(chan struct{})
+	go func() { b.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		for _, f := range b.near {
+			f.Close()
+		}
+	}
+}
+
+func (b *bridgeSet) abort() {
+	b.sent()
+	for _, f := range b.near {
+		f.Close()
+	}
+}

@@ -1,0 +1,334 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/guard"
+	"github.com/envseal/envseal/internal/launch"
+	"github.com/envseal/envseal/internal/seal"
+)
+
+// MaxClients bounds concurrent connections; more are refused with an
+// error frame rather than queued without limit.
+const MaxClients = 256
+
+// firstFrameTimeout bounds how long a connection may take to send its
+// request: a client that connects and stalls holds a slot, not the broker.
+const firstFrameTimeout = 10 * time.Second
+
+// Server is the broker daemon.
+type Server struct {
+	cfg Config
+
+	unlockMu sync.Mutex // serializes asking the human for the passphrase
+	mu       sync.Mutex
+	key      seal.Key
+	lastUse  time.Time
+	active   int
+	served   atomic.Uint64
+	refused  atomic.Uint64
+	slots    chan struct{}
+	approver *serialApprover
+
+	conns   sync.WaitGroup
+	closing chan struct{}
+	once    sync.Once
+}
+
+// New returns a server. It hardens the process (non-dumpable, no core
+// files) and mlocks the key.
+func New(cfg Config) *Server {
+	guard.Harden()
+	if cfg.IdleLock <= 0 {
+		cfg.IdleLock = DefaultIdleLock
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = launch.NopAuditor{}
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	s := &Server{
+		cfg: cfg, key: cfg.Key, lastUse: time.Now(),
+		slots: make(chan struct{}, MaxClients), closing: make(chan struct{}),
+		approver: &serialApprover{inner: cfg.Approver},
+	}
+	if err := mlockKey(s.key); err != nil {
+		cfg.Logf("warning: could not mlock the key: %v", err)
+	}
+	go s.idleLoop()
+	return s
+}
+
+// Serve accepts connections until Close. Each peer is checked with
+// SO_PEERCRED before a byte of its request is read.
+func (s *Server) Serve(ln *net.UnixListener) error {
+	go func() { <-s.closing; ln.Close() }()
+	for {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			select {
+			case <-s.closing:
+				s.conns.Wait()
+				return nil
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			// EMFILE and friends: back off instead of spinning.
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			writeError(c, "the broker is busy (too many clients); try again")
+			c.Close()
+			continue
+		}
+		s.conns.Add(1)
+		go func() {
+			defer s.conns.Done()
+			defer func() { <-s.slots }()
+			defer c.Close()
+			s.handle(c)
+		}()
+	}
+}
+
+// Close stops accepting, waits for running requests, and wipes the key.
+func (s *Server) Close() error {
+	s.once.Do(func() { close(s.closing) })
+	s.Lock()
+	return nil
+}
+
+// Lock wipes the cached key; the next run asks the human again.
+func (s *Server) Lock() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.key.Valid() {
+		s.key.Wipe()
+		s.key = seal.Key{}
+		s.cfg.Logf("locked: the key was wiped; the next run asks for the passphrase here")
+	}
+}
+
+// Status reports the broker's state.
+func (s *Server) Status() *StatusMsg {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return &StatusMsg{
+		Version: Version, PID: os.Getpid(), Locked: !s.key.Valid(),
+		IdleLock: int64(s.cfg.IdleLock / time.Second), Active: s.active,
+		Served: s.served.Load(), Approver: s.cfg.ApproverName,
+	}
+}
+
+func (s *Server) idleLoop() {
+	tick := min(max(s.cfg.IdleLock/10, 10*time.Millisecond), 30*time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.closing:
+			return
+		case <-t.C:
+			s.mu.Lock()
+			idle := s.active == 0 && s.key.Valid() && time.Since(s.lastUse) >= s.cfg.IdleLock
+			s.mu.Unlock()
+			if idle {
+				s.Lock()
+			}
+		}
+	}
+}
+
+func (s *Server) begin() {
+	s.mu.Lock()
+	s.active++
+	s.lastUse = time.Now()
+	s.mu.Unlock()
+}
+
+func (s *Server) end() {
+	s.mu.Lock()
+	s.active--
+	s.lastUse = time.Now()
+	s.mu.Unlock()
+}
+
+// unlock returns a clone of the cached key (launch wipes what it is
+// handed), asking the human for the passphrase first if locked.
+func (s *Server) unlock() (seal.Key, error) {
+	s.mu.Lock()
+	if s.key.Valid() {
+		k := s.key.Clone()
+		s.mu.Unlock()
+		return k, nil
+	}
+	s.mu.Unlock()
+	if s.cfg.Unlock == nil {
+		return seal.Key{}, ErrLocked
+	}
+	s.unlockMu.Lock()
+	defer s.unlockMu.Unlock()
+	s.mu.Lock()
+	valid := s.key.Valid()
+	s.mu.Unlock()
+	if !valid { // nobody unlocked while we waited
+		k, err := s.cfg.Unlock()
+		if err != nil {
+			return seal.Key{}, err
+		}
+		if err := mlockKey(k); err != nil {
+			s.cfg.Logf("warning: could not mlock the key: %v", err)
+		}
+		s.mu.Lock()
+		s.key = k
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.key.Clone(), nil
+}
+
+// handle serves one connection: one request, then close.
+func (s *Server) handle(c *net.UnixConn) {
+	cred, err := peerCred(c)
+	if err != nil {
+		writeError(c, "cannot identify the peer")
+		return
+	}
+	if int(cred.Uid) != os.Getuid() {
+		// Another user's process: it gets nothing, not even the status.
+		s.refused.Add(1)
+		s.cfg.Logf("refused a client of uid %d (pid %d)", cred.Uid, cred.Pid)
+		writeError(c, fmt.Sprintf("refused: uid %d is not the broker's user", cred.Uid))
+		return
+	}
+	c.SetReadDeadline(time.Now().Add(firstFrameTimeout))
+	f, fds, err := readFirstFrame(c)
+	if err != nil {
+		closeFDs(fds)
+		writeError(c, err.Error())
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+	switch f.Type {
+	case TypeStatus:
+		closeFDs(fds)
+		writeFrame(c, TypeStatusOK, s.Status())
+	case TypeLock:
+		closeFDs(fds)
+		s.Lock()
+		writeFrame(c, TypeOK, nil)
+	case TypeRun:
+		s.serveRun(c, f, fds, int(cred.Pid))
+	default:
+		closeFDs(fds)
+		writeError(c, fmt.Sprintf("unexpected frame type %q", f.Type))
+	}
+}
+
+// readFirstFrame reads the header with recvmsg so descriptors sent with
+// the frame arrive with it, then the payload. Descriptors on any later
+// read are discarded by the kernel (plain read(2)).
+func readFirstFrame(c *net.UnixConn) (Frame, []int, error) {
+	var h [HeaderSize]byte
+	oob := make([]byte, unix.CmsgSpace(3*4))
+	got := 0
+	var fds []int
+	for got < HeaderSize {
+		n, oobn, flags, _, err := c.ReadMsgUnix(h[got:], oob)
+		if oobn > 0 {
+			more, perr := parseRights(oob[:oobn])
+			fds = append(fds, more...)
+			if perr != nil {
+				return Frame{}, fds, perr
+			}
+		}
+		if flags&unix.MSG_CTRUNC != 0 {
+			return Frame{}, fds, protoErr("too many descriptors")
+		}
+		if err != nil {
+			return Frame{}, fds, fmt.Errorf("read request: %w", err)
+		}
+		if n == 0 {
+			return Frame{}, fds, protoErr("connection closed before a request")
+		}
+		got += n
+	}
+	f, err := readPayload(c, h[:])
+	return f, fds, err
+}
+
+func parseRights(oob []byte) ([]int, error) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, protoErr("control message: %v", err)
+	}
+	var fds []int
+	for _, m := range msgs {
+		if m.Header.Level != unix.SOL_SOCKET || m.Header.Type != unix.SCM_RIGHTS {
+			continue
+		}
+		r, err := unix.ParseUnixRights(&m)
+		if err != nil {
+			return fds, protoErr("rights: %v", err)
+		}
+		fds = append(fds, r...)
+	}
+	return fds, nil
+}
+
+func closeFDs(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
+
+func writeFrame(c *net.UnixConn, typ byte, v any) error {
+	b, err := EncodeFrame(typ, v)
+	if err != nil {
+		return err
+	}
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_, err = c.Write(b)
+	return err
+}
+
+func writeError(c *net.UnixConn, msg string) {
+	writeFrame(c, TypeError, &ErrorMsg{Msg: msg})
+}
+
+// serialApprover asks one question at a time: the broker's terminal shows
+// one approval at a time, so concurrent runs queue for the human.
+type serialApprover struct {
+	mu    sync.Mutex
+	inner approve.Approver
+}
+
+func (a *serialApprover) Approve(ctx context.Context, r *approve.Request) (approve.Decision, error) {
+	if a.inner == nil {
+		return approve.Deny, errors.New("no approver configured")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return approve.Deny, err
+	}
+	return a.inner.Approve(ctx, r)
+}

@@ -1,0 +1,111 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// SocketName is the socket's file name inside SocketDir.
+const SocketName = "broker.sock"
+
+// SocketDir is $XDG_RUNTIME_DIR/envseal. Without XDG_RUNTIME_DIR it is
+// /run/user/<uid>/envseal when that runtime dir exists and is ours, else
+// $TMPDIR/envseal-<uid> — a predictable name in a world-writable
+// directory, which is why every user of it checks that it is a real
+// directory, owned by us, mode 0700 (an attacker who creates it first
+// makes the broker refuse to start, never listen in their directory).
+func SocketDir() string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "envseal")
+	}
+	uid := os.Getuid()
+	run := filepath.Join("/run/user", strconv.Itoa(uid))
+	if checkDir(run) == nil {
+		return filepath.Join(run, "envseal")
+	}
+	return filepath.Join(os.TempDir(), "envseal-"+strconv.Itoa(uid))
+}
+
+// SocketPath is the broker's socket.
+func SocketPath() string { return filepath.Join(SocketDir(), SocketName) }
+
+// checkDir refuses anything but a real directory owned by us with no
+// group or other permissions.
+func checkDir(dir string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrUnsafeDir, dir, err)
+	}
+	switch {
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		return fmt.Errorf("%w: %s is not a directory (a symlink?)", ErrUnsafeDir, dir)
+	case int(st.Uid) != os.Getuid():
+		return fmt.Errorf("%w: %s is owned by uid %d, not %d", ErrUnsafeDir, dir, st.Uid, os.Getuid())
+	case st.Mode&0o077 != 0:
+		return fmt.Errorf("%w: %s has mode %#o (want 0700)", ErrUnsafeDir, dir, st.Mode&0o777)
+	}
+	return nil
+}
+
+// ensureDir creates dir 0700 if missing and checks it.
+func ensureDir(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	return checkDir(dir)
+}
+
+// Listen creates the socket directory if needed, checks it, and listens
+// on path (SocketPath() when empty). A stale socket (nobody answers) is
+// replaced; a live one is left alone.
+func Listen(path string) (*net.UnixListener, error) {
+	if path == "" {
+		path = SocketPath()
+	}
+	if err := ensureDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("%w on %s", ErrRunning, path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale socket: %w", err)
+	}
+	// The directory is 0700 already; the umask makes the socket itself
+	// 0600 too, in case the directory's mode is ever loosened.
+	old := syscall.Umask(0o177)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	syscall.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	ln.SetUnlinkOnClose(true)
+	return ln, nil
+}
+
+// peerCred returns the SO_PEERCRED credentials of the other end.
+func peerCred(c *net.UnixConn) (*unix.Ucred, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var cred *unix.Ucred
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, serr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return nil, err
+	}
+	if serr != nil {
+		return nil, os.NewSyscallError("getsockopt(SO_PEERCRED)", serr)
+	}
+	return cred, nil
+}
