@@ -1,0 +1,281 @@
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/envseal/envseal/internal/childenv"
+	"github.com/envseal/envseal/internal/exeseal"
+	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/redact"
+	"github.com/envseal/envseal/internal/sandbox"
+	"github.com/envseal/envseal/internal/seal"
+)
+
+// spawn delivers the secrets and runs the sealed copy of the pinned
+// program, scrubbing its output, forwarding signals, and returning its exit
+// status (128+N for a signal).
+func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinned, key seal.Key, values map[string][]byte) (int, map[string]int, error) {
+	sealed, err := pin.Seal()
+	if err != nil {
+		if errors.Is(err, exeseal.ErrChanged) {
+			return ExitDenied, nil, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w", ErrDenied, err), Hint: "the file changed after it was hashed; run the command again"}
+		}
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: fmt.Errorf("seal %s: %w", pin.Path, err)}
+	}
+	defer sealed.Close()
+
+	cmd := &exec.Cmd{Args: slices.Clone(req.Argv), Dir: req.Cwd}
+	if err := sealed.Prepare(cmd); err != nil {
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+	}
+
+	var envKV []childenv.KV
+	var stdinValue []byte
+	var fdFiles []*os.File
+	defer func() {
+		for _, f := range fdFiles {
+			f.Close()
+		}
+	}()
+	var secrets []redact.Secret
+	for _, g := range req.Grants {
+		v := values[g.Secret]
+		secrets = append(secrets, redact.Secret{Name: g.Secret, Value: v})
+		switch g.Delivery {
+		case policy.DeliverEnv:
+			envKV = append(envKV, childenv.KV{Name: g.Env, Value: v})
+		case policy.DeliverStdin:
+			stdinValue = v
+		case policy.DeliverFD:
+			f, err := secretFile(g.Secret, v)
+			if err != nil {
+				return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+			}
+			fdFiles = append(fdFiles, f)
+			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+			fd := 2 + len(cmd.ExtraFiles)
+			envKV = append(envKV, childenv.KV{Name: g.Env, Value: fmt.Appendf(nil, "/dev/fd/%d", fd)})
+		}
+	}
+	env, err := childenv.Build(req.Env, req.InheritEnv, envKV)
+	if err != nil {
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+	}
+	cmd.Env = env
+
+	matcher, err := redact.NewMatcher(secrets)
+	if err != nil {
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+	}
+	var (
+		leakOnce sync.Once
+		leaked   = make(chan struct{})
+	)
+	if req.OnLeak == "kill" {
+		matcher, err = redact.NewMatcher(secrets, redact.OnHit(func(string) {
+			leakOnce.Do(func() { close(leaked) })
+		}))
+		if err != nil {
+			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+		}
+	}
+
+	var stdinW io.WriteCloser
+	if stdinValue != nil {
+		stdinW, err = cmd.StdinPipe()
+		if err != nil {
+			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+		}
+	} else {
+		cmd.Stdin = req.Stdin
+	}
+	// Our own pipes (not StdoutPipe): after the child exits, a grandchild
+	// may still hold the write ends; we must be able to stop reading then.
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+	}
+	defer outR.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outW.Close()
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+	}
+	defer errR.Close()
+	growPipe(outR)
+	growPipe(errR)
+	cmd.Stdout, cmd.Stderr = outW, errW
+	// Hardened and lockdown go through the sandbox helper (a re-exec of
+	// envseal that sets up namespaces, mounts, Landlock and seccomp, then
+	// execs the pinned memfd). Wrap comes last: it must see every fd.
+	var sb *sandbox.Handle
+	if tier := tierOrDefault(req.Sandbox); tier != sandbox.Standard {
+		sb, err = sandbox.Wrap(cmd, "/proc/self/exe", sandbox.Options{
+			Tier: tier, Network: req.Network, RW: req.RW, Cwd: req.Cwd, Hide: req.Hide,
+		})
+		if err != nil {
+			outW.Close()
+			errW.Close()
+			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err, Hint: sandboxHint(err)}
+		}
+		// argv[0] of the helper stage: the name envseal was invoked by
+		// (multi-call test binaries dispatch on it; the path is fixed).
+		cmd.Args[0] = os.Args[0]
+	}
+	err = startNoNewPrivs(cmd)
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		if sb != nil {
+			sb.Close()
+		}
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: fmt.Errorf("start %s: %w", pin.Path, err)}
+	}
+	if sb != nil {
+		if err := sb.AfterStart(); err != nil {
+			// The helper failed before exec'ing the target: nothing of the
+			// program ran. Reap the helper and report envseal's failure.
+			go io.Copy(io.Discard, outR)
+			go io.Copy(io.Discard, errR)
+			cmd.Wait()
+			return ExitFailed, nil, &Error{Code: ExitFailed, Err: fmt.Errorf("sandbox %s: %w", tierOrDefault(req.Sandbox), err),
+				Hint: "the sandbox could not be set up; run with --sandbox standard, or see 'envseal run --help'"}
+		}
+	}
+	c.audit(key, "run_started", map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants)})
+	// The child has its own copies now; drop ours.
+	for _, f := range fdFiles {
+		f.Close()
+	}
+	fdFiles = nil
+	sealed.Close()
+
+	if stdinW != nil {
+		go func() {
+			stdinW.Write(stdinValue)
+			stdinW.Close()
+		}()
+	}
+
+	var wg sync.WaitGroup
+	pump := func(r io.Reader, dst io.Writer) {
+		defer wg.Done()
+		if dst == nil {
+			dst = io.Discard
+		}
+		w := matcher.NewWriter(dst)
+		// A large buffer (and large pipes, see growPipe) keeps the syscall
+		// count per GiB low; the scrubber itself runs at several GB/s.
+		if _, err := io.CopyBuffer(w, struct{ io.Reader }{r}, make([]byte, 1<<20)); err != nil {
+			// Our stdout is gone (EPIPE…): keep draining so the child is
+			// never blocked on a full pipe.
+			io.Copy(io.Discard, r)
+		}
+		w.Close()
+	}
+	wg.Add(2)
+	go pump(outR, req.Stdout)
+	go pump(errR, req.Stderr)
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	waited := make(chan struct{})
+	var killedForLeak atomic.Bool
+	go func() {
+		leakCh := leaked
+		for {
+			select {
+			case s := <-sigs:
+				cmd.Process.Signal(s)
+			case <-leakCh:
+				killedForLeak.Store(true)
+				terminate(cmd.Process, c.leakGrace(), waited)
+				leakCh = nil
+			case <-ctx.Done():
+				terminate(cmd.Process, c.leakGrace(), waited)
+				return
+			case <-waited:
+				return
+			}
+		}
+	}()
+	werr := cmd.Wait()
+	close(waited)
+	// All output scrubbed and written before the status. The pumps end at
+	// EOF, i.e. when every holder of the write ends is gone; if the child
+	// left a grandchild holding them, stop reading after a grace period
+	// rather than hang (what that grandchild prints later is dropped).
+	pumped := make(chan struct{})
+	go func() { wg.Wait(); close(pumped) }()
+	select {
+	case <-pumped:
+	case <-time.After(outputGrace):
+		outR.Close()
+		errR.Close()
+		<-pumped
+	}
+	code := exitCode(cmd.ProcessState, werr)
+	hits := matcher.Hits()
+	if killedForLeak.Load() {
+		return ExitDenied, hits, &Error{Code: ExitDenied, Err: fmt.Errorf("%w (%s)", ErrLeakKilled, leakNames(hits)), Hint: "the program printed a secret; its output was scrubbed and it was stopped (--on-leak kill)"}
+	}
+	return code, hits, nil
+}
+
+// outputGrace is how long output is still read after the child exited
+// while something else keeps its stdout or stderr open.
+const outputGrace = 500 * time.Millisecond
+
+func (c *Checkpoint) leakGrace() time.Duration {
+	if c.LeakGrace > 0 {
+		return c.LeakGrace
+	}
+	return 2 * time.Second
+}
+
+// terminate sends SIGTERM to the exact child pid, then SIGKILL after the
+// grace period unless the child has been waited for. Never a process group
+// envseal did not create.
+func terminate(p *os.Process, grace time.Duration, waited <-chan struct{}) {
+	p.Signal(syscall.SIGTERM)
+	go func() {
+		select {
+		case <-waited:
+		case <-time.After(grace):
+			p.Signal(syscall.SIGKILL)
+		}
+	}()
+}
+
+func leakNames(h map[string]int) string {
+	var names []string
+	for n, c := range h {
+		if c > 0 {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return fmt.Sprint(names)
+}
+
+func exitCode(ps *os.ProcessState, err error) int {
+	if ps == nil {
+		return ExitFailed
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
