@@ -110,8 +110,9 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 		return fail(err, "use --approver tty (the default)")
 	}
 	cp := &launch.Checkpoint{
-		Vault:  v,
-		Direct: true,
+		Vault:          v,
+		Direct:         true,
+		ForwardSignals: true,
 		Unlock: func() (seal.Key, error) {
 			pass, err := f.pf.read("Vault passphrase: ", false)
 			if err != nil {

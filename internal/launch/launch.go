@@ -78,6 +78,9 @@ type Checkpoint struct {
 	Approver approve.Approver
 	Audit    Auditor
 	Now      func() time.Time
+	// ForwardSignals sends this process's SIGINT, SIGTERM and SIGHUP to
+	// the child during a run (direct `envseal run`; not the broker).
+	ForwardSignals bool
 	// Direct is set when the checkpoint runs in the caller's own process
 	// (not the broker): the approval then warns that a sandboxed child in a
 	// user namespace the caller owns can still be ptraced by the same uid.

@@ -169,6 +169,7 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	}
 
 	var wg sync.WaitGroup
+	var progress atomic.Int64 // bytes read by the pumps, to tell a quiet pipe from a busy one
 	pump := func(r io.Reader, dst io.Writer) {
 		defer wg.Done()
 		if dst == nil {
@@ -177,7 +178,7 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 		w := matcher.NewWriter(dst)
 		// A large buffer (and large pipes, see growPipe) keeps the syscall
 		// count per GiB low; the scrubber itself runs at several GB/s.
-		if _, err := io.CopyBuffer(w, struct{ io.Reader }{r}, make([]byte, 1<<20)); err != nil {
+		if _, err := io.CopyBuffer(w, countingReader{r, &progress}, make([]byte, 1<<20)); err != nil {
 			// Our stdout is gone (EPIPE…): keep draining so the child is
 			// never blocked on a full pipe.
 			io.Copy(io.Discard, r)
@@ -188,9 +189,14 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	go pump(outR, req.Stdout)
 	go pump(errR, req.Stderr)
 
+	// In direct mode envseal's own SIGINT/SIGTERM/SIGHUP go to the child. A
+	// broker forwards its clients' signals itself and must not hand its
+	// own to whichever child happens to be running.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
+	if c.ForwardSignals {
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		defer signal.Stop(sigs)
+	}
 	waited := make(chan struct{})
 	var killedForLeak atomic.Bool
 	go func() {
@@ -214,17 +220,28 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	werr := cmd.Wait()
 	close(waited)
 	// All output scrubbed and written before the status. The pumps end at
-	// EOF, i.e. when every holder of the write ends is gone; if the child
-	// left a grandchild holding them, stop reading after a grace period
-	// rather than hang (what that grandchild prints later is dropped).
+	// EOF, i.e. when every holder of the write ends is gone. If the child
+	// left a grandchild holding them, keep reading while data still flows
+	// (nothing the child wrote is lost, however slow we are scheduled), and
+	// stop once the pipes have been quiet for outputGrace, or after
+	// outputMax in all (what a lingering grandchild prints later is
+	// dropped).
 	pumped := make(chan struct{})
 	go func() { wg.Wait(); close(pumped) }()
-	select {
-	case <-pumped:
-	case <-time.After(outputGrace):
-		outR.Close()
-		errR.Close()
-		<-pumped
+	deadline := time.Now().Add(outputMax)
+	for last := int64(-1); ; {
+		select {
+		case <-pumped:
+		case <-time.After(outputGrace):
+			if n := progress.Load(); n != last && time.Now().Before(deadline) {
+				last = n
+				continue
+			}
+			outR.Close()
+			errR.Close()
+			<-pumped
+		}
+		break
 	}
 	code := exitCode(cmd.ProcessState, werr)
 	hits := matcher.Hits()
@@ -234,9 +251,25 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	return code, hits, nil
 }
 
-// outputGrace is how long output is still read after the child exited
-// while something else keeps its stdout or stderr open.
-const outputGrace = 500 * time.Millisecond
+// After the child exited while something else keeps its stdout or stderr
+// open: stop reading once the pipes were quiet for outputGrace, and in any
+// case after outputMax.
+const (
+	outputGrace = 500 * time.Millisecond
+	outputMax   = 10 * time.Second
+)
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
 
 func (c *Checkpoint) leakGrace() time.Duration {
 	if c.LeakGrace > 0 {

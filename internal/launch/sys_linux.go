@@ -68,5 +68,9 @@ func startNoNewPrivs(cmd *exec.Cmd) error {
 // growPipe raises a pipe's capacity to 1 MiB (best effort; the default is
 // 64 KiB), so a fast writer and the scrubber trade fewer, larger chunks.
 func growPipe(f *os.File) {
-	unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, 1<<20)
+	// Not f.Fd(): that would switch the pipe to blocking mode, and a
+	// blocked Read could then no longer be interrupted by Close.
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 1<<20) })
+	}
 }
