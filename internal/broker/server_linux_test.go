@@ -332,6 +332,7 @@ func TestLoad64Clients(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond)
 	fds0 := openFDs(t)
+	rss0 := rssKiB(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for i := range 64 {
@@ -343,16 +344,16 @@ func TestLoad64Clients(t *testing.T) {
 				errs <- err
 				return
 			}
-			var out syncBuf
+			var out, errb syncBuf
 			req := runReq("sh", "-c", fmt.Sprintf(`echo "n=%d $T"; exit %d`, i, i%5))
-			req.Stdout = &out
+			req.Stdout, req.Stderr = &out, &errb
 			res, err := c.Run(context.Background(), req)
 			if err != nil {
 				errs <- fmt.Errorf("client %d: %v", i, err)
 				return
 			}
 			if want := fmt.Sprintf("n=%d [envseal:tok]\n", i); out.String() != want || res.ExitCode != i%5 {
-				errs <- fmt.Errorf("client %d: exit %d output %q", i, res.ExitCode, out.String())
+				errs <- fmt.Errorf("client %d: exit %d output %q stderr %q leaks %v", i, res.ExitCode, out.String(), errb.String(), res.Leaks)
 			}
 		}()
 	}
@@ -373,6 +374,11 @@ func TestLoad64Clients(t *testing.T) {
 	}
 	if fds > fds0 {
 		t.Errorf("open fds %d after the load, %d before", fds, fds0)
+	}
+	// RSS: the Go heap does not shrink to the byte; a leak of the run's
+	// buffers (1 MiB per pump, 128 of them) would show as well over this.
+	if rss := rssKiB(t); !raceEnabled && rss > rss0+32<<10 {
+		t.Errorf("RSS %d KiB after the load, %d KiB before", rss, rss0)
 	}
 	if st := tb.srv.Status(); st.Active != 0 || st.Served != 65 {
 		t.Errorf("status after load: %+v", st)

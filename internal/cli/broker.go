@@ -30,9 +30,8 @@ func (a *app) brokerCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "broker [flags]",
 		Short: "Unlock once and serve 'envseal run' for an agent, asking approvals here",
-		Long: `Start the envseal broker in a terminal of your own (or as a systemd user
-service with a GUI approver, see contrib/envseal-broker.service). It unlocks
-the vault once, keeps the key in locked memory, and listens on
+		Long: `Start the envseal broker in a terminal of your own (one the agent never
+had). It unlocks the vault once, keeps the key in locked memory, and listens on
 $XDG_RUNTIME_DIR/envseal/broker.sock. 'envseal run' uses it whenever it
 answers: the broker checks the same policy, asks approvals on ITS channel
 (never the agent's terminal), starts the program itself, and scrubs its
