@@ -64,6 +64,8 @@ type RunMsg struct {
 	InheritEnv bool           `json:"inherit_env,omitempty"`
 	Grants     []policy.Grant `json:"grants"`
 	Sandbox    string         `json:"sandbox,omitempty"`
+	Network    bool           `json:"network,omitempty"`
+	RW         []string       `json:"rw,omitempty"`
 	OnLeak     string         `json:"on_leak,omitempty"`
 }
 
@@ -207,8 +209,10 @@ func DecodeRun(p []byte) (*RunMsg, error) {
 		return nil, protoErr("%d secrets (max %d)", len(m.Grants), MaxGrants)
 	case !strings.HasPrefix(m.Cwd, "/"):
 		return nil, protoErr("cwd is not absolute")
+	case len(m.RW) > MaxGrants:
+		return nil, protoErr("%d writable dirs (max %d)", len(m.RW), MaxGrants)
 	}
-	strs := [][]string{m.Argv, m.Env, {m.Cwd, m.PATH, m.Sandbox, m.OnLeak}}
+	strs := [][]string{m.Argv, m.Env, m.RW, {m.Cwd, m.PATH, m.Sandbox, m.OnLeak}}
 	for _, g := range m.Grants {
 		strs = append(strs, []string{g.Secret, g.Env})
 	}

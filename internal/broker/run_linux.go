@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -78,6 +79,7 @@ func (s *Server) serveRun(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 	req := &launch.Request{
 		Argv: m.Argv, Cwd: m.Cwd, Env: m.Env, PATH: m.PATH,
 		InheritEnv: m.InheritEnv, Grants: m.Grants, Sandbox: m.Sandbox, OnLeak: m.OnLeak,
+		Network: m.Network, RW: m.RW, Hide: s.hidden(),
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		RequesterPID: peerPID,
 	}
@@ -159,4 +161,17 @@ func (r *runAudit) Event(key seal.Key, kind string, fields map[string]any) {
 		fields["via"] = "broker"
 	}
 	r.inner.Event(key, kind, fields)
+}
+
+// hidden lists what a lockdown child must not see: the vault, the broker's
+// socket dir and the per-user runtime dir.
+func (s *Server) hidden() []string {
+	out := []string{s.cfg.Vault.Dir()}
+	if d := SocketDir(); d != "" {
+		out = append(out, d)
+	}
+	if x := os.Getenv("XDG_RUNTIME_DIR"); strings.HasPrefix(x, "/") {
+		out = append(out, x)
+	}
+	return out
 }
