@@ -75,6 +75,7 @@ func (s *Server) serveRun(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 		Unlock:   s.unlock,
 		Approver: s.approver,
 		Audit:    &runAudit{inner: s.cfg.Audit, child: child},
+		Cache:    s.cache,
 	}
 	req := &launch.Request{
 		Argv: m.Argv, Cwd: m.Cwd, Env: m.Env, PATH: m.PATH,

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/envseal/envseal/internal/exeseal"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/envseal/envseal/internal/approve"
@@ -39,6 +41,7 @@ type Server struct {
 	refused  atomic.Uint64
 	slots    chan struct{}
 	approver *serialApprover
+	cache    *exeseal.Cache // sealed copies of unchanged binaries (no re-hash, no re-copy)
 
 	conns   sync.WaitGroup
 	closing chan struct{}
@@ -59,7 +62,7 @@ func New(cfg Config) *Server {
 		cfg.Logf = func(string, ...any) {}
 	}
 	s := &Server{
-		cfg: cfg, key: cfg.Key, lastUse: time.Now(),
+		cfg: cfg, key: cfg.Key, lastUse: time.Now(), cache: exeseal.NewCache(64),
 		slots: make(chan struct{}, MaxClients), closing: make(chan struct{}),
 		approver: &serialApprover{inner: cfg.Approver},
 	}

@@ -30,3 +30,15 @@ func (s *Sealed) Command(argv0 string, args ...string) (*exec.Cmd, error) {
 
 // Close releases nothing on this OS.
 func (s *Sealed) Close() error { return nil }
+
+// Cache is not supported on this OS.
+type Cache struct{}
+
+// NewCache returns a cache that is not supported on this OS.
+func NewCache(max int) *Cache { return &Cache{} }
+
+// Open is not supported on this OS.
+func (c *Cache) Open(path string, opts ...Option) (*Pinned, error) { return Open(path, opts...) }
+
+// Len is always 0 on this OS.
+func (c *Cache) Len() int { return 0 }

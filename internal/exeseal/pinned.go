@@ -35,7 +35,12 @@ type Pinned struct {
 	InterpreterArg   string  // the single optional "#!" argument, "" if none
 	Shebang          string  // the "#!" line as written, without "#!" and newline, for approval text
 
-	f *os.File
+	// Cached is set when the bytes were not read again: a Cache recognised
+	// the file by its identity and Seal hands out the cached sealed copy.
+	Cached bool
+
+	f      *os.File
+	sealed *Sealed // set for a cache hit (shared; never closed by borrowers)
 }
 
 // IsScript reports whether p is a "#!" script run through Interpreter.
@@ -84,4 +89,6 @@ type Sealed struct {
 
 	interpArgv0 string
 	interpArg   string
+
+	borrowed bool // a cache's copy: Close leaves the memfds to the cache
 }

@@ -41,6 +41,11 @@ const (
 //
 // The Sealed is independent of p and can be Prepared any number of times.
 func (p *Pinned) Seal() (*Sealed, error) {
+	if p.sealed != nil {
+		b := *p.sealed
+		b.borrowed = true
+		return &b, nil
+	}
 	if p.f == nil {
 		return nil, fmt.Errorf("seal %s: pinned file is closed", p.Path)
 	}
@@ -215,6 +220,9 @@ func (s *Sealed) Command(argv0 string, args ...string) (*exec.Cmd, error) {
 // Close releases the memfds. Commands already started keep running; ones
 // prepared but not started will fail to start.
 func (s *Sealed) Close() error {
+	if s.borrowed {
+		return nil
+	}
 	var errs []error
 	if s.exe != nil {
 		errs = append(errs, s.exe.Close())

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/exeseal"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
@@ -78,6 +79,9 @@ type Checkpoint struct {
 	Approver approve.Approver
 	Audit    Auditor
 	Now      func() time.Time
+	// Cache, when set, keeps sealed copies of unchanged binaries between
+	// runs (the broker), so a second run neither re-hashes nor re-copies.
+	Cache *exeseal.Cache
 	// ForwardSignals sends this process's SIGINT, SIGTERM and SIGHUP to
 	// the child during a run (direct `envseal run`; not the broker).
 	ForwardSignals bool

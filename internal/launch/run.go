@@ -45,7 +45,12 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, &Error{Code: ExitNotFound, Err: err, Hint: "check the command name and PATH"}
 	}
-	pin, err := exeseal.Open(path, exeseal.SearchPath(req.PATH))
+	var pin *exeseal.Pinned
+	if c.Cache != nil {
+		pin, err = c.Cache.Open(path, exeseal.SearchPath(req.PATH))
+	} else {
+		pin, err = exeseal.Open(path, exeseal.SearchPath(req.PATH))
+	}
 	if err != nil {
 		return nil, pinError(path, err)
 	}
