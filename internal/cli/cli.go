@@ -151,6 +151,8 @@ The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 		a.brokerCmd(),
 		a.statusCmd(),
 		a.lockCmd(),
+		a.doctorCmd(),
+		a.importCmd(),
 	)
 	return root
 }
