@@ -38,6 +38,10 @@ func Dial(path string) (*Conn, error) { return nil, ErrUnsupported }
 func (c *Conn) Close() error                { return nil }
 func (c *Conn) Status() (*StatusMsg, error) { return nil, ErrUnsupported }
 func (c *Conn) Lock() error                 { return ErrUnsupported }
+func (c *Conn) List() ([]ListEntry, error)  { return nil, ErrUnsupported }
+func (c *Conn) Store(name, purpose string) (*StoreResultMsg, error) {
+	return nil, ErrUnsupported
+}
 func (c *Conn) Run(context.Context, *launch.Request) (*launch.Result, error) {
 	return nil, &launch.Error{Code: launch.ExitFailed, Err: ErrUnsupported}
 }

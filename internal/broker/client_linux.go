@@ -104,6 +104,46 @@ func (c *Conn) Status() (*StatusMsg, error) {
 	return DecodeStatus(f.Payload)
 }
 
+// List asks the broker for secret names and metadata.
+func (c *Conn) List() ([]ListEntry, error) {
+	f, err := c.roundTrip(TypeList)
+	if err != nil {
+		return nil, err
+	}
+	if f.Type != TypeListOK {
+		return nil, protoErr("unexpected reply %q to list", f.Type)
+	}
+	m, err := DecodeList(f.Payload)
+	if err != nil {
+		return nil, err
+	}
+	return m.Secrets, nil
+}
+
+// Store asks the broker to have the human type a new secret's value on
+// the broker's channel. It waits as long as the human takes.
+func (c *Conn) Store(name, purpose string) (*StoreResultMsg, error) {
+	defer c.c.Close()
+	b, err := EncodeFrame(TypeStore, &StoreMsg{Name: name, Purpose: purpose})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.write(b, nil); err != nil {
+		return nil, fmt.Errorf("send to broker: %w", err)
+	}
+	f, err := ReadFrame(c.c)
+	if err != nil {
+		return nil, fmt.Errorf("read broker reply: %w", err)
+	}
+	if f.Type == TypeError {
+		return nil, &ErrRefused{Msg: DecodeError(f.Payload)}
+	}
+	if f.Type != TypeStoreOK {
+		return nil, protoErr("unexpected reply %q to store", f.Type)
+	}
+	return DecodeStoreResult(f.Payload)
+}
+
 // Lock asks the broker to wipe its key.
 func (c *Conn) Lock() error {
 	f, err := c.roundTrip(TypeLock)

@@ -42,6 +42,10 @@ type Config struct {
 	Unlock       func() (seal.Key, error)
 	Approver     approve.Approver
 	ApproverName string
+	// ReadValue reads a secret's value typed by the human on the broker's
+	// own channel (hidden), for store requests. Nil: store requests are
+	// declined.
+	ReadValue func(prompt string) ([]byte, error)
 	Audit        launch.Auditor
 	IdleLock     time.Duration // 0: DefaultIdleLock
 	// Logf reports broker events (a refused peer, a lock) on the broker's

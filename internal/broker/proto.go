@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/vault"
 )
 
 // Version is the wire protocol version; a frame of another version is
@@ -34,10 +36,14 @@ const (
 	TypeSignal byte = 'S' // SignalMsg, while a run is in progress
 	TypeStatus byte = 'T' // empty payload
 	TypeLock   byte = 'L' // empty payload
+	TypeList   byte = 'N' // empty payload: secret names and metadata
+	TypeStore  byte = 'W' // StoreMsg: ask the human to type a new secret
 
 	TypeResult   byte = 'r' // ResultMsg
 	TypeStatusOK byte = 't' // StatusMsg
 	TypeOK       byte = 'k' // empty payload
+	TypeListOK   byte = 'n' // ListMsg
+	TypeStoreOK  byte = 'w' // StoreResultMsg
 	TypeError    byte = 'e' // ErrorMsg: a protocol-level refusal
 )
 
@@ -140,7 +146,8 @@ func ParseHeader(h []byte) (typ byte, n int, err error) {
 	}
 	typ = h[1]
 	switch typ {
-	case TypeRun, TypeSignal, TypeStatus, TypeLock, TypeResult, TypeStatusOK, TypeOK, TypeError:
+	case TypeRun, TypeSignal, TypeStatus, TypeLock, TypeList, TypeStore,
+		TypeResult, TypeStatusOK, TypeOK, TypeListOK, TypeStoreOK, TypeError:
 	default:
 		return 0, 0, protoErr("unknown frame type %#x", typ)
 	}
@@ -281,4 +288,67 @@ func DecodeError(p []byte) string {
 		return "malformed error frame"
 	}
 	return m.Msg
+}
+
+// ListEntry is one secret's metadata (never its value).
+type ListEntry struct {
+	Name       string    `json:"name"`
+	Created    time.Time `json:"created,omitzero"`
+	Updated    time.Time `json:"updated,omitzero"`
+	Generation uint64    `json:"generation,omitempty"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// ListMsg answers TypeList.
+type ListMsg struct {
+	Secrets []ListEntry `json:"secrets"`
+}
+
+// MaxPurpose bounds the sentence shown to the human with a store request.
+const MaxPurpose = 512
+
+// StoreMsg asks the human, on the broker's channel, to type the value of
+// a new secret. The value never travels over the socket.
+type StoreMsg struct {
+	Name    string `json:"name"`
+	Purpose string `json:"purpose,omitempty"`
+}
+
+// StoreResultMsg answers TypeStore: stored, or why not.
+type StoreResultMsg struct {
+	Stored bool   `json:"stored"`
+	Reason string `json:"reason,omitempty"` // declined, exists, timeout…
+}
+
+// DecodeList decodes a list answer.
+func DecodeList(p []byte) (*ListMsg, error) {
+	var m ListMsg
+	if err := decodeJSON(p, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// DecodeStore decodes and bounds-checks a store request.
+func DecodeStore(p []byte) (*StoreMsg, error) {
+	var m StoreMsg
+	if err := decodeJSON(p, &m); err != nil {
+		return nil, err
+	}
+	if err := vault.ValidName(m.Name); err != nil {
+		return nil, protoErr("%v", err)
+	}
+	if len(m.Purpose) > MaxPurpose || strings.IndexByte(m.Purpose, 0) >= 0 {
+		return nil, protoErr("purpose is over %d bytes or holds a NUL byte", MaxPurpose)
+	}
+	return &m, nil
+}
+
+// DecodeStoreResult decodes a store answer.
+func DecodeStoreResult(p []byte) (*StoreResultMsg, error) {
+	var m StoreResultMsg
+	if err := decodeJSON(p, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
+
+	"github.com/envseal/envseal/internal/vault"
 )
 
 func frame(t testing.TB, typ byte, v any) []byte {
@@ -84,6 +86,13 @@ func FuzzDecode(f *testing.F) {
 			if s, err := DecodeSignal(fr.Payload); err == nil && !forwardable(s) {
 				t.Fatalf("signal %d accepted", s)
 			}
+			if m, err := DecodeStore(fr.Payload); err == nil {
+				if vault.ValidName(m.Name) != nil || len(m.Purpose) > MaxPurpose {
+					t.Fatalf("invalid store request accepted")
+				}
+			}
+			DecodeList(fr.Payload)
+			DecodeStoreResult(fr.Payload)
 			DecodeResult(fr.Payload)
 			DecodeStatus(fr.Payload)
 			DecodeError(fr.Payload)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/exeseal"
+	"github.com/envseal/envseal/internal/vault"
 
 	"golang.org/x/sys/unix"
 
@@ -240,6 +241,12 @@ func (s *Server) handle(c *net.UnixConn) {
 		writeFrame(c, TypeOK, nil)
 	case TypeRun:
 		s.serveRun(c, f, fds, int(cred.Pid))
+	case TypeList:
+		closeFDs(fds)
+		s.serveList(c)
+	case TypeStore:
+		closeFDs(fds)
+		s.serveStore(c, f, int(cred.Pid))
 	default:
 		closeFDs(fds)
 		writeError(c, fmt.Sprintf("unexpected frame type %q", f.Type))
@@ -334,4 +341,94 @@ func (a *serialApprover) Approve(ctx context.Context, r *approve.Request) (appro
 		return approve.Deny, err
 	}
 	return a.inner.Approve(ctx, r)
+}
+
+// serveList answers with names and metadata; a jailed client cannot read
+// the vault directory itself.
+func (s *Server) serveList(c *net.UnixConn) {
+	ents, err := s.cfg.Vault.List()
+	if err != nil {
+		writeError(c, "list: "+err.Error())
+		return
+	}
+	out := &ListMsg{Secrets: []ListEntry{}}
+	for _, e := range ents {
+		le := ListEntry{Name: e.Name}
+		if e.Err != nil {
+			le.Error = e.Err.Error()
+		} else {
+			le.Created, le.Updated, le.Generation = e.Created, e.Updated, e.Generation
+		}
+		out.Secrets = append(out.Secrets, le)
+	}
+	writeFrame(c, TypeListOK, out)
+}
+
+// serveStore asks the human, on the broker's channel, to accept a request
+// to store a new secret (with a challenge code, like a run approval: keys
+// an agent injects cannot accept it) and then to type the value. The value
+// goes from the broker's terminal straight into the vault; the client only
+// learns stored or not.
+func (s *Server) serveStore(c *net.UnixConn, f Frame, peerPID int) {
+	m, err := DecodeStore(f.Payload)
+	if err != nil {
+		writeError(c, err.Error())
+		return
+	}
+	reply := func(stored bool, reason string) {
+		writeFrame(c, TypeStoreOK, &StoreResultMsg{Stored: stored, Reason: reason})
+	}
+	if s.cfg.ReadValue == nil {
+		reply(false, "the broker has no terminal to type a value on")
+		return
+	}
+	if ents, err := s.cfg.Vault.List(); err == nil {
+		for _, e := range ents {
+			if e.Name == m.Name {
+				reply(false, "a secret named "+m.Name+" already exists (replacing one needs the human: envseal store --force)")
+				return
+			}
+		}
+	}
+	req := &approve.Request{
+		Path:  "(store request)",
+		Argv:  []string{"envseal", "store", m.Name},
+		Chain: approve.ProcessChain(peerPID, 2),
+		Warnings: []string{
+			"an agent asks you to store a NEW secret named " + m.Name + "; after the code you type its value here",
+			"its stated purpose: " + m.Purpose,
+		},
+	}
+	s.approver.mu.Lock()
+	defer s.approver.mu.Unlock()
+	if s.approver.inner == nil {
+		reply(false, "no approver configured")
+		return
+	}
+	d, err := s.approver.inner.Approve(context.Background(), req)
+	if err != nil || d == approve.Deny {
+		s.cfg.Audit.Event(seal.Key{}, "store_request_declined", map[string]any{"secret": m.Name})
+		reply(false, "declined")
+		return
+	}
+	val, err := s.cfg.ReadValue("Value for " + m.Name + " (hidden): ")
+	if err != nil || len(val) == 0 {
+		clear(val)
+		reply(false, "no value was typed")
+		return
+	}
+	defer clear(val)
+	k, err := s.unlock()
+	if err != nil {
+		reply(false, "the broker is locked")
+		return
+	}
+	defer k.Wipe()
+	meta, err := s.cfg.Vault.Store(k, m.Name, val, vault.StoreOptions{})
+	if err != nil {
+		reply(false, err.Error())
+		return
+	}
+	s.cfg.Audit.Event(k, "secret_stored", map[string]any{"secret": m.Name, "generation": meta.Generation, "source": "broker request"})
+	reply(true, "")
 }

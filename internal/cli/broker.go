@@ -16,6 +16,7 @@ import (
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/term"
 )
 
 type brokerFlags struct {
@@ -77,6 +78,9 @@ func (a *app) runBroker(f *brokerFlags) error {
 		Vault: v, Key: key, ApproverName: f.approver, IdleLock: f.idle,
 		Approver: ap,
 		Audit:    a.runAuditor(v.Dir(), f.approver),
+		// Store requests: the human types the value here, on the
+		// broker's own terminal, after accepting with the code.
+		ReadValue: term.ReadHidden,
 		Unlock: func() (seal.Key, error) {
 			a.infof("a run needs the key: unlock the broker")
 			pass, err := relock.read("Vault passphrase: ", false)

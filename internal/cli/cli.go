@@ -146,12 +146,14 @@ The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 		a.revokeCmd(),
 		a.demoCmd(),
 		a.runCmd(),
+		a.jailCmd(),
 		a.policyCmd(),
 		a.auditCmd(),
 		a.brokerCmd(),
 		a.statusCmd(),
 		a.lockCmd(),
 		a.doctorCmd(),
+		a.requestCmd(),
 		a.importCmd(),
 	)
 	return root

@@ -1,0 +1,89 @@
+package broker
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/vault"
+)
+
+func dialT(t *testing.T, sock string) *Conn {
+	t.Helper()
+	c, err := Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// A list through the broker gives names and metadata, never values.
+func TestListThroughBroker(t *testing.T) {
+	tb := startBroker(t, approve.AllowOnce, nil)
+	les, err := dialT(t, tb.sock).List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(les) != 1 || les[0].Name != "tok" || les[0].Generation != 1 || les[0].Created.IsZero() {
+		t.Fatalf("list = %+v", les)
+	}
+}
+
+// A store request: the human accepts (with the code, here a fake
+// approver) and types the value on the broker's channel; the value reaches
+// the vault and never the client. Declined, existing and invalid names are
+// refused.
+func TestStoreRequest(t *testing.T) {
+	typed := []byte("typed-at-the-broker-123")
+	asked := 0
+	tb := startBroker(t, approve.AllowOnce, func(c *Config) {
+		c.ReadValue = func(prompt string) ([]byte, error) {
+			asked++
+			if !strings.Contains(prompt, "NEW_KEY") {
+				t.Errorf("prompt %q does not name the secret", prompt)
+			}
+			return bytes.Clone(typed), nil
+		}
+	})
+	res, err := dialT(t, tb.sock).Store("NEW_KEY", "deploy the staging site")
+	if err != nil || !res.Stored {
+		t.Fatalf("store = %+v, %v", res, err)
+	}
+	v, err := vault.Open(tb.srv.cfg.Vault.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := v.Unlock([]byte("pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := v.Get(k, "NEW_KEY")
+	if err != nil || !bytes.Equal(got, typed) {
+		t.Fatalf("NEW_KEY not stored as typed (err %v)", err)
+	}
+
+	// An existing name is refused without asking the human.
+	res, err = dialT(t, tb.sock).Store("NEW_KEY", "again")
+	if err != nil || res.Stored || !strings.Contains(res.Reason, "already exists") {
+		t.Fatalf("store over an existing name = %+v, %v", res, err)
+	}
+	if asked != 1 {
+		t.Fatalf("the human was asked %d times, want 1", asked)
+	}
+
+	// The human declines: nothing stored.
+	tb.ap.d.Store(int64(approve.Deny))
+	res, err = dialT(t, tb.sock).Store("OTHER", "x")
+	if err != nil || res.Stored || res.Reason != "declined" {
+		t.Fatalf("declined store = %+v, %v", res, err)
+	}
+	if _, _, err := v.Get(k, "OTHER"); err == nil {
+		t.Fatal("a declined secret was stored")
+	}
+
+	// An invalid name never reaches the human.
+	if _, err := dialT(t, tb.sock).Store("../x", ""); err == nil {
+		t.Fatal("invalid name accepted")
+	}
+}
