@@ -220,20 +220,19 @@ func pinError(path string, err error) *Error {
 // checkSecretsExist looks the requested secrets up by metadata only (no
 // decryption before approval) and returns their value lengths.
 func (c *Checkpoint) checkSecretsExist(grants []policy.Grant) (map[string]int, error) {
-	ents, err := c.Vault.List()
-	if err != nil {
-		return nil, &Error{Code: ExitFailed, Err: err}
-	}
 	lens := map[string]int{}
 	for _, g := range grants {
-		i := slices.IndexFunc(ents, func(e vault.Entry) bool { return e.Name == g.Secret })
-		if i < 0 {
+		if _, ok := lens[g.Secret]; ok {
+			continue
+		}
+		m, err := c.Vault.Stat(g.Secret)
+		if errors.Is(err, vault.ErrNotFound) {
 			return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("%w: %q", vault.ErrNotFound, g.Secret), Hint: fmt.Sprintf("store it first with 'envseal store %s'", g.Secret)}
 		}
-		if ents[i].Err != nil {
-			return nil, &Error{Code: ExitFailed, Err: ents[i].Err}
+		if err != nil {
+			return nil, &Error{Code: ExitFailed, Err: err}
 		}
-		lens[g.Secret] = ents[i].Len
+		lens[g.Secret] = m.Len
 	}
 	return lens, nil
 }

@@ -267,6 +267,20 @@ func (v *Vault) readSecretFile(name string) (*secretFile, error) {
 	return sf, nil
 }
 
+// Stat returns one secret's metadata without a key (like one List entry):
+// ErrNotFound if there is no such secret, a *CorruptError if its file does
+// not parse.
+func (v *Vault) Stat(name string) (Meta, error) {
+	if err := ValidName(name); err != nil {
+		return Meta{}, err
+	}
+	sf, err := v.readSecretFile(name)
+	if err != nil {
+		return Meta{}, err
+	}
+	return sf.meta, nil
+}
+
 // Get decrypts a secret. The caller owns the returned slice and should
 // clear it after use.
 func (v *Vault) Get(master seal.Key, name string) ([]byte, Meta, error) {

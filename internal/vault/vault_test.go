@@ -333,3 +333,18 @@ func TestHome(t *testing.T) {
 		t.Errorf("HOME: %s", h)
 	}
 }
+
+func TestStat(t *testing.T) {
+	v, k := newVault(t)
+	v.Store(k, "A", []byte("value-a-123"), StoreOptions{})
+	m, err := v.Stat("A")
+	if err != nil || m.Name != "A" || m.Len != len("value-a-123") || m.Generation != 1 {
+		t.Fatalf("Stat(A) = %+v, %v", m, err)
+	}
+	if _, err := v.Stat("B"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Stat(B): %v", err)
+	}
+	if _, err := v.Stat("../x"); !errors.Is(err, ErrBadName) {
+		t.Errorf("Stat(../x): %v", err)
+	}
+}
