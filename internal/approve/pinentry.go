@@ -26,13 +26,28 @@ func (a *pinentryApprover) Approve(ctx context.Context, r *Request) (Decision, e
 	if r == nil {
 		return Deny, errors.New("approve: nil request")
 	}
-	prog, err := a.program()
-	if err != nil {
-		return Deny, err
-	}
 	code, err := newCode(a.c.rand)
 	if err != nil {
 		return Deny, err
+	}
+	d := Deny
+	err = a.session(ctx, func(ctx context.Context, conn *assuanConn) error {
+		var err error
+		d, err = a.converse(ctx, conn, r, code)
+		return err
+	})
+	if err != nil {
+		return Deny, err
+	}
+	return d, nil
+}
+
+// session starts the trusted pinentry program, runs fn over its Assuan
+// connection within the approval deadline, and says BYE if fn succeeded.
+func (a *pinentryApprover) session(ctx context.Context, fn func(context.Context, *assuanConn) error) error {
+	prog, err := a.program()
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithDeadline(ctx, a.c.deadline(ctx))
 	defer cancel()
@@ -44,14 +59,14 @@ func (a *pinentryApprover) Approve(ctx context.Context, r *Request) (Decision, e
 	cmd.WaitDelay = time.Second
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return Deny, fmt.Errorf("pinentry stdin: %w", err)
+		return fmt.Errorf("pinentry stdin: %w", err)
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return Deny, fmt.Errorf("pinentry stdout: %w", err)
+		return fmt.Errorf("pinentry stdout: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		return Deny, fmt.Errorf("%w: start %s: %w", ErrDialog, prog, err)
+		return fmt.Errorf("%w: start %s: %w", ErrDialog, prog, err)
 	}
 	conn := newAssuanConn(stdin, stdout)
 	defer func() {
@@ -60,12 +75,50 @@ func (a *pinentryApprover) Approve(ctx context.Context, r *Request) (Decision, e
 		cancel()
 		_ = cmd.Wait()
 	}()
-
-	d, err := a.converse(ctx, conn, r, code)
-	if err == nil {
-		_, _ = conn.transact(ctx, "BYE")
+	if err := fn(ctx, conn); err != nil {
+		return err
 	}
-	return d, err
+	_, _ = conn.transact(ctx, "BYE")
+	return nil
+}
+
+// AskPassphrase asks for the vault passphrase in the same trusted pinentry
+// (the broker run as a service has no terminal). Cancel is ErrNoAnswer.
+func (a *pinentryApprover) AskPassphrase(ctx context.Context, desc string) ([]byte, error) {
+	var pin string
+	err := a.session(ctx, func(ctx context.Context, conn *assuanConn) error {
+		if err := conn.greeting(ctx); err != nil {
+			return err
+		}
+		for _, c := range []string{
+			"SETTITLE " + percentEscape("envseal: unlock the vault"),
+			"SETDESC " + percentEscape(desc),
+			"SETPROMPT " + percentEscape("Passphrase:"),
+		} {
+			if _, err := conn.transact(ctx, c); err != nil {
+				return pinentryErr(err)
+			}
+		}
+		var err error
+		pin, err = conn.transact(ctx, "GETPIN")
+		if err != nil {
+			return pinentryErr(err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if pin == "" {
+		return nil, fmt.Errorf("%w: empty passphrase", ErrNoAnswer)
+	}
+	return []byte(pin), nil
+}
+
+// PassphraseAsker is implemented by approvers that can also ask for the
+// vault passphrase on their own channel (pinentry).
+type PassphraseAsker interface {
+	AskPassphrase(ctx context.Context, desc string) ([]byte, error)
 }
 
 func (a *pinentryApprover) converse(ctx context.Context, conn *assuanConn, r *Request, code string) (Decision, error) {

@@ -60,7 +60,29 @@ func (a *app) runBroker(f *brokerFlags) error {
 	if err != nil {
 		return withHint(err, "use --approver tty (the default)")
 	}
-	v, key, err := f.pf.unlock()
+	// With --approver pinentry (the broker as a service, no terminal) the
+	// passphrase is asked in the same trusted pinentry, at start and after
+	// every lock; otherwise on the broker's terminal or --passphrase-fd.
+	askPass := func(first bool) ([]byte, error) {
+		if first && f.pf.fd >= 0 {
+			return f.pf.read("", false)
+		}
+		if pa, ok := ap.(approve.PassphraseAsker); ok {
+			return pa.AskPassphrase(context.Background(), "Unlock the envseal vault for the broker (approvals are asked here too).")
+		}
+		return (&passphraseFlag{fd: -1}).read("Vault passphrase: ", false)
+	}
+	v, err := openVault()
+	if err != nil {
+		return withHint(err, hintFor(err))
+	}
+	pass, err := askPass(true)
+	if err != nil {
+		return withHint(err, hintFor(err))
+	}
+	key, err := v.Unlock(pass)
+	clear(pass)
+	auditUnlockFailed(a.auditLog(v.Dir()), err)
 	if err != nil {
 		return withHint(err, hintFor(err))
 	}
@@ -73,7 +95,6 @@ func (a *app) runBroker(f *brokerFlags) error {
 		}
 		return withHint(err, hint)
 	}
-	relock := &passphraseFlag{fd: -1} // after an idle lock: ask on our own terminal
 	srv := broker.New(broker.Config{
 		Vault: v, Key: key, ApproverName: f.approver, IdleLock: f.idle,
 		Approver: ap,
@@ -83,7 +104,7 @@ func (a *app) runBroker(f *brokerFlags) error {
 		ReadValue: term.ReadHidden,
 		Unlock: func() (seal.Key, error) {
 			a.infof("a run needs the key: unlock the broker")
-			pass, err := relock.read("Vault passphrase: ", false)
+			pass, err := askPass(false)
 			if err != nil {
 				return seal.Key{}, err
 			}
