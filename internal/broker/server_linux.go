@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,7 @@ type Server struct {
 // files) and mlocks the key.
 func New(cfg Config) *Server {
 	guard.Harden()
+	defer debug.FreeOSMemory() // the start-up unlock's Argon2id memory
 	if cfg.IdleLock <= 0 {
 		cfg.IdleLock = DefaultIdleLock
 	}
@@ -197,6 +199,9 @@ func (s *Server) unlock() (seal.Key, error) {
 		if err != nil {
 			return seal.Key{}, err
 		}
+		// Argon2id just used 64 MiB; give it back to the OS rather than
+		// keep an idle broker's RSS at that size.
+		debug.FreeOSMemory()
 		if err := mlockKey(k); err != nil {
 			s.cfg.Logf("warning: could not mlock the key: %v", err)
 		}

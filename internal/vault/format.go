@@ -126,43 +126,57 @@ func encodeSecret(hdr, nonce, ct []byte) []byte {
 	return append(b, ct...)
 }
 
-// parseSecret parses a secret file's structure (not its ciphertext).
-func parseSecret(b []byte) (*secretFile, error) {
+// secretHeaderMax is the most bytes a secret file's header can take.
+const secretHeaderMax = 10 + MaxNameLen + 24
+
+// parseSecretHeader parses the clear header of a secret file of total
+// size bytes, given at least its first min(size, secretHeaderMax) bytes.
+// It returns the metadata and the header's length.
+func parseSecretHeader(b []byte, size int64) (Meta, int, error) {
 	if len(b) < 10 || string(b[:8]) != secretMagic {
-		return nil, fmt.Errorf("%w: not an envseal secret file", ErrFormat)
+		return Meta{}, 0, fmt.Errorf("%w: not an envseal secret file", ErrFormat)
 	}
 	if b[8] != formatV1 {
-		return nil, fmt.Errorf("%w: unknown secret format version %d (this envseal reads version %d; upgrade envseal)", ErrFormat, b[8], formatV1)
+		return Meta{}, 0, fmt.Errorf("%w: unknown secret format version %d (this envseal reads version %d; upgrade envseal)", ErrFormat, b[8], formatV1)
 	}
 	n := int(b[9])
 	hdrLen := 10 + n + 24
-	if len(b) < hdrLen+seal.NonceSize+seal.TagSize+1 {
-		return nil, fmt.Errorf("%w: secret file truncated (%d bytes)", ErrFormat, len(b))
+	if size < int64(hdrLen+seal.NonceSize+seal.TagSize+1) || len(b) < hdrLen {
+		return Meta{}, 0, fmt.Errorf("%w: secret file truncated (%d bytes)", ErrFormat, size)
 	}
 	name := string(b[10 : 10+n])
 	if err := ValidName(name); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
+		return Meta{}, 0, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	p := b[10+n:]
-	s := &secretFile{
-		meta: Meta{
-			Name:       name,
-			Created:    time.Unix(0, int64(binary.BigEndian.Uint64(p[0:8]))).UTC(),
-			Updated:    time.Unix(0, int64(binary.BigEndian.Uint64(p[8:16]))).UTC(),
-			Generation: binary.BigEndian.Uint64(p[16:24]),
-		},
+	m := Meta{
+		Name:       name,
+		Created:    time.Unix(0, int64(binary.BigEndian.Uint64(p[0:8]))).UTC(),
+		Updated:    time.Unix(0, int64(binary.BigEndian.Uint64(p[8:16]))).UTC(),
+		Generation: binary.BigEndian.Uint64(p[16:24]),
+		Len:        int(size) - hdrLen - seal.NonceSize - seal.TagSize,
+	}
+	if m.Generation == 0 {
+		return Meta{}, 0, fmt.Errorf("%w: generation 0", ErrFormat)
+	}
+	if !bytes.Equal(secretHeader(m), b[:hdrLen]) {
+		// Only reachable if a timestamp does not round-trip; keeps the
+		// encoding canonical so one header has one meaning.
+		return Meta{}, 0, fmt.Errorf("%w: non-canonical header", ErrFormat)
+	}
+	return m, hdrLen, nil
+}
+
+// parseSecret parses a secret file's structure (not its ciphertext).
+func parseSecret(b []byte) (*secretFile, error) {
+	m, hdrLen, err := parseSecretHeader(b, int64(len(b)))
+	if err != nil {
+		return nil, err
+	}
+	return &secretFile{
+		meta:       m,
 		header:     b[:hdrLen],
 		nonce:      b[hdrLen : hdrLen+seal.NonceSize],
 		ciphertext: b[hdrLen+seal.NonceSize:],
-	}
-	s.meta.Len = len(s.ciphertext) - seal.TagSize
-	if s.meta.Generation == 0 {
-		return nil, fmt.Errorf("%w: generation 0", ErrFormat)
-	}
-	if !bytes.Equal(secretHeader(s.meta), s.header) {
-		// Only reachable if a timestamp does not round-trip; keeps the
-		// encoding canonical so one header has one meaning.
-		return nil, fmt.Errorf("%w: non-canonical header", ErrFormat)
-	}
-	return s, nil
+	}, nil
 }
