@@ -91,7 +91,7 @@ func TestApprovedChildUnreadableBySameUID(t *testing.T) {
 	helper := filepath.Join(root, "helper.test")
 	copyFile(t, self, helper)
 	w := exec.Command(helper, "-test.run=^$")
-	w.Env = []string{"ENVSEAL_E2E_HELPER=write-rule", "ENVSEAL_HOME=" + vdir, "RULE_BINARY=" + sleep, "RULE_SHA256=" + sum}
+	w.Env = []string{"ENVSEAL_E2E_HELPER=write-rule", "ENVSEAL_HOME=" + vdir, "RULE_BINARY=" + sleep, "RULE_SHA256=" + sum, "RULE_ARGV=30"}
 	w.Stdin = strings.NewReader("e2e passphrase")
 	w.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	if out, err := w.CombinedOutput(); err != nil {
@@ -136,6 +136,23 @@ func TestApprovedChildUnreadableBySameUID(t *testing.T) {
 			}
 		}
 	}
+	// The sandboxed tiers work for an unprivileged user too (envseal is
+	// non-dumpable, and the kernel only lets a parent write a dumpable
+	// child's uid_map): a lockdown run of an approved `echo` as this uid.
+	echo, _ := filepath.EvalSymlinks("/bin/echo")
+	w2 := exec.Command(helper, "-test.run=^$")
+	w2.Env = []string{"ENVSEAL_E2E_HELPER=write-rule", "ENVSEAL_HOME=" + vdir, "RULE_BINARY=" + echo,
+		"RULE_SHA256=" + fileSHA256(t, echo), "RULE_ARGV=sandboxed", "RULE_SANDBOX=lockdown"}
+	w2.Stdin = strings.NewReader("e2e passphrase")
+	w2.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if out, err := w2.CombinedOutput(); err != nil {
+		t.Fatalf("write lockdown rule: %v\n%s", err, out)
+	}
+	lk := run(nil, []*os.File{openPass()}, "run", "--passphrase-fd", "3", "--sandbox", "lockdown", "--secret", "TOKEN", "--", "echo", "sandboxed")
+	if out, err := lk.CombinedOutput(); err != nil || !bytes.Contains(out, []byte("sandboxed")) {
+		t.Fatalf("lockdown run as uid %d: %v\n%s", uid, err, out)
+	}
+
 	// And the secret really is in the approved child's environment: root
 	// (CAP_SYS_PTRACE, the out-of-scope attacker) can see it.
 	if os.Geteuid() == 0 {
@@ -174,10 +191,14 @@ func writeRule() error {
 		return err
 	}
 	_, err = policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error {
+		tier := os.Getenv("RULE_SANDBOX")
+		if tier == "" {
+			tier = "standard"
+		}
 		p.Put(policy.Rule{ID: policy.NewID(), Binary: os.Getenv("RULE_BINARY"), SHA256: os.Getenv("RULE_SHA256"),
-			Argv:    []string{"30"},
+			Argv:    strings.Fields(os.Getenv("RULE_ARGV")),
 			Grants:  []policy.Grant{{Secret: "TOKEN", Delivery: policy.DeliverEnv, Env: "TOKEN"}},
-			Sandbox: "standard", Created: time.Now().UTC()})
+			Sandbox: tier, Created: time.Now().UTC()})
 		return nil
 	})
 	return err

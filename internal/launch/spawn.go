@@ -133,7 +133,14 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 		// (multi-call test binaries dispatch on it; the path is fixed).
 		cmd.Args[0] = os.Args[0]
 	}
-	err = startNoNewPrivs(cmd)
+	if sb != nil && os.Geteuid() != 0 {
+		// The kernel lets an unprivileged parent write its child's
+		// uid_map/gid_map only while the child (a fork of us, so
+		// non-dumpable too) is dumpable; see startDumpable.
+		err = startDumpable(func() error { return startNoNewPrivs(cmd) })
+	} else {
+		err = startNoNewPrivs(cmd)
+	}
 	outW.Close()
 	errW.Close()
 	if err != nil {

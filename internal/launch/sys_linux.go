@@ -74,3 +74,19 @@ func growPipe(f *os.File) {
 		rc.Control(func(fd uintptr) { unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 1<<20) })
 	}
 }
+
+// startDumpable runs start (a cmd.Start that creates a user namespace)
+// with envseal briefly dumpable again. An unprivileged parent writes the
+// child's /proc/<pid>/uid_map, and a non-dumpable child's /proc files
+// belong to root, so without this no sandboxed tier works for a normal
+// user. For those few milliseconds a same-uid process could read
+// envseal's memory; docs/THREAT_MODEL.md lists the window (hardened and
+// lockdown are already ptrace-able by the same uid in direct mode, and
+// the jail keeps an agent from reaching outside processes at all).
+func startDumpable(start func() error) error {
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl(PR_SET_DUMPABLE)", err)
+	}
+	defer unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	return start()
+}
