@@ -46,8 +46,8 @@ type Config struct {
 	// own channel (hidden), for store requests. Nil: store requests are
 	// declined.
 	ReadValue func(prompt string) ([]byte, error)
-	Audit        launch.Auditor
-	IdleLock     time.Duration // 0: DefaultIdleLock
+	Audit     launch.Auditor
+	IdleLock  time.Duration // 0: DefaultIdleLock
 	// Logf reports broker events (a refused peer, a lock) on the broker's
 	// own stderr; never a value.
 	Logf func(format string, args ...any)
