@@ -146,6 +146,7 @@ The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 		a.revokeCmd(),
 		a.demoCmd(),
 		a.runCmd(),
+		a.jailCmd(),
 		a.policyCmd(),
 		a.auditCmd(),
 		a.brokerCmd(),

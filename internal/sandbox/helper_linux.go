@@ -27,6 +27,9 @@ import (
 // exit status 127. Afterwards the status is the target's: its exit code,
 // or 128+N when signal N killed it.
 func HelperMain(args []string) int {
+	if len(args) > 0 && args[0] == jailFlag {
+		return jailMain(args[1:]) // `envseal jail`'s stage (jailhelper_linux.go)
+	}
 	// The environment may hold env-delivered secrets: no core dumps, and
 	// /proc/<pid>/{mem,environ} closed to other processes of this uid.
 	guard.Harden()

@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/sandbox"
+	"github.com/envseal/envseal/internal/vault"
+)
+
+func (a *app) jailCmd() *cobra.Command {
+	var o sandbox.JailOptions
+	c := &cobra.Command{
+		Use:   "jail [--rw DIR]... [--allow-display] [--best-effort] -- CMD [ARGS...]",
+		Short: "Start an AI agent where it cannot reach the vault, the broker or other processes",
+		Long: `Run CMD (an AI agent, e.g. 'envseal jail -- claude') and everything it starts in
+new user and mount namespaces where:
+
+  - the vault directory is an empty read-only directory;
+  - the broker's runtime directory shows only its socket, so 'envseal run'
+    works through the broker (start the broker first, in a terminal of your own);
+  - /dev/pts holds only the agent's own terminal (the broker's and every other
+    one cannot be opened; new pseudo-terminals cannot be allocated);
+  - X11 and Wayland sockets are hidden and DISPLAY/WAYLAND_DISPLAY unset,
+    unless --allow-display;
+  - a Landlock domain stops ptrace, signals, abstract unix sockets and
+    /proc/PID/environ|mem for every process outside the jail;
+  - a seccomp filter denies TIOCSTI, TIOCLINUX, ptrace, keyctl, mount and
+    new namespaces;
+  - with --rw, writes are allowed only beneath the --rw directories (the
+    working directory is not added: pass --rw . if the agent edits it).
+
+ENVSEAL_JAIL=1 is set for the agent. If a layer cannot be set up, envseal
+exits 125 and runs nothing, unless --best-effort: then each missing layer is
+named on stderr. Exit status: CMD's; 127 not found.`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return withCode(errors.New("no command to run"), exitInternal, "put the agent after --, e.g. 'envseal jail -- claude'")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error { return a.jail(o, args) },
+	}
+	f := c.Flags()
+	f.SetInterspersed(false)
+	f.StringArrayVar(&o.RW, "rw", nil, "allow writes only beneath `DIR` (repeatable)")
+	f.BoolVar(&o.AllowDisplay, "allow-display", false, "keep the X11/Wayland sockets and DISPLAY/WAYLAND_DISPLAY")
+	f.BoolVar(&o.BestEffort, "best-effort", false, "run even if a layer cannot be set up (each missing one is named)")
+	return c
+}
+
+func (a *app) jail(o sandbox.JailOptions, argv []string) error {
+	home, err := vault.Home()
+	if err != nil {
+		return withCode(err, exitInternal, "set ENVSEAL_HOME")
+	}
+	// Cover the real directory: a vault reached through a symlink is
+	// hidden by covering its target.
+	if real, err := filepath.EvalSymlinks(home); err == nil {
+		home = real
+	}
+	if st, err := os.Stat(home); err != nil || !st.IsDir() {
+		if !o.BestEffort {
+			return withCode(fmt.Errorf("no vault directory at %s", home), exitInternal,
+				"run 'envseal init' first: a vault created after the jail started would be visible inside it")
+		}
+		a.warnf("jail layer missing: hide vault: no vault directory at %s", home)
+		home = ""
+	}
+	o.VaultDir = home
+	o.BrokerDir, o.SocketName = filepath.Dir(broker.SocketPath()), filepath.Base(broker.SocketPath())
+	if c, err := broker.Dial(broker.SocketPath()); err == nil {
+		c.Close()
+	} else {
+		a.warnf("no broker answers on %s: 'envseal run' will not work inside the jail (start 'envseal broker' first, then the jail)", broker.SocketPath())
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return withCode(fmt.Errorf("%s: not found: %w", argv[0], err), exitNotFound, "")
+	}
+
+	code, err := a.startJail(path, argv, o)
+	if err != nil && o.BestEffort && !o.NoNamespaces && errors.Is(err, errJailClone) {
+		a.warnf("jail layer missing: namespaces: %v", errors.Unwrap(err))
+		o.NoNamespaces = true
+		code, err = a.startJail(path, argv, o)
+	}
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &exitErr{err: fmt.Errorf("exit status %d", code), code: code, silent: true}
+	}
+	return nil
+}
+
+var errJailClone = errors.New("cannot create the jail's namespaces")
+
+// startJail runs the agent and returns its exit status (128+N when signal
+// N killed it).
+func (a *app) startJail(path string, argv []string, o sandbox.JailOptions) (int, error) {
+	cmd, h, err := sandbox.JailCommand("/proc/self/exe", path, argv, os.Environ(), o)
+	if err != nil {
+		return 0, withCode(err, exitInternal, "")
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// The terminal sends ^C and ^\ to the agent directly (same process
+	// group); envseal only waits. SIGTERM and SIGHUP sent to envseal are
+	// passed on.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		h.Close()
+		return 0, withCode(fmt.Errorf("%w: %w", errJailClone, err), exitInternal,
+			"the jail needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, kernel.apparmor_restrict_unprivileged_userns=0), or pass --best-effort")
+	}
+	if err := h.AfterStart(); err != nil {
+		cmd.Wait()
+		var he *sandbox.HelperError
+		if errors.As(err, &he) {
+			err = errors.New("jail: " + he.Msg)
+		}
+		return 0, withCode(err, exitInternal, "nothing was run; pass --best-effort to run the agent without the missing layer")
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				if s == syscall.SIGTERM || s == syscall.SIGHUP {
+					cmd.Process.Signal(s)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	err = cmd.Wait()
+	close(done)
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return ee.ExitCode(), nil
+	}
+	if err != nil {
+		return 0, withCode(fmt.Errorf("wait for the agent: %w", err), exitInternal, "")
+	}
+	return 0, nil
+}

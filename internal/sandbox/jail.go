@@ -1,0 +1,45 @@
+package sandbox
+
+// The jail (`envseal jail -- CMD`) is how the human starts an AI agent: CMD
+// and everything it starts run where the vault, the broker's terminal and
+// every process outside cannot be reached. JailCommand builds the command
+// on the human's side; the helper binary, started as
+// `envseal __sandbox_helper --jail …`, sets the layers up and execs CMD
+// (jail_linux.go, jailhelper_linux.go).
+
+// JailExitCode is `envseal jail`'s status when a layer cannot be set up
+// and --best-effort was not given (env(1)'s "envseal itself failed").
+const JailExitCode = 125
+
+// jailFlag, as the helper's first argument, selects the jail stage.
+const jailFlag = "--jail"
+
+// JailOptions says what the jail hides and what stays writable.
+type JailOptions struct {
+	// VaultDir is covered by an empty read-only tmpfs. It must exist: a
+	// vault created after the jail started would be visible inside it.
+	VaultDir string
+
+	// BrokerDir is the broker's runtime directory (broker.SocketDir());
+	// inside the jail it is a read-only tmpfs holding only SocketName,
+	// bound to the real socket. Created 0700 if missing, so the agent
+	// cannot create it first and listen there as a fake broker.
+	BrokerDir  string
+	SocketName string
+
+	// RW, when not empty, are the only directories the agent may write
+	// beneath (Landlock); without it writes are not restricted.
+	RW []string
+
+	// AllowDisplay keeps /tmp/.X11-unix, $XDG_RUNTIME_DIR/wayland-*,
+	// DISPLAY and WAYLAND_DISPLAY.
+	AllowDisplay bool
+
+	// BestEffort runs the agent even when a layer cannot be set up; the
+	// helper names each missing layer on stderr.
+	BestEffort bool
+
+	// NoNamespaces starts the helper without new namespaces (only with
+	// BestEffort, after starting with them failed): no mount layers.
+	NoNamespaces bool
+}

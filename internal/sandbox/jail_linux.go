@@ -1,0 +1,166 @@
+//go:build linux && (amd64 || arm64)
+
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// x11Dir holds the X server's sockets (its abstract twins are stopped by
+// Landlock's abstract-socket scoping).
+const x11Dir = "/tmp/.X11-unix"
+
+// JailCommand builds the command that runs the agent in the jail: self
+// (the envseal binary, "/proc/self/exe") as the helper with --jail, in a
+// new user namespace (the caller's uid and gid mapped to themselves, so
+// files keep their owner) and mount namespace, with ambient
+// CAP_SYS_ADMIN for the helper's mounts (DESIGN.md §2 fact 4) — the
+// helper drops it before CMD runs. path is CMD resolved on PATH, argv
+// its argv (argv[0] as typed), env the agent's environment: DISPLAY and
+// WAYLAND_DISPLAY are removed unless o.AllowDisplay, and ENVSEAL_JAIL=1
+// is set. The caller sets Stdin, Stdout and Stderr (their terminals are
+// the ones the agent keeps), starts cmd and calls AfterStart, which
+// returns a *HelperError if a layer failed (exit JailExitCode).
+//
+// JailCommand makes the calling process dumpable again (guard.Harden
+// made it not): the child inherits that flag, and the kernel lets an
+// unprivileged parent write the child's uid_map only while
+// /proc/<child> belongs to the user, which a non-dumpable child's does
+// not. The caller must hold no key or secret; `envseal jail` never opens
+// the vault.
+func JailCommand(self, path string, argv, env []string, o JailOptions) (*exec.Cmd, *Handle, error) {
+	if len(argv) == 0 || path == "" {
+		return nil, nil, errors.New("jail: no command")
+	}
+	if !o.NoNamespaces {
+		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
+			return nil, nil, os.NewSyscallError("prctl(PR_SET_DUMPABLE)", err)
+		}
+	}
+	if o.NoNamespaces && !o.BestEffort {
+		return nil, nil, errors.New("jail: NoNamespaces needs BestEffort")
+	}
+	// argv[0] is "envseal", not self: cmd/envseal ignores it, and a test
+	// binary standing in for envseal dispatches on it.
+	args := []string{"envseal", HelperArg, jailFlag, "--status-fd", "3"}
+	abs := func(what, p string) (string, error) {
+		a, err := filepath.Abs(p)
+		if err != nil || a == "/" {
+			return "", fmt.Errorf("jail: %s %q: not usable", what, p)
+		}
+		return a, nil
+	}
+	if o.VaultDir != "" {
+		d, err := abs("vault dir", o.VaultDir)
+		if err != nil {
+			return nil, nil, err
+		}
+		args = append(args, "--hide", d)
+	}
+	if o.BrokerDir != "" {
+		d, err := abs("broker dir", o.BrokerDir)
+		if err != nil {
+			return nil, nil, err
+		}
+		if o.SocketName == "" || strings.Contains(o.SocketName, "/") {
+			return nil, nil, fmt.Errorf("jail: bad socket name %q", o.SocketName)
+		}
+		args = append(args, "--broker-dir", d, "--socket", o.SocketName)
+	}
+	for _, d := range o.RW {
+		a, err := abs("writable dir", d)
+		if err != nil {
+			return nil, nil, err
+		}
+		args = append(args, "--rw", a)
+	}
+	for _, t := range stdioTerminals() {
+		args = append(args, "--tty", t)
+	}
+	if !o.AllowDisplay {
+		if isDir(x11Dir) {
+			args = append(args, "--cover-dir", x11Dir)
+		}
+		if rt := getenv(env, "XDG_RUNTIME_DIR"); filepath.IsAbs(rt) {
+			matches, _ := filepath.Glob(filepath.Join(rt, "wayland-*"))
+			for _, m := range matches {
+				args = append(args, "--cover-file", m)
+			}
+		}
+	} else {
+		args = append(args, "--allow-display")
+	}
+	if o.BestEffort {
+		args = append(args, "--best-effort")
+	}
+	if o.NoNamespaces {
+		args = append(args, "--no-ns")
+	}
+	args = append(args, "--path", path, "--")
+	args = append(args, argv...)
+
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if k == "ENVSEAL_JAIL" || (!o.AllowDisplay && (k == "DISPLAY" || k == "WAYLAND_DISPLAY")) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	out = append(out, "ENVSEAL_JAIL=1")
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("jail status pipe: %w", err)
+	}
+	cmd := &exec.Cmd{Path: self, Args: args, Env: out, ExtraFiles: []*os.File{w}}
+	if !o.NoNamespaces {
+		uid, gid := os.Getuid(), os.Getgid()
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWNS,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
+			AmbientCaps: []uintptr{unix.CAP_SYS_ADMIN},
+		}
+	}
+	return cmd, &Handle{r: r, w: w}, nil
+}
+
+// stdioTerminals are the /dev/pts paths of this process's stdin, stdout
+// and stderr: the agent's own terminal, the only one left in its
+// /dev/pts (so `tty` and ttyname keep working).
+func stdioTerminals() []string {
+	var out []string
+	for fd := 0; fd < 3; fd++ {
+		p, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+		if err != nil || !strings.HasPrefix(p, "/dev/pts/") || strings.Count(p, "/") != 3 {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR {
+			continue
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func getenv(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,211 @@
+//go:build linux && (amd64 || arm64)
+
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// The jail helper's command line (built by JailCommand; every value its
+// own argument, anything unexpected an error):
+//
+//	envseal __sandbox_helper --jail --status-fd N --path EXE
+//	    [--hide DIR] [--broker-dir DIR --socket NAME] [--tty PATH]…
+//	    [--cover-dir DIR]… [--cover-file PATH]… [--rw DIR]…
+//	    [--allow-display] [--best-effort] [--no-ns] -- ARGV0 [ARGS…]
+type jailArgs struct {
+	statusFD     int
+	path         string
+	hide         string
+	brokerDir    string
+	socket       string
+	ttys         []string
+	coverDirs    []string
+	coverFiles   []string
+	rw           []string
+	allowDisplay bool
+	bestEffort   bool
+	noNS         bool
+	argv         []string
+}
+
+func parseJailArgs(args []string) (*jailArgs, error) {
+	j := &jailArgs{statusFD: -1}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch a {
+		case "--":
+			j.argv = args[i+1:]
+			if len(j.argv) == 0 {
+				return nil, errors.New("no command after --")
+			}
+			if j.path == "" {
+				return nil, errors.New("no --path")
+			}
+			return j, nil
+		case "--allow-display":
+			j.allowDisplay = true
+			continue
+		case "--best-effort":
+			j.bestEffort = true
+			continue
+		case "--no-ns":
+			j.noNS = true
+			continue
+		}
+		if i+1 >= len(args) || args[i+1] == "--" {
+			return nil, fmt.Errorf("flag %s needs a value", a)
+		}
+		v := args[i+1]
+		i++
+		if a != "--status-fd" && !strings.HasPrefix(v, "/") && a != "--socket" {
+			return nil, fmt.Errorf("flag %s: %q is not an absolute path", a, v)
+		}
+		switch a {
+		case "--status-fd":
+			fd, err := parseFD(v)
+			if err != nil {
+				return nil, err
+			}
+			j.statusFD = fd
+		case "--path":
+			j.path = v
+		case "--hide":
+			j.hide = v
+		case "--broker-dir":
+			j.brokerDir = v
+		case "--socket":
+			if v == "" || strings.ContainsAny(v, "/\x00") || v == "." || v == ".." {
+				return nil, fmt.Errorf("bad --socket %q", v)
+			}
+			j.socket = v
+		case "--tty":
+			j.ttys = append(j.ttys, v)
+		case "--cover-dir":
+			j.coverDirs = append(j.coverDirs, v)
+		case "--cover-file":
+			j.coverFiles = append(j.coverFiles, v)
+		case "--rw":
+			j.rw = append(j.rw, v)
+		default:
+			return nil, fmt.Errorf("unknown flag %q", a)
+		}
+	}
+	return nil, errors.New("missing -- before the command")
+}
+
+// jailMain sets the jail's layers up on one locked thread and execs the
+// agent from it (the mount namespace, capabilities and Landlock domain
+// are that thread's; seccomp goes to all threads). No PID namespace and
+// no fork: the agent is an ordinary child of `envseal jail`, and exec
+// leaves nothing of envseal running inside the jail.
+func jailMain(args []string) int {
+	runtime.LockOSThread()
+	inherited := inheritedFDs() // marks them close-on-exec
+	statusFD := lenientStatusFD(args)
+	if !inherited[statusFD] {
+		statusFD = -1
+	}
+	fail := func(err error) int {
+		msg := oneLine(err.Error())
+		if statusFD >= 0 {
+			unix.Write(statusFD, []byte(msg))
+		} else {
+			os.Stderr.WriteString("envseal: error: jail: " + msg + "\n")
+		}
+		return JailExitCode
+	}
+	j, err := parseJailArgs(args)
+	if err != nil {
+		return fail(err)
+	}
+	var missing []string
+	layer := func(name string, err error) error {
+		if err == nil {
+			return nil
+		}
+		if j.bestEffort {
+			os.Stderr.WriteString("envseal: warning: jail layer missing: " + name + ": " + oneLine(err.Error()) + "\n")
+			missing = append(missing, name)
+			return nil
+		}
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if j.noNS {
+		if err := layer("namespaces", errors.New("user namespaces unavailable: vault, broker dir, terminals and display stay visible")); err != nil {
+			return fail(err)
+		}
+	} else if err := jailMounts(j, layer); err != nil {
+		return fail(err)
+	}
+	// From here on nothing privileged is left to do; these two are never
+	// optional (a kept CAP_SYS_ADMIN could unmount every cover).
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fail(os.NewSyscallError("prctl(PR_SET_NO_NEW_PRIVS)", err))
+	}
+	if err := dropCapabilities(); err != nil {
+		return fail(err)
+	}
+	if err := layer("landlock", jailLandlock(j.rw)); err != nil {
+		return fail(err)
+	}
+	if err := layer("seccomp", installSeccomp()); err != nil {
+		return fail(err)
+	}
+	os.Stderr.WriteString(jailSummary(j, missing) + "\n")
+	env := os.Environ()
+	err = syscall.Exec(j.path, j.argv, env)
+	return fail(fmt.Errorf("exec %s: %w", j.argv[0], err))
+}
+
+// jailSummary is the one line printed on start: what is hidden, what is
+// not.
+func jailSummary(j *jailArgs, missing []string) string {
+	var hidden []string
+	if !j.noNS {
+		if j.hide != "" && !contains(missing, "hide vault") {
+			hidden = append(hidden, "vault "+j.hide)
+		}
+		if j.brokerDir != "" && !contains(missing, "broker dir") {
+			hidden = append(hidden, j.brokerDir+" (all but the socket)")
+		}
+		if !contains(missing, "terminals") {
+			hidden = append(hidden, "other terminals")
+		}
+		if !j.allowDisplay && !contains(missing, "display") {
+			hidden = append(hidden, "X11/Wayland")
+		}
+	}
+	if !contains(missing, "landlock") {
+		hidden = append(hidden, "processes outside (no ptrace, signals, /proc/PID/environ|mem, abstract sockets)")
+	}
+	writes := "writable: everything your user can write"
+	if len(j.rw) > 0 && !contains(missing, "landlock") {
+		writes = "writable: only " + strings.Join(j.rw, ", ")
+	}
+	visible := "visible: the rest of your files, the network, other sockets in $XDG_RUNTIME_DIR, process list and command lines"
+	if j.allowDisplay {
+		visible += ", X11/Wayland"
+	}
+	line := "envseal: jail: hidden: " + strings.Join(hidden, ", ") + "; " + visible + "; " + writes
+	if len(missing) > 0 {
+		line += "; MISSING: " + strings.Join(missing, ", ")
+	}
+	return oneLine(line)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
