@@ -4,7 +4,6 @@ package audit
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -72,27 +71,7 @@ func openLog(path string, forAppend bool) (*os.File, error) {
 	return f, nil
 }
 
-func checkOpen(fd int, path string) error {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return &fs.PathError{Op: "fstat", Path: path, Err: err}
-	}
-	var reason string
-	switch {
-	case st.Mode&unix.S_IFMT != unix.S_IFREG:
-		reason = "it is not a regular file"
-	case st.Nlink != 1:
-		reason = fmt.Sprintf("it has %d hard links", st.Nlink)
-	case int(st.Uid) != os.Geteuid():
-		reason = fmt.Sprintf("it is owned by uid %d, not by you", st.Uid)
-	case st.Mode&0o077 != 0:
-		reason = fmt.Sprintf("it is accessible by group or others (mode %04o)", st.Mode&0o7777)
-	}
-	if reason != "" {
-		return &safefile.UnsafeError{Path: path, Reason: reason}
-	}
-	return nil
-}
+func checkOpen(fd int, path string) error { return safefile.CheckFD(fd, path) }
 
 // writeHeadFile rewrites the anchor in place. It is not fsynced on
 // purpose: it is written only after the record it names is durable, so

@@ -77,10 +77,25 @@ func OpenFile(path string) (*os.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	f := os.NewFile(uintptr(fd), path)
+	if err := CheckFD(fd, path); err != nil {
+		f.Close()
+		return nil, err
+	}
+	// Back to blocking mode (O_NONBLOCK only kept a planted FIFO from hanging open).
+	if err := unix.SetNonblock(fd, false); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// CheckFD refuses an open file that is not a regular file, has more than
+// one link (a hard link could alias a vault file to something the attacker
+// controls), is owned by another user, or is accessible by group or others.
+func CheckFD(fd int, path string) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		f.Close()
-		return nil, &fs.PathError{Op: "fstat", Path: path, Err: err}
+		return &fs.PathError{Op: "fstat", Path: path, Err: err}
 	}
 	var reason string
 	switch {
@@ -94,15 +109,9 @@ func OpenFile(path string) (*os.File, error) {
 		reason = fmt.Sprintf("it is accessible by group or others (mode %04o; run chmod 600)", st.Mode&0o7777)
 	}
 	if reason != "" {
-		f.Close()
-		return nil, &UnsafeError{path, reason}
+		return &UnsafeError{path, reason}
 	}
-	// Back to blocking mode (O_NONBLOCK only kept a planted FIFO from hanging open).
-	if err := unix.SetNonblock(fd, false); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
+	return nil
 }
 
 // WriteAtomic replaces dir/name with data: O_EXCL temp file (0600) in the
