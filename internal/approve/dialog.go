@@ -98,22 +98,8 @@ func (a *dialogApprover) Approve(ctx context.Context, r *Request) (Decision, err
 // program resolves the dialog binary from fixed system directories only,
 // never PATH, and only if it passes the root-owned check.
 func (a *dialogApprover) program() (string, error) {
-	var rejected error
-	for _, dir := range a.c.dialogDirs {
-		p := filepath.Join(dir, a.kind)
-		if _, err := os.Lstat(p); err != nil {
-			continue
-		}
-		real, err := a.c.trust(p)
-		if err == nil {
-			return real, nil
-		}
-		if rejected == nil {
-			rejected = err
-		}
-	}
-	if rejected != nil {
-		return "", rejected
+	if real, err := firstTrusted(a.c.dialogDirs, a.kind, a.c.trust); real != "" || err != nil {
+		return real, err
 	}
 	return "", fmt.Errorf("%w: %s is not in %s; install it or use the tty approver",
 		ErrProgramNotFound, a.kind, strings.Join(a.c.dialogDirs, " or "))
@@ -137,4 +123,29 @@ func dialogEnv(environ []string) []string {
 		}
 	}
 	return out
+}
+
+// firstTrusted returns the first dir/name (absolute dirs only, in order)
+// that exists and passes trust. If some existed but none passed, it
+// returns the first refusal, so a planted copy is reported rather than
+// skipped in silence; if none existed, it returns "", nil.
+func firstTrusted(dirs []string, name string, trust func(string) (string, error)) (string, error) {
+	var rejected error
+	for _, dir := range dirs {
+		if !filepath.IsAbs(dir) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		real, err := trust(p)
+		if err == nil {
+			return real, nil
+		}
+		if rejected == nil {
+			rejected = err
+		}
+	}
+	return "", rejected
 }

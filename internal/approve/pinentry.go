@@ -205,25 +205,8 @@ func (a *pinentryApprover) program() (string, error) {
 		}
 		return a.c.trust(a.c.pinentry)
 	}
-	var rejected error
-	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
-		if !filepath.IsAbs(dir) {
-			continue
-		}
-		p := filepath.Join(dir, "pinentry")
-		if _, err := os.Stat(p); err != nil {
-			continue
-		}
-		real, err := a.c.trust(p)
-		if err == nil {
-			return real, nil
-		}
-		if rejected == nil {
-			rejected = err
-		}
-	}
-	if rejected != nil {
-		return "", rejected
+	if real, err := firstTrusted(filepath.SplitList(os.Getenv("PATH")), "pinentry", a.c.trust); real != "" || err != nil {
+		return real, err
 	}
 	return "", fmt.Errorf("%w: no pinentry on PATH; install pinentry-curses or pinentry-gnome3, or use the tty approver", ErrProgramNotFound)
 }
