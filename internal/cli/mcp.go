@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/spf13/cobra"
+
+	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/launch"
+	"github.com/envseal/envseal/internal/mcpserver"
+	"github.com/envseal/envseal/internal/seal"
+)
+
+func (a *app) mcpCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "mcp",
+		Short: "Serve envseal to an AI agent over the Model Context Protocol (stdio)",
+		Long: `Speak the Model Context Protocol on stdin/stdout so an AI agent can list secret
+names, ask you to store a new secret, and run programs you approved with
+secrets it never sees. Tools: list_secrets, run_command, request_secret,
+policy_list, status. No tool takes or returns a value.
+
+Runs go through the broker: start 'envseal broker' in a terminal of your own
+first; approvals and typed values are asked there, never through the agent's
+client. Print a client's configuration with 'envseal mcp config CLIENT'.
+Only protocol goes to stdout; logs go to stderr.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return a.serveMCP() },
+	}
+	c.AddCommand(a.mcpConfigCmd())
+	return c
+}
+
+func (a *app) serveMCP() error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	cfg := mcpserver.Config{
+		Env: os.Environ(), PATH: os.Getenv("PATH"),
+		Direct: &mcpDirect{a: a},
+		Logf:   func(format string, args ...any) { a.infof(format, args...) },
+	}
+	a.infof("mcp server on stdio (pid %d)", os.Getpid())
+	err := mcpserver.Serve(ctx, cfg, &mcp.StdioTransport{})
+	if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+		return withHint(fmt.Errorf("mcp: %w", err), "")
+	}
+	return nil
+}
+
+// mcpDirect is the direct path for run_command when no broker answers: the
+// passphrase and the approval are asked on the controlling terminal, never
+// through the MCP client. Under most agents there is none (or the agent's
+// UI owns it) and the run fails with a hint to start the broker.
+type mcpDirect struct{ a *app }
+
+func (d *mcpDirect) Run(ctx context.Context, req *launch.Request) (*launch.Result, error) {
+	v, err := openVault()
+	if err != nil {
+		return nil, &launch.Error{Code: launch.ExitFailed, Err: err, Hint: hintFor(err)}
+	}
+	ap, err := approve.New(approve.KindTTY, approve.WithTimeout(approve.DefaultTimeout))
+	if err != nil {
+		return nil, &launch.Error{Code: launch.ExitFailed, Err: err}
+	}
+	cp := &launch.Checkpoint{
+		Vault: v, Direct: true, Approver: ap,
+		Audit: d.a.runAuditor(v.Dir(), approve.KindTTY),
+		Unlock: func() (seal.Key, error) {
+			pass, err := (&passphraseFlag{fd: -1}).read("Vault passphrase (envseal mcp): ", false)
+			if err != nil {
+				return seal.Key{}, err
+			}
+			defer clear(pass)
+			k, err := v.Unlock(pass)
+			auditUnlockFailed(d.a.auditLog(v.Dir()), err)
+			return k, err
+		},
+	}
+	r := *req
+	r.Hide = hiddenDirs(v.Dir())
+	r.RequesterPID = os.Getppid()
+	return cp.Run(ctx, &r)
+}
+
+// mcpClients are the configuration snippets 'envseal mcp config' prints.
+var mcpClients = map[string]string{
+	"claude-code": `# Claude Code: register the server (user scope), then start the agent jailed.
+claude mcp add --scope user envseal -- envseal mcp
+
+# In a terminal of your own (approvals and typed values are asked here):
+envseal broker
+# Start the agent where it cannot reach the vault, the broker's terminal
+# or other processes:
+envseal jail --rw . -- claude
+`,
+	"cursor": `// Cursor: ~/.cursor/mcp.json (or .cursor/mcp.json in a project)
+{
+  "mcpServers": {
+    "envseal": { "command": "envseal", "args": ["mcp"] }
+  }
+}
+// Start 'envseal broker' in a terminal of your own; approvals are asked there.
+// Prefer running the editor under 'envseal jail --rw PROJECT -- cursor'.
+`,
+	"codex": `# Codex CLI: ~/.codex/config.toml
+[mcp_servers.envseal]
+command = "envseal"
+args = ["mcp"]
+
+# Start 'envseal broker' in a terminal of your own; approvals are asked there.
+# Start the agent jailed: envseal jail --rw . -- codex
+`,
+	"generic": `{
+  "mcpServers": {
+    "envseal": { "command": "envseal", "args": ["mcp"], "transport": "stdio" }
+  }
+}
+// Any MCP client: run 'envseal mcp' over stdio. Start 'envseal broker' in a
+// terminal of your own (approvals are asked there), and start the agent
+// with 'envseal jail -- AGENT' so it cannot reach the vault or that terminal.
+`,
+}
+
+func (a *app) mcpConfigCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:       "config claude-code|cursor|codex|generic",
+		Short:     "Print the MCP configuration snippet for an agent client",
+		ValidArgs: []string{"claude-code", "cursor", "codex", "generic"},
+		Args:      cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			s, ok := mcpClients[args[0]]
+			if !ok {
+				return withHint(fmt.Errorf("unknown client %q", args[0]), "use claude-code, cursor, codex or generic")
+			}
+			_, err := fmt.Fprint(a.stdout, s)
+			return err
+		},
+	}
+}

@@ -1,0 +1,233 @@
+package mcpserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/envfile"
+	"github.com/envseal/envseal/internal/launch"
+	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/sandbox"
+)
+
+const runDesc = `Run a program with secrets from the envseal vault, without ever seeing their values.
+Secrets are delivered as environment variables ("secrets": {"ENV_VAR": "secret-name"}), on stdin ("stdin_secret"), or as a read-only file whose path is in an environment variable ("file_secrets"). With none of those, the .envseal file (ENV_VAR=secret-name lines) nearest to cwd is used.
+The first time a program runs with given arguments, the human approves it at the envseal broker (not in this chat); the call waits for that. Output comes back with every secret (and its common encodings) replaced by [envseal:NAME]; it is truncated over max_output_bytes. The program gets no stdin (unless stdin_secret) and no terminal.
+If this fails because no broker answers, ask the human to run 'envseal broker' in a terminal of their own, then retry.`
+
+// RunInput is run_command's input.
+type RunInput struct {
+	Argv           []string          `json:"argv" jsonschema:"the program and its arguments, e.g. [\"curl\", \"-sS\", \"https://api.example.com\"]; argv[0] is looked up on PATH"`
+	Cwd            string            `json:"cwd" jsonschema:"absolute path of the working directory"`
+	Secrets        map[string]string `json:"secrets,omitempty" jsonschema:"environment variable name to secret name, e.g. {\"GITHUB_TOKEN\": \"github-token\"}"`
+	StdinSecret    string            `json:"stdin_secret,omitempty" jsonschema:"secret name written once to the program's stdin, which is then closed"`
+	FileSecrets    map[string]string `json:"file_secrets,omitempty" jsonschema:"environment variable name to secret name; the variable holds the path of a read-only file with the value"`
+	Sandbox        string            `json:"sandbox,omitempty" jsonschema:"sandbox tier: standard (default), hardened or lockdown; see the status tool for what this machine supports"`
+	TimeoutSeconds int               `json:"timeout_seconds,omitempty" jsonschema:"stop the program after this many seconds, approval wait included (default 300, at most 3600)"`
+	MaxOutputBytes int               `json:"max_output_bytes,omitempty" jsonschema:"bytes of stdout and of stderr to return (default 65536, at most 1048576)"`
+}
+
+// RunOutput is run_command's result.
+type RunOutput struct {
+	ExitCode        int            `json:"exit_code" jsonschema:"the program's exit status; 128+N if killed by signal N"`
+	Stdout          string         `json:"stdout" jsonschema:"scrubbed standard output"`
+	Stderr          string         `json:"stderr" jsonschema:"scrubbed standard error"`
+	StdoutTruncated bool           `json:"stdout_truncated,omitempty"`
+	StderrTruncated bool           `json:"stderr_truncated,omitempty"`
+	Leaks           map[string]int `json:"leaks,omitempty" jsonschema:"times the program printed each secret (replaced by [envseal:NAME])"`
+	Approval        string         `json:"approval" jsonschema:"rule (an existing rule allowed it), once or always (the human approved it now)"`
+	ApprovalNeeded  bool           `json:"approval_needed" jsonschema:"whether the human had to approve this run"`
+	RuleID          string         `json:"rule_id,omitempty"`
+	Via             string         `json:"via" jsonschema:"broker or direct"`
+}
+
+func (t *tools) runCommand(ctx context.Context, _ *mcp.CallToolRequest, in RunInput) (*mcp.CallToolResult, RunOutput, error) {
+	var out RunOutput
+	if err := checkArgv(in.Argv); err != nil {
+		return nil, out, err
+	}
+	cwd, err := checkDir("cwd", in.Cwd)
+	if err != nil {
+		return nil, out, err
+	}
+	tier := in.Sandbox
+	if tier == "" {
+		tier = sandbox.Standard
+	}
+	if !slices.Contains(sandbox.Tiers(), tier) {
+		return nil, out, invalid("sandbox %q: use standard, hardened or lockdown", clip(tier))
+	}
+	timeout, max := in.TimeoutSeconds, in.MaxOutputBytes
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if timeout < 1 || timeout > MaxTimeout {
+		return nil, out, invalid("timeout_seconds %d: use 1 to %d", in.TimeoutSeconds, MaxTimeout)
+	}
+	if max == 0 {
+		max = DefaultMaxOutput
+	}
+	if max < 1 || max > MaxMaxOutput {
+		return nil, out, invalid("max_output_bytes %d: use 1 to %d", in.MaxOutputBytes, MaxMaxOutput)
+	}
+	grants, err := runGrants(&in, cwd)
+	if err != nil {
+		return nil, out, err
+	}
+
+	stdout, stderr := &capped{max: max}, &capped{max: max}
+	req := &launch.Request{
+		Argv: in.Argv, Cwd: cwd, Env: t.cfg.Env, PATH: t.cfg.PATH,
+		Grants: grants, Sandbox: tier,
+		// The child gets an empty stdin and pipes for output: never the
+		// server's own stdio, which carries the protocol.
+		Stdin: bytes.NewReader(nil), Stdout: stdout, Stderr: stderr,
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(timeout)*time.Second)
+	defer cancel()
+	res, via, err := t.run(ctx, req)
+	t.cfg.logf("run_command %s via %s: %s", in.Argv[0], via, outcome(res, err))
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return nil, out, fmt.Errorf("the run did not finish within %d seconds and was stopped (approval wait included): %w", timeout, err)
+		}
+		return nil, out, runError(err, via)
+	}
+	out.Stdout, out.StdoutTruncated = stdout.text()
+	out.Stderr, out.StderrTruncated = stderr.text()
+	out.ExitCode, out.Approval, out.RuleID, out.Via = res.ExitCode, res.Approval, res.RuleID, via
+	out.ApprovalNeeded = res.Approval != "" && res.Approval != "rule"
+	for name, n := range res.Leaks {
+		if n > 0 {
+			if out.Leaks == nil {
+				out.Leaks = map[string]int{}
+			}
+			out.Leaks[name] = n
+		}
+	}
+	return nil, out, nil
+}
+
+// run goes through the broker when one answers, else the direct path.
+func (t *tools) run(ctx context.Context, req *launch.Request) (*launch.Result, string, error) {
+	bc, err := broker.Dial(t.cfg.Socket)
+	if err == nil {
+		res, err := bc.Run(ctx, req)
+		return res, "broker", err
+	}
+	if !errors.Is(err, broker.ErrNoBroker) && !errors.Is(err, broker.ErrUnsupported) {
+		// A socket directory that is not ours or a broker of another uid:
+		// someone is interfering; do not fall back silently.
+		return nil, "broker", err
+	}
+	if t.cfg.Direct == nil {
+		return nil, "direct", fmt.Errorf("%w; %s", err, askForBroker)
+	}
+	res, derr := t.cfg.Direct.Run(ctx, req)
+	return res, "direct", derr
+}
+
+const askForBroker = "ask the human to start 'envseal broker' in a terminal of their own (approvals are asked there), then retry"
+
+func runError(err error, via string) error {
+	var le *launch.Error
+	if !errors.As(err, &le) {
+		return fmt.Errorf("run failed: %w", err)
+	}
+	var what string
+	switch le.Code {
+	case launch.ExitDenied:
+		what = "run denied"
+	case launch.ExitNotFound:
+		what = "command not found"
+	default:
+		what = "envseal could not run the command"
+	}
+	msg := fmt.Sprintf("%s (exit %d): %v", what, le.Code, le.Err)
+	if le.Hint != "" {
+		msg += "; hint: " + le.Hint
+	}
+	if via == "direct" && le.Code != launch.ExitNotFound {
+		msg += "; " + askForBroker
+	}
+	return errors.New(msg)
+}
+
+func outcome(res *launch.Result, err error) string {
+	if err != nil {
+		return "failed"
+	}
+	return fmt.Sprintf("exit %d, approval %s", res.ExitCode, res.Approval)
+}
+
+// runGrants validates the requested deliveries, or takes the .envseal
+// mappings from cwd up when none are named (as 'envseal run' does).
+func runGrants(in *RunInput, cwd string) ([]policy.Grant, error) {
+	if len(in.Secrets)+len(in.FileSecrets) > maxSecrets {
+		return nil, invalid("more than %d secrets", maxSecrets)
+	}
+	var gs []policy.Grant
+	seen := map[string]bool{}
+	add := func(m map[string]string, d policy.Delivery) error {
+		envs := make([]string, 0, len(m))
+		for env := range m {
+			envs = append(envs, env)
+		}
+		sort.Strings(envs) // a stable order: the rule pins it
+		for _, env := range envs {
+			if err := checkEnvName(env); err != nil {
+				return err
+			}
+			if err := checkSecretName(m[env]); err != nil {
+				return err
+			}
+			if seen[env] {
+				return invalid("variable %s is named twice", env)
+			}
+			seen[env] = true
+			gs = append(gs, policy.Grant{Secret: m[env], Delivery: d, Env: env})
+		}
+		return nil
+	}
+	if err := add(in.Secrets, policy.DeliverEnv); err != nil {
+		return nil, err
+	}
+	if err := add(in.FileSecrets, policy.DeliverFD); err != nil {
+		return nil, err
+	}
+	if in.StdinSecret != "" {
+		if err := checkSecretName(in.StdinSecret); err != nil {
+			return nil, err
+		}
+		gs = append(gs, policy.Grant{Secret: in.StdinSecret, Delivery: policy.DeliverStdin})
+	}
+	if len(gs) > 0 {
+		return gs, nil
+	}
+	path, err := envfile.Find(cwd)
+	if errors.Is(err, envfile.ErrNotFound) {
+		return nil, invalid("no secrets named and no .envseal file in %s or above; pass \"secrets\": {\"ENV_VAR\": \"secret-name\"}", cwd)
+	}
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	ms, err := envfile.Load(path)
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	for _, m := range ms {
+		gs = append(gs, policy.Grant{Secret: m.Secret, Delivery: policy.DeliverEnv, Env: m.Env})
+	}
+	if len(gs) == 0 {
+		return nil, invalid("%s maps no secrets", path)
+	}
+	return gs, nil
+}
