@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/envseal/envseal/internal/launch"
+	"github.com/envseal/envseal/internal/policy"
 )
 
 // SocketPath is where the broker would listen.
@@ -35,10 +36,11 @@ type Conn struct{ Path string }
 // Dial always fails on this OS.
 func Dial(path string) (*Conn, error) { return nil, ErrUnsupported }
 
-func (c *Conn) Close() error                { return nil }
-func (c *Conn) Status() (*StatusMsg, error) { return nil, ErrUnsupported }
-func (c *Conn) Lock() error                 { return ErrUnsupported }
-func (c *Conn) List() ([]ListEntry, error)  { return nil, ErrUnsupported }
+func (c *Conn) Close() error                   { return nil }
+func (c *Conn) Status() (*StatusMsg, error)    { return nil, ErrUnsupported }
+func (c *Conn) Lock() error                    { return ErrUnsupported }
+func (c *Conn) List() ([]ListEntry, error)     { return nil, ErrUnsupported }
+func (c *Conn) Policy() ([]policy.Rule, error) { return nil, ErrUnsupported }
 func (c *Conn) Store(name, purpose string) (*StoreResultMsg, error) {
 	return nil, ErrUnsupported
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/envseal/envseal/internal/launch"
+	"github.com/envseal/envseal/internal/policy"
 )
 
 // Conn is one connection to the broker; it carries one request.
@@ -118,6 +119,22 @@ func (c *Conn) List() ([]ListEntry, error) {
 		return nil, err
 	}
 	return m.Secrets, nil
+}
+
+// Policy asks the broker for the approved rules.
+func (c *Conn) Policy() ([]policy.Rule, error) {
+	f, err := c.roundTrip(TypePolicy)
+	if err != nil {
+		return nil, err
+	}
+	if f.Type != TypePolicyOK {
+		return nil, protoErr("unexpected reply %q to policy", f.Type)
+	}
+	m, err := DecodePolicy(f.Payload)
+	if err != nil {
+		return nil, err
+	}
+	return m.Rules, nil
 }
 
 // Store asks the broker to have the human type a new secret's value on

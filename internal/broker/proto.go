@@ -38,12 +38,14 @@ const (
 	TypeLock   byte = 'L' // empty payload
 	TypeList   byte = 'N' // empty payload: secret names and metadata
 	TypeStore  byte = 'W' // StoreMsg: ask the human to type a new secret
+	TypePolicy byte = 'P' // empty payload: the approved rules (no values in them)
 
 	TypeResult   byte = 'r' // ResultMsg
 	TypeStatusOK byte = 't' // StatusMsg
 	TypeOK       byte = 'k' // empty payload
 	TypeListOK   byte = 'n' // ListMsg
 	TypeStoreOK  byte = 'w' // StoreResultMsg
+	TypePolicyOK byte = 'p' // PolicyMsg
 	TypeError    byte = 'e' // ErrorMsg: a protocol-level refusal
 )
 
@@ -146,8 +148,8 @@ func ParseHeader(h []byte) (typ byte, n int, err error) {
 	}
 	typ = h[1]
 	switch typ {
-	case TypeRun, TypeSignal, TypeStatus, TypeLock, TypeList, TypeStore,
-		TypeResult, TypeStatusOK, TypeOK, TypeListOK, TypeStoreOK, TypeError:
+	case TypeRun, TypeSignal, TypeStatus, TypeLock, TypeList, TypeStore, TypePolicy,
+		TypeResult, TypeStatusOK, TypeOK, TypeListOK, TypeStoreOK, TypePolicyOK, TypeError:
 	default:
 		return 0, 0, protoErr("unknown frame type %#x", typ)
 	}
@@ -347,6 +349,21 @@ func DecodeStore(p []byte) (*StoreMsg, error) {
 // DecodeStoreResult decodes a store answer.
 func DecodeStoreResult(p []byte) (*StoreResultMsg, error) {
 	var m StoreResultMsg
+	if err := decodeJSON(p, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// PolicyMsg answers TypePolicy: the rules as an agent may see them (paths,
+// hashes, argv, secret names and deliveries, tier, expiry — never a value).
+type PolicyMsg struct {
+	Rules []policy.Rule `json:"rules"`
+}
+
+// DecodePolicy decodes a policy answer.
+func DecodePolicy(p []byte) (*PolicyMsg, error) {
+	var m PolicyMsg
 	if err := decodeJSON(p, &m); err != nil {
 		return nil, err
 	}

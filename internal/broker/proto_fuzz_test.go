@@ -92,6 +92,7 @@ func FuzzDecode(f *testing.F) {
 				}
 			}
 			DecodeList(fr.Payload)
+			DecodePolicy(fr.Payload)
 			DecodeStoreResult(fr.Payload)
 			DecodeResult(fr.Payload)
 			DecodeStatus(fr.Payload)

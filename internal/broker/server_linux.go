@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/exeseal"
+	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/vault"
 
 	"golang.org/x/sys/unix"
@@ -249,6 +250,9 @@ func (s *Server) handle(c *net.UnixConn) {
 	case TypeList:
 		closeFDs(fds)
 		s.serveList(c)
+	case TypePolicy:
+		closeFDs(fds)
+		s.servePolicy(c)
 	case TypeStore:
 		closeFDs(fds)
 		s.serveStore(c, f, int(cred.Pid))
@@ -436,4 +440,32 @@ func (s *Server) serveStore(c *net.UnixConn, f Frame, peerPID int) {
 	}
 	s.cfg.Audit.Event(k, "secret_stored", map[string]any{"secret": m.Name, "generation": meta.Generation, "source": "broker request"})
 	reply(true, "")
+}
+
+// servePolicy answers with the approved rules. It never asks the human to
+// unlock for this: a locked broker says so.
+func (s *Server) servePolicy(c *net.UnixConn) {
+	s.mu.Lock()
+	locked := !s.key.Valid()
+	s.mu.Unlock()
+	if locked {
+		writeError(c, "the broker is locked: the rules are sealed until the human unlocks it (the next run asks)")
+		return
+	}
+	k, err := s.unlock() // a copy of the cached key; no prompt when unlocked
+	if err != nil {
+		writeError(c, "the broker is locked")
+		return
+	}
+	defer k.Wipe()
+	p, err := policy.NewStore(s.cfg.Vault.Dir(), k).Load()
+	if err != nil {
+		writeError(c, "policy: "+err.Error())
+		return
+	}
+	rules := p.Rules
+	if rules == nil {
+		rules = []policy.Rule{}
+	}
+	writeFrame(c, TypePolicyOK, &PolicyMsg{Rules: rules})
 }

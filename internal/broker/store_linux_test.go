@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -85,5 +86,36 @@ func TestStoreRequest(t *testing.T) {
 	// An invalid name never reaches the human.
 	if _, err := dialT(t, tb.sock).Store("../x", ""); err == nil {
 		t.Fatal("invalid name accepted")
+	}
+}
+
+// The rules, as an agent may see them, come from the unlocked broker; a
+// locked broker refuses instead of asking the human.
+func TestPolicyThroughBroker(t *testing.T) {
+	tb := startBroker(t, approve.AllowOnce, nil)
+	v := tb.srv.cfg.Vault
+	k, err := v.Unlock([]byte("pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error {
+		p.Put(policy.Rule{ID: "r00000001", Binary: "/usr/bin/curl", SHA256: "aa", Argv: []string{"-s"},
+			Grants: []policy.Grant{{Secret: "tok", Delivery: policy.DeliverEnv, Env: "T"}}, Sandbox: "standard"})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := dialT(t, tb.sock).Policy()
+	if err != nil || len(rules) != 1 || rules[0].ID != "r00000001" || rules[0].Grants[0].Secret != "tok" {
+		t.Fatalf("policy = %+v, %v", rules, err)
+	}
+	tb.srv.Lock()
+	before := tb.unlock.Load()
+	if _, err := dialT(t, tb.sock).Policy(); err == nil {
+		t.Fatal("a locked broker handed out the rules")
+	}
+	if tb.unlock.Load() != before {
+		t.Fatal("a policy request made the broker ask for the passphrase")
 	}
 }

@@ -12,8 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/broker"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/mcpserver"
+	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
 )
 
@@ -44,6 +46,15 @@ func (a *app) serveMCP() error {
 		Env: os.Environ(), PATH: os.Getenv("PATH"),
 		Direct: &mcpDirect{a: a},
 		Logf:   func(format string, args ...any) { a.infof(format, args...) },
+		// The rules are sealed; an unlocked broker can show them (no
+		// values are in them). Without a broker policy_list says so.
+		Rules: func(context.Context) ([]policy.Rule, error) {
+			bc, err := broker.Dial("")
+			if err != nil {
+				return nil, fmt.Errorf("%w: the rules are sealed; ask the human to start 'envseal broker' (or to run 'envseal policy list')", err)
+			}
+			return bc.Policy()
+		},
 	}
 	a.infof("mcp server on stdio (pid %d)", os.Getpid())
 	err := mcpserver.Serve(ctx, cfg, &mcp.StdioTransport{})
