@@ -67,8 +67,23 @@ func ReadFile(path string, max int64) ([]byte, error) {
 	return data, nil
 }
 
-// OpenFile opens path for reading with the checks of ReadFile.
+// errUnlinked marks a file unlinked while we held it open.
+var errUnlinked = fmt.Errorf("%w (unlinked while being opened)", fs.ErrNotExist)
+
+// OpenFile opens path for reading with the checks of ReadFile. Readers take
+// no lock, so a file replaced (renamed over) or removed between open and
+// check is opened again; a file that stays gone is fs.ErrNotExist.
 func OpenFile(path string) (*os.File, error) {
+	for attempt := 0; ; attempt++ {
+		f, err := openChecked(path)
+		if errors.Is(err, errUnlinked) && attempt < 3 {
+			continue
+		}
+		return f, err
+	}
+}
+
+func openChecked(path string) (*os.File, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) {
@@ -96,6 +111,11 @@ func CheckFD(fd int, path string) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return &fs.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	if st.Nlink == 0 {
+		// Unlinked between our open and this check: a concurrent revoke
+		// (gone) or a replace renamed over it (OpenFile opens again).
+		return &fs.PathError{Op: "open", Path: path, Err: errUnlinked}
 	}
 	var reason string
 	switch {
