@@ -60,7 +60,7 @@ func openLog(path string, forAppend bool) (*os.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	f := os.NewFile(uintptr(fd), path)
-	if err := checkOpen(fd, path); err != nil {
+	if err := safefile.CheckFD(fd, path); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -70,8 +70,6 @@ func openLog(path string, forAppend bool) (*os.File, error) {
 	}
 	return f, nil
 }
-
-func checkOpen(fd int, path string) error { return safefile.CheckFD(fd, path) }
 
 // writeHeadFile rewrites the anchor in place. It is not fsynced on
 // purpose: it is written only after the record it names is durable, so
@@ -86,7 +84,7 @@ func writeHeadFile(path string, b []byte) error {
 	}
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
-	if err := checkOpen(fd, path); err != nil {
+	if err := safefile.CheckFD(fd, path); err != nil {
 		return err
 	}
 	if _, err := f.WriteAt(b, 0); err != nil {

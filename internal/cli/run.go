@@ -138,26 +138,7 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 		RequesterPID: os.Getppid(),
 	}
 	res, err := cp.Run(context.Background(), req)
-	if err != nil {
-		var le *launch.Error
-		if errors.As(err, &le) {
-			hint := le.Hint
-			if hint == "" {
-				hint = hintFor(le.Err)
-			}
-			return withCode(le.Err, le.Code, hint)
-		}
-		return fail(err, hintFor(err))
-	}
-	for name, n := range res.Leaks {
-		if n > 0 {
-			a.warnf("the program printed %s %d time(s); it was replaced by [envseal:%s]", name, n, name)
-		}
-	}
-	if res.ExitCode != 0 {
-		return &exitErr{err: fmt.Errorf("exit status %d", res.ExitCode), code: res.ExitCode, silent: true}
-	}
-	return nil
+	return a.runOutcome(res, err)
 }
 
 // grants turns the flags (or the .envseal file) into policy grants.
