@@ -1,0 +1,111 @@
+package detect
+
+import (
+	"bytes"
+	"math"
+	"regexp"
+	"strconv"
+)
+
+// WeakBits is the estimate under which a value is called low-entropy.
+const WeakBits = 64
+
+// EstimateBits estimates the entropy of value in bits, generously for a
+// random string and harshly for a repeated or patterned one: the character
+// pool the value draws from (lower, upper, digits, symbols, other bytes)
+// gives bits per character, scaled by how evenly the value uses its
+// characters (normalised Shannon entropy), over the length of its shortest
+// repeating unit, not counting characters that continue a run. It is a screen for obvious mistakes, not a proof of
+// strength.
+func EstimateBits(value []byte) float64 {
+	v := value[:period(value)]
+	if len(v) == 0 {
+		return 0
+	}
+	var lower, upper, digit, symbol, other bool
+	var counts [256]int
+	for _, c := range v {
+		counts[c]++
+		switch {
+		case c >= 'a' && c <= 'z':
+			lower = true
+		case c >= 'A' && c <= 'Z':
+			upper = true
+		case c >= '0' && c <= '9':
+			digit = true
+		case c > ' ' && c < 0x7f:
+			symbol = true
+		default:
+			other = true
+		}
+	}
+	pool := 0
+	for _, x := range []struct {
+		on bool
+		n  int
+	}{{lower, 26}, {upper, 26}, {digit, 10}, {symbol, 33}, {other, 128}} {
+		if x.on {
+			pool += x.n
+		}
+	}
+	var h float64
+	n := float64(len(v))
+	for _, k := range counts {
+		if k > 0 {
+			p := float64(k) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	maxH := math.Log2(math.Min(n, float64(pool)))
+	even := 1.0
+	if maxH > 0 {
+		even = math.Min(1, h/maxH)
+	} else {
+		even = 0
+	}
+	// A character that continues a run (same as, or one after or before,
+	// the previous one: "aaaa", "1234", "fedc") adds almost nothing.
+	seq := 0
+	for i := 1; i < len(v); i++ {
+		if d := int(v[i]) - int(v[i-1]); d >= -1 && d <= 1 {
+			seq++
+		}
+	}
+	return (n - float64(seq)) * math.Log2(float64(pool)) * even
+}
+
+// period is the length of the shortest unit value repeats ("abcabcabc" → 3).
+func period(v []byte) int {
+	for p := 1; p <= len(v)/2; p++ {
+		if len(v)%p != 0 {
+			continue
+		}
+		if bytes.Equal(v[p:], v[:len(v)-p]) {
+			return p
+		}
+	}
+	return len(v)
+}
+
+var placeholderRes = []*regexp.Regexp{
+	regexp.MustCompile(`(?i)^(change[-_ ]?me|changeit|placeholder|example|dummy|sample|test(ing)?|secret|password|passw0rd|pass|letmein|admin|root|todo|fixme|tbd|none|null|nil|undefined|empty|redacted|foo|bar|foobar|x+|\*+|\.+|-+|0+|1234.*|abc.*|qwerty.*)$`),
+	regexp.MustCompile(`(?i)^(your|my|insert|enter|put|add)[-_ ]?.*(key|token|secret|password|pass|id|here)$`),
+	regexp.MustCompile(`(?i)^.*[-_ ]here$`),
+	regexp.MustCompile(`^(<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Z_][A-Z0-9_]*)$`),
+	regexp.MustCompile(`(?i)^(sk|pk|ghp|xoxb|glpat|akia)?[-_]?(x{4,}|\*{4,}|\.{3,}|0{8,})$`),
+}
+
+// Weakness says why value looks unfit to be a secret: "" when it does not.
+// It never includes the value.
+func Weakness(value []byte) string {
+	v := bytes.TrimSpace(value)
+	for _, re := range placeholderRes {
+		if re.Match(v) {
+			return "looks like a placeholder, not a real credential"
+		}
+	}
+	if bits := EstimateBits(v); bits < WeakBits {
+		return "has low entropy (about " + strconv.Itoa(int(bits)) + " bits, under " + strconv.Itoa(WeakBits) + ")"
+	}
+	return ""
+}
