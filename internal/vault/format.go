@@ -10,18 +10,32 @@ import (
 	"github.com/envseal/envseal/internal/seal"
 )
 
-// On-disk formats, version 1. docs/FORMAT.md describes them byte by byte;
-// format_vectors_test.go pins them with known-answer files.
+// On-disk formats. docs/FORMAT.md describes them byte by byte;
+// format_vectors_test.go pins them with known-answer files. master.key is
+// version 1; secret files are written as version 2 (version 1 still read).
 const (
 	masterMagic   = "envsealK"
 	secretMagic   = "envsealS"
 	formatV1      = 1
+	secretV2      = 2 // adds rotation period, provider guess and flags
 	kdfArgon2id   = 1
 	masterHdrLen  = 8 + 1 + 1 + 4 + 4 + 1 + seal.SaltSize // 35
 	masterFileLen = masterHdrLen + seal.NonceSize + seal.KeySize + seal.TagSize
 	// MaxValueLen bounds a secret value; larger files are refused unread.
 	MaxValueLen   = 1 << 20
-	maxSecretFile = 8 + 1 + 1 + MaxNameLen + 24 + seal.NonceSize + MaxValueLen + seal.TagSize
+	maxSecretFile = secretHeaderMax + seal.NonceSize + MaxValueLen + seal.TagSize
+	// MaxProviderLen bounds the stored provider guess.
+	MaxProviderLen = 32
+	// RotateNever, as Meta.RotateDays, turns rotation reminders off.
+	RotateNever = ^uint32(0)
+	// DefaultRotateDays applies when Meta.RotateDays is 0.
+	DefaultRotateDays = 90
+)
+
+// Secret flags (version 2).
+const (
+	flagWeak   = 1 << 0 // the value looked low-entropy or a placeholder when stored
+	flagsKnown = flagWeak
 )
 
 // ErrFormat means a file is not in a format this envseal understands:
@@ -99,6 +113,38 @@ type Meta struct {
 	// length without decrypting (authenticated only when decrypted; used
 	// to warn about values too short to scrub, before any decryption).
 	Len int
+	// RotateDays is the rotation period in days: 0 means the default
+	// (DefaultRotateDays), RotateNever means no reminder. Version 2.
+	RotateDays uint32
+	// Provider is the provider guessed from the value's shape when it was
+	// stored (detect.Provider), "" if none. Version 2.
+	Provider string
+	// Weak says the value looked low-entropy or like a placeholder when it
+	// was stored. Version 2.
+	Weak bool
+	// Format is the secret file's format version (1 or 2).
+	Format byte
+}
+
+// RotationPeriod is the effective rotation period (0: never).
+func (m Meta) RotationPeriod() time.Duration {
+	switch m.RotateDays {
+	case RotateNever:
+		return 0
+	case 0:
+		return DefaultRotateDays * 24 * time.Hour
+	}
+	return time.Duration(m.RotateDays) * 24 * time.Hour
+}
+
+// RotationDue is when the value should be replaced: its last update plus
+// the rotation period; zero when rotation is off.
+func (m Meta) RotationDue() time.Time {
+	p := m.RotationPeriod()
+	if p == 0 {
+		return time.Time{}
+	}
+	return m.Updated.Add(p)
 }
 
 // secretFile is a parsed secret file.
@@ -109,14 +155,31 @@ type secretFile struct {
 	header     []byte
 }
 
+// secretHeader encodes m's header in format m.Format (version 2 when
+// unset).
 func secretHeader(m Meta) []byte {
-	b := make([]byte, 0, 64+len(m.Name))
+	v := m.Format
+	if v == 0 {
+		v = secretV2
+	}
+	b := make([]byte, 0, secretHeaderMax)
 	b = append(b, secretMagic...)
-	b = append(b, formatV1, byte(len(m.Name)))
+	b = append(b, v, byte(len(m.Name)))
 	b = append(b, m.Name...)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Created.UnixNano()))
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Updated.UnixNano()))
-	return binary.BigEndian.AppendUint64(b, m.Generation)
+	b = binary.BigEndian.AppendUint64(b, m.Generation)
+	if v == formatV1 {
+		return b
+	}
+	b = binary.BigEndian.AppendUint32(b, m.RotateDays)
+	b = append(b, byte(len(m.Provider)))
+	b = append(b, m.Provider...)
+	var flags byte
+	if m.Weak {
+		flags |= flagWeak
+	}
+	return append(b, flags)
 }
 
 func encodeSecret(hdr, nonce, ct []byte) []byte {
@@ -126,8 +189,10 @@ func encodeSecret(hdr, nonce, ct []byte) []byte {
 	return append(b, ct...)
 }
 
-// secretHeaderMax is the most bytes a secret file's header can take.
-const secretHeaderMax = 10 + MaxNameLen + 24
+// secretHeaderMax is the most bytes a secret file's header can take
+// (version 2: magic, version, name length, name, created, updated,
+// generation, rotation days, provider length, provider, flags).
+const secretHeaderMax = 10 + MaxNameLen + 24 + 4 + 1 + MaxProviderLen + 1
 
 // parseSecretHeader parses the clear header of a secret file of total
 // size bytes, given at least its first min(size, secretHeaderMax) bytes.
@@ -136,11 +201,18 @@ func parseSecretHeader(b []byte, size int64) (Meta, int, error) {
 	if len(b) < 10 || string(b[:8]) != secretMagic {
 		return Meta{}, 0, fmt.Errorf("%w: not an envseal secret file", ErrFormat)
 	}
-	if b[8] != formatV1 {
-		return Meta{}, 0, fmt.Errorf("%w: unknown secret format version %d (this envseal reads version %d; upgrade envseal)", ErrFormat, b[8], formatV1)
+	v := b[8]
+	if v != formatV1 && v != secretV2 {
+		return Meta{}, 0, fmt.Errorf("%w: unknown secret format version %d (this envseal reads versions %d and %d; upgrade envseal)", ErrFormat, v, formatV1, secretV2)
 	}
 	n := int(b[9])
 	hdrLen := 10 + n + 24
+	if v == secretV2 {
+		hdrLen += 4 + 1 // rotation days, provider length; then provider, flags
+		if len(b) >= hdrLen {
+			hdrLen += int(b[hdrLen-1]) + 1
+		}
+	}
 	if size < int64(hdrLen+seal.NonceSize+seal.TagSize+1) || len(b) < hdrLen {
 		return Meta{}, 0, fmt.Errorf("%w: secret file truncated (%d bytes)", ErrFormat, size)
 	}
@@ -155,6 +227,20 @@ func parseSecretHeader(b []byte, size int64) (Meta, int, error) {
 		Updated:    time.Unix(0, int64(binary.BigEndian.Uint64(p[8:16]))).UTC(),
 		Generation: binary.BigEndian.Uint64(p[16:24]),
 		Len:        int(size) - hdrLen - seal.NonceSize - seal.TagSize,
+		Format:     v,
+	}
+	if v == secretV2 {
+		m.RotateDays = binary.BigEndian.Uint32(p[24:28])
+		k := int(p[28])
+		m.Provider = string(p[29 : 29+k])
+		flags := p[29+k]
+		if k > MaxProviderLen || (k > 0 && !validProvider(m.Provider)) {
+			return Meta{}, 0, fmt.Errorf("%w: invalid provider field", ErrFormat)
+		}
+		if flags&^flagsKnown != 0 {
+			return Meta{}, 0, fmt.Errorf("%w: unknown flags %#x (upgrade envseal)", ErrFormat, flags)
+		}
+		m.Weak = flags&flagWeak != 0
 	}
 	if m.Generation == 0 {
 		return Meta{}, 0, fmt.Errorf("%w: generation 0", ErrFormat)
@@ -165,6 +251,20 @@ func parseSecretHeader(b []byte, size int64) (Meta, int, error) {
 		return Meta{}, 0, fmt.Errorf("%w: non-canonical header", ErrFormat)
 	}
 	return m, hdrLen, nil
+}
+
+// validProvider: 1..MaxProviderLen bytes of [a-z0-9-] (detect's ids).
+func validProvider(s string) bool {
+	if len(s) == 0 || len(s) > MaxProviderLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // parseSecret parses a secret file's structure (not its ciphertext).

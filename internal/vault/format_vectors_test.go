@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"flag"
 	"os"
@@ -18,6 +19,13 @@ import (
 // They were written once with -update-vectors; if this test fails, the
 // on-disk format changed and every existing vault would stop opening.
 var updateVectors = flag.Bool("update-vectors", false, "rewrite testdata/vectors (only when deliberately changing the format)")
+
+// KAT2.seal is a version 2 secret added to the same vault: a JWT-shaped
+// value (provider "jwt") with a 30-day rotation period, stored at
+// vectorTime. Written once with -update-vectors-v2.
+var updateVectorsV2 = flag.Bool("update-vectors-v2", false, "add testdata/vectors/secrets/KAT2.seal")
+
+const vectorValueV2 = "eyJhbGciOiJub25lIn0.eyJrYXQiOjJ9.a2F0LXZlY3Rvci0y"
 
 const (
 	vectorPass  = "envseal test vector passphrase"
@@ -49,12 +57,30 @@ func vectorDir(t *testing.T) string {
 	// Git does not keep 0600/0700, which the vault insists on: copy.
 	dst := filepath.Join(t.TempDir(), "vault")
 	os.MkdirAll(filepath.Join(dst, SecretsDir), 0o700)
-	for _, f := range []string{MasterKeyFile, filepath.Join(SecretsDir, "KAT.seal")} {
+	for _, f := range []string{MasterKeyFile, filepath.Join(SecretsDir, "KAT.seal"), filepath.Join(SecretsDir, "KAT2.seal")} {
 		b, err := os.ReadFile(filepath.Join(src, f))
+		if os.IsNotExist(err) && *updateVectorsV2 {
+			continue
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(dst, f), b, 0o600)
+	}
+	if *updateVectorsV2 {
+		v, _ := Open(dst)
+		k, err := v.Unlock([]byte(vectorPass))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fixed := func() time.Time { return vectorTime }
+		if _, err := v.Store(k, "KAT2", []byte(vectorValueV2), StoreOptions{now: fixed, RotateDays: 30}); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(filepath.Join(dst, SecretsDir, "KAT2.seal"))
+		if err := os.WriteFile(filepath.Join(src, SecretsDir, "KAT2.seal"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dst
 }
@@ -106,5 +132,54 @@ func TestFormatVectors(t *testing.T) {
 	}
 	if !meta.Created.Equal(vectorTime) || meta.Generation != 1 {
 		t.Errorf("vector meta = %+v", meta)
+	}
+}
+
+func TestFormatVectorsV2(t *testing.T) {
+	dir := vectorDir(t)
+	sf, _ := os.ReadFile(filepath.Join(dir, SecretsDir, "KAT2.seal"))
+	// magic, version 2, name length 4, name, created, updated, generation,
+	// rotation days (uint32), provider length, provider, flags.
+	ts := hex.EncodeToString(binary.BigEndian.AppendUint64(nil, uint64(vectorTime.UnixNano())))
+	want := hex.EncodeToString([]byte("envsealS")) + "02" + "04" + hex.EncodeToString([]byte("KAT2")) +
+		ts + ts + "0000000000000001" + "0000001e" + "03" + hex.EncodeToString([]byte("jwt")) + "00"
+	hdrLen := len(want) / 2
+	if got := hex.EncodeToString(sf[:hdrLen]); got != want {
+		t.Errorf("v2 secret header = %s, want %s", got, want)
+	}
+	if n := hdrLen + 24 + len(vectorValueV2) + 16; len(sf) != n {
+		t.Errorf("KAT2.seal is %d bytes, FORMAT.md says %d", len(sf), n)
+	}
+	v, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := v.Unlock([]byte(vectorPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, meta, err := v.Get(k, "KAT2")
+	if err != nil {
+		t.Fatalf("v2 vector secret does not open: %v", err)
+	}
+	if string(got) != vectorValueV2 {
+		t.Error("v2 vector secret decrypted to the wrong value")
+	}
+	if meta.Format != 2 || meta.RotateDays != 30 || meta.Provider != "jwt" || meta.Weak || !meta.Updated.Equal(vectorTime) {
+		t.Errorf("v2 vector meta = %+v", meta)
+	}
+	// The version 1 file still opens, with the defaults a v1 file implies.
+	_, m1, err := v.Get(k, "KAT")
+	if err != nil || m1.Format != 1 || m1.RotateDays != 0 || m1.Provider != "" {
+		t.Errorf("v1 vector: meta %+v, err %v", m1, err)
+	}
+	// Editing any v2 metadata byte makes the value fail to open.
+	for _, off := range []int{hdrLen - 1 - 3 - 1 - 4, hdrLen - 1 - 3, hdrLen - 2, hdrLen - 1} {
+		b := bytes.Clone(sf)
+		b[off] ^= 1
+		os.WriteFile(filepath.Join(dir, SecretsDir, "KAT2.seal"), b, 0o600)
+		if _, _, err := v.Get(k, "KAT2"); err == nil {
+			t.Errorf("flipping header byte %d still opened", off)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/envseal/envseal/internal/detect"
 	"github.com/envseal/envseal/internal/safefile"
 	"github.com/envseal/envseal/internal/seal"
 )
@@ -345,7 +346,10 @@ func (v *Vault) Get(master seal.Key, name string) ([]byte, Meta, error) {
 // StoreOptions changes how Store treats an existing secret.
 type StoreOptions struct {
 	Force bool // overwrite an existing secret
-	now   func() time.Time
+	// RotateDays sets the rotation period (see Meta.RotateDays); 0 keeps
+	// an overwritten secret's period, and means the default for a new one.
+	RotateDays uint32
+	now        func() time.Time
 }
 
 // Store seals value under name. Without Force an existing name is
@@ -377,27 +381,69 @@ func (v *Vault) Store(master seal.Key, name string, value []byte, o StoreOptions
 		now = o.now
 	}
 	t := now().UTC()
-	meta := Meta{Name: name, Created: t, Updated: t, Generation: 1, Len: len(value)}
-	old, _, err := v.Get(master, name)
+	meta := Meta{
+		Name: name, Created: t, Updated: t, Generation: 1, Len: len(value), Format: secretV2,
+		RotateDays: o.RotateDays, Provider: detect.Provider(value), Weak: detect.Weakness(value) != "",
+	}
+	old, oldMeta, err := v.Get(master, name)
 	switch {
 	case err == nil:
 		clear(old)
 		if !o.Force {
 			return Meta{}, fmt.Errorf("secret %q: %w", name, ErrExists)
 		}
-		sf, _ := v.readSecretFile(name)
-		meta.Created = sf.meta.Created
-		meta.Generation = sf.meta.Generation + 1
+		meta.Created = oldMeta.Created
+		meta.Generation = oldMeta.Generation + 1
+		if o.RotateDays == 0 {
+			meta.RotateDays = oldMeta.RotateDays
+		}
 	case errors.Is(err, ErrNotFound):
 	default:
 		return Meta{}, err
 	}
+	if err := v.write(master, meta, value); err != nil {
+		return Meta{}, fmt.Errorf("store %q: %w", name, err)
+	}
+	return meta, nil
+}
+
+// write seals value under meta's header and replaces the secret's file.
+// The caller holds the vault lock.
+func (v *Vault) write(master seal.Key, meta Meta, value []byte) error {
 	hdr := secretHeader(meta)
 	k := master.Subkey(seal.DomainSecret)
 	defer k.Wipe()
 	nonce, ct := seal.Seal(k, value, hdr)
-	if err := safefile.WriteAtomic(v.path(SecretsDir), name+secretExt, encodeSecret(hdr, nonce, ct)); err != nil {
-		return Meta{}, fmt.Errorf("store %q: %w", name, err)
+	return safefile.WriteAtomic(v.path(SecretsDir), meta.Name+secretExt, encodeSecret(hdr, nonce, ct))
+}
+
+// SetRotation changes a secret's rotation period (days; 0 = default,
+// RotateNever = off) without changing its value, created/updated times or
+// generation. The file is rewritten in format version 2 (a version 1 file
+// gets its provider guess and weakness flag computed on the way).
+func (v *Vault) SetRotation(master seal.Key, name string, days uint32) (Meta, error) {
+	if err := ValidName(name); err != nil {
+		return Meta{}, err
+	}
+	if err := v.checkMaster(master); err != nil {
+		return Meta{}, err
+	}
+	lk, err := v.Lock()
+	if err != nil {
+		return Meta{}, err
+	}
+	defer lk.Unlock()
+	val, meta, err := v.Get(master, name)
+	if err != nil {
+		return Meta{}, err
+	}
+	defer clear(val)
+	if meta.Format == formatV1 {
+		meta.Provider, meta.Weak = detect.Provider(val), detect.Weakness(val) != ""
+	}
+	meta.Format, meta.RotateDays = secretV2, days
+	if err := v.write(master, meta, val); err != nil {
+		return Meta{}, fmt.Errorf("set rotation of %q: %w", name, err)
 	}
 	return meta, nil
 }
