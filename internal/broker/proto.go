@@ -298,6 +298,10 @@ type ListEntry struct {
 	Created    time.Time `json:"created,omitzero"`
 	Updated    time.Time `json:"updated,omitzero"`
 	Generation uint64    `json:"generation,omitempty"`
+	RotateDays uint32    `json:"rotate_days,omitempty"`
+	Provider   string    `json:"provider,omitempty"`
+	Weak       bool      `json:"weak,omitempty"`
+	LastUsed   time.Time `json:"last_used,omitzero"`
 	Error      string    `json:"error,omitempty"`
 }
 

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/guard"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/seal"
@@ -361,12 +362,17 @@ func (s *Server) serveList(c *net.UnixConn) {
 		return
 	}
 	out := &ListMsg{Secrets: []ListEntry{}}
+	var uses map[string]time.Time
+	if s.cfg.Vault != nil {
+		uses, _, _ = audit.New(s.cfg.Vault.Dir()).LastUse()
+	}
 	for _, e := range ents {
 		le := ListEntry{Name: e.Name}
 		if e.Err != nil {
 			le.Error = e.Err.Error()
 		} else {
 			le.Created, le.Updated, le.Generation = e.Created, e.Updated, e.Generation
+			le.RotateDays, le.Provider, le.Weak, le.LastUsed = e.RotateDays, e.Provider, e.Weak, uses[e.Name]
 		}
 		out.Secrets = append(out.Secrets, le)
 	}

@@ -155,6 +155,7 @@ The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 		a.doctorCmd(),
 		a.requestCmd(),
 		a.importCmd(),
+		a.rotationCmd(),
 		a.mcpCmd(),
 	)
 	return root

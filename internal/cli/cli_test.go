@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -43,6 +45,7 @@ func TestScripts(t *testing.T) {
 			"human":       cmdHuman,
 			"httpserver":  cmdHTTPServer,
 			"checksecret": cmdCheckSecret,
+			"backdate":    cmdBackdate,
 		},
 	})
 }
@@ -113,6 +116,36 @@ func cmdCheckSecret(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if eq := bytes.Equal(got, want); eq == neg {
 		ts.Fatalf("secret %s: equal to %s = %v (lengths %d and %d)", args[1], args[2], eq, len(got), len(want))
+	}
+}
+
+// backdate PASSPHRASE NAME DAYS re-stores NAME with the same value as if
+// it had been replaced DAYS days ago (generation +1), so rotation can be
+// tested without waiting.
+func cmdBackdate(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 || neg {
+		ts.Fatalf("usage: backdate passphrase name days")
+	}
+	d, err := strconv.Atoi(args[2])
+	if err != nil {
+		ts.Fatalf("days: %v", err)
+	}
+	v, err := vault.Open(ts.Getenv("ENVSEAL_HOME"))
+	if err != nil {
+		ts.Fatalf("open vault: %v", err)
+	}
+	k, err := v.Unlock([]byte(args[0]))
+	if err != nil {
+		ts.Fatalf("unlock: %v", err)
+	}
+	val, _, err := v.Get(k, args[1])
+	if err != nil {
+		ts.Fatalf("get %s: %v", args[1], err)
+	}
+	defer clear(val)
+	then := time.Now().Add(-time.Duration(d) * 24 * time.Hour)
+	if _, err := v.Store(k, args[1], val, vault.StoreOptions{Force: true, Now: func() time.Time { return then }}); err != nil {
+		ts.Fatalf("store %s: %v", args[1], err)
 	}
 }
 

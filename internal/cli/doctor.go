@@ -105,6 +105,16 @@ func (a *app) doctorFacts() guard.Facts {
 			return safefile.CheckDir(dir)
 		}
 		f.Audit = func() (int, error) { return auditChain(dir) }
+		if v, err := vault.Open(dir); err == nil {
+			if ents, err := v.List(); err == nil {
+				f.Secrets = []guard.SecretHealth{}
+				for _, e := range ents {
+					if e.Err == nil {
+						f.Secrets = append(f.Secrets, guard.SecretHealth{Name: e.Name, Due: e.RotationDue(), Weak: e.Weak})
+					}
+				}
+			}
+		}
 	}
 	if runtime.GOOS == "linux" {
 		f.Tiers = sandbox.Supported()

@@ -85,6 +85,15 @@ secrets are never replaced. Values are never printed.`,
 				names[i] = it.secret
 			}
 			a.infof("stored %d secrets: %s", len(names), strings.Join(names, ", "))
+			var weak []string
+			for _, n := range names {
+				if m, err := v.Stat(n); err == nil && m.Weak {
+					weak = append(weak, n)
+				}
+			}
+			if len(weak) > 0 {
+				a.warnf("values that look like placeholders or have under 64 bits of entropy: %s ('envseal list' marks them weak)", strings.Join(weak, ", "))
+			}
 			a.infof("wrote %s", envsealFile)
 			if keep {
 				a.warnf("%s still holds the values (--keep); delete it once 'envseal run' works", path)

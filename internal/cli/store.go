@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/detect"
 	"github.com/envseal/envseal/internal/term"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -28,6 +29,7 @@ func (a *app) storeCmd() *cobra.Command {
 		raw      bool
 		force    bool
 		generate int
+		rotate   string
 	)
 	c := &cobra.Command{
 		Use:   "store NAME",
@@ -35,7 +37,14 @@ func (a *app) storeCmd() *cobra.Command {
 		Long: `Store a secret under NAME. The value is typed hidden on the terminal by
 default, read from stdin with --stdin (one trailing newline dropped unless
 --raw), or generated with --generate[=LEN] (random, URL-safe, never shown).
-An existing NAME is only replaced with --force.`,
+An existing NAME is only replaced with --force.
+
+--rotate-every sets how often the value should be replaced (e.g. 30d, 12w,
+never; default 90d, kept when a secret is replaced); 'envseal list --due'
+and 'envseal doctor' then say when it is due. A value that looks like a
+placeholder (changeme, your-api-key-here) or has under 64 bits of
+estimated entropy is stored with a warning. The provider guessed from the
+value's shape (sk-, ghp_, AKIA, xoxb-, glpat-, …) is shown by 'envseal list'.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			name := args[0]
@@ -51,6 +60,14 @@ An existing NAME is only replaced with --force.`,
 			}
 			if fromIn && pf.fd == 0 {
 				return withHint(errors.New("--stdin and --passphrase-fd 0 both read standard input"), "pass the passphrase on another descriptor, e.g. --passphrase-fd 3")
+			}
+			var rotateDays uint32
+			if rotate != "" {
+				d, err := parseRotation(rotate)
+				if err != nil {
+					return err
+				}
+				rotateDays = d
 			}
 			if gen && (generate < minGenerateLen || generate > maxGenerateLen) {
 				return withHint(fmt.Errorf("--generate length %d is out of range", generate), fmt.Sprintf("use a length from %d to %d", minGenerateLen, maxGenerateLen))
@@ -84,7 +101,8 @@ An existing NAME is only replaced with --force.`,
 			if len(value) == 0 {
 				return withHint(vault.ErrEmptyValue, "a secret needs a value; nothing was stored")
 			}
-			meta, err := v.Store(k, name, value, vault.StoreOptions{Force: force})
+			weak := detect.Weakness(value)
+			meta, err := v.Store(k, name, value, vault.StoreOptions{Force: force, RotateDays: rotateDays})
 			if errors.Is(err, vault.ErrExists) {
 				return existsErr(name)
 			}
@@ -92,14 +110,21 @@ An existing NAME is only replaced with --force.`,
 				return err
 			}
 			a.auditLog(v.Dir()).Event(k, "secret_stored", map[string]any{"secret": name, "generation": meta.Generation, "source": valueSource(gen, fromIn)})
-			how := "stored"
+			how := "stored " + name
 			if meta.Generation > 1 {
-				how = fmt.Sprintf("replaced (generation %d)", meta.Generation)
+				how = fmt.Sprintf("replaced %s (generation %d)", name, meta.Generation)
 			}
 			if gen {
 				how += fmt.Sprintf(", generated %d characters that were never shown", generate)
 			}
-			a.infof("%s %s", how, name)
+			if meta.Provider != "" {
+				how += " (looks like a " + detect.ProviderDescription(meta.Provider) + ")"
+			}
+			a.infof("%s", how)
+			if weak != "" {
+				a.warnf("the value of %s %s", name, weak)
+				a.hintf("if it is a real credential, rotate it at its provider; for a value envseal may choose, use 'envseal store %s --force --generate'", name)
+			}
 			return nil
 		},
 	}
@@ -109,6 +134,7 @@ An existing NAME is only replaced with --force.`,
 	f.IntVar(&generate, "generate", defaultGenerateLen, "generate a random URL-safe value of `LEN` characters")
 	f.Lookup("generate").NoOptDefVal = fmt.Sprint(defaultGenerateLen)
 	f.BoolVar(&force, "force", false, "replace an existing secret")
+	f.StringVar(&rotate, "rotate-every", "", "rotation period: `PERIOD` like 30d or 12w, or never (default 90d)")
 	f.IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
 }
@@ -154,4 +180,9 @@ func generateValue(n int) []byte {
 		b[i] = urlSafe[b[i]&63]
 	}
 	return b
+}
+
+// hintf prints the one hint that follows a warning.
+func (a *app) hintf(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "envseal: hint: "+format+"\n", args...)
 }

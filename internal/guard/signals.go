@@ -110,7 +110,10 @@ type Facts struct {
 
 	Rules        []policy.Rule
 	RulesChecked bool // the vault was unlocked and Rules loaded
-	Now          time.Time
+	// Secrets is every secret's health from its header; nil: not checked
+	// (no vault).
+	Secrets []SecretHealth
+	Now     time.Time
 }
 
 // SystemFacts returns the facts of this process and machine that guard can
@@ -145,6 +148,7 @@ func Check(f Facts) []Signal {
 		approverSignals,
 		auditSignals,
 		ruleSignals,
+		secretSignals,
 	} {
 		out = append(out, c(f)...)
 	}

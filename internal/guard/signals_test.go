@@ -57,6 +57,7 @@ func cleanFacts() Facts {
 		Audit:        func() (int, error) { return 12, nil },
 		Rules:        []policy.Rule{{ID: "r1", Binary: "/usr/bin/curl", Argv: []string{"-s"}, Expires: &later}},
 		RulesChecked: true,
+		Secrets:      []SecretHealth{{Name: "TOKEN", Due: now.Add(24 * time.Hour)}, {Name: "FOREVER"}},
 		Now:          now,
 	}
 }
@@ -138,6 +139,12 @@ var findings = []struct {
 		f.Rules = append(f.Rules, policy.Rule{ID: "r3", Binary: "/usr/bin/curl"})
 	}},
 	{"rules unchecked", "rules.unchecked", Info, "not checked", func(f *Facts) { f.RulesChecked = false }},
+	{"rotation due", "secrets.rotation_due", Medium, "OLD (due 2026-01-01)", func(f *Facts) {
+		f.Secrets = append(f.Secrets, SecretHealth{Name: "OLD", Due: now.Add(-27 * time.Hour)})
+	}},
+	{"weak secret", "secrets.weak", Low, "PLACEHOLDER", func(f *Facts) {
+		f.Secrets = append(f.Secrets, SecretHealth{Name: "PLACEHOLDER", Due: now.Add(time.Hour), Weak: true})
+	}},
 }
 
 func find(sigs []Signal, id string) *Signal {
@@ -156,7 +163,7 @@ func TestCleanMachine(t *testing.T) {
 		t.Errorf("clean facts: worst %s, signals %+v", r.Worst, sigs)
 	}
 	for _, id := range []string{"vault.dir", "env.loader_injection", "core.dumps", "ptrace.scope", "tty.tiocsti", "sandbox.tiers",
-		"sandbox.landlock", "broker.running", "jail.inside", "display.x11", "approver.present", "audit.chain", "rules.ok"} {
+		"sandbox.landlock", "broker.running", "jail.inside", "display.x11", "approver.present", "audit.chain", "rules.ok", "secrets.ok"} {
 		if find(sigs, id) == nil {
 			t.Errorf("clean facts: no %s signal", id)
 		}

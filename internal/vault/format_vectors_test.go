@@ -43,7 +43,7 @@ func vectorDir(t *testing.T) string {
 			t.Fatal(err)
 		}
 		fixed := func() time.Time { return vectorTime }
-		if _, err := v.Store(k, "KAT", []byte(vectorValue), StoreOptions{now: fixed}); err != nil {
+		if _, err := v.Store(k, "KAT", []byte(vectorValue), StoreOptions{Now: fixed}); err != nil {
 			t.Fatal(err)
 		}
 		os.MkdirAll(filepath.Join(src, SecretsDir), 0o755)
@@ -74,7 +74,7 @@ func vectorDir(t *testing.T) string {
 			t.Fatal(err)
 		}
 		fixed := func() time.Time { return vectorTime }
-		if _, err := v.Store(k, "KAT2", []byte(vectorValueV2), StoreOptions{now: fixed, RotateDays: 30}); err != nil {
+		if _, err := v.Store(k, "KAT2", []byte(vectorValueV2), StoreOptions{Now: fixed, RotateDays: 30}); err != nil {
 			t.Fatal(err)
 		}
 		b, _ := os.ReadFile(filepath.Join(dst, SecretsDir, "KAT2.seal"))

@@ -349,7 +349,8 @@ type StoreOptions struct {
 	// RotateDays sets the rotation period (see Meta.RotateDays); 0 keeps
 	// an overwritten secret's period, and means the default for a new one.
 	RotateDays uint32
-	now        func() time.Time
+	// Now is the clock (nil: time.Now); tests use it to make old secrets.
+	Now func() time.Time
 }
 
 // Store seals value under name. Without Force an existing name is
@@ -377,8 +378,8 @@ func (v *Vault) Store(master seal.Key, name string, value []byte, o StoreOptions
 	safefile.RemoveStaleTemps(v.path(SecretsDir))
 
 	now := time.Now
-	if o.now != nil {
-		now = o.now
+	if o.Now != nil {
+		now = o.Now
 	}
 	t := now().UTC()
 	meta := Meta{

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/envseal/envseal/internal/safefile"
 	"github.com/envseal/envseal/internal/seal"
@@ -346,5 +347,48 @@ func TestStat(t *testing.T) {
 	}
 	if _, err := v.Stat("../x"); !errors.Is(err, ErrBadName) {
 		t.Errorf("Stat(../x): %v", err)
+	}
+}
+
+func TestHealthMetadata(t *testing.T) {
+	v, k := newVault(t)
+	if _, err := v.Store(k, "GH", []byte("ghp_q7Rz2LmXv9TkB4nWc8YpJd3HsF6gA1eKu5Ni"), StoreOptions{RotateDays: 30}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Store(k, "WEAK", []byte("changeme"), StoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := v.Stat("GH")
+	if err != nil || m.Provider != "github" || m.Weak || m.RotateDays != 30 || m.Format != 2 {
+		t.Fatalf("GH meta %+v err %v", m, err)
+	}
+	if got := m.RotationDue().Sub(m.Updated); got != 30*24*time.Hour {
+		t.Errorf("due after %v, want 30 days", got)
+	}
+	w, _ := v.Stat("WEAK")
+	if !w.Weak || w.Provider != "" || w.RotationPeriod() != DefaultRotateDays*24*time.Hour {
+		t.Errorf("WEAK meta %+v", w)
+	}
+	// Replacing keeps the period unless a new one is given.
+	m2, err := v.Store(k, "GH", []byte("another-value-Zq8xW2pL0vN4tR6y"), StoreOptions{Force: true})
+	if err != nil || m2.RotateDays != 30 || m2.Provider != "" || m2.Generation != 2 {
+		t.Fatalf("replaced meta %+v err %v", m2, err)
+	}
+	// SetRotation re-seals with the same value, times and generation.
+	before, _ := v.Stat("GH")
+	m3, err := v.SetRotation(k, "GH", RotateNever)
+	if err != nil {
+		t.Fatal(err)
+	}
+	val, m4, err := v.Get(k, "GH")
+	if err != nil || string(val) != "another-value-Zq8xW2pL0vN4tR6y" {
+		t.Fatalf("after SetRotation: err %v, value equal %v", err, err == nil && string(val) == "another-value-Zq8xW2pL0vN4tR6y")
+	}
+	if m4.RotateDays != RotateNever || m3.RotationPeriod() != 0 || !m4.RotationDue().IsZero() ||
+		!m4.Updated.Equal(before.Updated) || m4.Generation != before.Generation {
+		t.Errorf("after SetRotation: %+v (before %+v)", m4, before)
+	}
+	if _, err := v.SetRotation(k, "NOPE", 1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SetRotation of a missing secret: %v", err)
 	}
 }

@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/envseal/envseal/internal/vault"
+)
+
+func (a *app) rotationCmd() *cobra.Command {
+	var pf passphraseFlag
+	c := &cobra.Command{
+		Use:   "rotation NAME PERIOD",
+		Short: "Set how often a secret should be rotated (30d, 12w, never, default)",
+		Long: `Set NAME's rotation period without changing its value: a whole number of
+days or weeks (30d, 12w), 'never' to stop reminders, or 'default' (90d).
+The period is kept in the secret's authenticated header, so the file is
+re-sealed: the passphrase is needed. 'envseal list --due' and 'envseal
+doctor' report secrets whose value is older than its period.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			name := args[0]
+			if err := vault.ValidName(name); err != nil {
+				return err
+			}
+			period, err := parseRotation(args[1])
+			if err != nil {
+				return err
+			}
+			v, err := openVault()
+			if err != nil {
+				return err
+			}
+			if _, err := v.Stat(name); err != nil {
+				return err
+			}
+			v, k, err := pf.unlock()
+			if err != nil {
+				return err
+			}
+			defer k.Wipe()
+			meta, err := v.SetRotation(k, name, period)
+			if err != nil {
+				return err
+			}
+			a.auditLog(v.Dir()).Event(k, "secret_rotation_set", map[string]any{"secret": name, "rotate_days": rotationField(meta)})
+			if p := meta.RotationPeriod(); p > 0 {
+				a.infof("%s: rotate every %s; due %s", name, days(p), meta.RotationDue().Local().Format("2006-01-02"))
+			} else {
+				a.infof("%s: no rotation reminder", name)
+			}
+			return nil
+		},
+	}
+	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	return c
+}
+
+// rotationField is the audit field for a period: days, or -1 for never.
+func rotationField(m vault.Meta) int64 {
+	if p := m.RotationPeriod(); p > 0 {
+		return int64(p.Hours() / 24)
+	}
+	return -1
+}
