@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,9 +74,13 @@ are any, so it can gate a script); set a period with
 				out = append(out, le)
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
+				bw := bufio.NewWriterSize(a.stdout, 64<<10)
+				enc := json.NewEncoder(bw)
 				enc.SetIndent("", "  ")
 				if err := enc.Encode(out); err != nil {
+					return err
+				}
+				if err := bw.Flush(); err != nil {
 					return err
 				}
 			} else if err := a.printList(out, len(ents), due, now); err != nil {
@@ -124,7 +129,8 @@ func (a *app) printList(out []listEntry, total int, due bool, now time.Time) err
 		a.infof("no secret is due for rotation")
 		return nil
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	bw := bufio.NewWriterSize(a.stdout, 64<<10)
+	tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tPROVIDER\tUPDATED\tAGE\tLAST USED\tROTATE\tDUE\tGEN")
 	for _, e := range out {
 		if e.Error != "" {
@@ -154,7 +160,10 @@ func (a *app) printList(out []listEntry, total int, due bool, now time.Time) err
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", e.Name, prov, e.Updated.Local().Format(time.DateTime),
 			days(now.Sub(*e.Updated)), used, rot, dueS, e.Generation)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // days renders a duration as whole days ("0d" under a day).

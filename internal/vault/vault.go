@@ -221,6 +221,12 @@ type Entry struct {
 // hidden.
 func (v *Vault) List() ([]Entry, error) {
 	dir := v.path(SecretsDir)
+	st, stamped := secretsStamp(dir)
+	if stamped {
+		if out, ok := v.readListCache(st); ok {
+			return out, nil
+		}
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -235,9 +241,11 @@ func (v *Vault) List() ([]Entry, error) {
 			names = append(names, name)
 		}
 	}
+	sort.Strings(names)
 	// Only each header is read (a few dozen bytes, not the value), by a
 	// few workers: listing 10,000 secrets is dominated by open(2).
 	out := make([]Entry, len(names))
+	hdrs := make([][]byte, len(names))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < min(8, len(names)); w++ {
@@ -245,12 +253,12 @@ func (v *Vault) List() ([]Entry, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				m, err := v.Stat(names[i])
+				m, hdr, err := v.statHeader(names[i])
 				if err != nil {
 					out[i] = Entry{Meta: Meta{Name: names[i]}, Err: err}
 					continue
 				}
-				out[i] = Entry{Meta: m}
+				out[i], hdrs[i] = Entry{Meta: m}, hdr
 			}
 		}()
 	}
@@ -259,7 +267,9 @@ func (v *Vault) List() ([]Entry, error) {
 	}
 	close(next)
 	wg.Wait()
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	if stamped {
+		v.writeListCache(st, out, hdrs, listNow())
+	}
 	return out, nil
 }
 
@@ -291,37 +301,43 @@ func (v *Vault) readSecretFile(name string) (*secretFile, error) {
 // ErrNotFound if there is no such secret, a *CorruptError if its file does
 // not parse.
 func (v *Vault) Stat(name string) (Meta, error) {
+	m, _, err := v.statHeader(name)
+	return m, err
+}
+
+// statHeader is Stat, also returning the header's bytes.
+func (v *Vault) statHeader(name string) (Meta, []byte, error) {
 	if err := ValidName(name); err != nil {
-		return Meta{}, err
+		return Meta{}, nil, err
 	}
 	p := v.secretPath(name)
 	f, err := safefile.OpenFile(p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return Meta{}, fmt.Errorf("%w: %q", ErrNotFound, name)
+			return Meta{}, nil, fmt.Errorf("%w: %q", ErrNotFound, name)
 		}
-		return Meta{}, err
+		return Meta{}, nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return Meta{}, err
+		return Meta{}, nil, err
 	}
 	if st.Size() > maxSecretFile {
-		return Meta{}, &CorruptError{p, fmt.Errorf("%w (over %d bytes)", safefile.ErrTooLarge, maxSecretFile)}
+		return Meta{}, nil, &CorruptError{p, fmt.Errorf("%w (over %d bytes)", safefile.ErrTooLarge, maxSecretFile)}
 	}
 	b := make([]byte, min(st.Size(), secretHeaderMax))
 	if _, err := io.ReadFull(f, b); err != nil {
-		return Meta{}, &CorruptError{p, err}
+		return Meta{}, nil, &CorruptError{p, err}
 	}
-	m, _, err := parseSecretHeader(b, st.Size())
+	m, hl, err := parseSecretHeader(b, st.Size())
 	if err != nil {
-		return Meta{}, &CorruptError{p, err}
+		return Meta{}, nil, &CorruptError{p, err}
 	}
 	if m.Name != name {
-		return Meta{}, &CorruptError{p, fmt.Errorf("file holds secret %q, not %q", m.Name, name)}
+		return Meta{}, nil, &CorruptError{p, fmt.Errorf("file holds secret %q, not %q", m.Name, name)}
 	}
-	return m, nil
+	return m, b[:hl], nil
 }
 
 // Get decrypts a secret. The caller owns the returned slice and should
