@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/childenv"
 	"github.com/envseal/envseal/internal/envfile"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
@@ -96,6 +97,16 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 		return err
 	}
 	if !f.direct {
+		// The direct path checks this inside the checkpoint (and audits
+		// it); the broker client refuses the same way, so the rule is one.
+		if err := childenv.Guard(os.Environ()); err != nil {
+			hint := "unset the variable and run envseal again"
+			var re *childenv.RefusedError
+			if errors.As(err, &re) {
+				hint = re.Hint()
+			}
+			return withCode(fmt.Errorf("%w: %v", launch.ErrRefusedEnv, err), exitInternal, hint)
+		}
 		if done, err := a.runViaBroker(f, argv, cwd, grants); done {
 			return err
 		}

@@ -348,7 +348,7 @@ func attackInjectionVars(w *world, tb *table) {
 		r := w.envsealRun([]string{"LD_PRELOAD=" + so}, []string{"--inherit-env"}, "tool", w.p("swap.leak"))
 		w.report(tb, "LD_PRELOAD into the child", expStopped, !w.leaked(ldLeak),
 			pick(w, "envseal refuses to run with LD_PRELOAD/LD_AUDIT (run_delivery.txtar, childenv TestGuard)",
-				"LD_* stripped from the child by the broker's checkpoint (TestBuildNeverLeaksInjection); the static client ignores it"),
+				"the envseal client refuses LD_PRELOAD/LD_AUDIT before dialing the broker (broker_run.txtar), and the broker strips LD_* from the child (TestBuildNeverLeaksInjection)"),
 			runNote(r), control)
 	}
 
