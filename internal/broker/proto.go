@@ -39,6 +39,7 @@ const (
 	TypeList   byte = 'N' // empty payload: secret names and metadata
 	TypeStore  byte = 'W' // StoreMsg: ask the human to type a new secret
 	TypePolicy byte = 'P' // empty payload: the approved rules (no values in them)
+	TypeScan   byte = 'F' // ScanMsg + 1 fd: where stored values occur in content (scan.go)
 
 	TypeResult   byte = 'r' // ResultMsg
 	TypeStatusOK byte = 't' // StatusMsg
@@ -46,6 +47,7 @@ const (
 	TypeListOK   byte = 'n' // ListMsg
 	TypeStoreOK  byte = 'w' // StoreResultMsg
 	TypePolicyOK byte = 'p' // PolicyMsg
+	TypeScanOK   byte = 'f' // ScanResultMsg: names and offsets, never values
 	TypeError    byte = 'e' // ErrorMsg: a protocol-level refusal
 )
 
@@ -148,6 +150,7 @@ func ParseHeader(h []byte) (typ byte, n int, err error) {
 	}
 	typ = h[1]
 	switch typ {
+	case TypeScan, TypeScanOK:
 	case TypeRun, TypeSignal, TypeStatus, TypeLock, TypeList, TypeStore, TypePolicy,
 		TypeResult, TypeStatusOK, TypeOK, TypeListOK, TypeStoreOK, TypePolicyOK, TypeError:
 	default:

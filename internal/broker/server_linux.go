@@ -257,6 +257,8 @@ func (s *Server) handle(c *net.UnixConn) {
 	case TypeStore:
 		closeFDs(fds)
 		s.serveStore(c, f, int(cred.Pid))
+	case TypeScan:
+		s.serveScan(c, f, fds, int(cred.Pid))
 	default:
 		closeFDs(fds)
 		writeError(c, fmt.Sprintf("unexpected frame type %q", f.Type))

@@ -155,6 +155,8 @@ The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 		a.doctorCmd(),
 		a.requestCmd(),
 		a.importCmd(),
+		a.scanCmd(),
+		a.gitHookCmd(),
 		a.rotationCmd(),
 		a.mcpCmd(),
 	)

@@ -3,7 +3,6 @@ package detect
 import (
 	"bytes"
 	"math"
-	"regexp"
 	"strconv"
 )
 
@@ -40,11 +39,14 @@ func EstimateBits(value []byte) float64 {
 		}
 	}
 	pool := 0
+	if isHex(v) {
+		pool = 16 // a hex string draws from 16 symbols, not 36
+	}
 	for _, x := range []struct {
 		on bool
 		n  int
 	}{{lower, 26}, {upper, 26}, {digit, 10}, {symbol, 33}, {other, 128}} {
-		if x.on {
+		if x.on && !isHex(v) {
 			pool += x.n
 		}
 	}
@@ -63,11 +65,13 @@ func EstimateBits(value []byte) float64 {
 	} else {
 		even = 0
 	}
-	// A character that continues a run (same as, or one after or before,
-	// the previous one: "aaaa", "1234", "fedc") adds almost nothing.
+	// A character that extends a run (the same as, or one after or before,
+	// the previous one, twice in a row: "aaaa", "1234", "fedc") adds almost
+	// nothing. Random text has such triples rarely.
 	seq := 0
-	for i := 1; i < len(v); i++ {
-		if d := int(v[i]) - int(v[i-1]); d >= -1 && d <= 1 {
+	for i := 2; i < len(v); i++ {
+		d1, d2 := int(v[i-1])-int(v[i-2]), int(v[i])-int(v[i-1])
+		if d1 >= -1 && d1 <= 1 && d2 >= -1 && d2 <= 1 {
 			seq++
 		}
 	}
@@ -87,12 +91,12 @@ func period(v []byte) int {
 	return len(v)
 }
 
-var placeholderRes = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)^(change[-_ ]?me|changeit|placeholder|example|dummy|sample|test(ing)?|secret|password|passw0rd|pass|letmein|admin|root|todo|fixme|tbd|none|null|nil|undefined|empty|redacted|foo|bar|foobar|x+|\*+|\.+|-+|0+|1234.*|abc.*|qwerty.*)$`),
-	regexp.MustCompile(`(?i)^(your|my|insert|enter|put|add)[-_ ]?.*(key|token|secret|password|pass|id|here)$`),
-	regexp.MustCompile(`(?i)^.*[-_ ]here$`),
-	regexp.MustCompile(`^(<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Z_][A-Z0-9_]*)$`),
-	regexp.MustCompile(`(?i)^(sk|pk|ghp|xoxb|glpat|akia)?[-_]?(x{4,}|\*{4,}|\.{3,}|0{8,})$`),
+var placeholderRes = []*lazyRE{
+	lazy(`(?i)^(change[-_ ]?me|changeit|placeholder|example|dummy|sample|test(ing)?|secret|password|passw0rd|pass|letmein|admin|root|todo|fixme|tbd|none|null|nil|undefined|empty|redacted|foo|bar|foobar|x+|\*+|\.+|-+|0+|1234(5(6(7(8(90?)?)?)?)?)?|abc(123|def)?|qwerty(123)?)$`),
+	lazy(`(?i)^(your|my|insert|enter|put|add)[-_ ]?.*(key|token|secret|password|pass|id|here)$`),
+	lazy(`(?i)^.*[-_ ]here$`),
+	lazy(`^(<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Z_][A-Z0-9_]*)$`),
+	lazy(`(?i)^(sk|pk|ghp|xoxb|glpat|akia)?[-_]?(x{4,}|\*{4,}|\.{3,}|0{8,})$`),
 }
 
 // Weakness says why value looks unfit to be a secret: "" when it does not.
@@ -108,4 +112,21 @@ func Weakness(value []byte) string {
 		return "has low entropy (about " + strconv.Itoa(int(bits)) + " bits, under " + strconv.Itoa(WeakBits) + ")"
 	}
 	return ""
+}
+
+// isHex: only 0-9a-f, or only 0-9A-F, with at least one letter.
+func isHex(v []byte) bool {
+	lower, upper, letter := true, true, false
+	for _, c := range v {
+		switch {
+		case c >= '0' && c <= '9':
+		case c >= 'a' && c <= 'f':
+			upper, letter = false, true
+		case c >= 'A' && c <= 'F':
+			lower, letter = false, true
+		default:
+			return false
+		}
+	}
+	return letter && (lower || upper)
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/envseal/envseal/internal/childenv"
 )
@@ -53,7 +54,7 @@ func environSignals(f Facts) []Signal {
 	return sig("env.loader_injection", Info, "no LD_PRELOAD, LD_AUDIT or DYLD_INSERT_LIBRARIES in envseal's environment", "")
 }
 
-var coreLimitRE = regexp.MustCompile(`(?m)^Max core file size\s+(\S+)`)
+var coreLimitRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^Max core file size\s+(\S+)`) })
 
 // coreSignals: a crashing program that was given a secret writes it into a
 // core file. envseal zeroes its own limit; the programs it runs inherit the
@@ -62,7 +63,7 @@ func coreSignals(f Facts) []Signal {
 	limit, who := "", "envseal's"
 	if f.OS == "linux" && f.PPID > 0 {
 		if s, err := f.read(fmt.Sprintf("/proc/%d/limits", f.PPID)); err == nil {
-			if m := coreLimitRE.FindStringSubmatch(s); m != nil {
+			if m := coreLimitRE().FindStringSubmatch(s); m != nil {
 				limit, who = m[1], "the shell's"
 			}
 		}

@@ -5,19 +5,22 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // interpreterRE matches programs that run whatever code they are handed.
 // A rule pins the interpreter's bytes and its argv, not the script or the
 // modules it then reads, so anyone who can edit those files inherits the
 // rule's secrets.
-var interpreterRE = regexp.MustCompile(`^(sh|bash|dash|zsh|ksh|mksh|fish|csh|tcsh|busybox|env|` +
-	`python[0-9.]*|pypy[0-9.]*|node|nodejs|deno|bun|perl[0-9.]*|ruby[0-9.]*|php[0-9.]*|lua[0-9.]*|luajit|` +
-	`tclsh[0-9.]*|wish[0-9.]*|java|osascript|pwsh|powershell|Rscript|julia|awk|gawk|mawk)$`)
+var interpreterRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(sh|bash|dash|zsh|ksh|mksh|fish|csh|tcsh|busybox|env|` +
+		`python[0-9.]*|pypy[0-9.]*|node|nodejs|deno|bun|perl[0-9.]*|ruby[0-9.]*|php[0-9.]*|lua[0-9.]*|luajit|` +
+		`tclsh[0-9.]*|wish[0-9.]*|java|osascript|pwsh|powershell|Rscript|julia|awk|gawk|mawk)$`)
+})
 
 // IsInterpreter reports whether path names a shell or a script
 // interpreter, by its base name.
-func IsInterpreter(path string) bool { return interpreterRE.MatchString(filepath.Base(path)) }
+func IsInterpreter(path string) bool { return interpreterRE().MatchString(filepath.Base(path)) }
 
 // ruleSignals: needs the unlocked policy; without it, say so.
 func ruleSignals(f Facts) []Signal {

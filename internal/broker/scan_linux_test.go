@@ -1,0 +1,76 @@
+package broker
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/envseal/envseal/internal/approve"
+)
+
+// The scan frame answers names and offsets (never values), refuses
+// content that is not a sealed memfd, refuses while locked without asking
+// the human, and stops answering once the broker-wide budget is spent.
+func TestScanValues(t *testing.T) {
+	tb := startBroker(t, approve.AllowOnce, nil)
+	content := []byte("line one\nkey = \"" + testToken + "\"\n")
+	res, err := dialT(t, tb.sock).ScanValues(content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Index(string(content), testToken)
+	if res.Total != 1 || len(res.Hits) != 1 || res.Hits[0].Name != "tok" || res.Hits[0].Offset != want || res.Secrets != 1 {
+		t.Fatalf("scan = %+v, want one hit of tok at %d", res, want)
+	}
+
+	// A plain file descriptor (here a pipe) is refused: it could block.
+	r, w, _ := os.Pipe()
+	defer r.Close()
+	defer w.Close()
+	c := dialT(t, tb.sock)
+	b, _ := EncodeFrame(TypeScan, &ScanMsg{Size: 4})
+	if err := c.write(b, unix.UnixRights(int(r.Fd()))); err != nil {
+		t.Fatal(err)
+	}
+	c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	f, err := ReadFrame(c.c)
+	if err != nil || f.Type != TypeError || !strings.Contains(DecodeError(f.Payload), "sealed") {
+		t.Fatalf("unsealed content: frame %q err %v", f.Type, err)
+	}
+	c.Close()
+
+	// Over the size limit: refused by the client and by the decoder.
+	if _, err := DecodeScan([]byte(`{"size":9000000}`)); !errors.Is(err, ErrProtocol) {
+		t.Errorf("DecodeScan(over limit) = %v", err)
+	}
+
+	// Budget: scanBudgetCount scans per window, broker-wide.
+	lim := tb.srv.scanLimiter()
+	now := time.Now()
+	for i := 0; i < scanBudgetCount; i++ {
+		lim.allow(now, 1)
+	}
+	_, err = dialT(t, tb.sock).ScanValues(content)
+	var re *ErrRefused
+	if !errors.As(err, &re) || !strings.Contains(re.Msg, "too many value scans") {
+		t.Fatalf("over budget: %v", err)
+	}
+	if ok, _ := lim.allow(now.Add(scanWindow), 1); !ok {
+		t.Errorf("the budget did not refill after the window")
+	}
+
+	// Locked: refused, and the human is not asked for the passphrase.
+	tb.srv.Lock()
+	before := tb.unlock.Load()
+	_, err = dialT(t, tb.sock).ScanValues(content)
+	if !errors.As(err, &re) || !strings.Contains(re.Msg, "locked") {
+		t.Fatalf("locked: %v", err)
+	}
+	if tb.unlock.Load() != before {
+		t.Errorf("a scan asked the human to unlock")
+	}
+}

@@ -1,0 +1,417 @@
+package detect
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Kinds of finding that are not a provider id.
+const (
+	KindAssignment = "generic-assignment"
+	KindPrivateKey = "private-key"
+)
+
+// MinAssignmentBits is the entropy estimate a value assigned to a
+// secret-looking name needs to be reported: under it, the value is most
+// likely a placeholder, a flag or a word.
+const MinAssignmentBits = WeakBits
+
+// Finding is one likely secret: where it is and what it looks like. The
+// value itself is kept only so that `envseal scan --import` can move it
+// into the vault; it is unexported, and String, Format and JSON encoding
+// never show it. Wipe it once it is not needed.
+type Finding struct {
+	Path   string `json:"path"`
+	Line   int    `json:"line"`   // 1-based
+	Column int    `json:"column"` // 1-based byte column where the value starts
+	Kind   string `json:"kind"`   // provider id, KindAssignment or KindPrivateKey
+	Name   string `json:"name,omitempty"`
+
+	value []byte
+	zsh   bool // the span is metafied (zsh history)
+	// Start and end byte offsets of the value in the scanned data (the
+	// whole file), for rewriting it; they say where, not what.
+	start, end int
+}
+
+// Value returns the value found (not a copy). The caller must not print
+// it and should call Wipe when done.
+func (f *Finding) Value() []byte { return f.value }
+
+// Span returns the value's byte offsets [start, end) in the data scanned.
+func (f *Finding) Span() (start, end int) { return f.start, f.end }
+
+// Matches reports whether data still holds the value at the finding's
+// span (the file did not change since it was scanned).
+func (f *Finding) Matches(data []byte) bool {
+	if f.end > len(data) || f.start > f.end {
+		return false
+	}
+	raw := data[f.start:f.end]
+	if f.zsh {
+		raw, _ = unmetafy(raw)
+	}
+	return len(f.value) > 0 && bytes.Equal(raw, f.value)
+}
+
+// Wipe clears the value in memory.
+func (f *Finding) Wipe() {
+	clear(f.value)
+	f.value = nil
+}
+
+// String is "path:line: kind (NAME)": never the value, nor part of it.
+func (f Finding) String() string {
+	s := fmt.Sprintf("%s:%d: %s", f.Path, f.Line, f.Kind)
+	if f.Name != "" {
+		s += " (" + f.Name + ")"
+	}
+	return s
+}
+
+// Format makes every verb (%+v, %#v, %x…) print String, never the value.
+func (f Finding) Format(st fmt.State, _ rune) { _, _ = io.WriteString(st, f.String()) }
+
+// Match is a likely secret inside one line: the value's byte span, its
+// kind and the variable it was assigned to (if any).
+type Match struct {
+	Start, End int
+	Kind       string
+	Name       string
+}
+
+// tokenRule is a provider rule usable inside text: its anchored pattern
+// with the anchors taken off, matched only at token boundaries.
+type tokenRule struct {
+	id string
+	re *lazyRE
+}
+
+var tokenRules = sync.OnceValue(func() []tokenRule {
+	var out []tokenRule
+	for _, r := range providers {
+		if r.id == KindPrivateKey {
+			continue // multi-line: found by scanText's PEM rule
+		}
+		src := strings.TrimSuffix(strings.TrimPrefix(r.re.String(), "^"), "$")
+		out = append(out, tokenRule{id: r.id, re: lazy(src)})
+	}
+	return out
+})
+
+func isTokenByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+var (
+	// NAME=VALUE anywhere a shell word can start (export, env prefixes,
+	// after ; && |), and at the start of a dotenv line.
+	assignRE = lazy(`(?:^|[\s;&|(])(?:export\s+|set\s+)?([A-Za-z_][A-Za-z0-9_.]*)=`)
+	// NAME: VALUE at the start of a YAML line (also "- NAME: VALUE").
+	yamlRE = lazy(`^\s*(?:-\s+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*:\s+`)
+	// "name": "value" (JSON, also inline in other text).
+	jsonRE = lazy(`"([A-Za-z_][A-Za-z0-9_.-]*)"\s*:\s*"`)
+	// --token VALUE, --api-key=VALUE in a command line.
+	flagRE = lazy(`(?:^|\s)--([A-Za-z][A-Za-z0-9-]*)(?:=|\s+)`)
+	// Authorization: Bearer VALUE, X-Api-Key: VALUE (curl -H).
+	headerRE = lazy(`(?i)(?:^|["'\s])([A-Za-z][A-Za-z0-9-]*):\s*(?:(?:bearer|token|basic)\s+)?`)
+	// PEM private key markers.
+	pemBeginRE = lazy(`-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----`)
+	pemEndRE   = lazy(`-----END ([A-Z0-9]+ )*PRIVATE KEY-----`)
+)
+
+var secretWords = []string{"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PWD", "API", "AUTH", "CREDENTIAL", "PRIVATE"}
+
+// notSecretSuffixes name things that go with a secret without being one
+// (API_URL, KEY_FILE, TOKEN_ENDPOINT): a high-entropy URL or path there
+// is not a credential.
+var notSecretSuffixes = []string{"URL", "URI", "HOST", "HOSTNAME", "PORT", "ENDPOINT", "PATH", "FILE", "DIR",
+	"VERSION", "REGION", "USER", "USERNAME", "EMAIL", "TYPE", "MODE", "ID", "NAME", "LENGTH", "SIZE", "TTL", "EXPIRY", "HEADER", "PREFIX"}
+
+// SecretName reports whether a variable, key, flag or header name looks
+// like it holds a credential.
+func SecretName(name string) bool {
+	u := strings.ToUpper(name)
+	if u == "AUTHORIZATION" || u == "PROXY-AUTHORIZATION" {
+		return true
+	}
+	if u == "PWD" || u == "OLDPWD" || strings.Contains(u, "PUBLIC") || strings.Contains(u, "AUTHOR") {
+		return false
+	}
+	hit := false
+	for _, w := range secretWords {
+		if strings.Contains(u, w) {
+			hit = true
+			break
+		}
+	}
+	if !hit {
+		return false
+	}
+	if strings.HasSuffix(u, "API_KEY") || strings.HasSuffix(u, "APIKEY") {
+		return true
+	}
+	last := u
+	if i := strings.LastIndexAny(u, "_.-"); i >= 0 {
+		last = u[i+1:]
+	}
+	for _, s := range notSecretSuffixes {
+		if last == s {
+			return false
+		}
+	}
+	return true
+}
+
+// valueAt returns the span of the value starting at line[i]: a quoted
+// string without its quotes, or a bare word up to a blank or shell
+// punctuation.
+func valueAt(line []byte, i int) (start, end int) {
+	if i >= len(line) {
+		return i, i
+	}
+	if q := line[i]; q == '"' || q == '\'' || q == '`' {
+		j := i + 1
+		for j < len(line) && line[j] != q {
+			if line[j] == '\\' && q == '"' {
+				j++
+			}
+			j++
+		}
+		return i + 1, min(j, len(line))
+	}
+	j := i
+	for j < len(line) && !bytes.ContainsRune([]byte(" \t\r\n\"'`;&|,}){<>"), rune(line[j])) {
+		j++
+	}
+	return i, j
+}
+
+// plausibleValue says whether v, assigned to a secret-looking name, looks
+// like a real credential: not a variable reference or command
+// substitution, not a path, not a placeholder, and with enough entropy
+// and a mix of character classes (a dotted identifier or a sentence is
+// not a key).
+func plausibleValue(v []byte) bool {
+	if len(v) < 8 || v[0] == '$' || v[0] == '/' || bytes.HasPrefix(v, []byte("./")) || bytes.HasPrefix(v, []byte("~/")) {
+		return false
+	}
+	if bytes.Contains(v, []byte("[envseal:")) || bytes.Contains(v, []byte("${")) || bytes.Contains(v, []byte("$(")) || bytes.Contains(v, []byte("{{")) {
+		return false
+	}
+	var lower, upper, digit bool
+	for _, c := range v {
+		switch {
+		case c >= 'a' && c <= 'z':
+			lower = true
+		case c >= 'A' && c <= 'Z':
+			upper = true
+		case c >= '0' && c <= '9':
+			digit = true
+		case c == ' ' || c < 0x20:
+			return false
+		}
+	}
+	if !(digit && (lower || upper) || lower && upper) {
+		return false
+	}
+	return Weakness(v) == "" && EstimateBits(v) >= MinAssignmentBits
+}
+
+// ScanLine finds likely secrets in one line of text (without its line
+// ending). Matches are sorted by start and do not overlap; a provider
+// token wins over an assignment covering the same bytes.
+func ScanLine(line []byte) []Match {
+	var named []Match // assignments, also used to name provider tokens inside them
+	assign := func(name string, vs, ve int) {
+		if !SecretName(name) || ve <= vs {
+			return
+		}
+		named = append(named, Match{Start: vs, End: ve, Kind: KindAssignment, Name: name})
+	}
+	for _, m := range assignRE.FindAllSubmatchIndex(line, -1) {
+		vs, ve := valueAt(line, m[1])
+		assign(string(line[m[2]:m[3]]), vs, ve)
+	}
+	if m := yamlRE.FindSubmatchIndex(line); m != nil {
+		vs, ve := valueAt(line, m[1])
+		assign(string(line[m[2]:m[3]]), vs, ve)
+	}
+	for _, m := range jsonRE.FindAllSubmatchIndex(line, -1) {
+		vs, ve := valueAt(line, m[1]-1)
+		assign(string(line[m[2]:m[3]]), vs, ve)
+	}
+	for _, m := range flagRE.FindAllSubmatchIndex(line, -1) {
+		vs, ve := valueAt(line, m[1])
+		assign(string(line[m[2]:m[3]]), vs, ve)
+	}
+	for _, m := range headerRE.FindAllSubmatchIndex(line, -1) {
+		vs, ve := valueAt(line, m[1])
+		assign(string(line[m[2]:m[3]]), vs, ve)
+	}
+	sortMatches(named)
+	// Provider tokens first: their kind is more specific.
+	var tokens []Match
+	for _, r := range tokenRules() {
+		for _, loc := range r.re.FindAllIndex(line, -1) {
+			s, e := loc[0], loc[1]
+			if s > 0 && isTokenByte(line[s-1]) || e < len(line) && isTokenByte(line[e]) && r.id != "slack-webhook" {
+				continue
+			}
+			if Weakness(line[s:e]) != "" || bytes.Contains(line[s:e], []byte("EXAMPLE")) {
+				continue
+			}
+			m := Match{Start: s, End: e, Kind: r.id}
+			// The innermost assignment starting at or before s that
+			// covers the token names it.
+			i := sort.Search(len(named), func(i int) bool { return named[i].Start > s })
+			for j := i - 1; j >= 0 && j >= i-4; j-- {
+				if named[j].Start <= s && e <= named[j].End {
+					m.Name = named[j].Name
+					break
+				}
+			}
+			tokens = append(tokens, m)
+		}
+	}
+	sortMatches(tokens)
+	ms := disjoint(nil, tokens)
+	var rest []Match
+	for _, n := range named {
+		if plausibleValue(line[n.Start:n.End]) {
+			rest = append(rest, n)
+		}
+	}
+	out := disjoint(ms, rest)
+	sortMatches(out)
+	return out
+}
+
+func sortMatches(ms []Match) {
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Start < ms[j].Start })
+}
+
+// disjoint returns keep plus the matches of add (sorted by start) that
+// overlap neither keep (sorted, disjoint) nor an earlier one of add.
+func disjoint(keep, add []Match) []Match {
+	out := keep
+	lastEnd := 0
+	for _, m := range add {
+		if m.Start < lastEnd {
+			continue
+		}
+		i := sort.Search(len(keep), func(i int) bool { return keep[i].End > m.Start })
+		if i < len(keep) && keep[i].Start < m.End {
+			continue
+		}
+		out = append(out, m)
+		lastEnd = m.End
+	}
+	return out
+}
+
+// minPEMBody is how many base64 characters a private key block needs to
+// be reported: "-----BEGIN PRIVATE KEY-----\n...\n-----END…" in docs is
+// not a key.
+const minPEMBody = 64
+
+// ScanText finds likely secrets in data, a text file (or history file)
+// shown as path. Lines are split on "\n"; a trailing "\r" is not part of
+// a line. PEM private key blocks are found across lines.
+func ScanText(path string, data []byte) []Finding {
+	var out []Finding
+	pem := &pemState{until: -1, endAt: -1}
+	for n, off := 1, 0; off < len(data); n++ {
+		next := len(data)
+		line := data[off:]
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line, next = line[:i], off+i+1
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		out = append(out, scanPEM(path, data, off, line, n, pem)...)
+		for _, m := range ScanLine(line) {
+			s, e := off+m.Start, off+m.End
+			if s < pem.until {
+				continue // inside a key block already reported
+			}
+			out = append(out, finding(path, n, m.Start+1, m.Kind, m.Name, data, s, e))
+		}
+		off = next
+	}
+	return out
+}
+
+func finding(path string, line, col int, kind, name string, data []byte, s, e int) Finding {
+	return Finding{Path: path, Line: line, Column: col, Kind: kind, Name: name,
+		value: bytes.Clone(data[s:e]), start: s, end: e}
+}
+
+// scanPEM reports a private key block beginning on this line, its value
+// being the whole block from BEGIN to the end of the END marker (which may
+// be on a later line, or on this one with "\n" escapes as in JSON).
+func scanPEM(path string, data []byte, off int, line []byte, n int, st *pemState) []Finding {
+	var out []Finding
+	for _, loc := range pemBeginRE.FindAllIndex(line, -1) {
+		s := off + loc[0]
+		if s < st.until || st.noEnd {
+			continue
+		}
+		from := off + loc[1]
+		if st.endAt < from {
+			// The first END after this BEGIN; reused by later BEGINs
+			// before it, so many BEGINs cost one pass, not one each.
+			endLoc := pemEndRE.FindIndex(data[from:])
+			if endLoc == nil {
+				st.noEnd = true
+				continue
+			}
+			st.endAt, st.endEnd = from+endLoc[0], from+endLoc[1]
+		}
+		if base64Chars(data[from:st.endAt]) < minPEMBody {
+			continue
+		}
+		out = append(out, finding(path, n, loc[0]+1, KindPrivateKey, assignedName(line[:loc[0]]), data, s, st.endEnd))
+		st.until = st.endEnd
+	}
+	return out
+}
+
+// pemState carries the PEM search across lines.
+type pemState struct {
+	until         int // offset the last block reported ends at
+	endAt, endEnd int // the next END marker found (start, end); endAt -1 if none searched
+	noEnd         bool
+}
+
+// assignedName returns NAME when prefix ends like `NAME="` or `"name": "`.
+func assignedName(prefix []byte) string {
+	p := bytes.TrimRight(prefix, `"' `)
+	if len(p) == 0 || (p[len(p)-1] != '=' && p[len(p)-1] != ':') {
+		return ""
+	}
+	p = bytes.TrimRight(p[:len(p)-1], `"' `)
+	i := len(p)
+	for i > 0 && (isTokenByte(p[i-1]) || p[i-1] == '.') {
+		i--
+	}
+	return string(p[i:])
+}
+
+func base64Chars(b []byte) int {
+	n := 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c == '\\' && i+1 < len(b) && (b[i+1] == 'n' || b[i+1] == 'r') {
+			i++
+			continue
+		}
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/' {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,68 @@
+package detect
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/envseal/envseal/internal/redact"
+)
+
+// TestFindValues places known encodings of two values at known offsets
+// (adjacent, repeated, split across the 16 KiB write boundary, and next
+// to a literal "[envseal:" marker) and checks every offset and name.
+func TestFindValues(t *testing.T) {
+	a := []byte("lowentropy-pw1")
+	b := []byte(randAlnum(20))
+	secrets := []redact.Secret{{Name: "A", Value: bytes.Clone(a)}, {Name: "B", Value: bytes.Clone(b)}}
+	var data []byte
+	var want []ValueHit
+	put := func(name string, enc []byte) {
+		want = append(want, ValueHit{Name: name, Offset: len(data)})
+		data = append(data, enc...)
+	}
+	data = append(data, "conn = \"user:"...)
+	put("A", a)
+	data = append(data, "@db\"\n[envseal:A] "...)
+	put("A", a)
+	put("A", a) // adjacent: two markers from one write
+	put("B", b)
+	data = append(data, '\n')
+	put("B", []byte(hex.EncodeToString(b)))
+	data = append(data, ' ')
+	put("A", []byte(base64.StdEncoding.EncodeToString(a)))
+	data = append(data, strings.Repeat("x", valueChunk-len(data)-5)...)
+	put("B", b) // straddles the first write boundary
+	data = append(data, "\n# tail "...)
+	put("A", []byte(strings.ToUpper(hex.EncodeToString(a))))
+	got, total, err := FindValues(secrets, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != len(want) || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("FindValues:\n got %v (total %d)\nwant %v", got, total, want)
+	}
+	if h, n, _ := FindValues(secrets, []byte("nothing here at all")); len(h) != 0 || n != 0 {
+		t.Errorf("hits in clean text: %v", h)
+	}
+}
+
+func TestFindValuesCap(t *testing.T) {
+	v := []byte("s3cr3t-value")
+	data := bytes.Repeat(append(bytes.Clone(v), ' '), MaxValueHits+10)
+	got, total, err := FindValues([]redact.Secret{{Name: "S", Value: v}}, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != MaxValueHits || total != MaxValueHits+10 {
+		t.Fatalf("got %d hits, total %d", len(got), total)
+	}
+	for i, h := range got {
+		if h.Offset != i*(len(v)+1) {
+			t.Fatalf("hit %d at %d, want %d", i, h.Offset, i*(len(v)+1))
+		}
+	}
+}
