@@ -25,7 +25,9 @@ type dialogApprover struct {
 	kind string // KindZenity or KindKdialog
 }
 
-func (a *dialogApprover) Approve(ctx context.Context, r *Request) (Decision, error) {
+// approveOnce asks for the decision; Approve (secondfactor.go) adds the
+// one-time code when one is required.
+func (a *dialogApprover) approveOnce(ctx context.Context, r *Request) (Decision, error) {
 	if r == nil {
 		return Deny, errors.New("approve: nil request")
 	}

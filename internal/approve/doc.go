@@ -25,6 +25,11 @@
 //     button: pinentry-curses reads the same terminal, and a blind Enter
 //     injected with TIOCSTI (or a synthetic X11 key press for a GUI
 //     pinentry) would otherwise press the OK button.
+//   - With a second factor (Request.SecondFactor, TOTP), every channel asks
+//     for the one-time code after the human's yes, in the same session
+//     (same terminal, after flushing it again; same pinentry; a second
+//     dialog), and denies unless the verifier accepts it — before the
+//     approver returns, so before anything is decrypted or saved.
 //   - Dialog programs (pinentry, zenity, kdialog) run only from a root-owned
 //     file in root-owned directories that neither group nor others can
 //     write, with a scrubbed environment (no LD_*, GTK_*, QT_* …): a

@@ -159,7 +159,8 @@ func (a *pinentryApprover) converse(ctx context.Context, conn *assuanConn, r *Re
 	if err != nil {
 		return Deny, pinentryErr(err)
 	}
-	return judge(pin, code)
+	d, err := judge(pin, code)
+	return confirm(d, err, r, func() (string, error) { return a.askCode(ctx, conn) })
 }
 
 // pinentryErr maps pinentry's ERR replies: cancel is a human's "no",

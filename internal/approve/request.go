@@ -40,6 +40,11 @@ type Request struct {
 	// policy notes). Text also shows Warnings(r), which need not be added
 	// here.
 	Warnings []string
+
+	// SecondFactor, when set, is checked after the human approves: the
+	// approver asks for a one-time code on the same channel and denies
+	// unless it is accepted (see confirm).
+	SecondFactor SecondFactor
 }
 
 // ShortSecretLen is the length under which a value is not scrubbed from

@@ -47,6 +47,7 @@ func (a *ttyApprover) Approve(ctx context.Context, r *Request) (Decision, error)
 	if err == nil {
 		d, err = judge(line, code)
 	}
+	d, err = confirm(d, err, r, func() (string, error) { return a.askCode(ctx, t) })
 	// Tell the human what happened; best effort, the decision stands.
 	_ = t.writeAll(context.Background(), []byte(outcome(d, err, a.c.timeout)), time.Now().Add(time.Second))
 	return d, err
@@ -58,6 +59,8 @@ func outcome(d Decision, err error, timeout time.Duration) string {
 		return fmt.Sprintf("\nenvseal: denied: no answer within %s\n", fmtDuration(timeout))
 	case errors.Is(err, ErrWrongCode):
 		return "envseal: denied: the code did not match\n"
+	case errors.Is(err, ErrSecondFactor):
+		return "envseal: denied: " + err.Error() + "\n"
 	case errors.Is(err, ErrNoAnswer):
 		return "\nenvseal: denied: terminal input closed\n"
 	case err != nil:

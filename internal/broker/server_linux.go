@@ -416,6 +416,13 @@ func (s *Server) serveStore(c *net.UnixConn, f Frame, peerPID int) {
 			"its stated purpose: " + m.Purpose,
 		},
 	}
+	sf, sfDone, err := s.storeSecondFactor() // TOTP (totp_linux.go)
+	if err != nil {
+		reply(false, "declined: "+err.Error())
+		return
+	}
+	defer sfDone()
+	req.SecondFactor = sf
 	s.approver.mu.Lock()
 	defer s.approver.mu.Unlock()
 	if s.approver.inner == nil {

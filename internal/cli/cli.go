@@ -159,6 +159,7 @@ The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 		a.gitHookCmd(),
 		a.rotationCmd(),
 		a.mcpCmd(),
+		a.totpCmd(),
 	)
 	return root
 }

@@ -45,6 +45,7 @@ func TestScripts(t *testing.T) {
 			"human":       cmdHuman,
 			"httpserver":  cmdHTTPServer,
 			"checksecret": cmdCheckSecret,
+			"totphuman":   cmdTOTPHuman,
 			"backdate":    cmdBackdate,
 		},
 	})

@@ -94,7 +94,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		if m.Verdict == policy.HashChanged {
 			c.audit(key, "binary_changed", map[string]any{"binary": pin.Path, "old_sha256": m.Rule.SHA256, "new_sha256": pin.SHA256})
 		}
-		d, err := c.approve(ctx, req, pin, m, key, lens)
+		d, err := c.approve(ctx, req, pin, m, key, lens, pol.TOTP)
 		if err != nil {
 			return nil, err
 		}
@@ -237,7 +237,7 @@ func (c *Checkpoint) checkSecretsExist(grants []policy.Grant) (map[string]int, e
 	return lens, nil
 }
 
-func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pinned, m policy.Match, key seal.Key, lens map[string]int) (approve.Decision, error) {
+func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pinned, m policy.Match, key seal.Key, lens map[string]int, totpFlag bool) (approve.Decision, error) {
 	ar := &approve.Request{
 		Path: pin.Path, SHA256: pin.SHA256,
 		Argv: req.Argv, Cwd: req.Cwd, Sandbox: tierOrDefault(req.Sandbox),
@@ -284,6 +284,13 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 			ar.ShortSecrets = append(ar.ShortSecrets, g.Secret)
 		}
 	}
+	// TOTP (totp.go): the approver asks for a code after the human's yes.
+	sf, sfDone, err := c.secondFactor(key, totpFlag)
+	if err != nil {
+		return approve.Deny, err
+	}
+	defer sfDone()
+	ar.SecondFactor = sf
 	c.audit(key, "approval_requested", map[string]any{"binary": pin.Path, "sha256": pin.SHA256, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants), "chain": ar.Chain})
 	if c.Approver == nil {
 		return approve.Deny, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: no approver configured", ErrDenied)}
@@ -305,6 +312,8 @@ func approvalHint(err error) string {
 		return "approvals need a human at a terminal: run the command from a terminal (or use the broker)"
 	case errors.Is(err, approve.ErrTimeout):
 		return "nobody answered in time; run the command again and type the code shown"
+	case errors.Is(err, approve.ErrSecondFactor):
+		return TOTPHint(err)
 	}
 	return ""
 }

@@ -80,6 +80,9 @@ type Policy struct {
 	// rules and lets the audit log notice a rolled-back file.
 	Generation uint64 `json:"generation"`
 	Rules      []Rule `json:"rules"`
+	// TOTP: approvals also need a code from the human's authenticator
+	// (internal/totp). Sealed here so deleting totp.seal cannot turn it off.
+	TOTP bool `json:"totp,omitempty"`
 }
 
 // NewID returns a fresh rule id.

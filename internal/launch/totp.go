@@ -1,0 +1,69 @@
+package launch
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/totp"
+)
+
+// ErrSecondFactor: TOTP is on and the one-time code was refused, or the
+// TOTP state cannot be used. The run is denied (126).
+var ErrSecondFactor = errors.New("second factor")
+
+// secondFactor returns the TOTP check an approval must pass, or nil when
+// TOTP is off. TOTP is on when the sealed policy says so or totp.seal
+// exists (totp.Active). A missing, damaged or locked-out state denies here,
+// before the human is asked anything. Call done when the run is over: it
+// wipes the TOTP subkey.
+func (c *Checkpoint) secondFactor(key seal.Key, policyFlag bool) (sf approve.SecondFactor, done func(), err error) {
+	dir := c.Vault.Dir()
+	if !totp.Active(dir, policyFlag) {
+		return nil, func() {}, nil
+	}
+	st := totp.NewStore(dir, key)
+	if err := st.Check(c.now()); err != nil {
+		st.Wipe()
+		c.audit(key, "totp_failed", map[string]any{"reason": totp.Reason(err)})
+		return nil, nil, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w: %w", ErrDenied, ErrSecondFactor, err), Hint: TOTPHint(err)}
+	}
+	return &totpFactor{c: c, st: st, key: key}, st.Wipe, nil
+}
+
+// totpFactor checks a code against totp.seal and records failures (never
+// the code) in the audit log.
+type totpFactor struct {
+	c   *Checkpoint
+	st  *totp.Store
+	key seal.Key
+}
+
+func (f *totpFactor) Verify(code string) error {
+	err := f.st.Verify(code, f.c.now())
+	if err != nil {
+		f.c.audit(f.key, "totp_failed", map[string]any{"reason": totp.Reason(err)})
+	}
+	return err
+}
+
+// TOTPHint says what to do after a TOTP failure; "" when there is nothing
+// better than trying again.
+func TOTPHint(err error) string {
+	var rl *totp.RateLimitedError
+	switch {
+	case errors.As(err, &rl):
+		return fmt.Sprintf("too many wrong TOTP codes: approvals are locked for %s; wait, then type a current code", rl.Wait.Round(time.Second))
+	case errors.Is(err, totp.ErrMissing):
+		return "restore totp.seal from a backup, or run 'envseal totp reset' (passphrase and a typed RESET) to turn TOTP off, then enable it again"
+	case errors.Is(err, totp.ErrState):
+		return "restore totp.seal from a backup, or run 'envseal totp reset' (passphrase and a typed RESET); approvals stay denied until then"
+	case errors.Is(err, totp.ErrReused):
+		return "each TOTP code works once: wait for your authenticator app to show the next code"
+	case errors.Is(err, totp.ErrBadCode):
+		return "type the 6-digit code your authenticator app shows for envseal now (check the phone's clock if it keeps failing)"
+	}
+	return ""
+}
