@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/totp"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -70,6 +72,26 @@ func TestFlip(t *testing.T) {
 	}
 	secretFile := filepath.Join(vault.SecretsDir, filepath.Base(m[0]))
 
+	// TOTP state: enrolled with the current code.
+	seed := totp.NewSeed()
+	now := time.Now()
+	if err := totp.NewStore(dir, k).Enroll(seed, totp.Code(seed, now), now); err != nil {
+		t.Fatalf("enroll totp: %v", err)
+	}
+	wantTOTP, err := totp.NewStore(dir, k).Status(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The list cache is written only for a directory unchanged for 2 s.
+	time.Sleep(2100 * time.Millisecond)
+	wantList, err := v.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, vault.ListCacheFile)); err != nil {
+		t.Fatalf("no list cache in the template vault: %v", err)
+	}
+
 	auditRead := func(dir string) (outcome, error) {
 		_, err := audit.New(dir).Verify(k)
 		return classify(err, errors.Is(err, audit.ErrTampered)), err
@@ -117,6 +139,32 @@ func TestFlip(t *testing.T) {
 		}},
 		{"audit log", audit.LogFile, auditRead},
 		{"audit head", audit.HeadFile, auditRead},
+		{"totp state", totp.FileName, func(dir string) (outcome, error) {
+			st, err := totp.NewStore(dir, k).Status(now)
+			switch {
+			case err != nil:
+				return classify(err, errors.Is(err, totp.ErrState)), err
+			case st == wantTOTP:
+				return undetected, nil
+			}
+			return wrongValue, nil
+		}},
+		// The list cache holds only what is already in the clear; a damaged
+		// one must be ignored, so the right outcome is the true listing.
+		{"list cache", vault.ListCacheFile, func(dir string) (outcome, error) {
+			v, err := vault.Open(dir)
+			if err != nil {
+				return otherError, err
+			}
+			got, err := v.List()
+			if err != nil {
+				return otherError, err
+			}
+			if !reflect.DeepEqual(got, wantList) {
+				return wrongValue, fmt.Errorf("listing differs from the template's")
+			}
+			return cleanError, nil
+		}},
 	}
 	for _, kind := range kinds {
 		t.Run(kind.name, func(t *testing.T) { flipAll(t, dir, kind) })
