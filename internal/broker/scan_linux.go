@@ -29,15 +29,6 @@ type scanRecord struct {
 	bytes int64
 }
 
-// scanLimits holds each Server's limiter (kept here so that the scan
-// frame needs no change to the Server struct).
-var scanLimits sync.Map // *Server → *scanLimiter
-
-func (s *Server) scanLimiter() *scanLimiter {
-	l, _ := scanLimits.LoadOrStore(s, &scanLimiter{})
-	return l.(*scanLimiter)
-}
-
 // allow charges n bytes to the budget, or says how long to wait.
 func (l *scanLimiter) allow(now time.Time, n int64) (bool, time.Duration) {
 	l.mu.Lock()
@@ -93,7 +84,7 @@ func (s *Server) serveScan(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 		writeError(c, "the broker is locked: stored values cannot be checked until the human unlocks it (the next run asks)")
 		return
 	}
-	lim := s.scanLimiter()
+	lim := &s.scans
 	if ok, wait := lim.allow(time.Now(), m.Size); !ok {
 		s.cfg.Logf("refused a value scan from pid %d: over the scan budget", peerPID)
 		writeError(c, fmt.Sprintf("too many value scans: try again in %s", wait.Round(time.Second)))

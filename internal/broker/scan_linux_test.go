@@ -49,7 +49,7 @@ func TestScanValues(t *testing.T) {
 	}
 
 	// Budget: scanBudgetCount scans per window, broker-wide.
-	lim := tb.srv.scanLimiter()
+	lim := &tb.srv.scans
 	now := time.Now()
 	for i := 0; i < scanBudgetCount; i++ {
 		lim.allow(now, 1)

@@ -46,6 +46,7 @@ type Server struct {
 	slots    chan struct{}
 	approver *serialApprover
 	cache    *exeseal.Cache // sealed copies of unchanged binaries (no re-hash, no re-copy)
+	scans    scanLimiter    // budget of value scans (scan_linux.go)
 
 	conns   sync.WaitGroup
 	closing chan struct{}
