@@ -20,6 +20,7 @@ import (
 	"github.com/envseal/envseal/internal/safefile"
 	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/totp"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -53,7 +54,7 @@ key: 'envseal audit verify'.`,
 				if err != nil {
 					return err
 				}
-				f.Rules, f.RulesChecked = p.Rules, true
+				f.Rules, f.RulesChecked, f.TOTPFlag = p.Rules, true, p.TOTP
 			}
 			r := guard.NewReport(guard.Check(f))
 			if asJSON {
@@ -106,6 +107,7 @@ func (a *app) doctorFacts() guard.Facts {
 		}
 		f.Audit = func() (int, error) { return auditChain(dir) }
 		if v, err := vault.Open(dir); err == nil {
+			f.TOTP = func() (bool, error) { return totp.Present(dir) }
 			if ents, err := v.List(); err == nil {
 				f.Secrets = []guard.SecretHealth{}
 				for _, e := range ents {

@@ -45,3 +45,21 @@ func secretSignals(f Facts) []Signal {
 	}
 	return out
 }
+
+// totpSignals: whether approvals need a second factor. Without the
+// passphrase only totp.seal's presence is known; with --rules the sealed
+// flag is checked too (Facts.TOTPFlag).
+func totpSignals(f Facts) []Signal {
+	if f.TOTP == nil {
+		return nil
+	}
+	on, err := f.TOTP()
+	switch {
+	case err != nil:
+		return sig("approval.totp", Medium, "cannot tell whether TOTP is on: "+err.Error(), "check the vault directory's permissions, then 'envseal totp status --verify'")
+	case on || f.TOTPFlag:
+		return sig("approval.totp", Info, "approvals also need a TOTP code (single use, rate-limited)", "")
+	}
+	return sig("approval.totp", Low, "approvals need only the challenge code typed on the approval channel; an agent that owns that terminal sees it",
+		"envseal totp enable (a code from your phone is then needed for every approval)")
+}

@@ -113,6 +113,10 @@ type Facts struct {
 	// Secrets is every secret's health from its header; nil: not checked
 	// (no vault).
 	Secrets []SecretHealth
+	// TOTP reports whether totp.seal exists (nil: no vault); TOTPFlag is
+	// the sealed policy's flag, known only when the rules were checked.
+	TOTP     func() (bool, error)
+	TOTPFlag bool
 	Now     time.Time
 }
 
@@ -149,6 +153,7 @@ func Check(f Facts) []Signal {
 		auditSignals,
 		ruleSignals,
 		secretSignals,
+		totpSignals,
 	} {
 		out = append(out, c(f)...)
 	}

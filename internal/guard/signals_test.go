@@ -58,6 +58,7 @@ func cleanFacts() Facts {
 		Rules:        []policy.Rule{{ID: "r1", Binary: "/usr/bin/curl", Argv: []string{"-s"}, Expires: &later}},
 		RulesChecked: true,
 		Secrets:      []SecretHealth{{Name: "TOKEN", Due: now.Add(24 * time.Hour)}, {Name: "FOREVER"}},
+		TOTP:         func() (bool, error) { return true, nil },
 		Now:          now,
 	}
 }
@@ -142,6 +143,12 @@ var findings = []struct {
 	{"rotation due", "secrets.rotation_due", Medium, "OLD (due 2026-01-01)", func(f *Facts) {
 		f.Secrets = append(f.Secrets, SecretHealth{Name: "OLD", Due: now.Add(-27 * time.Hour)})
 	}},
+	{"totp off", "approval.totp", Low, "need only the challenge code", func(f *Facts) {
+		f.TOTP = func() (bool, error) { return false, nil }
+	}},
+	{"totp unknown", "approval.totp", Medium, "cannot tell", func(f *Facts) {
+		f.TOTP = func() (bool, error) { return true, errors.New("permission denied") }
+	}},
 	{"weak secret", "secrets.weak", Low, "PLACEHOLDER", func(f *Facts) {
 		f.Secrets = append(f.Secrets, SecretHealth{Name: "PLACEHOLDER", Due: now.Add(time.Hour), Weak: true})
 	}},
@@ -163,7 +170,7 @@ func TestCleanMachine(t *testing.T) {
 		t.Errorf("clean facts: worst %s, signals %+v", r.Worst, sigs)
 	}
 	for _, id := range []string{"vault.dir", "env.loader_injection", "core.dumps", "ptrace.scope", "tty.tiocsti", "sandbox.tiers",
-		"sandbox.landlock", "broker.running", "jail.inside", "display.x11", "approver.present", "audit.chain", "rules.ok", "secrets.ok"} {
+		"sandbox.landlock", "broker.running", "jail.inside", "display.x11", "approver.present", "audit.chain", "rules.ok", "secrets.ok", "approval.totp"} {
 		if find(sigs, id) == nil {
 			t.Errorf("clean facts: no %s signal", id)
 		}
