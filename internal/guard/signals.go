@@ -117,7 +117,7 @@ type Facts struct {
 	// the sealed policy's flag, known only when the rules were checked.
 	TOTP     func() (bool, error)
 	TOTPFlag bool
-	Now     time.Time
+	Now      time.Time
 }
 
 // SystemFacts returns the facts of this process and machine that guard can
