@@ -99,14 +99,7 @@ func cmdCheckSecret(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 3 {
 		ts.Fatalf("usage: checksecret [-raw] passphrase name file")
 	}
-	v, err := vault.Open(ts.Getenv("ENVSEAL_HOME"))
-	if err != nil {
-		ts.Fatalf("open vault: %v", err)
-	}
-	k, err := v.Unlock([]byte(args[0]))
-	if err != nil {
-		ts.Fatalf("unlock: %v", err)
-	}
+	v, k := unlockTestVault(ts, args[0])
 	got, _, err := v.Get(k, args[1])
 	if err != nil {
 		ts.Fatalf("get %s: %v", args[1], err)
@@ -120,6 +113,19 @@ func cmdCheckSecret(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// unlockTestVault opens and unlocks the script's vault with passphrase.
+func unlockTestVault(ts *testscript.TestScript, passphrase string) (*vault.Vault, seal.Key) {
+	v, err := vault.Open(ts.Getenv("ENVSEAL_HOME"))
+	if err != nil {
+		ts.Fatalf("open vault: %v", err)
+	}
+	k, err := v.Unlock([]byte(passphrase))
+	if err != nil {
+		ts.Fatalf("unlock: %v", err)
+	}
+	return v, k
+}
+
 // backdate PASSPHRASE NAME DAYS re-stores NAME with the same value as if
 // it had been replaced DAYS days ago (generation +1), so rotation can be
 // tested without waiting.
@@ -131,14 +137,7 @@ func cmdBackdate(ts *testscript.TestScript, neg bool, args []string) {
 	if err != nil {
 		ts.Fatalf("days: %v", err)
 	}
-	v, err := vault.Open(ts.Getenv("ENVSEAL_HOME"))
-	if err != nil {
-		ts.Fatalf("open vault: %v", err)
-	}
-	k, err := v.Unlock([]byte(args[0]))
-	if err != nil {
-		ts.Fatalf("unlock: %v", err)
-	}
+	v, k := unlockTestVault(ts, args[0])
 	val, _, err := v.Get(k, args[1])
 	if err != nil {
 		ts.Fatalf("get %s: %v", args[1], err)

@@ -145,17 +145,8 @@ confirmation typed on the terminal.`,
 				return err
 			}
 			defer k.Wipe()
-			t, err := term.Open()
-			if err != nil {
+			if err := confirmReset("Type RESET to replace the policy with an empty one: ", "policy not reset"); err != nil {
 				return err
-			}
-			defer t.Close()
-			ans, err := t.ReadHidden("Type RESET to replace the policy with an empty one: ")
-			if err != nil {
-				return err
-			}
-			if string(ans) != "RESET" {
-				return withHint(errors.New("policy not reset"), "type RESET exactly to confirm")
 			}
 			if err := policy.NewStore(v.Dir(), k).Reset(); err != nil {
 				return err
@@ -167,4 +158,22 @@ confirmation typed on the terminal.`,
 	}
 	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
+}
+
+// confirmReset asks the human to type RESET on the terminal (never stdin,
+// so an agent piping input cannot confirm); anything else is refusal.
+func confirmReset(prompt, refused string) error {
+	t, err := term.Open()
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	ans, err := t.ReadHidden(prompt)
+	if err != nil {
+		return err
+	}
+	if string(ans) != "RESET" {
+		return withHint(errors.New(refused), "type RESET exactly to confirm")
+	}
+	return nil
 }

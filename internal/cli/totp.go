@@ -223,17 +223,8 @@ kept. Enable TOTP again afterwards with a new seed.`,
 				return err
 			}
 			defer k.Wipe()
-			t, err := term.Open()
-			if err != nil {
+			if err := confirmReset("Type RESET to turn TOTP off without a code: ", "TOTP not reset"); err != nil {
 				return err
-			}
-			defer t.Close()
-			ans, err := t.ReadHidden("Type RESET to turn TOTP off without a code: ")
-			if err != nil {
-				return err
-			}
-			if string(ans) != "RESET" {
-				return withHint(errors.New("TOTP not reset"), "type RESET exactly to confirm")
 			}
 			st := totp.NewStore(v.Dir(), k)
 			defer st.Wipe()
