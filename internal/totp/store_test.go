@@ -175,7 +175,7 @@ func TestRateLimitAcrossProcesses(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperVerify$")
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), "TOTP_HELPER=1", "TOTP_DIR="+dir, "TOTP_KEY="+kb,
 				"TOTP_CODE="+wrong(seed, step0()), "TOTP_N=8", "TOTP_NOW="+strconv.FormatInt(t0.Unix(), 10))
 			out, err := cmd.CombinedOutput()
@@ -224,15 +224,23 @@ func keyHex(t *testing.T, dir string) string {
 	return v.(string)
 }
 
-// TestHelperVerify is run as a child process by the cross-process tests.
-func TestHelperVerify(t *testing.T) {
-	if os.Getenv("TOTP_HELPER") != "1" {
-		t.Skip("helper process only")
+// TestMain runs helperVerify instead of the tests in a child process
+// started by the cross-process tests.
+func TestMain(m *testing.M) {
+	if os.Getenv("TOTP_HELPER") == "1" {
+		os.Exit(helperVerify())
 	}
+	os.Exit(m.Run())
+}
+
+// helperVerify tries TOTP_CODE TOTP_N times against the vault in TOTP_DIR
+// and prints each result's reason.
+func helperVerify() int {
 	raw, _ := hex.DecodeString(os.Getenv("TOTP_KEY"))
 	k, err := seal.KeyFromBytes(raw)
 	if err != nil {
-		t.Fatal(err)
+		fmt.Println("helper:", err)
+		return 1
 	}
 	n, _ := strconv.Atoi(os.Getenv("TOTP_N"))
 	sec, _ := strconv.ParseInt(os.Getenv("TOTP_NOW"), 10, 64)
@@ -240,6 +248,7 @@ func TestHelperVerify(t *testing.T) {
 		err := NewStore(os.Getenv("TOTP_DIR"), k).Verify(os.Getenv("TOTP_CODE"), time.Unix(sec, 0))
 		fmt.Printf("result=%s\n", Reason(err))
 	}
+	return 0
 }
 
 // Deleting, truncating or flipping any byte of totp.seal is a typed error
