@@ -455,6 +455,10 @@ func (s *Server) serveStore(c *net.UnixConn, f Frame, peerPID int) {
 		return
 	}
 	s.cfg.Audit.Event(k, "secret_stored", map[string]any{"secret": m.Name, "generation": meta.Generation, "source": "broker request"})
+	if meta.Weak {
+		// Said to the human here, not to the agent that asked.
+		s.cfg.Logf("warning: the value typed for %s looks like a placeholder or has under 64 bits of entropy; 'envseal list' marks it weak", m.Name)
+	}
 	reply(true, "")
 }
 
