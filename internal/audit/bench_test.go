@@ -123,3 +123,27 @@ func BenchmarkVerify1M(b *testing.B) {
 	}
 	b.ReportMetric(float64(fi.Size())/float64(benchRecords), "bytes/record")
 }
+
+// BenchmarkLastUse1M: what `envseal list` pays to show last use with a
+// 1,000,000-record log (it reads only the last LastUseScan bytes).
+func BenchmarkLastUse1M(b *testing.B) {
+	k := testKey(b)
+	benchOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "envseal-audit-bench-")
+		if err != nil {
+			benchErr = err
+			return
+		}
+		benchFile = filepath.Join(dir, LogFile)
+		benchErr = writeBenchLog(benchFile, benchRecords, k)
+	})
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	l := New(filepath.Dir(benchFile))
+	for b.Loop() {
+		if _, _, err := l.LastUse([]string{"cf-token", "never-used"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

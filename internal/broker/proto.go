@@ -305,6 +305,7 @@ type ListEntry struct {
 	Provider   string    `json:"provider,omitempty"`
 	Weak       bool      `json:"weak,omitempty"`
 	LastUsed   time.Time `json:"last_used,omitzero"`
+	UseUnknown bool      `json:"last_used_unknown,omitempty"` // not within the audit log's scanned tail
 	Error      string    `json:"error,omitempty"`
 }
 

@@ -365,9 +365,13 @@ func (s *Server) serveList(c *net.UnixConn) {
 		return
 	}
 	out := &ListMsg{Secrets: []ListEntry{}}
-	var uses map[string]time.Time
-	if s.cfg.Vault != nil {
-		uses, _, _ = audit.New(s.cfg.Vault.Dir()).LastUse()
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name
+	}
+	uses, complete, err := audit.New(s.cfg.Vault.Dir()).LastUse(names)
+	if err != nil {
+		uses, complete = nil, false
 	}
 	for _, e := range ents {
 		le := ListEntry{Name: e.Name}
@@ -376,6 +380,7 @@ func (s *Server) serveList(c *net.UnixConn) {
 		} else {
 			le.Created, le.Updated, le.Generation = e.Created, e.Updated, e.Generation
 			le.RotateDays, le.Provider, le.Weak, le.LastUsed = e.RotateDays, e.Provider, e.Weak, uses[e.Name]
+			le.UseUnknown = le.LastUsed.IsZero() && !complete
 		}
 		out.Secrets = append(out.Secrets, le)
 	}

@@ -27,6 +27,7 @@ type listEntry struct {
 	Due        *time.Time `json:"rotation_due,omitempty"`
 	Overdue    bool       `json:"overdue,omitempty"`
 	LastUsed   *time.Time `json:"last_used,omitempty"`
+	UseUnknown bool       `json:"last_used_unknown,omitempty"` // not in the audit log's recent part`
 	Error      string     `json:"error,omitempty"`
 }
 
@@ -35,6 +36,9 @@ type listEntry struct {
 type secretHealth struct {
 	vault.Entry
 	LastUsed time.Time
+	// UseUnknown: not used within the part of the audit log that was read
+	// (audit.LastUseScan), so "never" cannot be claimed.
+	UseUnknown bool
 }
 
 func (a *app) listCmd() *cobra.Command {
@@ -49,8 +53,9 @@ last use (from the audit log), rotation period and when rotation is due.
 
 No passphrase is needed and no value is shown. Metadata comes from each
 secret's header, which is authenticated every time the value is decrypted;
-last use comes from the audit log without checking its MACs ('envseal audit
-verify' does that). Inside 'envseal jail' the broker answers.
+last use comes from the last 4 MiB of the audit log (about 2,000 runs;
+"-" when a secret was not used within it) without checking its MACs
+('envseal audit verify' does that). Inside 'envseal jail' the broker answers.
 
 --due lists only the secrets whose rotation is due (and exits 1 if there
 are any, so it can gate a script); set a period with
@@ -117,6 +122,7 @@ func toListEntry(e secretHealth, now time.Time) listEntry {
 		lu := e.LastUsed
 		le.LastUsed = &lu
 	}
+	le.UseUnknown = e.LastUsed.IsZero() && e.UseUnknown
 	return le
 }
 
@@ -145,8 +151,11 @@ func (a *app) printList(out []listEntry, total int, due bool, now time.Time) err
 			prov += " (weak)"
 		}
 		used := "never"
-		if e.LastUsed != nil {
+		switch {
+		case e.LastUsed != nil:
 			used = ago(now.Sub(*e.LastUsed))
+		case e.UseUnknown:
+			used = "-"
 		}
 		rot, dueS := "never", "-"
 		if e.RotateDays > 0 {
@@ -196,7 +205,7 @@ func listEntries() ([]secretHealth, error) {
 			e := secretHealth{Entry: vault.Entry{Meta: vault.Meta{
 				Name: le.Name, Created: le.Created, Updated: le.Updated, Generation: le.Generation,
 				RotateDays: le.RotateDays, Provider: le.Provider, Weak: le.Weak,
-			}}, LastUsed: le.LastUsed}
+			}}, LastUsed: le.LastUsed, UseUnknown: le.UseUnknown}
 			if le.Error != "" {
 				e.Err = errors.New(le.Error)
 			}
@@ -212,13 +221,17 @@ func listEntries() ([]secretHealth, error) {
 	if err != nil {
 		return nil, err
 	}
-	uses, _, err := audit.New(v.Dir()).LastUse()
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name
+	}
+	uses, complete, err := audit.New(v.Dir()).LastUse(names)
 	if err != nil {
-		uses = nil // last use is informational; the listing still stands
+		uses, complete = nil, false // last use is informational; the listing still stands
 	}
 	out := make([]secretHealth, len(ents))
 	for i, e := range ents {
-		out[i] = secretHealth{Entry: e, LastUsed: uses[e.Name]}
+		out[i] = secretHealth{Entry: e, LastUsed: uses[e.Name], UseUnknown: !complete}
 	}
 	return out, nil
 }
