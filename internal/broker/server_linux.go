@@ -436,7 +436,7 @@ func (s *Server) serveStore(c *net.UnixConn, f Frame, peerPID int) {
 		return
 	}
 	d, err := s.approver.inner.Approve(context.Background(), req)
-	if err != nil || d == approve.Deny {
+	if err != nil || d == approve.Deny || storeFactorSkipped(sf) {
 		s.cfg.Audit.Event(seal.Key{}, "store_request_declined", map[string]any{"secret": m.Name})
 		reply(false, "declined")
 		return

@@ -43,17 +43,27 @@ func (s *Server) storeSecondFactor() (sf approve.SecondFactor, done func(), err 
 }
 
 type storeFactor struct {
-	st    *totp.Store
-	key   seal.Key
-	audit launch.Auditor
+	st       *totp.Store
+	key      seal.Key
+	audit    launch.Auditor
+	verified bool // a code was accepted during this approval
 }
 
 func (f *storeFactor) Verify(code string) error {
 	err := f.st.Verify(code, time.Now())
 	if err != nil {
 		f.failed(err)
+		return err
 	}
-	return err
+	f.verified = true
+	return nil
+}
+
+// storeFactorSkipped reports an approver that accepted without asking for
+// the code it was handed (a bug that must not be a bypass).
+func storeFactorSkipped(sf approve.SecondFactor) bool {
+	f, ok := sf.(*storeFactor)
+	return ok && !f.verified
 }
 
 func (f *storeFactor) failed(err error) {

@@ -173,3 +173,19 @@ func TestBrokerTOTP(t *testing.T) {
 		t.Fatal("ran twice")
 	}
 }
+
+// A store request accepted by an approver that never asked for the TOTP
+// code is declined (storeFactorSkipped); a verified one, or no TOTP, is not.
+func TestStoreFactorSkipped(t *testing.T) {
+	if storeFactorSkipped(nil) {
+		t.Error("no second factor: nothing to skip")
+	}
+	f := &storeFactor{}
+	if !storeFactorSkipped(f) {
+		t.Error("an unverified factor was not reported")
+	}
+	f.verified = true
+	if storeFactorSkipped(f) {
+		t.Error("a verified factor was reported")
+	}
+}

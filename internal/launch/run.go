@@ -303,6 +303,12 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 	if d == approve.Deny {
 		return approve.Deny, &Error{Code: ExitDenied, Err: fmt.Errorf("%w by the human", ErrDenied)}
 	}
+	if secondFactorSkipped(sf) {
+		// Defence in depth: every approver asks for the code itself; one
+		// that allowed without doing so is a bug, and must not be a bypass.
+		c.audit(key, "totp_failed", map[string]any{"reason": "not_asked"})
+		return approve.Deny, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w: the approver allowed without asking for the TOTP code", ErrDenied, ErrSecondFactor)}
+	}
 	return d, nil
 }
 

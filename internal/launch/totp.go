@@ -36,17 +36,27 @@ func (c *Checkpoint) secondFactor(key seal.Key, policyFlag bool) (sf approve.Sec
 // totpFactor checks a code against totp.seal and records failures (never
 // the code) in the audit log.
 type totpFactor struct {
-	c   *Checkpoint
-	st  *totp.Store
-	key seal.Key
+	c        *Checkpoint
+	st       *totp.Store
+	key      seal.Key
+	verified bool // a code was accepted during this approval
 }
 
 func (f *totpFactor) Verify(code string) error {
 	err := f.st.Verify(code, f.c.now())
 	if err != nil {
 		f.c.audit(f.key, "totp_failed", map[string]any{"reason": totp.Reason(err)})
+		return err
 	}
-	return err
+	f.verified = true
+	return nil
+}
+
+// secondFactorSkipped reports an approver that allowed without asking for
+// the code it was handed: the checkpoint does not take its word for it.
+func secondFactorSkipped(sf approve.SecondFactor) bool {
+	f, ok := sf.(*totpFactor)
+	return ok && !f.verified
 }
 
 // TOTPHint says what to do after a TOTP failure; "" when there is nothing

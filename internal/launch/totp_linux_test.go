@@ -220,3 +220,31 @@ func TestCheckpointNoTOTP(t *testing.T) {
 		t.Fatalf("(%+v, %v), second factor %v", res, err, ap.sfSeen)
 	}
 }
+
+// sloppyApprover allows without looking at the request's second factor.
+type sloppyApprover struct{}
+
+func (sloppyApprover) Approve(context.Context, *approve.Request) (approve.Decision, error) {
+	return approve.AllowAlways, nil
+}
+
+// An approver that allows without asking for the code does not get the
+// run through: the checkpoint checks that a code was accepted.
+func TestCheckpointTOTPNotAskedDenies(t *testing.T) {
+	e := newTOTPVault(t, true)
+	au := &recAudit{}
+	res, err := e.run(t, sloppyApprover{}, au)
+	wantDenied(t, res, err, ErrSecondFactor)
+	if !au.has("totp_failed:not_asked") || au.has("run_started") {
+		t.Errorf("audit = %v", au.evs)
+	}
+	p, err := policy.NewStore(e.v.Dir(), e.master).Load()
+	if err != nil || len(p.Rules) != 0 {
+		t.Errorf("a rule was saved (%v, %v)", p, err)
+	}
+	// Without TOTP the same approver is taken at its word.
+	e2 := newTOTPVault(t, false)
+	if _, err := e2.run(t, sloppyApprover{}, &recAudit{}); err != nil {
+		t.Fatalf("without TOTP: %v", err)
+	}
+}
