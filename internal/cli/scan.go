@@ -125,7 +125,11 @@ left as it was. Existing secrets are never replaced. Dotenv files (.env,
 				if doImport {
 					hint = "the findings not moved are still in place"
 				}
-				a.infof("%d likely secrets still in plain text; %s", left, hint)
+				what := "likely secrets are"
+				if left == 1 {
+					what = "likely secret is"
+				}
+				a.infof("%d %s still in plain text; %s", left, what, hint)
 			}
 			return &exitErr{err: errors.New("likely secrets found"), code: exitError, silent: true}
 		},

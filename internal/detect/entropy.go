@@ -103,15 +103,25 @@ var placeholderRes = []*lazyRE{
 // It never includes the value.
 func Weakness(value []byte) string {
 	v := bytes.TrimSpace(value)
-	for _, re := range placeholderRes {
-		if re.Match(v) {
-			return "looks like a placeholder, not a real credential"
-		}
+	if Placeholder(v) {
+		return "looks like a placeholder, not a real credential"
 	}
 	if bits := EstimateBits(v); bits < WeakBits {
 		return "has low entropy (about " + strconv.Itoa(int(bits)) + " bits, under " + strconv.Itoa(WeakBits) + ")"
 	}
 	return ""
+}
+
+// Placeholder reports whether value looks like a stand-in for a secret
+// (changeme, your-api-key-here, <token>, ${VAR}, xxxx…) rather than one.
+func Placeholder(value []byte) bool {
+	v := bytes.TrimSpace(value)
+	for _, re := range placeholderRes {
+		if re.Match(v) {
+			return true
+		}
+	}
+	return false
 }
 
 // isHex: only 0-9a-f, or only 0-9A-F, with at least one letter.

@@ -13,6 +13,10 @@ import (
 const (
 	KindAssignment = "generic-assignment"
 	KindPrivateKey = "private-key"
+	// KindURLPassword is the password of scheme://user:password@host (a
+	// database URL, a git remote with a token): found whatever its entropy,
+	// since a weak password there is still a real one.
+	KindURLPassword = "url-password"
 )
 
 // MinAssignmentBits is the entropy estimate a value assigned to a
@@ -119,6 +123,8 @@ var (
 	flagRE = lazy(`(?:^|\s)--([A-Za-z][A-Za-z0-9-]*)(?:=|\s+)`)
 	// Authorization: Bearer VALUE, X-Api-Key: VALUE (curl -H).
 	headerRE = lazy(`(?i)(?:^|["'\s])([A-Za-z][A-Za-z0-9-]*):\s*(?:(?:bearer|token|basic)\s+)?`)
+	// scheme://user:password@ — group 1 is the password.
+	urlCredRE = lazy(`[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'"]*:([^\s/@'"]+)@`)
 	// PEM private key markers.
 	pemBeginRE = lazy(`-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----`)
 	pemEndRE   = lazy(`-----END ([A-Z0-9]+ )*PRIVATE KEY-----`)
@@ -226,12 +232,17 @@ func plausibleValue(v []byte) bool {
 // ending). Matches are sorted by start and do not overlap; a provider
 // token wins over an assignment covering the same bytes.
 func ScanLine(line []byte) []Match {
-	var named []Match // assignments, also used to name provider tokens inside them
+	var named []Match // assignments to secret-looking names
+	var all []Match   // every assignment: names the tokens inside them
 	assign := func(name string, vs, ve int) {
-		if !SecretName(name) || ve <= vs {
+		if ve <= vs {
 			return
 		}
-		named = append(named, Match{Start: vs, End: ve, Kind: KindAssignment, Name: name})
+		m := Match{Start: vs, End: ve, Kind: KindAssignment, Name: name}
+		all = append(all, m)
+		if SecretName(name) {
+			named = append(named, m)
+		}
 	}
 	for _, m := range assignRE.FindAllSubmatchIndex(line, -1) {
 		vs, ve := valueAt(line, m[1])
@@ -250,10 +261,25 @@ func ScanLine(line []byte) []Match {
 		assign(string(line[m[2]:m[3]]), vs, ve)
 	}
 	for _, m := range headerRE.FindAllSubmatchIndex(line, -1) {
+		if bytes.HasPrefix(line[m[1]:], []byte("//")) {
+			continue // a URL's scheme, not a header
+		}
 		vs, ve := valueAt(line, m[1])
 		assign(string(line[m[2]:m[3]]), vs, ve)
 	}
 	sortMatches(named)
+	sortMatches(all)
+	// nameOf is the innermost assignment starting at or before s that
+	// covers [s, e), if any.
+	nameOf := func(s, e int) string {
+		i := sort.Search(len(all), func(i int) bool { return all[i].Start > s })
+		for j := i - 1; j >= 0 && j >= i-4; j-- {
+			if all[j].Start <= s && e <= all[j].End {
+				return all[j].Name
+			}
+		}
+		return ""
+	}
 	// Provider tokens first: their kind is more specific.
 	var tokens []Match
 	for _, r := range tokenRules() {
@@ -265,18 +291,16 @@ func ScanLine(line []byte) []Match {
 			if Weakness(line[s:e]) != "" || bytes.Contains(line[s:e], []byte("EXAMPLE")) {
 				continue
 			}
-			m := Match{Start: s, End: e, Kind: r.id}
-			// The innermost assignment starting at or before s that
-			// covers the token names it.
-			i := sort.Search(len(named), func(i int) bool { return named[i].Start > s })
-			for j := i - 1; j >= 0 && j >= i-4; j-- {
-				if named[j].Start <= s && e <= named[j].End {
-					m.Name = named[j].Name
-					break
-				}
-			}
-			tokens = append(tokens, m)
+			tokens = append(tokens, Match{Start: s, End: e, Kind: r.id, Name: nameOf(s, e)})
 		}
+	}
+	for _, loc := range urlCredRE.FindAllSubmatchIndex(line, -1) {
+		s, e := loc[2], loc[3]
+		v := line[s:e]
+		if Placeholder(v) || v[0] == '$' || v[0] == '%' || v[0] == '<' || bytes.Contains(v, []byte("[envseal:")) || bytes.Contains(v, []byte("{{")) {
+			continue
+		}
+		tokens = append(tokens, Match{Start: s, End: e, Kind: KindURLPassword, Name: nameOf(s, e)})
 	}
 	sortMatches(tokens)
 	ms := disjoint(nil, tokens)

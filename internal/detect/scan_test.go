@@ -136,13 +136,13 @@ func TestScanFixtures(t *testing.T) {
 		{"app.env", 6, "openai", "OPENAI_API_KEY"},
 		{"bash_history", 3, "github", "GITHUB_TOKEN"},
 		{"config.yaml", 3, KindAssignment, "auth_token"},
-		{"config.yaml", 6, "slack", ""},
+		{"config.yaml", 6, "slack", "slack"},
 		{"deploy.sh", 3, KindAssignment, "Authorization"},
 		{"deploy.sh", 4, KindAssignment, "api-token"},
 		{"fish_history", 1, "npm", "token"},
 		{"id_rsa.txt", 2, KindPrivateKey, ""},
 		{"settings.json", 3, KindAssignment, "clientSecret"},
-		{"settings.json", 5, "github", ""},
+		{"settings.json", 5, "github", "github"},
 		{"zsh_history", 2, KindAssignment, "AWS_SECRET_ACCESS_KEY"},
 		{"zsh_history", 3, "stripe", "STRIPE_KEY"},
 	}
@@ -306,4 +306,38 @@ func FuzzScanLine(f *testing.F) {
 			t.Fatalf("ScanText found %d, ScanLine %d", len(fs), len(ms))
 		}
 	})
+}
+
+// Passwords in URLs (database URLs, git remotes with a token) are found
+// whatever their entropy; placeholders and variable references are not.
+func TestScanLineURLPasswords(t *testing.T) {
+	cases := []struct {
+		line, kind, name string
+		found            bool
+	}{
+		{`DATABASE_URL="postgres://app:Zq8xW2pL0vN4tR6yKd3@db:5432/x"`, KindURLPassword, "DATABASE_URL", true},
+		{`REDIS=redis://:hunter2@cache:6379`, KindURLPassword, "REDIS", true},
+		{`git clone https://oauth2:s3cr3t-t0k@git.example.com/x.git`, KindURLPassword, "", true},
+		{`URL=https://user:${PASS}@host/`, "", "", false},
+		{`URL=https://user:$PASS@host/`, "", "", false},
+		{`URL=mysql://root:password@localhost/db`, "", "", false},
+		{`URL=https://user:<password>@host/`, "", "", false},
+		{`see https://example.com/a:b@c`, "", "", false},
+	}
+	for _, c := range cases {
+		ms := ScanLine([]byte(c.line))
+		var got *Match
+		for i := range ms {
+			if ms[i].Kind == KindURLPassword {
+				got = &ms[i]
+			}
+		}
+		if (got != nil) != c.found {
+			t.Errorf("line %q: url password found = %v, want %v (matches %v)", c.name, got != nil, c.found, len(ms))
+			continue
+		}
+		if got != nil && got.Name != c.name {
+			t.Errorf("url password named %q, want %q", got.Name, c.name)
+		}
+	}
 }
