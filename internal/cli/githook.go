@@ -314,7 +314,11 @@ func (a *app) gitHookRunCmd() *cobra.Command {
 			for _, p := range problems {
 				fmt.Fprintf(a.stderr, "envseal: %s\n", p)
 			}
-			return withHint(fmt.Errorf("commit blocked: %d secrets in the staged changes", len(problems)),
+			what := "secrets"
+			if len(problems) == 1 {
+				what = "secret"
+			}
+			return withHint(fmt.Errorf("commit blocked: %d %s in the staged changes", len(problems), what),
 				"take them out of the commit (move a value into the vault with 'envseal scan --import FILE' or 'envseal store'); to commit anyway, 'git commit --no-verify'")
 		},
 	}
