@@ -35,9 +35,11 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"golang.org/x/sys/unix"
 
+	"github.com/envseal/envseal/internal/approve"
 	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/totp"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -71,6 +73,8 @@ func agentMain(args []string) int {
 		err = agentTTYInject(args[1:])
 	case "ptyapprove":
 		err = agentPtyApprove(args[1:])
+	case "totpenroll":
+		err = agentTOTPEnroll(args[1:])
 	case "mcp":
 		err = agentMCP(args[1:])
 	default:
@@ -111,6 +115,38 @@ func agentSetup(args []string) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	return log.Append(k, "secret_stored", map[string]any{"secret": args[1], "generation": meta.Generation, "source": "stdin"})
+}
+
+// agentTOTPEnroll (run as the vault's owner, not as an attack) turns TOTP
+// on the way `envseal totp enable` does: passphrase on stdin; it prints
+// the seed in hex for the harness, which plays the human's phone.
+func agentTOTPEnroll(args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: totpenroll VAULTDIR")
+	}
+	pass, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		return err
+	}
+	v, err := vault.Open(args[0])
+	if err != nil {
+		return err
+	}
+	k, err := v.Unlock(bytes.TrimSuffix(pass, []byte("\n")))
+	if err != nil {
+		return err
+	}
+	defer k.Wipe()
+	seed := totp.NewSeed()
+	now := time.Now()
+	if err := totp.NewStore(args[0], k).Enroll(seed, totp.Code(seed, now), now); err != nil {
+		return err
+	}
+	if _, err := policy.NewStore(args[0], k).Update(func(p *policy.Policy) error { p.TOTP = true; return nil }); err != nil {
+		return err
+	}
+	fmt.Printf("SEED %s\n", hex.EncodeToString(seed))
+	return audit.New(args[0]).Append(k, "totp_enabled", map[string]any{"by": "redteam harness"})
 }
 
 // encodings are the forms of v the design lists for output scrubbing.
@@ -594,7 +630,7 @@ func agentPtyApprove(args []string) error {
 	}
 	tty.Close()
 	var screen bytes.Buffer
-	prompted := false
+	prompted, totpAsked := false, false
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
@@ -607,6 +643,19 @@ func agentPtyApprove(args []string) error {
 					prompted = true
 					io.WriteString(master, string(m[1])+"\r")
 				}
+			}
+			// With TOTP on, a second prompt follows. The agent has no
+			// phone: it guesses, unless the harness handed it the seed
+			// (the control: "the phone was stolen too").
+			if prompted && !totpAsked && bytes.Contains(screen.Bytes(), []byte(approve.CodePrompt)) {
+				totpAsked = true
+				code := "000000"
+				if seed, err := hex.DecodeString(os.Getenv("RT_TOTP_SEED")); err == nil && len(seed) > 0 {
+					// The next step's code: enrolment used the current one,
+					// and each code works once (one step of drift is allowed).
+					code = totp.CodeAt(seed, totp.Step(time.Now(), totp.Period)+1)
+				}
+				io.WriteString(master, code+"\r")
 			}
 			if err != nil {
 				return
@@ -626,7 +675,7 @@ func agentPtyApprove(args []string) error {
 	case <-readDone:
 	case <-time.After(2 * time.Second):
 	}
-	fmt.Printf("PTY open=ok prompt=%v exit=%d\n", prompted, exitCode(werr))
+	fmt.Printf("PTY open=ok prompt=%v totp=%v exit=%d\n", prompted, totpAsked, exitCode(werr))
 	return nil
 }
 

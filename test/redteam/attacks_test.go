@@ -43,6 +43,7 @@ var attacks = []attack{
 	{"", attackMCP},
 	{"", attackOutput},
 	{"", attackAudit},
+	{modeDirect, attackOwnPtyTOTP}, // last: it turns TOTP on for the rest of the world
 }
 
 // Approved programs and the attacker's files, set up before the attacks.
@@ -580,6 +581,45 @@ func attackOwnPty(w *world, tb *table) {
 	w.report(tb, "approve on a pty the agent owns (it reads the code)", pick(w, expNotStopped, expStopped), !w.leaked(leak),
 		pick(w, "nothing: direct mode asks on the run's terminal (documented); use the broker",
 			"approvals appear only on the broker's terminal (broker_run.txtar, TestJail)"), note, control)
+}
+
+// attackOwnPtyTOTP is attackOwnPty with TOTP on: the agent still reads the
+// challenge code off the pty it owns, but the second prompt wants a code
+// from the human's phone. The control hands the agent the seed (the phone
+// stolen too) and must get through, proving the probe answers the prompt.
+func attackOwnPtyTOTP(w *world, tb *table) {
+	seed := w.enrollTOTP()
+	leak := w.p("pty-totp.leak")
+	argv := append([]string{w.rtagent, agentArg, "ptyapprove"}, w.runArgv(nil, w.p("evil"), leak)...)
+	w.resetLeak(leak)
+	rc := w.agent(true, []string{"RT_TOTP_SEED=" + seed}, argv...)
+	mc := parseLines(rc.out, "PTY")
+	control := ctl(w.leaked(leak) && mc["totp"] == "true", "with the phone's code the run did not go through: prompt %s, totp %s, exit %s %s",
+		mc["prompt"], mc["totp"], mc["exit"], firstLine(rc.errout))
+	w.resetLeak(leak)
+	r := w.agent(true, nil, argv...)
+	m := parseLines(r.out, "PTY")
+	note := fmt.Sprintf("challenge code seen and typed: %s, TOTP prompt: %s (guessed), run exit %s", m["prompt"], m["totp"], m["exit"])
+	w.report(tb, "approve on a pty the agent owns, with TOTP on", expStopped, !w.leaked(leak) && m["prompt"] == "true",
+		"a code from the human's authenticator after the yes (launch TestCheckpointTOTP, totp.txtar)", note, control)
+}
+
+// enrollTOTP turns TOTP on in the world's vault as its owner and returns
+// the seed (hex): the harness is the human's phone.
+func (w *world) enrollTOTP() string {
+	cmd := w.command(nil, w.rtagent, agentArg, "totpenroll", w.vault)
+	cmd.Stdin = strings.NewReader(w.pass + "\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		w.t.Fatalf("enroll totp: %v\n%s", err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if s, ok := strings.CutPrefix(l, "SEED "); ok {
+			return s
+		}
+	}
+	w.t.Fatalf("enroll totp: no seed in %q", out)
+	return ""
 }
 
 // typeOwnCode runs argv on a pty and types back any approval code that
