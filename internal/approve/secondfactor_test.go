@@ -112,9 +112,10 @@ func TestTTYSecondFactorFlushesTypeAhead(t *testing.T) {
 	r.SecondFactor = f
 	ch := startApproveReq(t, tt, r)
 	code := tt.waitCode(t)
-	// The answer and a guessed TOTP in one burst: the guess is queued
-	// before the TOTP prompt exists.
-	inject(t, tt.slave, code+"\n999999\n")
+	// The answer and a guessed TOTP in one write (one burst into the
+	// terminal's input queue, so the guess is queued before the TOTP prompt
+	// exists; TIOCSTI injects a byte per call and could race the reader).
+	tt.typeIn(t, code+"\n999999\n")
 	tt.waitScreen(t, CodePrompt)
 	tt.typeIn(t, "123456\n")
 	res := wait(t, ch)
