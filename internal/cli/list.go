@@ -92,7 +92,7 @@ are any, so it can gate a script); set a period with
 				return err
 			}
 			if due && len(out) > 0 {
-				return &exitErr{err: errors.New("secrets are due for rotation"), code: 1, silent: true}
+				return &exitErr{err: errors.New("secrets are due for rotation"), code: exitError, silent: true}
 			}
 			return nil
 		},
