@@ -96,47 +96,11 @@ func cmdHuman(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: human [-pass FILE] [-exit N] [-stdin FILE] ACTION CMD [ARGS...]")
 	}
 	action := args[0]
-	master, tty, err := pty.Open()
-	if err != nil {
-		ts.Fatalf("open pty: %v", err)
-	}
+	cmd, master, ttyName, stdout, stderr := startOnPty(ts, args[1:], passFile, stdinFile, action == "notty")
 	defer master.Close()
-
-	cmd := exec.Command(lookScriptPath(ts, args[1]), args[2:]...)
-	cmd.Dir = ts.MkAbs(".")
-	cmd.Env = scriptEnv(ts)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if stdinFile != "" {
-		f, err := os.Open(stdinFile)
-		if err != nil {
-			ts.Fatalf("%v", err)
-		}
-		defer f.Close()
-		cmd.Stdin = f
-	}
-	cmd.ExtraFiles = []*os.File{nil, tty} // fd 3: pass file (or nothing), fd 4: the tty
-	if passFile != "" {
-		f, err := os.Open(passFile)
-		if err != nil {
-			ts.Fatalf("%v", err)
-		}
-		defer f.Close()
-		cmd.ExtraFiles[0] = f
-	} else {
-		cmd.ExtraFiles = cmd.ExtraFiles[1:]
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 2 + len(cmd.ExtraFiles)}
 	if action == "notty" {
-		cmd.ExtraFiles = cmd.ExtraFiles[:len(cmd.ExtraFiles)-1]
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		action = "none"
 	}
-	if err := cmd.Start(); err != nil {
-		ts.Fatalf("start: %v", err)
-	}
-	ttyName := tty.Name()
-	tty.Close()
 
 	var mu sync.Mutex
 	var transcript bytes.Buffer
@@ -219,17 +183,70 @@ func cmdHuman(ts *testscript.TestScript, neg bool, args []string) {
 	mu.Unlock()
 	ts.Stdout().Write(stdout.Bytes())
 	ts.Stderr().Write(stderr.Bytes())
+	checkExit(ts, err2, wantExit)
+}
+
+// startOnPty starts the script command argv with a new pty as its
+// controlling terminal (the last extra descriptor, fd 4 with a pass file
+// on fd 3, else fd 3), stdin from stdinFile if set, and stdout and stderr
+// captured. With noTTY the command gets no terminal at all (the pty is
+// still returned, unused).
+func startOnPty(ts *testscript.TestScript, argv []string, passFile, stdinFile string, noTTY bool, env ...string) (cmd *exec.Cmd, master *os.File, ttyName string, stdout, stderr *bytes.Buffer) {
+	master, tty, err := pty.Open()
+	if err != nil {
+		ts.Fatalf("open pty: %v", err)
+	}
+	cmd = exec.Command(lookScriptPath(ts, argv[0]), argv[1:]...)
+	cmd.Dir = ts.MkAbs(".")
+	cmd.Env = append(scriptEnv(ts), env...)
+	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if stdinFile != "" {
+		f, err := os.Open(stdinFile)
+		if err != nil {
+			ts.Fatalf("%v", err)
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	}
+	cmd.ExtraFiles = []*os.File{nil, tty} // fd 3: pass file (or nothing), fd 4: the tty
+	if passFile != "" {
+		f, err := os.Open(passFile)
+		if err != nil {
+			ts.Fatalf("%v", err)
+		}
+		defer f.Close()
+		cmd.ExtraFiles[0] = f
+	} else {
+		cmd.ExtraFiles = cmd.ExtraFiles[1:]
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 2 + len(cmd.ExtraFiles)}
+	if noTTY {
+		cmd.ExtraFiles = cmd.ExtraFiles[:len(cmd.ExtraFiles)-1]
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	}
+	if err := cmd.Start(); err != nil {
+		ts.Fatalf("start: %v", err)
+	}
+	ttyName = tty.Name()
+	tty.Close()
+	return cmd, master, ttyName, stdout, stderr
+}
+
+// checkExit fails the script unless err is exit status want (128+N for a
+// child killed by signal N).
+func checkExit(ts *testscript.TestScript, err error, want int) {
 	got := 0
-	if ee, ok := err2.(*exec.ExitError); ok {
+	if ee, ok := err.(*exec.ExitError); ok {
 		got = ee.ExitCode()
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			got = 128 + int(ws.Signal())
 		}
-	} else if err2 != nil {
-		ts.Fatalf("wait: %v", err2)
+	} else if err != nil {
+		ts.Fatalf("wait: %v", err)
 	}
-	if got != wantExit {
-		ts.Fatalf("exit status %d, want %d", got, wantExit)
+	if got != want {
+		ts.Fatalf("exit status %d, want %d", got, want)
 	}
 }
 

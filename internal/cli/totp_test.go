@@ -7,15 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/creack/pty"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/envseal/envseal/internal/totp"
@@ -65,32 +62,8 @@ func cmdTOTPHuman(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: totphuman [-pass FILE] [-exit N] STEPS CMD [ARGS...]")
 	}
 	steps := strings.Split(args[0], ",")
-	master, tty, err := pty.Open()
-	if err != nil {
-		ts.Fatalf("open pty: %v", err)
-	}
+	cmd, master, _, stdout, stderr := startOnPty(ts, args[1:], passFile, "", false, "GORACE=atexit_sleep_ms=0")
 	defer master.Close()
-	cmd := exec.Command(lookScriptPath(ts, args[1]), args[2:]...)
-	cmd.Dir = ts.MkAbs(".")
-	cmd.Env = append(scriptEnv(ts), "GORACE=atexit_sleep_ms=0")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.ExtraFiles = []*os.File{nil, tty} // fd 3: pass file, fd 4: the tty
-	if passFile != "" {
-		f, err := os.Open(passFile)
-		if err != nil {
-			ts.Fatalf("%v", err)
-		}
-		defer f.Close()
-		cmd.ExtraFiles[0] = f
-	} else {
-		cmd.ExtraFiles = cmd.ExtraFiles[1:]
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 2 + len(cmd.ExtraFiles)}
-	if err := cmd.Start(); err != nil {
-		ts.Fatalf("start: %v", err)
-	}
-	tty.Close()
 
 	var mu sync.Mutex
 	var transcript bytes.Buffer
@@ -186,15 +159,7 @@ func cmdTOTPHuman(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Stdout().Write(stdout.Bytes())
 	ts.Stderr().Write(stderr.Bytes())
-	got := 0
-	if ee, ok := err2.(*exec.ExitError); ok {
-		got = ee.ExitCode()
-	} else if err2 != nil {
-		ts.Fatalf("wait: %v", err2)
-	}
-	if got != wantExit {
-		ts.Fatalf("exit status %d, want %d", got, wantExit)
-	}
+	checkExit(ts, err2, wantExit)
 }
 
 // approvePromptTOTP is how every TOTP prompt ends (approve.CodePrompt and
