@@ -66,13 +66,9 @@ func writeBenchLog(path string, n int, master seal.Key) error {
 	return w.Flush()
 }
 
-// BenchmarkVerify1M verifies a 1,000,000-record log (MACs and chain) and,
-// in the same run, times `sha256sum` of the same file, reporting both and
-// their ratio. Run with:
-//
-//	go test -run '^$' -bench Verify1M -benchtime 5x ./internal/audit
-func BenchmarkVerify1M(b *testing.B) {
-	k := testKey(b)
+// benchLog writes the 1,000,000-record log the benchmarks share, once per
+// process, to benchFile.
+func benchLog(b *testing.B) {
 	benchOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "envseal-audit-bench-")
 		if err != nil {
@@ -80,11 +76,21 @@ func BenchmarkVerify1M(b *testing.B) {
 			return
 		}
 		benchFile = filepath.Join(dir, LogFile)
-		benchErr = writeBenchLog(benchFile, benchRecords, k)
+		benchErr = writeBenchLog(benchFile, benchRecords, testKey(b))
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
 	}
+}
+
+// BenchmarkVerify1M verifies a 1,000,000-record log (MACs and chain) and,
+// in the same run, times `sha256sum` of the same file, reporting both and
+// their ratio. Run with:
+//
+//	go test -run '^$' -bench Verify1M -benchtime 5x ./internal/audit
+func BenchmarkVerify1M(b *testing.B) {
+	k := testKey(b)
+	benchLog(b)
 	fi, err := os.Stat(benchFile)
 	if err != nil {
 		b.Fatal(err)
@@ -127,19 +133,7 @@ func BenchmarkVerify1M(b *testing.B) {
 // BenchmarkLastUse1M: what `envseal list` pays to show last use with a
 // 1,000,000-record log (it reads only the last LastUseScan bytes).
 func BenchmarkLastUse1M(b *testing.B) {
-	k := testKey(b)
-	benchOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "envseal-audit-bench-")
-		if err != nil {
-			benchErr = err
-			return
-		}
-		benchFile = filepath.Join(dir, LogFile)
-		benchErr = writeBenchLog(benchFile, benchRecords, k)
-	})
-	if benchErr != nil {
-		b.Fatal(benchErr)
-	}
+	benchLog(b)
 	l := New(filepath.Dir(benchFile))
 	for b.Loop() {
 		if _, _, err := l.LastUse([]string{"cf-token", "never-used"}); err != nil {
