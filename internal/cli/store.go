@@ -101,7 +101,6 @@ value's shape (sk-, ghp_, AKIA, xoxb-, glpat-, …) is shown by 'envseal list'.`
 			if len(value) == 0 {
 				return withHint(vault.ErrEmptyValue, "a secret needs a value; nothing was stored")
 			}
-			weak := detect.Weakness(value)
 			meta, err := v.Store(k, name, value, vault.StoreOptions{Force: force, RotateDays: rotateDays})
 			if errors.Is(err, vault.ErrExists) {
 				return existsErr(name)
@@ -121,8 +120,8 @@ value's shape (sk-, ghp_, AKIA, xoxb-, glpat-, …) is shown by 'envseal list'.`
 				how += " (looks like a " + detect.ProviderDescription(meta.Provider) + ")"
 			}
 			a.infof("%s", how)
-			if weak != "" {
-				a.warnf("the value of %s %s", name, weak)
+			if meta.Weak { // the reason is worked out again only to say it
+				a.warnf("the value of %s %s", name, detect.Weakness(value))
 				a.hintf("if it is a real credential, rotate it at its provider; for a value envseal may choose, use 'envseal store %s --force --generate'", name)
 			}
 			return nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/envseal/envseal/internal/detect"
 	"github.com/envseal/envseal/internal/seal"
 )
 
@@ -234,7 +235,7 @@ func parseSecretHeader(b []byte, size int64) (Meta, int, error) {
 		k := int(p[28])
 		m.Provider = string(p[29 : 29+k])
 		flags := p[29+k]
-		if k > MaxProviderLen || (k > 0 && !validProvider(m.Provider)) {
+		if k > MaxProviderLen || (k > 0 && !detect.ValidProviderID(m.Provider)) {
 			return Meta{}, 0, fmt.Errorf("%w: invalid provider field", ErrFormat)
 		}
 		if flags&^flagsKnown != 0 {
@@ -251,20 +252,6 @@ func parseSecretHeader(b []byte, size int64) (Meta, int, error) {
 		return Meta{}, 0, fmt.Errorf("%w: non-canonical header", ErrFormat)
 	}
 	return m, hdrLen, nil
-}
-
-// validProvider: 1..MaxProviderLen bytes of [a-z0-9-] (detect's ids).
-func validProvider(s string) bool {
-	if len(s) == 0 || len(s) > MaxProviderLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // parseSecret parses a secret file's structure (not its ciphertext).
