@@ -45,6 +45,11 @@ type Request struct {
 	// approver asks for a one-time code on the same channel and denies
 	// unless it is accepted (see confirm).
 	SecondFactor SecondFactor
+
+	// Context rows (context.go): what the rule binds besides the program —
+	// environment, pinned files, what the sandbox lets the program touch,
+	// what is not pinned — and, for a changed context, what changed.
+	Context []Row
 }
 
 // ShortSecretLen is the length under which a value is not scrubbed from
@@ -160,6 +165,7 @@ func (r *Request) body() *rendering {
 		sandbox = "(none)"
 	}
 	w.add(rowWhere, "sandbox", w.field("sandbox", clean(sandbox, false)))
+	r.contextBody(w)
 	for i, p := range r.Chain {
 		w.add(rowWhere, first(i, "requested by"), p.render(w))
 	}

@@ -186,7 +186,7 @@ func (c *Conn) Run(ctx context.Context, req *launch.Request) (*launch.Result, er
 	m := &RunMsg{
 		Argv: req.Argv, Cwd: req.Cwd, Env: req.Env, PATH: req.PATH,
 		InheritEnv: req.InheritEnv, Grants: req.Grants, Sandbox: req.Sandbox, OnLeak: req.OnLeak,
-		Network: req.Network, RW: req.RW,
+		Network: req.Network, RW: req.RW, Pins: req.Pins,
 	}
 	b, err := EncodeFrame(TypeRun, m)
 	if err != nil {

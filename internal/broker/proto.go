@@ -77,6 +77,7 @@ type RunMsg struct {
 	Network    bool           `json:"network,omitempty"`
 	RW         []string       `json:"rw,omitempty"`
 	OnLeak     string         `json:"on_leak,omitempty"`
+	Pins       []string       `json:"pins,omitempty"`
 }
 
 // SignalMsg forwards a signal the client received to the child.

@@ -76,11 +76,17 @@ func (s *Server) serveRun(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 		Approver: s.approver,
 		Audit:    &runAudit{inner: s.cfg.Audit, child: child},
 		Cache:    s.cache,
+		// Every program the broker starts is contained (its own
+		// namespaces, no terminal, read-only /, the vault and control
+		// sockets hidden) and gets PATH, HOME, … from the broker's side:
+		// the requester is the agent.
+		Contain:  true,
+		HumanEnv: startEnv,
 	}
 	req := &launch.Request{
 		Argv: m.Argv, Cwd: m.Cwd, Env: m.Env, PATH: m.PATH,
 		InheritEnv: m.InheritEnv, Grants: m.Grants, Sandbox: m.Sandbox, OnLeak: m.OnLeak,
-		Network: m.Network, RW: m.RW, Hide: s.hidden(),
+		Network: m.Network, RW: m.RW, Hide: s.hidden(), Pins: m.Pins,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		RequesterPID: peerPID,
 	}
@@ -164,10 +170,17 @@ func (r *runAudit) Event(key seal.Key, kind string, fields map[string]any) {
 	r.inner.Event(key, kind, fields)
 }
 
-// hidden lists what a lockdown child must not see: the vault, the broker's
-// socket dir and the per-user runtime dir.
+// startEnv is the broker's environment as the human started it: the
+// child's PATH, HOME, USER, LANG, TERM, TZ and TMPDIR come from here.
+var startEnv = os.Environ()
+
+// hidden lists what a contained child must not see: the vault, the
+// broker's socket dir, the per-user runtime dirs (D-Bus session bus,
+// ssh-agent, gpg-agent, editors' IPC sockets live there) and screen's
+// socket dir. tmux, X11 and most agents' sockets under /tmp are gone with
+// the private /tmp; abstract sockets are scoped away by Landlock.
 func (s *Server) hidden() []string {
-	out := []string{s.cfg.Vault.Dir()}
+	out := []string{s.cfg.Vault.Dir(), "/run/user", "/run/screen", "/var/run/screen"}
 	if d := SocketDir(); d != "" {
 		out = append(out, d)
 	}

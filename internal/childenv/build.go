@@ -129,3 +129,33 @@ func Build(parent []string, inherit bool, secrets []KV) ([]string, error) {
 	}
 	return out, nil
 }
+
+// Context is the child's environment apart from the secrets, built from
+// the human's side: the clean variables (PATH, HOME, USER, LANG, LC_*,
+// TERM, TZ, TMPDIR) come from human — the broker's own environment, or in
+// direct mode envseal's — and never from the requester, whose HOME, PATH
+// or TMPDIR would pick the code an approved program runs (usercustomize.py,
+// a shadow curl, .curlrc). With inherit, the requester's other variables
+// are added (injection variables still dropped); they become part of the
+// rule, so the human sees and approves each one.
+func Context(human, requester []string, inherit bool) []string {
+	base, _ := Build(human, false, nil)
+	if !inherit {
+		return base
+	}
+	have := make(map[string]bool, len(base))
+	for _, kv := range base {
+		name, _, _ := strings.Cut(kv, "=")
+		have[name] = true
+	}
+	extra, _ := Build(requester, true, nil)
+	out := base
+	for _, kv := range extra {
+		name, _, _ := strings.Cut(kv, "=")
+		if !have[name] && !allowedClean(name) {
+			out = append(out, kv)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -29,6 +29,7 @@ type runFlags struct {
 	sandbox     string
 	network     bool
 	rw          []string
+	pins        []string
 	onLeak      string
 	approver    string
 	timeout     time.Duration
@@ -75,6 +76,7 @@ Exit status: the program's; 125 envseal failed, 126 denied, 127 not found,
 	fl.StringVar(&f.sandbox, "sandbox", "standard", "sandbox `TIER`: standard, hardened or lockdown")
 	fl.BoolVar(&f.network, "network", false, "lockdown: keep the host network (the rule must allow it)")
 	fl.StringArrayVar(&f.rw, "rw", nil, "lockdown: let the program write beneath `DIR` too (besides the cwd); repeatable")
+	fl.StringArrayVar(&f.pins, "pin", nil, "pin `PATH` too (a file, or a directory's tree): the rule records its hash and the program reads exactly those bytes; repeatable")
 	fl.StringVar(&f.onLeak, "on-leak", "scrub", "when the program prints a secret: scrub, or kill it (exit 126)")
 	fl.StringVar(&f.approver, "approver", approve.KindTTY, "how to ask you: tty, pinentry, zenity or kdialog")
 	fl.DurationVar(&f.timeout, "approval-timeout", approve.DefaultTimeout, "deny if nobody answers within `DUR` (max 10m)")
@@ -144,7 +146,7 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 	req := &launch.Request{
 		Argv: argv, Cwd: cwd, Env: os.Environ(), PATH: os.Getenv("PATH"),
 		InheritEnv: f.inheritEnv, Grants: grants, Sandbox: f.sandbox, OnLeak: onLeak,
-		Network: f.network, RW: absDirs(cwd, f.rw), Hide: hiddenDirs(v.Dir()),
+		Network: f.network, RW: absDirs(cwd, f.rw), Hide: hiddenDirs(v.Dir()), Pins: absPaths(cwd, f.pins),
 		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr,
 		RequesterPID: os.Getppid(),
 	}
@@ -231,6 +233,10 @@ func absDirs(cwd string, dirs []string) []string {
 	}
 	return out
 }
+
+// absPaths makes --pin paths absolute and canonical (the same as absDirs:
+// a path is a path).
+func absPaths(cwd string, paths []string) []string { return absDirs(cwd, paths) }
 
 // hiddenDirs are hidden from a lockdown child: the vault and the per-user
 // runtime dir (broker socket, D-Bus, agent sockets).

@@ -4,6 +4,7 @@ package exeseal
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 )
 
@@ -42,3 +43,15 @@ func (c *Cache) Open(path string, opts ...Option) (*Pinned, error) { return Open
 
 // Len is always 0 on this OS.
 func (c *Cache) Len() int { return 0 }
+
+// PrepareServed is unsupported outside Linux.
+func (s *Sealed) PrepareServed(cmd *exec.Cmd) error { return ErrUnsupported }
+
+// IsScript is false outside Linux.
+func (s *Sealed) IsScript() bool { return false }
+
+// OpenScript is unsupported outside Linux.
+func (s *Sealed) OpenScript() (*os.File, error) { return nil, ErrUnsupported }
+
+// SealBytes is unsupported outside Linux.
+func SealBytes(path string, b []byte) (*os.File, error) { return nil, ErrUnsupported }

@@ -35,6 +35,7 @@ type Request struct {
 	RW         []string // lockdown: extra writable directories (the rule must allow them)
 	Hide       []string // lockdown: directories hidden from the program (vault, broker socket)
 	OnLeak     string   // "" (scrub and count) or "kill"
+	Pins       []string // --pin: more files (or directory trees) the rule pins and the run is served
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -92,6 +93,18 @@ type Checkpoint struct {
 	// LeakGrace is how long a child gets between SIGTERM and SIGKILL under
 	// --on-leak kill.
 	LeakGrace time.Duration
+	// HumanEnv is the environment of the human's side, from which the
+	// child's PATH, HOME, USER, LANG, TERM, TZ and TMPDIR are taken: the
+	// broker's own (captured at its start). Nil means this process's own
+	// environment (direct mode, where the caller is the only side).
+	HumanEnv []string
+	// Contain runs every program in the contained sandbox (the broker's
+	// default): its own user, mount, PID and IPC namespaces; / read-only
+	// with only the cwd and approved --rw dirs writable; private /tmp;
+	// the vault, runtime dir, control sockets and the human's terminals
+	// hidden; no controlling terminal; seccomp and Landlock. The tier then
+	// only decides the network: lockdown cuts it unless --network.
+	Contain bool
 }
 
 var _ Runner = (*Checkpoint)(nil)

@@ -36,9 +36,14 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("%w: %v", ErrRefusedEnv, err), Hint: hint}
 	}
 	guard.Harden()
-	if err := validate(req); err != nil {
+	if err := c.validate(req); err != nil {
 		return nil, err
 	}
+	rc, err := c.newContext(req)
+	if err != nil {
+		return nil, err
+	}
+	childPATH := envValue(rc.env, "PATH")
 
 	// 2–4. Resolve, pin, hash.
 	path, err := resolve(req.Argv[0], req.Cwd, req.PATH)
@@ -47,14 +52,17 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	}
 	var pin *exeseal.Pinned
 	if c.Cache != nil {
-		pin, err = c.Cache.Open(path, exeseal.SearchPath(req.PATH))
+		pin, err = c.Cache.Open(path, exeseal.SearchPath(childPATH))
 	} else {
-		pin, err = exeseal.Open(path, exeseal.SearchPath(req.PATH))
+		pin, err = exeseal.Open(path, exeseal.SearchPath(childPATH))
 	}
 	if err != nil {
 		return nil, pinError(path, err)
 	}
 	defer pin.Close()
+	if err := rc.discover(req, pin); err != nil {
+		return nil, err
+	}
 
 	// 5. Policy (needs the key: the policy is sealed).
 	key, err := c.Unlock()
@@ -74,7 +82,8 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	}
 	q := policy.Query{
 		Binary: pin.Path, SHA256: pin.SHA256, Argv: req.Argv[1:],
-		Grants: req.Grants, Sandbox: tierOrDefault(req.Sandbox), Network: req.Network, RW: req.RW, Now: c.now(),
+		Grants: req.Grants, Sandbox: tierOrDefault(req.Sandbox), Network: c.network(req), RW: req.RW, Now: c.now(),
+		Cwd: rc.cwd, Env: rc.env, Files: rc.queryFiles(),
 	}
 	if pin.Interpreter != nil {
 		q.Interpreter, q.InterpreterSHA256 = pin.Interpreter.Path, pin.Interpreter.SHA256
@@ -94,7 +103,10 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		if m.Verdict == policy.HashChanged {
 			c.audit(key, "binary_changed", map[string]any{"binary": pin.Path, "old_sha256": m.Rule.SHA256, "new_sha256": pin.SHA256})
 		}
-		d, err := c.approve(ctx, req, pin, m, key, lens, pol.TOTP)
+		if m.Verdict == policy.ContextChanged {
+			c.audit(key, "context_changed", map[string]any{"binary": pin.Path, "rule": m.Rule.ID, "changed": contextChangeNames(m.Rule.DiffContext(q))})
+		}
+		d, err := c.approve(ctx, req, pin, m, q, rc, key, lens, pol.TOTP)
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +119,8 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 				ID: policy.NewID(), Binary: q.Binary, SHA256: q.SHA256,
 				Interpreter: q.Interpreter, InterpreterSHA256: q.InterpreterSHA256,
 				Argv: slices.Clone(q.Argv), Grants: slices.Clone(q.Grants),
-				Sandbox: tierOrDefault(req.Sandbox), Network: req.Network, RW: slices.Clone(req.RW), Created: c.now().UTC(),
+				Sandbox: tierOrDefault(req.Sandbox), Network: q.Network, RW: slices.Clone(req.RW), Created: c.now().UTC(),
+				Cwd: rc.cwd, Env: slices.Clone(rc.env), Files: rc.ruleFiles(),
 			}
 			if _, err := store.Update(func(p *policy.Policy) error { p.Put(r); return nil }); err != nil {
 				return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("save rule: %w", err)}
@@ -129,7 +142,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	}()
 
 	// 8–10. Deliver, spawn from the sealed copy, supervise.
-	code, leaks, err := c.spawn(ctx, req, pin, key, values)
+	code, leaks, err := c.spawn(ctx, req, pin, rc, key, values)
 	res.ExitCode, res.Leaks, res.Duration = code, leaks, c.now().Sub(start)
 	c.audit(key, "run_finished", map[string]any{"binary": pin.Path, "exit": code, "leaks": leaks, "duration_ms": res.Duration.Milliseconds()})
 	if err != nil {
@@ -145,7 +158,17 @@ func tierOrDefault(t string) string {
 	return t
 }
 
-func validate(req *Request) error {
+// network is whether the child keeps the host network: a contained run
+// keeps it unless its tier is lockdown (deploys need the network), other
+// runs only with --network.
+func (c *Checkpoint) network(req *Request) bool {
+	if c.Contain {
+		return req.Network || tierOrDefault(req.Sandbox) != sandbox.Lockdown
+	}
+	return req.Network
+}
+
+func (c *Checkpoint) validate(req *Request) error {
 	bad := func(format string, args ...any) error {
 		return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: "+format, append([]any{ErrBadRequest}, args...)...)}
 	}
@@ -159,13 +182,21 @@ func validate(req *Request) error {
 	if err := sandbox.Check(t); err != nil {
 		return &Error{Code: ExitFailed, Err: err, Hint: sandboxHint(err)}
 	}
-	if t != sandbox.Lockdown && (req.Network || len(req.RW) > 0) {
+	if !c.Contain && t != sandbox.Lockdown && (req.Network || len(req.RW) > 0) {
 		return bad("--network and --rw only apply to --sandbox lockdown")
 	}
 	for _, d := range req.RW {
 		if !filepath.IsAbs(d) {
 			return bad("--rw %q is not an absolute path", d)
 		}
+	}
+	for _, p := range req.Pins {
+		if !filepath.IsAbs(p) {
+			return bad("--pin %q is not an absolute path", p)
+		}
+	}
+	if !filepath.IsAbs(req.Cwd) {
+		return bad("working directory %q is not absolute", req.Cwd)
 	}
 	if req.OnLeak != "" && req.OnLeak != "kill" && req.OnLeak != "scrub" {
 		return bad("--on-leak %q (want scrub or kill)", req.OnLeak)
@@ -237,10 +268,10 @@ func (c *Checkpoint) checkSecretsExist(grants []policy.Grant) (map[string]int, e
 	return lens, nil
 }
 
-func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pinned, m policy.Match, key seal.Key, lens map[string]int, totpFlag bool) (approve.Decision, error) {
+func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pinned, m policy.Match, q policy.Query, rc *runContext, key seal.Key, lens map[string]int, totpFlag bool) (approve.Decision, error) {
 	ar := &approve.Request{
 		Path: pin.Path, SHA256: pin.SHA256,
-		Argv: req.Argv, Cwd: req.Cwd, Sandbox: tierOrDefault(req.Sandbox),
+		Argv: req.Argv, Cwd: rc.cwd, Sandbox: tierOrDefault(req.Sandbox),
 		Chain: approve.ProcessChain(req.RequesterPID, 2),
 	}
 	if pin.Interpreter != nil {
@@ -252,13 +283,17 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 		ar.PrevInterpreterSHA256 = m.Rule.InterpreterSHA256
 	case policy.Expired:
 		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s for this command expired at %s", m.Rule.ID, m.Rule.Expires.Format(time.RFC3339)))
+	case policy.ContextChanged:
+		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s covers this program and argv, but not this context (changes below)", m.Rule.ID))
+		ar.Context = append(ar.Context, changeRows(m.Rule.DiffContext(q))...)
 	case policy.NotCovered:
 		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s covers this command, but not these secrets or this sandbox tier", m.Rule.ID))
 	}
-	if c.Direct && tierOrDefault(req.Sandbox) != sandbox.Standard {
-		ar.Warnings = append(ar.Warnings, "the "+tierOrDefault(req.Sandbox)+" sandbox runs the program in a user namespace you own: in direct mode other processes running as you can still ptrace it and read its memory (use the broker and envseal jail to close that)")
+	ar.Context = append(ar.Context, c.contextRows(req, pin, rc)...)
+	if c.Direct && (tierOrDefault(req.Sandbox) != sandbox.Standard || rc.serves(pin)) {
+		ar.Warnings = append(ar.Warnings, "the program runs in a user namespace you own (its sandbox, or the mounts that serve its pinned files): in direct mode other processes running as you can still ptrace it and read its memory (use the broker and envseal jail to close that)")
 	}
-	if req.Network {
+	if req.Network && !c.Contain {
 		ar.Warnings = append(ar.Warnings, "the program keeps the host network (--network)")
 	}
 	for _, d := range req.RW {

@@ -25,7 +25,7 @@ import (
 // spawn delivers the secrets and runs the sealed copy of the pinned
 // program, scrubbing its output, forwarding signals, and returning its exit
 // status (128+N for a signal).
-func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinned, key seal.Key, values map[string][]byte) (int, map[string]int, error) {
+func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinned, rc *runContext, key seal.Key, values map[string][]byte) (int, map[string]int, error) {
 	sealed, err := pin.Seal()
 	if err != nil {
 		if errors.Is(err, exeseal.ErrChanged) {
@@ -35,8 +35,39 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	}
 	defer sealed.Close()
 
-	cmd := &exec.Cmd{Args: slices.Clone(req.Argv), Dir: req.Cwd}
-	if err := sealed.Prepare(cmd); err != nil {
+	cmd := &exec.Cmd{Args: slices.Clone(req.Argv), Dir: rc.cwd}
+	serve := rc.serves(pin)
+	var pins []sandbox.Pin
+	if serve {
+		// The closure's bytes, and a script's own, are served at their
+		// real paths inside the run's mount namespace: the child reads
+		// exactly what was hashed, and node or perl see a real file.
+		if err := sealed.PrepareServed(cmd); err != nil {
+			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+		}
+		copies, err := rc.pinFiles()
+		if err != nil {
+			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+		}
+		if sealed.IsScript() {
+			sf, err := sealed.OpenScript()
+			if err != nil {
+				for _, p := range copies {
+					p.file.Close()
+				}
+				return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+			}
+			copies = append(copies, pinnedCopy{path: pin.Path, mode: 0o755, file: sf})
+		}
+		defer func() {
+			for _, p := range copies {
+				p.file.Close()
+			}
+		}()
+		for _, p := range copies {
+			pins = append(pins, sandbox.Pin{Path: p.path, Mode: p.mode, File: p.file})
+		}
+	} else if err := sealed.Prepare(cmd); err != nil {
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 	}
 
@@ -68,7 +99,7 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 			envKV = append(envKV, childenv.KV{Name: g.Env, Value: fmt.Appendf(nil, "/dev/fd/%d", fd)})
 		}
 	}
-	env, err := childenv.Build(req.Env, req.InheritEnv, envKV)
+	env, err := childenv.Build(rc.env, true, envKV)
 	if err != nil {
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 	}
@@ -120,10 +151,8 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	// envseal that sets up namespaces, mounts, Landlock and seccomp, then
 	// execs the pinned memfd). Wrap comes last: it must see every fd.
 	var sb *sandbox.Handle
-	if tier := tierOrDefault(req.Sandbox); tier != sandbox.Standard {
-		sb, err = sandbox.Wrap(cmd, "/proc/self/exe", sandbox.Options{
-			Tier: tier, Network: req.Network, RW: req.RW, Cwd: req.Cwd, Hide: req.Hide,
-		})
+	if opts := c.sandboxOptions(req, rc, pins); opts.Tier != sandbox.Standard || len(opts.Pins) > 0 {
+		sb, err = sandbox.Wrap(cmd, "/proc/self/exe", opts)
 		if err != nil {
 			outW.Close()
 			errW.Close()
@@ -265,6 +294,17 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 		return ExitDenied, hits, &Error{Code: ExitDenied, Err: fmt.Errorf("%w (%s)", ErrLeakKilled, leakNames(hits)), Hint: "the program printed a secret; its output was scrubbed and it was stopped (--on-leak kill)"}
 	}
 	return code, hits, nil
+}
+
+// sandboxOptions: the tier's sandbox, or for a contained run (the
+// broker's) the lockdown layout with the network kept unless the tier is
+// lockdown, and no terminal.
+func (c *Checkpoint) sandboxOptions(req *Request, rc *runContext, pins []sandbox.Pin) sandbox.Options {
+	o := sandbox.Options{Tier: tierOrDefault(req.Sandbox), Network: req.Network, RW: req.RW, Cwd: rc.cwd, Hide: req.Hide, Pins: pins}
+	if c.Contain {
+		o.Tier, o.Network, o.NoTTY = sandbox.Lockdown, c.network(req), true
+	}
+	return o
 }
 
 // After the child exited while something else keeps its stdout or stderr

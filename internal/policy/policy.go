@@ -67,6 +67,15 @@ type Rule struct {
 	RW                []string   `json:"rw,omitempty"`      // lockdown: extra writable directories allowed
 	Created           time.Time  `json:"created"`
 	Expires           *time.Time `json:"expires,omitempty"`
+
+	// The run's context (context.go): the canonical working directory,
+	// the child's whole environment apart from the secrets, and every file
+	// the run reads from a place the agent can write, with its hash. A
+	// rule from before these fields existed has an empty Cwd and matches
+	// nothing: it is asked again once.
+	Cwd   string   `json:"cwd,omitempty"`
+	Env   []string `json:"env,omitempty"`   // sorted NAME=VALUE, secrets excluded
+	Files []File   `json:"files,omitempty"` // sorted by Path
 }
 
 // Expired reports whether the rule has expired at now.
@@ -103,6 +112,9 @@ type Query struct {
 	Sandbox           string
 	Network           bool
 	RW                []string
+	Cwd               string
+	Env               []string // sorted NAME=VALUE, secrets excluded
+	Files             []File   // sorted by Path
 	Now               time.Time
 }
 
@@ -111,16 +123,17 @@ type Verdict int
 
 // Verdicts. Anything but Allowed needs a human.
 const (
-	NoRule      Verdict = iota // nothing covers this binary and argv
-	Allowed                    // a live rule covers every requested grant
-	HashChanged                // a rule for this path and argv exists, but for other bytes
-	Expired                    // the covering rule has expired
-	NotCovered                 // a rule matches the program but not every grant, the network or the writable dirs
-	WeakerTier                 // a rule matches, but asks for a stronger sandbox than the run: refused outright
+	NoRule         Verdict = iota // nothing covers this binary and argv
+	Allowed                       // a live rule covers every requested grant
+	HashChanged                   // a rule for this path and argv exists, but for other bytes
+	Expired                       // the covering rule has expired
+	NotCovered                    // a rule matches the program but not every grant, the network or the writable dirs
+	WeakerTier                    // a rule matches, but asks for a stronger sandbox than the run: refused outright
+	ContextChanged                // a rule for this program and argv exists, but for another cwd, environment or file contents
 )
 
 func (v Verdict) String() string {
-	return [...]string{"no rule", "allowed", "binary changed", "rule expired", "not covered", "weaker sandbox than the rule"}[v]
+	return [...]string{"no rule", "allowed", "binary changed", "rule expired", "not covered", "weaker sandbox than the rule", "context changed"}[v]
 }
 
 // Match is the result of Lookup.
@@ -141,6 +154,14 @@ func (p *Policy) Lookup(q Query) Match {
 		}
 		if r.SHA256 != q.SHA256 || r.Interpreter != q.Interpreter || r.InterpreterSHA256 != q.InterpreterSHA256 {
 			best = Match{Verdict: HashChanged, Rule: r}
+			continue
+		}
+		if !r.SameContext(q) {
+			// Another directory, environment or file content is another
+			// program: what the human approved does not cover it.
+			if best.Verdict == NoRule || best.Verdict == NotCovered {
+				best = Match{Verdict: ContextChanged, Rule: r}
+			}
 			continue
 		}
 		if TierRank(q.Sandbox) < TierRank(r.Sandbox) {
@@ -181,11 +202,12 @@ func covers(have, want []Grant) bool {
 	return true
 }
 
-// Put adds r, replacing rules for the same binary path and argv (an old
+// Put adds r, replacing rules for the same binary path, argv and working
+// directory (an old
 // hash or a narrower grant set is superseded by the human's new decision).
 func (p *Policy) Put(r Rule) {
 	p.Rules = slices.DeleteFunc(p.Rules, func(o Rule) bool {
-		return o.Binary == r.Binary && slices.Equal(o.Argv, r.Argv)
+		return o.Binary == r.Binary && slices.Equal(o.Argv, r.Argv) && o.Cwd == r.Cwd
 	})
 	p.Rules = append(p.Rules, r)
 }

@@ -29,6 +29,7 @@ func rule(bin, hash string, argv ...string) Rule {
 		ID: NewID(), Binary: bin, SHA256: hash, Argv: argv,
 		Grants:  []Grant{{Secret: "TOKEN", Delivery: DeliverEnv, Env: "TOKEN"}},
 		Sandbox: "standard", Created: time.Now().UTC(),
+		Cwd: "/home/u/app", Env: []string{"HOME=/home/u", "PATH=/usr/bin:/bin"},
 	}
 }
 
@@ -113,7 +114,8 @@ func TestLookup(t *testing.T) {
 	p.Put(hard)
 	g := []Grant{{Secret: "TOKEN", Delivery: DeliverEnv, Env: "TOKEN"}}
 	q := func(bin, hash string, argv ...string) Query {
-		return Query{Binary: bin, SHA256: hash, Argv: argv, Grants: g, Sandbox: "standard", Now: now}
+		return Query{Binary: bin, SHA256: hash, Argv: argv, Grants: g, Sandbox: "standard", Now: now,
+			Cwd: "/home/u/app", Env: []string{"HOME=/home/u", "PATH=/usr/bin:/bin"}}
 	}
 	cases := []struct {
 		name string

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // The helper's command line:
@@ -35,6 +36,8 @@ type helperArgs struct {
 	cwd      string
 	rw       []string
 	hide     []string
+	pins     []pinArg
+	newPTS   bool
 	argv     []string // everything after "--": the target's argv[1:]
 }
 
@@ -68,13 +71,18 @@ func parseHelperArgs(args []string) (*helperArgs, error) {
 				return nil, err
 			}
 			h.network = true
-		case "--target-fd", "--status-fd", "--fd", "--arg0", "--tier", "--cwd", "--rw", "--hide":
+		case "--new-pts":
+			if err := once(flag); err != nil {
+				return nil, err
+			}
+			h.newPTS = true
+		case "--target-fd", "--status-fd", "--fd", "--arg0", "--tier", "--cwd", "--rw", "--hide", "--pin":
 			v, err := value(i, flag)
 			if err != nil {
 				return nil, err
 			}
 			i++
-			if flag != "--rw" && flag != "--hide" && flag != "--fd" {
+			if flag != "--rw" && flag != "--hide" && flag != "--fd" && flag != "--pin" {
 				if err := once(flag); err != nil {
 					return nil, err
 				}
@@ -102,8 +110,13 @@ func parseHelperArgs(args []string) (*helperArgs, error) {
 	if h.tier == "" {
 		h.tier = Lockdown
 	}
-	if h.tier != Lockdown && (h.network || h.cwd != "" || len(h.rw) > 0 || len(h.hide) > 0) {
-		return nil, fmt.Errorf("--network, --cwd, --rw and --hide need --tier %s", Lockdown)
+	if h.tier != Lockdown && (h.network || h.cwd != "" || len(h.rw) > 0 || len(h.hide) > 0 || h.newPTS) {
+		return nil, fmt.Errorf("--network, --cwd, --rw, --hide and --new-pts need --tier %s", Lockdown)
+	}
+	for _, p := range h.pins {
+		if p.fd == h.targetFD || p.fd == h.statusFD || slices.Contains(h.fds, p.fd) {
+			return nil, fmt.Errorf("--pin descriptor %d is also passed for another use", p.fd)
+		}
 	}
 	return h, nil
 }
@@ -116,6 +129,17 @@ func (h *helperArgs) set(flag, v string) error {
 			return fmt.Errorf("invalid --target-fd %q: %w", v, err)
 		}
 		h.targetFD = fd
+	case "--pin":
+		p, err := parsePin(v)
+		if err != nil {
+			return fmt.Errorf("invalid --pin %q: %w", v, err)
+		}
+		for _, o := range h.pins {
+			if o.fd == p.fd || o.path == p.path {
+				return fmt.Errorf("--pin %q given twice", v)
+			}
+		}
+		h.pins = append(h.pins, p)
 	case "--fd":
 		fd, err := parseFD(v)
 		if err != nil {
@@ -214,6 +238,59 @@ func helperArgv(h *helperArgs) []string {
 	for _, d := range h.hide {
 		a = append(a, "--hide", d)
 	}
+	for _, p := range h.pins {
+		a = append(a, "--pin", p.String())
+	}
+	if h.newPTS {
+		a = append(a, "--new-pts")
+	}
 	a = append(a, "--")
 	return append(a, h.argv...)
+}
+
+// pinArg is "--pin FD:MODE:PATH": serve the bytes readable on FD, with
+// permission bits MODE (octal), over PATH (absolute; may hold colons).
+type pinArg struct {
+	fd   int
+	mode uint32
+	path string
+}
+
+func (p pinArg) String() string {
+	return strconv.Itoa(p.fd) + ":" + strconv.FormatUint(uint64(p.mode), 8) + ":" + p.path
+}
+
+func parsePin(v string) (pinArg, error) {
+	fdS, rest, ok1 := strings.Cut(v, ":")
+	modeS, path, ok2 := strings.Cut(rest, ":")
+	if !ok1 || !ok2 {
+		return pinArg{}, errors.New("want FD:MODE:PATH")
+	}
+	fd, err := parseFD(fdS)
+	if err != nil {
+		return pinArg{}, err
+	}
+	mode, err := strconv.ParseUint(modeS, 8, 32)
+	if err != nil || mode > 0o777 {
+		return pinArg{}, fmt.Errorf("mode %q is not octal permission bits", modeS)
+	}
+	if !filepath.IsAbs(path) || filepath.Clean(path) != path || path == "/" {
+		return pinArg{}, fmt.Errorf("path %q is not a clean absolute file path", path)
+	}
+	return pinArg{fd: fd, mode: uint32(mode), path: path}, nil
+}
+
+// parsePins checks a pin list the way the helper will: distinct paths.
+func parsePins(ps []pinArg) ([]pinArg, error) {
+	seen := map[string]bool{}
+	for _, p := range ps {
+		if _, err := parsePin(p.String()); err != nil {
+			return nil, fmt.Errorf("sandbox: pin %s: %w", p.path, err)
+		}
+		if seen[p.path] {
+			return nil, fmt.Errorf("sandbox: %s pinned twice", p.path)
+		}
+		seen[p.path] = true
+	}
+	return ps, nil
 }

@@ -110,7 +110,7 @@ func appArmorUnconfined() bool {
 // execs "/". For lockdown it also asks for the network namespace the
 // helper will unshare.
 func probeNamespaces(tier string) error {
-	sys := namespaceAttr(tier, os.Getuid(), os.Getgid())
+	sys := namespaceAttr(tier, os.Getuid(), os.Getgid(), false)
 	if tier == Lockdown {
 		sys.Cloneflags |= unix.CLONE_NEWNET
 	}

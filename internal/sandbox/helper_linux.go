@@ -130,7 +130,12 @@ func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int) (int, error
 	// target exists.
 	fwd := startForwarding()
 
-	if h.tier == Lockdown {
+	for _, p := range h.pins {
+		if !inherited[p.fd] {
+			return 0, fmt.Errorf("invalid --pin %d: not an open descriptor inherited from the launcher", p.fd)
+		}
+	}
+	if h.tier == Lockdown || len(h.pins) > 0 {
 		if err := enterPrivateMountNS(); err != nil {
 			return 0, err
 		}
@@ -163,6 +168,11 @@ func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int) (int, error
 		}
 	}
 	// From here on nothing privileged is left to do.
+	// Pins go last, over whatever the mounts above put at their paths
+	// (a pinned file in the cwd lies in the re-bound writable tree).
+	if err := servePins(h.pins); err != nil {
+		return 0, err
+	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return 0, os.NewSyscallError("prctl(PR_SET_NO_NEW_PRIVS)", err)
 	}
@@ -174,8 +184,12 @@ func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int) (int, error
 			return 0, err
 		}
 	}
-	if err := installSeccomp(); err != nil {
-		return 0, err
+	if h.tier != Standard {
+		// Standard reaches the helper only to serve pins: it keeps the
+		// standard tier's syscalls (no filter), as without pins.
+		if err := installSeccomp(); err != nil {
+			return 0, err
+		}
 	}
 	pid, err := startTarget(h)
 	if err != nil {

@@ -204,6 +204,11 @@ func lockdownMounts(h *helperArgs) ([]string, error) {
 		}
 	}
 
+	if h.newPTS {
+		if err := freshPTS(); err != nil {
+			return nil, err
+		}
+	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return nil, fmt.Errorf("mount a new /proc: %w (a /proc with files mounted over it, as in many containers, cannot be remounted in a user namespace)", os.NewSyscallError("mount", err))
 	}

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 )
 
@@ -41,6 +42,14 @@ func Rank(tier string) int {
 func Tiers() []string { return []string{Standard, Hardened, Lockdown} }
 
 // Options selects a tier and, for lockdown, what stays reachable.
+// Pin is one file to serve: File is a read-only descriptor of the pinned
+// bytes (a sealed memfd), Mode the permission bits the copy gets.
+type Pin struct {
+	Path string
+	Mode uint32
+	File *os.File
+}
+
 type Options struct {
 	Tier string
 
@@ -57,6 +66,18 @@ type Options struct {
 	// writable so a build can write its output. Empty means cmd.Dir, or
 	// envseal's own working directory if that is empty too.
 	Cwd string
+
+	// Pins are files served, inside the run's own mount namespace, as a
+	// read-only copy of the bytes that were hashed, mounted over their
+	// real path (DESIGN §2 fact 5): the program reads exactly what was
+	// approved, at the path it expects, whatever the path holds outside.
+	// Any tier: pins give a standard run a user and mount namespace too.
+	Pins []Pin
+
+	// NoTTY starts the run in a session of its own with no controlling
+	// terminal, and (lockdown) a fresh /dev/pts: /dev/tty and the
+	// launcher's terminal — the human's — are out of its reach.
+	NoTTY bool
 
 	// Hide are directories covered by an empty read-only tmpfs under
 	// lockdown (the vault dir, the broker socket dir): the child cannot

@@ -58,7 +58,7 @@ func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 	if Rank(o.Tier) < 0 {
 		return nil, fmt.Errorf("unknown sandbox tier %q (want %s)", o.Tier, strings.Join(Tiers(), ", "))
 	}
-	if o.Tier == Standard {
+	if o.Tier == Standard && len(o.Pins) == 0 && !o.NoTTY {
 		return &Handle{}, nil
 	}
 	if cmd.Process != nil {
@@ -92,7 +92,21 @@ func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 			return nil, err
 		}
 	}
-	if err := Check(o.Tier); err != nil {
+	for _, p := range o.Pins {
+		if p.File == nil {
+			return nil, fmt.Errorf("sandbox: pin %s has no descriptor", p.Path)
+		}
+		h.pins = append(h.pins, pinArg{fd: 3 + len(cmd.ExtraFiles), mode: p.Mode & 0o777, path: p.Path})
+		cmd.ExtraFiles = append(cmd.ExtraFiles, p.File)
+	}
+	if _, err := parsePins(h.pins); err != nil {
+		return nil, err
+	}
+	check := o.Tier
+	if len(o.Pins) > 0 {
+		check = Lockdown // pins need a mount namespace whatever the tier
+	}
+	if err := Check(check); err != nil {
 		return nil, err
 	}
 
@@ -107,7 +121,13 @@ func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 	if c := sys.Credential; c != nil {
 		uid, gid = int(c.Uid), int(c.Gid)
 	}
-	ns := namespaceAttr(o.Tier, uid, gid)
+	ns := namespaceAttr(o.Tier, uid, gid, len(o.Pins) > 0)
+	if o.NoTTY {
+		// A session of its own: no controlling terminal, so /dev/tty is
+		// ENXIO, and the launcher's terminal cannot be reached through it.
+		sys.Setsid, sys.Setctty, sys.Noctty = true, false, false
+		h.newPTS = o.Tier == Lockdown
+	}
 	sys.Cloneflags |= ns.Cloneflags
 	sys.UidMappings, sys.GidMappings, sys.AmbientCaps = ns.UidMappings, ns.GidMappings, ns.AmbientCaps
 	cmd.SysProcAttr = sys
@@ -186,7 +206,7 @@ func lockdownArgs(h *helperArgs, cmd *exec.Cmd, o Options) error {
 }
 
 // namespaceAttr is the clone configuration of a tier's helper.
-func namespaceAttr(tier string, uid, gid int) *syscall.SysProcAttr {
+func namespaceAttr(tier string, uid, gid int, mounts bool) *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{
 		Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWIPC,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},

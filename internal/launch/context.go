@@ -1,0 +1,201 @@
+package launch
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/envseal/envseal/internal/childenv"
+	"github.com/envseal/envseal/internal/closure"
+	"github.com/envseal/envseal/internal/exeseal"
+	"github.com/envseal/envseal/internal/policy"
+)
+
+// runContext is what a rule binds besides the program (DESIGN §1
+// invariant 1): the canonical working directory, the child's whole
+// environment apart from the secrets, and the closure — every file the
+// run reads from a place the agent can write — with the bytes read once,
+// hashed, and later served to the child (sandbox.Pin), so the bytes the
+// child reads are the bytes the rule names.
+type runContext struct {
+	cwd   string
+	env   []string
+	files []policy.File
+	data  map[string][]byte
+	modes map[string]uint32
+	notes []string
+}
+
+// Closure limits: what a human can review and a run can copy.
+const (
+	maxClosureBytes = 64 << 20
+	maxTextKept     = 8 << 10 // small text files are kept in the rule for a diff
+)
+
+// newContext takes the working directory and the environment. The
+// environment comes from the human's side (Checkpoint.HumanEnv), never
+// the requester's, except for the variables --inherit-env adds, which the
+// rule then records.
+func (c *Checkpoint) newContext(req *Request) (*runContext, error) {
+	cwd, err := filepath.EvalSymlinks(req.Cwd)
+	if err != nil {
+		return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("%w: working directory %s: %v", ErrBadRequest, req.Cwd, err)}
+	}
+	human := c.HumanEnv
+	if human == nil {
+		human = os.Environ()
+	}
+	return &runContext{cwd: cwd, env: childenv.Context(human, req.Env, req.InheritEnv), data: map[string][]byte{}, modes: map[string]uint32{}}, nil
+}
+
+// discover learns and reads the closure of the pinned program.
+func (rc *runContext) discover(req *Request, pin *exeseal.Pinned) error {
+	spec := closure.Spec{Program: pin.Path, Argv: req.Argv, Cwd: rc.cwd, Home: envValue(rc.env, "HOME"), PATH: envValue(rc.env, "PATH"), Pins: req.Pins}
+	if pin.Interpreter != nil {
+		spec.Interpreter = pin.Interpreter.Path
+	}
+	set, err := closure.Discover(spec)
+	if err != nil {
+		return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: %w", ErrBadRequest, err), Hint: "pin fewer files: name them with --pin, or run from a smaller directory"}
+	}
+	rc.notes = set.Notes
+	var total int64
+	for _, e := range set.Entries {
+		if e.Path == pin.Path {
+			continue // the program itself is pinned, hashed and served by exeseal
+		}
+		b, mode, err := readPinned(e.Path)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			rc.files = append(rc.files, policy.File{Path: e.Path})
+			continue
+		case err != nil:
+			return &Error{Code: ExitFailed, Err: fmt.Errorf("pin %s: %w", e.Path, err)}
+		}
+		if total += int64(len(b)); total > maxClosureBytes {
+			return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: the files this run reads exceed %d MiB", ErrBadRequest, maxClosureBytes>>20), Hint: "pin fewer files: name them with --pin, or run from a smaller directory"}
+		}
+		sum := sha256.Sum256(b)
+		f := policy.File{Path: e.Path, SHA256: hex.EncodeToString(sum[:])}
+		if isText(b) {
+			f.Text = string(b)
+		}
+		rc.files = append(rc.files, f)
+		rc.data[e.Path], rc.modes[e.Path] = b, mode
+	}
+	slices.SortFunc(rc.files, func(a, b policy.File) int { return strings.Compare(a.Path, b.Path) })
+	return nil
+}
+
+// readPinned reads a closure file once, refusing anything but a regular
+// file at the path (a FIFO swapped in would block; a symlink swapped in
+// would redirect the read).
+func readPinned(p string) ([]byte, uint32, error) {
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, 0, os.ErrNotExist
+		}
+		return nil, 0, os.NewSyscallError("open", err)
+	}
+	f := os.NewFile(uintptr(fd), p)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, 0, errors.New("not a regular file")
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxClosureBytes+1))
+	if err != nil {
+		return nil, 0, err
+	}
+	return b, uint32(st.Mode().Perm()), nil
+}
+
+func isText(b []byte) bool {
+	return len(b) <= maxTextKept && utf8.Valid(b) && bytes.IndexByte(b, 0) < 0
+}
+
+func envValue(env []string, name string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// ruleFiles is the closure as the rule keeps it.
+func (rc *runContext) ruleFiles() []policy.File { return slices.Clone(rc.files) }
+
+// queryFiles is the closure as a lookup compares it (hashes only).
+func (rc *runContext) queryFiles() []policy.File {
+	out := make([]policy.File, len(rc.files))
+	for i, f := range rc.files {
+		out[i] = policy.File{Path: f.Path, SHA256: f.SHA256}
+	}
+	return out
+}
+
+// pins are the present closure files as sealed copies for the sandbox to
+// serve at their paths.
+func (rc *runContext) pinFiles() ([]pinnedCopy, error) {
+	var out []pinnedCopy
+	for _, f := range rc.files {
+		if f.Absent() {
+			continue
+		}
+		mf, err := exeseal.SealBytes(f.Path, rc.data[f.Path])
+		if err != nil {
+			for _, p := range out {
+				p.file.Close()
+			}
+			return nil, err
+		}
+		out = append(out, pinnedCopy{path: f.Path, mode: rc.modes[f.Path], file: mf})
+	}
+	return out, nil
+}
+
+type pinnedCopy struct {
+	path string
+	mode uint32
+	file *os.File
+}
+
+// textDiff is a short diff for the approval screen: the changed middle of
+// two texts, after their common leading and trailing lines.
+func textDiff(old, new string, maxLines int) []string {
+	a, b := strings.Split(old, "\n"), strings.Split(new, "\n")
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	j := 0
+	for j < len(a)-i && j < len(b)-i && a[len(a)-1-j] == b[len(b)-1-j] {
+		j++
+	}
+	var out []string
+	for _, l := range a[i : len(a)-j] {
+		out = append(out, "- "+l)
+	}
+	for _, l := range b[i : len(b)-j] {
+		out = append(out, "+ "+l)
+	}
+	if len(out) > maxLines {
+		out = append(out[:maxLines], fmt.Sprintf("… %d more changed lines", len(out)-maxLines))
+	}
+	return out
+}

@@ -1,0 +1,106 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// servePins mounts a read-only copy of each pinned file's bytes over its
+// path (DESIGN §2 fact 5). The copies live on one detached tmpfs that no
+// path names, so nothing outside this mount namespace — or inside it — can
+// write them, and the mounts are locked to the user namespace: the program
+// cannot unmount them to see what lies beneath.
+//
+// Why copies and not the memfds: a memfd cannot be a bind-mount source
+// (it lives on a kernel-internal mount; EINVAL).
+func servePins(pins []pinArg) error {
+	if len(pins) == 0 {
+		return nil
+	}
+	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("pinned files: %w", os.NewSyscallError("fsopen(tmpfs)", err))
+	}
+	defer unix.Close(fsfd)
+	if err := unix.FsconfigSetString(fsfd, "mode", "0755"); err != nil {
+		return fmt.Errorf("pinned files: %w", os.NewSyscallError("fsconfig", err))
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return fmt.Errorf("pinned files: %w", os.NewSyscallError("fsconfig(create)", err))
+	}
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
+	if err != nil {
+		return fmt.Errorf("pinned files: %w", os.NewSyscallError("fsmount", err))
+	}
+	defer unix.Close(mfd)
+	for i, p := range pins {
+		if err := copyPin(mfd, strconv.Itoa(i), p); err != nil {
+			return fmt.Errorf("pinned file %s: %w", p.path, err)
+		}
+	}
+	ro := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	if err := unix.MountSetattr(mfd, "", unix.AT_EMPTY_PATH, &ro); err != nil {
+		return fmt.Errorf("pinned files: %w", os.NewSyscallError("mount_setattr", err))
+	}
+	for i, p := range pins {
+		tree, err := unix.OpenTree(mfd, strconv.Itoa(i), unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+		if err != nil {
+			return fmt.Errorf("pinned file %s: %w", p.path, os.NewSyscallError("open_tree", err))
+		}
+		// The path must still be a regular file: a pinned file the agent
+		// removed or replaced by a directory fails the run closed.
+		var st unix.Stat_t
+		if err := unix.Stat(p.path, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+			unix.Close(tree)
+			if err == nil {
+				err = errors.New("no longer a regular file")
+			}
+			return fmt.Errorf("pinned file %s changed before the run: %w", p.path, err)
+		}
+		err = unix.MoveMount(tree, "", unix.AT_FDCWD, p.path, unix.MOVE_MOUNT_F_EMPTY_PATH)
+		unix.Close(tree)
+		if err != nil {
+			return fmt.Errorf("pinned file %s: %w", p.path, os.NewSyscallError("move_mount", err))
+		}
+		unix.Close(p.fd)
+	}
+	return nil
+}
+
+func copyPin(mfd int, name string, p pinArg) error {
+	dst, err := unix.Openat(mfd, name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, p.mode)
+	if err != nil {
+		return os.NewSyscallError("openat", err)
+	}
+	out := os.NewFile(uintptr(dst), name)
+	defer out.Close()
+	in := os.NewFile(uintptr(p.fd), "pin")
+	if _, err := io.Copy(out, io.NewSectionReader(in, 0, 1<<62)); err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	if err := unix.Fchmod(dst, p.mode); err != nil { // the umask applied to openat
+		return os.NewSyscallError("fchmod", err)
+	}
+	return nil
+}
+
+// freshPTS mounts a new devpts instance over /dev/pts: the run sees only
+// the terminals it creates itself, never the human's (whose /dev/pts/N is
+// the user's own and would otherwise open for reading and writing).
+func freshPTS() error {
+	if !isDir("/dev/pts") {
+		return nil
+	}
+	if err := unix.Mount("devpts", "/dev/pts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
+		return fmt.Errorf("fresh /dev/pts: %w", os.NewSyscallError("mount", err))
+	}
+	if err := unix.Mount("/dev/pts/ptmx", "/dev/ptmx", "", unix.MS_BIND, ""); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("fresh /dev/ptmx: %w", os.NewSyscallError("mount", err))
+	}
+	return nil
+}
