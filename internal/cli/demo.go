@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/approve"
-	"github.com/envseal/envseal/internal/exeseal"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
@@ -162,27 +161,24 @@ func (a *app) demoRun(v *vault.Vault, pass []byte, tmp string) error {
 	if err != nil {
 		return err
 	}
-	pin, err := exeseal.Open(script, exeseal.SearchPath(os.Getenv("PATH")))
+	grant := policy.Grant{Secret: "DEMO_TOKEN", Delivery: policy.DeliverEnv, Env: "DEMO_TOKEN"}
+	// The rule records the run's whole context (cwd, environment, the
+	// files it reads), exactly as an "allow always" at the screen would.
+	rule, err := launch.PrepareRule(&launch.Request{Argv: []string{script}, Cwd: tmp, Env: os.Environ(), PATH: os.Getenv("PATH")}, nil)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	defer pin.Close()
-	grant := policy.Grant{Secret: "DEMO_TOKEN", Delivery: policy.DeliverEnv, Env: "DEMO_TOKEN"}
+	rule.ID, rule.Grants, rule.Sandbox, rule.Created = policy.NewID(), []policy.Grant{grant}, "standard", time.Now().UTC()
 	k, err := v.Unlock(pass)
 	if err != nil {
 		return err
-	}
-	rule := policy.Rule{ID: policy.NewID(), Binary: pin.Path, SHA256: pin.SHA256, Argv: []string{},
-		Grants: []policy.Grant{grant}, Sandbox: "standard", Created: time.Now().UTC()}
-	if pin.Interpreter != nil {
-		rule.Interpreter, rule.InterpreterSHA256 = pin.Interpreter.Path, pin.Interpreter.SHA256
 	}
 	_, err = policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { p.Put(rule); return nil })
 	k.Wipe()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "    the rule you would save by typing the code and '!': %s, sha256 %s…, no arguments, DEMO_TOKEN in $DEMO_TOKEN\n", script, pin.SHA256[:12])
+	fmt.Fprintf(out, "    the rule you would save by typing the code and '!': %s, sha256 %s…, no arguments, DEMO_TOKEN in $DEMO_TOKEN\n", script, rule.SHA256[:12])
 
 	cp := &launch.Checkpoint{
 		Vault:    v,

@@ -162,20 +162,30 @@ func (f *finder) run() error {
 	script := ""
 	if s.Interpreter != "" {
 		interp, script = filepath.Base(s.Interpreter), s.Program
-		f.add(s.Program, "the script")
-	} else if op := firstOperand(args); op != "" && isFile(f.abs(op)) {
-		script = f.abs(op)
 	}
-	switch lang := language(interp); {
-	case lang != "" && script != "":
+	lang := language(interp)
+	if script != "" && lang != "" {
 		f.scriptModules(lang, script)
-	case lang == "shell" && hasArg(args, "-c"):
+	}
+	// `python3 deploy.py`, or a shim (pyenv, asdf, nvm: a shell script
+	// named python3) handing deploy.py to the real interpreter: the
+	// operand is the script, its language known by the interpreter or by
+	// its extension.
+	if op := firstOperand(args); op != "" && isFile(f.abs(op)) && (script == "" || lang == "shell") {
+		switch l := extLanguage(op); {
+		case l != "":
+			f.scriptModules(l, f.abs(op))
+		case script == "" && lang != "":
+			f.scriptModules(lang, f.abs(op))
+		}
+	}
+	if lang == "shell" && hasArg(args, "-c") {
 		f.shellCommand(args)
 	}
 	switch {
 	case name == "make" || name == "gmake":
 		f.makefiles(args)
-	case slices.Contains([]string{"npm", "npx", "pnpm", "yarn", "corepack"}, name) || (language(interp) == "node" && isNodeRunner(script)):
+	case slices.Contains([]string{"npm", "npx", "pnpm", "yarn", "corepack"}, name) || (lang == "node" && isNodeRunner(script)):
 		f.npm(args)
 	case name == "git":
 		f.git()
@@ -220,6 +230,22 @@ func language(name string) string {
 	case name == "ruby":
 		return "ruby"
 	case slices.Contains([]string{"sh", "bash", "dash", "zsh", "ksh", "mksh"}, name):
+		return "shell"
+	}
+	return ""
+}
+
+func extLanguage(p string) string {
+	switch filepath.Ext(p) {
+	case ".py":
+		return "python"
+	case ".js", ".mjs", ".cjs":
+		return "node"
+	case ".pl", ".pm":
+		return "perl"
+	case ".rb":
+		return "ruby"
+	case ".sh", ".bash":
 		return "shell"
 	}
 	return ""

@@ -45,7 +45,7 @@ func (c *Cache) Open(path string, opts ...Option) (*Pinned, error) { return Open
 func (c *Cache) Len() int { return 0 }
 
 // PrepareServed is unsupported outside Linux.
-func (s *Sealed) PrepareServed(cmd *exec.Cmd) error { return ErrUnsupported }
+func (s *Sealed) PrepareServed(cmd *exec.Cmd, scriptPath string) error { return ErrUnsupported }
 
 // IsScript is false outside Linux.
 func (s *Sealed) IsScript() bool { return false }

@@ -17,7 +17,10 @@ import (
 // rather than /dev/fd/N. Interpreters that resolve their script (node
 // looks up modules beside it; perl reads it as a file) then see a real
 // file with the approved bytes. For a binary it is Prepare.
-func (s *Sealed) PrepareServed(cmd *exec.Cmd) error {
+//
+// scriptPath is the path the interpreter is given: s.Path, or a symlink
+// to it that the caller has checked leads there.
+func (s *Sealed) PrepareServed(cmd *exec.Cmd, scriptPath string) error {
 	if s.script == nil {
 		return s.Prepare(cmd)
 	}
@@ -37,7 +40,7 @@ func (s *Sealed) PrepareServed(cmd *exec.Cmd) error {
 	if s.interpArg != "" {
 		argv = append(argv, s.interpArg)
 	}
-	argv = append(argv, s.Path)
+	argv = append(argv, scriptPath)
 	cmd.Path = "/proc/self/fd/" + strconv.Itoa(exeFd)
 	cmd.Args = append(argv, args[1:]...)
 	cmd.Err = nil

@@ -28,7 +28,8 @@ import (
 // hashed, and later served to the child (sandbox.Pin), so the bytes the
 // child reads are the bytes the rule names.
 type runContext struct {
-	cwd   string
+	cwd     string
+	invoked string // the program's path before symlinks (scriptArg)
 	env   []string
 	files []policy.File
 	data  map[string][]byte
@@ -198,4 +199,39 @@ func textDiff(old, new string, maxLines int) []string {
 		out = append(out[:maxLines], fmt.Sprintf("… %d more changed lines", len(out)-maxLines))
 	}
 	return out
+}
+
+// PrepareRule returns the rule an "allow always" of req would save, apart
+// from the grants, sandbox and ids: the pinned program, its argv, and the
+// context (cwd, environment from humanEnv — nil for this process's —,
+// closure). `envseal demo` and tests that stand in for the human's
+// earlier approval use it, so they record exactly what the checkpoint
+// will compare.
+func PrepareRule(req *Request, humanEnv []string) (policy.Rule, error) {
+	c := &Checkpoint{HumanEnv: humanEnv}
+	rc, err := c.newContext(req)
+	if err != nil {
+		return policy.Rule{}, err
+	}
+	childPATH := envValue(rc.env, "PATH")
+	path, err := resolve(req.Argv[0], req.Cwd, req.PATH)
+	if err != nil {
+		return policy.Rule{}, err
+	}
+	pin, err := exeseal.Open(path, exeseal.SearchPath(childPATH))
+	if err != nil {
+		return policy.Rule{}, pinError(path, err)
+	}
+	defer pin.Close()
+	if err := rc.discover(req, pin); err != nil {
+		return policy.Rule{}, err
+	}
+	r := policy.Rule{
+		Binary: pin.Path, SHA256: pin.SHA256, Argv: slices.Clone(req.Argv[1:]),
+		Cwd: rc.cwd, Env: rc.env, Files: rc.ruleFiles(),
+	}
+	if pin.Interpreter != nil {
+		r.Interpreter, r.InterpreterSHA256 = pin.Interpreter.Path, pin.Interpreter.SHA256
+	}
+	return r, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -14,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -91,7 +94,8 @@ func TestApprovedChildUnreadableBySameUID(t *testing.T) {
 	helper := filepath.Join(root, "helper.test")
 	copyFile(t, self, helper)
 	w := exec.Command(helper, "-test.run=^$")
-	w.Env = []string{"ENVSEAL_E2E_HELPER=write-rule", "ENVSEAL_HOME=" + vdir, "RULE_BINARY=" + sleep, "RULE_SHA256=" + sum, "RULE_ARGV=30"}
+	w.Env = []string{"ENVSEAL_E2E_HELPER=write-rule", "ENVSEAL_HOME=" + vdir, "RULE_BINARY=" + sleep, "RULE_SHA256=" + sum, "RULE_ARGV=30",
+		"RULE_CWD=" + home, "RULE_ENV=HOME=" + home + "\nPATH=/usr/bin:/bin"}
 	w.Stdin = strings.NewReader("e2e passphrase")
 	w.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	if out, err := w.CombinedOutput(); err != nil {
@@ -142,7 +146,8 @@ func TestApprovedChildUnreadableBySameUID(t *testing.T) {
 	echo, _ := filepath.EvalSymlinks("/bin/echo")
 	w2 := exec.Command(helper, "-test.run=^$")
 	w2.Env = []string{"ENVSEAL_E2E_HELPER=write-rule", "ENVSEAL_HOME=" + vdir, "RULE_BINARY=" + echo,
-		"RULE_SHA256=" + fileSHA256(t, echo), "RULE_ARGV=sandboxed", "RULE_SANDBOX=lockdown"}
+		"RULE_SHA256=" + fileSHA256(t, echo), "RULE_ARGV=sandboxed", "RULE_SANDBOX=lockdown",
+		"RULE_CWD=" + home, "RULE_ENV=HOME=" + home + "\nPATH=/usr/bin:/bin"}
 	w2.Stdin = strings.NewReader("e2e passphrase")
 	w2.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	if out, err := w2.CombinedOutput(); err != nil {
@@ -167,6 +172,11 @@ func TestApprovedChildUnreadableBySameUID(t *testing.T) {
 // (there is no terminal in CI to type the approval code): it writes the
 // rule with the vault key, as the vault's owner.
 func TestMain(m *testing.M) {
+	// The sandbox's helper stage re-executes /proc/self/exe, this test
+	// binary here: dispatch it exactly as cmd/envseal does.
+	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperArg {
+		os.Exit(sandbox.HelperMain(os.Args[2:]))
+	}
 	if os.Getenv("ENVSEAL_E2E_HELPER") == "write-rule" {
 		if err := writeRule(); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
@@ -195,10 +205,19 @@ func writeRule() error {
 		if tier == "" {
 			tier = "standard"
 		}
-		p.Put(policy.Rule{ID: policy.NewID(), Binary: os.Getenv("RULE_BINARY"), SHA256: os.Getenv("RULE_SHA256"),
-			Argv:    strings.Fields(os.Getenv("RULE_ARGV")),
-			Grants:  []policy.Grant{{Secret: "TOKEN", Delivery: policy.DeliverEnv, Env: "TOKEN"}},
-			Sandbox: tier, Created: time.Now().UTC()})
+		// The context the run will have: its cwd and environment.
+		human := strings.Split(os.Getenv("RULE_ENV"), "\n")
+		argv := append([]string{os.Getenv("RULE_BINARY")}, strings.Fields(os.Getenv("RULE_ARGV"))...)
+		r, err := launch.PrepareRule(&launch.Request{Argv: argv, Cwd: os.Getenv("RULE_CWD"), Env: human, PATH: "/usr/bin:/bin"}, human)
+		if err != nil {
+			return err
+		}
+		if r.SHA256 != os.Getenv("RULE_SHA256") {
+			return fmt.Errorf("rule for %s: pinned another hash than the test computed", r.Binary)
+		}
+		r.ID, r.Created, r.Sandbox = policy.NewID(), time.Now().UTC(), tier
+		r.Grants = []policy.Grant{{Secret: "TOKEN", Delivery: policy.DeliverEnv, Env: "TOKEN"}}
+		p.Put(r)
 		return nil
 	})
 	return err

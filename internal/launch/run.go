@@ -50,6 +50,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, &Error{Code: ExitNotFound, Err: err, Hint: "check the command name and PATH"}
 	}
+	rc.invoked, _ = lookup(req.Argv[0], req.Cwd, req.PATH)
 	var pin *exeseal.Pinned
 	if c.Cache != nil {
 		pin, err = c.Cache.Open(path, exeseal.SearchPath(childPATH))

@@ -42,7 +42,7 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 		// The closure's bytes, and a script's own, are served at their
 		// real paths inside the run's mount namespace: the child reads
 		// exactly what was hashed, and node or perl see a real file.
-		if err := sealed.PrepareServed(cmd); err != nil {
+		if err := sealed.PrepareServed(cmd, scriptArg(rc.invoked, pin.Path)); err != nil {
 			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 		}
 		copies, err := rc.pinFiles()

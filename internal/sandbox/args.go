@@ -113,6 +113,9 @@ func parseHelperArgs(args []string) (*helperArgs, error) {
 	if h.tier != Lockdown && (h.network || h.cwd != "" || len(h.rw) > 0 || len(h.hide) > 0 || h.newPTS) {
 		return nil, fmt.Errorf("--network, --cwd, --rw, --hide and --new-pts need --tier %s", Lockdown)
 	}
+	if h.tier == Standard && len(h.pins) == 0 {
+		return nil, fmt.Errorf("--tier %s reaches the helper only to serve --pin files", Standard)
+	}
 	for _, p := range h.pins {
 		if p.fd == h.targetFD || p.fd == h.statusFD || slices.Contains(h.fds, p.fd) {
 			return nil, fmt.Errorf("--pin descriptor %d is also passed for another use", p.fd)
@@ -161,8 +164,8 @@ func (h *helperArgs) set(flag, v string) error {
 		}
 		h.arg0 = v
 	case "--tier":
-		if v != Hardened && v != Lockdown {
-			return fmt.Errorf("invalid --tier %q: want %s or %s", v, Hardened, Lockdown)
+		if v != Standard && v != Hardened && v != Lockdown {
+			return fmt.Errorf("invalid --tier %q: want %s, %s or %s", v, Standard, Hardened, Lockdown)
 		}
 		h.tier = v
 	case "--cwd", "--rw", "--hide":

@@ -212,11 +212,17 @@ func namespaceAttr(tier string, uid, gid int, mounts bool) *syscall.SysProcAttr 
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
 	}
-	if tier == Lockdown {
-		// A non-root helper loses every capability at execve unless it
-		// is ambient (DESIGN.md §2 fact 4).
+	// A non-root helper loses every capability at execve unless it is
+	// ambient (DESIGN.md §2 fact 4).
+	switch {
+	case tier == Lockdown:
 		a.Cloneflags |= unix.CLONE_NEWNS
 		a.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN}
+	case mounts:
+		// Pinned files are served by mounts: a mount namespace, and the
+		// one capability to build it (dropped before the target runs).
+		a.Cloneflags |= unix.CLONE_NEWNS
+		a.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN}
 	}
 	return a
 }
