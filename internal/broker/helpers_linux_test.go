@@ -17,6 +17,7 @@ import (
 
 	"github.com/envseal/envseal/internal/approve"
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -30,6 +31,11 @@ const testToken = "tok-abcdef-0123456789-xyz"
 const clientEnv = "ENVSEAL_BROKER_TEST_CLIENT"
 
 func TestMain(m *testing.M) {
+	// Contained runs re-exec /proc/self/exe (this test binary) as the
+	// sandbox's helper stage: dispatch it as cmd/envseal does.
+	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperArg {
+		os.Exit(sandbox.HelperMain(os.Args[2:]))
+	}
 	if sock := os.Getenv(clientEnv); sock != "" {
 		os.Exit(rawStatusClient(sock))
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,9 +22,19 @@ import (
 	"github.com/envseal/envseal/internal/policy"
 )
 
+// testCwd is the project directory the tests' runs start in: a contained
+// run writes only there (and a run from / is refused).
+var testCwd = func() string {
+	d, err := os.MkdirTemp("", "envseal-broker-test-")
+	if err != nil {
+		panic(err)
+	}
+	return d
+}()
+
 func runReq(argv ...string) *launch.Request {
 	return &launch.Request{
-		Argv: argv, Cwd: "/", PATH: "/usr/bin:/bin", Env: []string{"PATH=/usr/bin:/bin"},
+		Argv: argv, Cwd: testCwd, PATH: "/usr/bin:/bin", Env: []string{"PATH=/usr/bin:/bin"},
 		Grants: []policy.Grant{{Secret: "tok", Delivery: policy.DeliverEnv, Env: "T"}},
 	}
 }
@@ -168,12 +177,12 @@ func TestUnsafeSocketDirRefused(t *testing.T) {
 
 // rawRun sends a run frame with the given pipes as stdio and returns the
 // connection (the test drives the rest).
-func rawRun(t *testing.T, sock string, argv []string, stdio [3]*os.File) *net.UnixConn {
+func rawRun(t *testing.T, sock, cwd string, argv []string, stdio [3]*os.File) *net.UnixConn {
 	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sock, Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := frame(t, TypeRun, &RunMsg{Argv: argv, Cwd: "/", PATH: "/usr/bin:/bin",
+	b := frame(t, TypeRun, &RunMsg{Argv: argv, Cwd: cwd, PATH: "/usr/bin:/bin",
 		Grants: []policy.Grant{{Secret: "tok", Delivery: policy.DeliverEnv, Env: "T"}}})
 	if _, _, err := c.WriteMsgUnix(b, unix.UnixRights(int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd())), nil); err != nil {
 		t.Fatal(err)
@@ -206,29 +215,29 @@ func alive(pid int) bool { return unix.Kill(pid, 0) == nil }
 // A client that disconnects mid-run gets its child terminated.
 func TestDisconnectKillsChild(t *testing.T) {
 	tb := startBroker(t, approve.AllowOnce, nil)
-	pidFile := filepath.Join(t.TempDir(), "pid")
+	dir := t.TempDir()
+	beat := filepath.Join(dir, "beat")
 	n := devNull(t)
-	c := rawRun(t, tb.sock, []string{"sh", "-c", "echo $$ > " + pidFile + "; exec sleep 30"}, [3]*os.File{n, n, n})
-	pid, _ := strconv.Atoi(waitFile(t, pidFile))
-	if pid <= 0 || !alive(pid) {
-		t.Fatalf("child pid %d not running", pid)
-	}
+	// The child runs in the run's own PID namespace: it shows it is alive
+	// by a heartbeat in its (writable) working directory.
+	c := rawRun(t, tb.sock, dir, []string{"sh", "-c", "while :; do date +%s%N > beat.new; mv beat.new beat; sleep 0.02; done"}, [3]*os.File{n, n, n})
+	waitFile(t, beat)
 	c.Close()
-	for i := 0; i < 500 && alive(pid); i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if alive(pid) {
-		unix.Kill(pid, unix.SIGKILL)
-		t.Fatal("child still running 5s after its client disconnected")
+	time.Sleep(200 * time.Millisecond) // the broker notices and terminates
+	last, _ := os.ReadFile(beat)
+	time.Sleep(500 * time.Millisecond)
+	if now, _ := os.ReadFile(beat); !bytes.Equal(now, last) {
+		t.Fatal("child still running after its client disconnected")
 	}
 }
 
 // A signal frame reaches the child; its exit status comes back.
 func TestSignalForwarded(t *testing.T) {
 	tb := startBroker(t, approve.AllowOnce, nil)
-	ready := filepath.Join(t.TempDir(), "ready")
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
 	n := devNull(t)
-	c := rawRun(t, tb.sock, []string{"sh", "-c", `trap "exit 7" USR1; echo x > ` + ready + `; while :; do sleep 0.02; done`}, [3]*os.File{n, n, n})
+	c := rawRun(t, tb.sock, dir, []string{"sh", "-c", `trap "exit 7" USR1; echo x > ready; while :; do sleep 0.02; done`}, [3]*os.File{n, n, n})
 	defer c.Close()
 	waitFile(t, ready)
 	c.Write(frame(t, TypeSignal, &SignalMsg{Signal: int(syscall.SIGUSR1)}))

@@ -235,3 +235,34 @@ func PrepareRule(req *Request, humanEnv []string) (policy.Rule, error) {
 	}
 	return r, nil
 }
+
+// containedCwd refuses working directories a contained run must not get
+// write access to: the cwd is writable, so a cwd of /, of $HOME or
+// above it (rc files), of a shared temporary directory or of the runtime
+// dirs (where control sockets live) would open what the sandbox closes.
+func containedCwd(cwd, home, vaultDir string) error {
+	refuse := func(why string) error {
+		return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: a contained run may write its working directory, and %s is %s", ErrBadRequest, cwd, why),
+			Hint: "run from a project directory (give more writable directories with --rw)"}
+	}
+	within := func(p, dir string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }
+	switch {
+	case cwd == "/":
+		return refuse("the root")
+	case home != "" && within(home, cwd):
+		return refuse("your home directory or above it")
+	case vaultDir != "" && (within(vaultDir, cwd) || within(cwd, vaultDir)):
+		return refuse("the vault or contains it")
+	}
+	for _, d := range []string{"/tmp", "/var/tmp", "/dev/shm"} {
+		if cwd == d {
+			return refuse("a shared temporary directory")
+		}
+	}
+	for _, d := range []string{"/run", "/var/run", "/proc", "/sys", "/dev"} {
+		if within(cwd, d) {
+			return refuse("a system directory")
+		}
+	}
+	return nil
+}

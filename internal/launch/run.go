@@ -43,6 +43,11 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.Contain {
+		if err := containedCwd(rc.cwd, envValue(rc.env, "HOME"), c.Vault.Dir()); err != nil {
+			return nil, err
+		}
+	}
 	childPATH := envValue(rc.env, "PATH")
 
 	// 2–4. Resolve, pin, hash.
