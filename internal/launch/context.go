@@ -30,11 +30,11 @@ import (
 type runContext struct {
 	cwd     string
 	invoked string // the program's path before symlinks (scriptArg)
-	env   []string
-	files []policy.File
-	data  map[string][]byte
-	modes map[string]uint32
-	notes []string
+	env     []string
+	files   []policy.File
+	data    map[string][]byte
+	modes   map[string]uint32
+	notes   []string
 }
 
 // Closure limits: what a human can review and a run can copy.
