@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/approve"
@@ -57,7 +56,9 @@ func (a *app) serveMCP() error {
 		},
 	}
 	a.infof("mcp server on stdio (pid %d)", os.Getpid())
-	err := mcpserver.Serve(ctx, cfg, &mcp.StdioTransport{})
+	// Not the SDK's StdioTransport: it ends the session at the first line
+	// that is not a JSON-RPC message.
+	err := mcpserver.Serve(ctx, cfg, mcpserver.StdioTransport())
 	if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 		return withHint(fmt.Errorf("mcp: %w", err), "")
 	}
@@ -80,7 +81,7 @@ func (d *mcpDirect) Run(ctx context.Context, req *launch.Request) (*launch.Resul
 		return nil, &launch.Error{Code: launch.ExitFailed, Err: err}
 	}
 	cp := &launch.Checkpoint{
-		Vault: v, Direct: true, Approver: ap,
+		Vault: v, Direct: true, Approver: mcpserver.TimedApprover(ap),
 		Audit: d.a.runAuditor(v.Dir(), approve.KindTTY),
 		Unlock: func() (seal.Key, error) {
 			pass, err := (&passphraseFlag{fd: -1}).read("Vault passphrase (envseal mcp): ", false)
