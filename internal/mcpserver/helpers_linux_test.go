@@ -42,10 +42,10 @@ func (a *fakeApprover) Approve(context.Context, *approve.Request) (approve.Decis
 
 type testBroker struct {
 	sock  string
-	home  string // the vault directory (ENVSEAL_HOME)
-	xdg   string // XDG_RUNTIME_DIR under which sock lives
+	home  string        // the vault directory (ENVSEAL_HOME)
+	xdg   string        // XDG_RUNTIME_DIR under which sock lives
 	ap    *fakeApprover // nil when startBrokerWith was given another
-	typed atomic.Int64 // values typed at the broker
+	typed atomic.Int64  // values typed at the broker
 }
 
 // startBroker makes a vault holding secret "tok" and serves it on
