@@ -95,10 +95,10 @@ func reportProgress(ctx context.Context, req *mcp.CallToolRequest, what func(tim
 	}
 	done := make(chan struct{})
 	finished := make(chan struct{})
-	start := time.Now()
+	start, every := time.Now(), progressEvery
 	go func() {
 		defer close(finished)
-		tk := time.NewTicker(progressEvery)
+		tk := time.NewTicker(every)
 		defer tk.Stop()
 		for n := 1; ; n++ {
 			select {
