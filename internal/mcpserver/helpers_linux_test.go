@@ -19,7 +19,6 @@ import (
 	"github.com/envseal/envseal/internal/broker"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
-	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -29,16 +28,6 @@ const (
 	storedValue = "tok-mcp-5f3a9c1e77-stored-value"
 	typedValue  = "typed-at-broker-8d21b6-value"
 )
-
-// TestMain dispatches the sandbox's helper stage: a broker run is
-// contained, and its helper re-executes /proc/self/exe, which is this test
-// binary here, exactly as cmd/envseal does.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperArg {
-		os.Exit(sandbox.HelperMain(os.Args[2:]))
-	}
-	os.Exit(m.Run())
-}
 
 // fakeApprover plays the human at the broker.
 type fakeApprover struct {
