@@ -29,7 +29,8 @@ policy_list, status. No tool takes or returns a value.
 
 Runs go through the broker: start 'envseal broker' in a terminal of your own
 first; approvals and typed values are asked there, never through the agent's
-client. Print a client's configuration with 'envseal mcp config CLIENT'.
+client. Print a client's configuration with 'envseal mcp config CLIENT', or
+merge it into the client's file with 'envseal mcp config CLIENT --write'.
 Only protocol goes to stdout; logs go to stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return a.serveMCP() },
