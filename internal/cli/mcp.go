@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/approve"
@@ -30,7 +29,8 @@ policy_list, status. No tool takes or returns a value.
 
 Runs go through the broker: start 'envseal broker' in a terminal of your own
 first; approvals and typed values are asked there, never through the agent's
-client. Print a client's configuration with 'envseal mcp config CLIENT'.
+client. Print a client's configuration with 'envseal mcp config CLIENT', or
+merge it into the client's file with 'envseal mcp config CLIENT --write'.
 Only protocol goes to stdout; logs go to stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return a.serveMCP() },
@@ -57,7 +57,9 @@ func (a *app) serveMCP() error {
 		},
 	}
 	a.infof("mcp server on stdio (pid %d)", os.Getpid())
-	err := mcpserver.Serve(ctx, cfg, &mcp.StdioTransport{})
+	// Not the SDK's StdioTransport: it ends the session at the first line
+	// that is not a JSON-RPC message.
+	err := mcpserver.Serve(ctx, cfg, mcpserver.StdioTransport())
 	if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 		return withHint(fmt.Errorf("mcp: %w", err), "")
 	}
@@ -80,7 +82,7 @@ func (d *mcpDirect) Run(ctx context.Context, req *launch.Request) (*launch.Resul
 		return nil, &launch.Error{Code: launch.ExitFailed, Err: err}
 	}
 	cp := &launch.Checkpoint{
-		Vault: v, Direct: true, Approver: ap,
+		Vault: v, Direct: true, Approver: mcpserver.TimedApprover(ap),
 		Audit: d.a.runAuditor(v.Dir(), approve.KindTTY),
 		Unlock: func() (seal.Key, error) {
 			pass, err := (&passphraseFlag{fd: -1}).read("Vault passphrase (envseal mcp): ", false)
@@ -97,60 +99,4 @@ func (d *mcpDirect) Run(ctx context.Context, req *launch.Request) (*launch.Resul
 	r.Hide = hiddenDirs(v.Dir())
 	r.RequesterPID = os.Getppid()
 	return cp.Run(ctx, &r)
-}
-
-// mcpClients are the configuration snippets 'envseal mcp config' prints.
-var mcpClients = map[string]string{
-	"claude-code": `# Claude Code: register the server (user scope), then start the agent jailed.
-claude mcp add --scope user envseal -- envseal mcp
-
-# In a terminal of your own (approvals and typed values are asked here):
-envseal broker
-# Start the agent where it cannot reach the vault, the broker's terminal
-# or other processes:
-envseal jail --rw . -- claude
-`,
-	"cursor": `// Cursor: ~/.cursor/mcp.json (or .cursor/mcp.json in a project)
-{
-  "mcpServers": {
-    "envseal": { "command": "envseal", "args": ["mcp"] }
-  }
-}
-// Start 'envseal broker' in a terminal of your own; approvals are asked there.
-// Prefer running the editor under 'envseal jail --rw PROJECT -- cursor'.
-`,
-	"codex": `# Codex CLI: ~/.codex/config.toml
-[mcp_servers.envseal]
-command = "envseal"
-args = ["mcp"]
-
-# Start 'envseal broker' in a terminal of your own; approvals are asked there.
-# Start the agent jailed: envseal jail --rw . -- codex
-`,
-	"generic": `{
-  "mcpServers": {
-    "envseal": { "command": "envseal", "args": ["mcp"], "transport": "stdio" }
-  }
-}
-// Any MCP client: run 'envseal mcp' over stdio. Start 'envseal broker' in a
-// terminal of your own (approvals are asked there), and start the agent
-// with 'envseal jail -- AGENT' so it cannot reach the vault or that terminal.
-`,
-}
-
-func (a *app) mcpConfigCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:       "config claude-code|cursor|codex|generic",
-		Short:     "Print the MCP configuration snippet for an agent client",
-		ValidArgs: []string{"claude-code", "cursor", "codex", "generic"},
-		Args:      cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			s, ok := mcpClients[args[0]]
-			if !ok {
-				return withHint(fmt.Errorf("unknown client %q", args[0]), "use claude-code, cursor, codex or generic")
-			}
-			_, err := fmt.Fprint(a.stdout, s)
-			return err
-		},
-	}
 }

@@ -42,19 +42,28 @@ func (a *fakeApprover) Approve(context.Context, *approve.Request) (approve.Decis
 
 type testBroker struct {
 	sock  string
-	home  string // the vault directory (ENVSEAL_HOME)
-	xdg   string // XDG_RUNTIME_DIR under which sock lives
-	ap    *fakeApprover
-	typed atomic.Int64 // values typed at the broker
+	home  string        // the vault directory (ENVSEAL_HOME)
+	xdg   string        // XDG_RUNTIME_DIR under which sock lives
+	ap    *fakeApprover // nil when startBrokerWith was given another
+	typed atomic.Int64  // values typed at the broker
 }
 
 // startBroker makes a vault holding secret "tok" and serves it on
 // $xdg/envseal/broker.sock in a fresh directory.
 func startBroker(t *testing.T, d approve.Decision) *testBroker {
 	t.Helper()
+	ap := &fakeApprover{}
+	ap.d.Store(int64(d))
+	tb := startBrokerWith(t, ap)
+	tb.ap = ap
+	return tb
+}
+
+// startBrokerWith is startBroker with the human played by ap.
+func startBrokerWith(t *testing.T, ap approve.Approver) *testBroker {
+	t.Helper()
 	dir := t.TempDir()
-	tb := &testBroker{home: filepath.Join(dir, "vault"), xdg: filepath.Join(dir, "xdg"), ap: &fakeApprover{}}
-	tb.ap.d.Store(int64(d))
+	tb := &testBroker{home: filepath.Join(dir, "vault"), xdg: filepath.Join(dir, "xdg")}
 	v, key, err := vault.Create(tb.home, []byte("pass"), seal.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}, policy.InitEmpty)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +80,7 @@ func startBroker(t *testing.T, d approve.Decision) *testBroker {
 		t.Fatal(err)
 	}
 	srv := broker.New(broker.Config{
-		Vault: v, Key: key, Approver: tb.ap, ApproverName: "fake", Audit: launch.NopAuditor{},
+		Vault: v, Key: key, Approver: ap, ApproverName: "fake", Audit: launch.NopAuditor{},
 		ReadValue: func(string) ([]byte, error) {
 			tb.typed.Add(1)
 			return []byte(typedValue), nil
@@ -103,13 +112,19 @@ func noBroker(t *testing.T) string {
 // connect serves cfg on in-memory transports and returns a client session.
 func connect(t *testing.T, cfg Config) *mcp.ClientSession {
 	t.Helper()
+	return connectWith(t, cfg, nil)
+}
+
+// connectWith is connect with client options (e.g. a progress handler).
+func connectWith(t *testing.T, cfg Config, opts *mcp.ClientOptions) *mcp.ClientSession {
+	t.Helper()
 	ctx := context.Background()
 	st, ct := mcp.NewInMemoryTransports()
 	ss, err := New(cfg).Connect(ctx, st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, ct, nil)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, opts).Connect(ctx, ct, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,16 +40,18 @@ type RunOutput struct {
 	ExitCode        int            `json:"exit_code" jsonschema:"the program's exit status; 128+N if killed by signal N"`
 	Stdout          string         `json:"stdout" jsonschema:"scrubbed standard output"`
 	Stderr          string         `json:"stderr" jsonschema:"scrubbed standard error"`
-	StdoutTruncated bool           `json:"stdout_truncated,omitempty"`
-	StderrTruncated bool           `json:"stderr_truncated,omitempty"`
+	StdoutTruncated bool           `json:"stdout_truncated,omitempty" jsonschema:"stdout was longer than max_output_bytes and was cut (the end says how much)"`
+	StderrTruncated bool           `json:"stderr_truncated,omitempty" jsonschema:"stderr was longer than max_output_bytes and was cut (the end says how much)"`
 	Leaks           map[string]int `json:"leaks,omitempty" jsonschema:"times the program printed each secret (replaced by [envseal:NAME])"`
 	Approval        string         `json:"approval" jsonschema:"rule (an existing rule allowed it), once or always (the human approved it now)"`
 	ApprovalNeeded  bool           `json:"approval_needed" jsonschema:"whether the human had to approve this run"`
-	RuleID          string         `json:"rule_id,omitempty"`
+	RuleID          string         `json:"rule_id,omitempty" jsonschema:"the rule that allowed the run (an existing one, or the one the human just saved with allow always)"`
 	Via             string         `json:"via" jsonschema:"broker or direct"`
+	ElapsedMS       int64          `json:"elapsed_ms" jsonschema:"milliseconds the call took: the wait for approval (if one was asked) plus the run"`
+	ApprovalWaitMS  *int64         `json:"approval_wait_ms,omitempty" jsonschema:"milliseconds the human took to approve, when it was asked in this process (direct runs); an approval at the broker is counted in elapsed_ms"`
 }
 
-func (t *tools) runCommand(ctx context.Context, _ *mcp.CallToolRequest, in RunInput) (*mcp.CallToolResult, RunOutput, error) {
+func (t *tools) runCommand(ctx context.Context, creq *mcp.CallToolRequest, in RunInput) (*mcp.CallToolResult, RunOutput, error) {
 	var out RunOutput
 	if err := checkArgv(in.Argv); err != nil {
 		return nil, out, err
@@ -93,14 +95,38 @@ func (t *tools) runCommand(ctx context.Context, _ *mcp.CallToolRequest, in RunIn
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(timeout)*time.Second)
 	defer cancel()
-	res, via, err := t.run(ctx, req)
-	t.cfg.logf("run_command %s via %s: %s", in.Argv[0], via, outcome(res, err))
-	if err != nil {
-		if ctx.Err() == context.DeadlineExceeded {
-			return nil, out, fmt.Errorf("the run did not finish within %d seconds and was stopped (approval wait included): %w", timeout, err)
+	ctx, clock := withClock(ctx)
+	start := time.Now()
+	stop := reportProgress(ctx, creq, func(el time.Duration) string {
+		if asking, d := clock.pending(); asking {
+			return fmt.Sprintf("waiting for the human to approve %s on their terminal (%s)", clip(in.Argv[0]), seconds(d))
 		}
+		return fmt.Sprintf("%s: waiting for the human's approval at the envseal broker, or for the program to finish (%s so far)", clip(in.Argv[0]), seconds(el))
+	})
+	res, via, err := t.run(ctx, req)
+	stop()
+	out.ElapsedMS = time.Since(start).Milliseconds()
+	if d, ok := clock.measured(); ok {
+		ms := d.Milliseconds()
+		out.ApprovalWaitMS = &ms
+	}
+	if err != nil {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			t.cfg.logf("run_command %s via %s: timed out", clip(in.Argv[0]), via)
+			return nil, out, fmt.Errorf("the run did not finish within %d seconds and was stopped (approval wait included): %w", timeout, err)
+		case errors.Is(ctx.Err(), context.Canceled):
+			// notifications/cancelled (or the client went away): the
+			// cancelled ctx closed the broker connection, which withdraws
+			// a pending approval, so the program never starts, or stops
+			// it if it was running.
+			t.cfg.logf("run_command %s via %s: cancelled by the client after %s", clip(in.Argv[0]), via, seconds(time.Since(start)))
+			return nil, out, fmt.Errorf("cancelled by the client after %s: a pending approval was withdrawn and the program not started (a running one was stopped)", seconds(time.Since(start)))
+		}
+		t.cfg.logf("run_command %s via %s: failed", clip(in.Argv[0]), via)
 		return nil, out, runError(err, via)
 	}
+	t.cfg.logf("run_command %s via %s: %s", clip(in.Argv[0]), via, outcome(res))
 	out.Stdout, out.StdoutTruncated = stdout.text()
 	out.Stderr, out.StderrTruncated = stderr.text()
 	out.ExitCode, out.Approval, out.RuleID, out.Via = res.ExitCode, res.Approval, res.RuleID, via
@@ -161,10 +187,7 @@ func runError(err error, via string) error {
 	return errors.New(msg)
 }
 
-func outcome(res *launch.Result, err error) string {
-	if err != nil {
-		return "failed"
-	}
+func outcome(res *launch.Result) string {
 	return fmt.Sprintf("exit %d, approval %s", res.ExitCode, res.Approval)
 }
 

@@ -22,28 +22,28 @@ type ListInput struct {
 
 // SecretInfo is one secret's metadata.
 type SecretInfo struct {
-	Name       string   `json:"name"`
+	Name       string   `json:"name" jsonschema:"the secret's name (use it in run_command's secrets)"`
 	Created    string   `json:"created,omitempty" jsonschema:"RFC 3339 time the secret was first stored"`
 	Updated    string   `json:"updated,omitempty" jsonschema:"RFC 3339 time its value was last replaced"`
-	Generation uint64   `json:"generation,omitempty"`
+	Generation uint64   `json:"generation,omitempty" jsonschema:"how many times a value was stored under this name (1 for the first)"`
 	MappedAs   []string `json:"mapped_as,omitempty" jsonschema:"environment variables the .envseal file maps to this secret"`
 	Error      string   `json:"error,omitempty" jsonschema:"why its metadata could not be read"`
 }
 
 // MappingInfo is one .envseal line.
 type MappingInfo struct {
-	Env    string `json:"env"`
-	Secret string `json:"secret"`
-	Line   int    `json:"line"`
+	Env    string `json:"env" jsonschema:"the environment variable the program gets"`
+	Secret string `json:"secret" jsonschema:"the secret name it is mapped to"`
+	Line   int    `json:"line" jsonschema:"line number in the .envseal file"`
 	Stored bool   `json:"stored" jsonschema:"whether the vault holds this secret; if not, use request_secret"`
 }
 
 // ListOutput is list_secrets' result.
 type ListOutput struct {
-	Secrets     []SecretInfo  `json:"secrets"`
-	Source      string        `json:"source" jsonschema:"broker or vault"`
-	EnvsealFile string        `json:"envseal_file,omitempty"`
-	Mappings    []MappingInfo `json:"mappings,omitempty"`
+	Secrets     []SecretInfo  `json:"secrets" jsonschema:"every secret in the vault, without values"`
+	Source      string        `json:"source" jsonschema:"broker or vault: where the list was read"`
+	EnvsealFile string        `json:"envseal_file,omitempty" jsonschema:"the .envseal file found from dir up"`
+	Mappings    []MappingInfo `json:"mappings,omitempty" jsonschema:"the lines of that .envseal file"`
 }
 
 func (t *tools) listSecrets(ctx context.Context, _ *mcp.CallToolRequest, in ListInput) (*mcp.CallToolResult, ListOutput, error) {
@@ -153,7 +153,7 @@ type RequestOutput struct {
 	Reason string `json:"reason,omitempty" jsonschema:"why it was not stored (declined, exists, timeout, ...)"`
 }
 
-func (t *tools) requestSecret(ctx context.Context, _ *mcp.CallToolRequest, in RequestInput) (*mcp.CallToolResult, RequestOutput, error) {
+func (t *tools) requestSecret(ctx context.Context, creq *mcp.CallToolRequest, in RequestInput) (*mcp.CallToolResult, RequestOutput, error) {
 	var out RequestOutput
 	if err := checkSecretName(in.Name); err != nil {
 		return nil, out, err
@@ -178,7 +178,14 @@ func (t *tools) requestSecret(ctx context.Context, _ *mcp.CallToolRequest, in Re
 		case <-done:
 		}
 	}()
+	stop := reportProgress(ctx, creq, func(el time.Duration) string {
+		return fmt.Sprintf("waiting for the human to answer the request for %s at the envseal broker (%s)", in.Name, seconds(el))
+	})
 	res, err := bc.Store(in.Name, in.Purpose)
+	stop()
+	if err != nil && ctx.Err() != nil {
+		return nil, out, fmt.Errorf("cancelled by the client: the request for %s was withdrawn", in.Name)
+	}
 	if err != nil {
 		return nil, out, fmt.Errorf("request %s: %w", in.Name, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/envseal/envseal/internal/launch"
@@ -64,11 +65,12 @@ func New(cfg Config) *mcp.Server {
 	}
 	s := mcp.NewServer(&mcp.Implementation{Name: "envseal", Version: v}, &mcp.ServerOptions{Instructions: instructions})
 	t := &tools{cfg: cfg}
-	mcp.AddTool(s, &mcp.Tool{Name: "list_secrets", Description: listDesc, Annotations: readOnly()}, t.listSecrets)
-	mcp.AddTool(s, &mcp.Tool{Name: "run_command", Description: runDesc}, t.runCommand)
-	mcp.AddTool(s, &mcp.Tool{Name: "request_secret", Description: requestDesc}, t.requestSecret)
-	mcp.AddTool(s, &mcp.Tool{Name: "policy_list", Description: policyDesc, Annotations: readOnly()}, t.policyList)
-	mcp.AddTool(s, &mcp.Tool{Name: "status", Description: statusDesc, Annotations: readOnly()}, t.status)
+	addTool(s, &mcp.Tool{Name: "list_secrets", Description: listDesc, Annotations: readOnly()}, nil, t.listSecrets)
+	addTool(s, &mcp.Tool{Name: "run_command", Description: runDesc}, runInputSchema(), t.runCommand)
+	addTool(s, &mcp.Tool{Name: "request_secret", Description: requestDesc}, nil, t.requestSecret)
+	addTool(s, &mcp.Tool{Name: "policy_list", Description: policyDesc, Annotations: readOnly()}, nil, t.policyList)
+	addTool(s, &mcp.Tool{Name: "status", Description: statusDesc, Annotations: readOnly()}, nil, t.status)
+	s.AddReceivingMiddleware(clipErrors)
 	return s
 }
 
@@ -76,6 +78,16 @@ func New(cfg Config) *mcp.Server {
 // ends.
 func Serve(ctx context.Context, cfg Config, t mcp.Transport) error {
 	return New(cfg).Run(ctx, t)
+}
+
+// addTool registers a tool with plain schemas (see schemaFor); in nil
+// means the schema inferred from In.
+func addTool[In, Out any](s *mcp.Server, tl *mcp.Tool, in *jsonschema.Schema, h mcp.ToolHandlerFor[In, Out]) {
+	if in == nil {
+		in = schemaFor[In]()
+	}
+	tl.InputSchema, tl.OutputSchema = in, schemaFor[Out]()
+	mcp.AddTool(s, tl, h)
 }
 
 func readOnly() *mcp.ToolAnnotations {

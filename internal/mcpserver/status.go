@@ -21,35 +21,35 @@ type StatusInput struct{}
 
 // BrokerInfo describes the broker.
 type BrokerInfo struct {
-	Up       bool   `json:"up"`
-	Socket   string `json:"socket"`
+	Up       bool   `json:"up" jsonschema:"a broker answers on the socket"`
+	Socket   string `json:"socket" jsonschema:"the broker socket path this server uses"`
 	Locked   bool   `json:"locked,omitempty" jsonschema:"the next run asks the human for the passphrase at the broker"`
-	PID      int    `json:"pid,omitempty"`
-	Approver string `json:"approver,omitempty"`
-	Error    string `json:"error,omitempty"`
+	PID      int    `json:"pid,omitempty" jsonschema:"the broker's process id"`
+	Approver string `json:"approver,omitempty" jsonschema:"how the broker asks the human (tty, pinentry, ...)"`
+	Error    string `json:"error,omitempty" jsonschema:"why the broker could not be reached or asked"`
 }
 
 // VaultInfo says whether the vault is visible to this process.
 type VaultInfo struct {
-	Present bool   `json:"present"`
-	Dir     string `json:"dir,omitempty"`
-	Error   string `json:"error,omitempty"`
+	Present bool   `json:"present" jsonschema:"an initialized vault is readable from this process"`
+	Dir     string `json:"dir,omitempty" jsonschema:"the vault directory looked at"`
+	Error   string `json:"error,omitempty" jsonschema:"why the vault is not usable from here"`
 }
 
 // TierInfo is one sandbox tier.
 type TierInfo struct {
-	Tier      string `json:"tier"`
-	Supported bool   `json:"supported"`
-	Reason    string `json:"reason,omitempty"`
+	Tier      string `json:"tier" jsonschema:"standard, hardened or lockdown"`
+	Supported bool   `json:"supported" jsonschema:"run_command can use this tier here"`
+	Reason    string `json:"reason,omitempty" jsonschema:"why it is not supported, and what to change"`
 }
 
 // StatusOutput is status' result.
 type StatusOutput struct {
-	Broker  BrokerInfo `json:"broker"`
-	Vault   VaultInfo  `json:"vault"`
-	Sandbox []TierInfo `json:"sandbox"`
+	Broker  BrokerInfo `json:"broker" jsonschema:"the envseal broker, which asks the human and runs commands"`
+	Vault   VaultInfo  `json:"vault" jsonschema:"the vault as seen from this process"`
+	Sandbox []TierInfo `json:"sandbox" jsonschema:"the sandbox tiers and whether each works on this machine"`
 	Jailed  bool       `json:"jailed" jsonschema:"this server runs inside envseal jail"`
-	Advice  string     `json:"advice,omitempty"`
+	Advice  string     `json:"advice,omitempty" jsonschema:"what to ask the human to do, when something is missing"`
 }
 
 func (t *tools) status(ctx context.Context, _ *mcp.CallToolRequest, _ StatusInput) (*mcp.CallToolResult, StatusOutput, error) {
@@ -97,19 +97,19 @@ type PolicyInput struct{}
 
 // RuleInfo is one rule as the agent may see it.
 type RuleInfo struct {
-	ID      string   `json:"id"`
-	Binary  string   `json:"binary"`
-	SHA256  string   `json:"sha256"`
+	ID      string   `json:"id" jsonschema:"the rule's id"`
+	Binary  string   `json:"binary" jsonschema:"absolute path of the approved program"`
+	SHA256  string   `json:"sha256" jsonschema:"SHA-256 of the program's bytes when it was approved"`
 	Argv    []string `json:"argv" jsonschema:"the exact arguments after the program"`
 	Secrets []string `json:"secrets" jsonschema:"grants as ENV=name, stdin=name or fd:ENV=name"`
-	Sandbox string   `json:"sandbox"`
+	Sandbox string   `json:"sandbox" jsonschema:"the sandbox tier the program runs in"`
 	Expires string   `json:"expires,omitempty" jsonschema:"RFC 3339; empty means never"`
-	Expired bool     `json:"expired,omitempty"`
+	Expired bool     `json:"expired,omitempty" jsonschema:"the rule has expired; the next run asks the human again"`
 }
 
 // PolicyOutput is policy_list's result.
 type PolicyOutput struct {
-	Rules []RuleInfo `json:"rules"`
+	Rules []RuleInfo `json:"rules" jsonschema:"the approved rules"`
 }
 
 func (t *tools) policyList(ctx context.Context, _ *mcp.CallToolRequest, _ PolicyInput) (*mcp.CallToolResult, PolicyOutput, error) {

@@ -66,9 +66,11 @@ func TestStdioServer(t *testing.T) {
 	bin := buildEnvseal(t)
 	tb := startBroker(t, approve.AllowOnce)
 
-	// The configuration snippets name the server and recommend the jail.
-	for _, client := range []string{"claude-code", "cursor", "codex", "generic"} {
-		out, err := exec.Command(bin, "mcp", "config", client).Output()
+	// The configuration snippets name the server and recommend the jail
+	// (on stderr; stdout is the file, checked in internal/cli
+	// testdata/mcp/config.txtar).
+	for _, client := range []string{"claude-code", "cursor", "codex", "generic", "vscode", "windsurf"} {
+		out, err := exec.Command(bin, "mcp", "config", client).CombinedOutput()
 		if err != nil || !bytes.Contains(out, []byte("mcp")) || !bytes.Contains(out, []byte("envseal jail")) || !bytes.Contains(out, []byte("envseal broker")) {
 			t.Fatalf("mcp config %s: %v\n%s", client, err, out)
 		}
@@ -109,7 +111,21 @@ func TestStdioServer(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	tr := &mcp.IOTransport{Reader: teeRC{io.TeeReader(stdout, &wire), stdout}, Writer: stdin}
+	// Lines the test writes by hand share stdin with the SDK client; their
+	// answers are diverted from it.
+	in := &syncWriter{w: stdin}
+	fromServer, answers := divert(t, io.TeeReader(stdout, &wire))
+	inject := func(s string) {
+		if _, err := in.Write([]byte(s + "\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inject(`{"jsonrpc":"2.0","id":"raw-pre","method":"tools/call","params":{"name":"status"}}`)
+	expectRaw(t, answers, "tools/call before initialize", "raw-pre", -32600, "not initialized")
+	inject(`{"jsonrpc": "2.0", "id": 1, "method": "initialize", oops`)
+	expectRaw(t, answers, "malformed line", nil, -32700, "parse error")
+
+	tr := &mcp.IOTransport{Reader: teeRC{fromServer, stdout}, Writer: in}
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "stdio-test", Version: "1"}, nil).Connect(ctx, tr, nil)
 	if err != nil {
 		t.Fatalf("initialize: %v (stderr: %s)", err, logs.Bytes())
@@ -169,6 +185,12 @@ func TestStdioServer(t *testing.T) {
 	if res := call(t, cs, "status", nil, &st); res.IsError || !st.Broker.Up {
 		t.Fatal("session broken after garbage output")
 	}
+	// A frame over 16 MiB is answered and skipped, like a malformed line.
+	inject(`{"jsonrpc":"2.0","id":"raw-big","method":"ping","params":{"_meta":{"pad":"` + strings.Repeat("a", MaxFrame) + `"}}}`)
+	expectRaw(t, answers, "frame over 16 MiB", nil, -32700, "over")
+	if res := call(t, cs, "status", nil, &st); res.IsError || !st.Broker.Up {
+		t.Fatal("session broken after an oversized frame")
+	}
 	cs.Close()
 
 	// Everything on stdout is a protocol message; nothing the server wrote
@@ -184,7 +206,7 @@ func TestStdioServer(t *testing.T) {
 		}
 		n++
 	}
-	if n < 9 {
+	if n < 12 {
 		t.Fatalf("only %d protocol messages on stdout", n)
 	}
 	assertNoValue(t, "stdout", raw)

@@ -1,7 +1,9 @@
 package mcpserver
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,15 +39,20 @@ func checkDir(field, dir string) (string, error) {
 		return "", invalid("%s is required", field)
 	}
 	if strings.IndexByte(dir, 0) >= 0 || !filepath.IsAbs(dir) {
-		return "", invalid("%s %q must be an absolute path", field, dir)
+		return "", invalid("%s %q must be an absolute path", field, clip(dir))
 	}
 	dir = filepath.Clean(dir)
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return "", invalid("%s %q: %v", field, dir, err)
+		// The *PathError would quote the whole path again.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", invalid("%s %q: %v", field, clip(dir), err)
 	}
 	if !fi.IsDir() {
-		return "", invalid("%s %q is not a directory", field, dir)
+		return "", invalid("%s %q is not a directory", field, clip(dir))
 	}
 	return dir, nil
 }
@@ -105,8 +112,5 @@ func checkPurpose(p string) error {
 
 // clip bounds an echoed input so a huge argument cannot bloat the error.
 func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
+	return clipText(s, 64)
 }
