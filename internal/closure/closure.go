@@ -288,10 +288,14 @@ func (f *finder) scriptModules(lang, script string) {
 }
 
 func (f *finder) siblings(dir string, exts []string, reason string) {
+	dir = canonical(dir)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
+	// One writability check for the directory: a file in a directory the
+	// agent can write can be replaced, so it is pinned either way.
+	dirWritable := userWritable(dir)
 	n := 0
 	for _, e := range entries {
 		if !e.Type().IsRegular() || !slices.Contains(exts, filepath.Ext(e.Name())) {
@@ -301,7 +305,12 @@ func (f *finder) siblings(dir string, exts []string, reason string) {
 			f.note("only the first %d modules of %s are pinned", maxPerDir, dir)
 			return
 		}
-		f.add(filepath.Join(dir, e.Name()), reason)
+		p := filepath.Join(dir, e.Name())
+		if f.seen[p] || (!dirWritable && !userWritable(p)) {
+			continue
+		}
+		f.seen[p] = true
+		f.set.Entries = append(f.set.Entries, Entry{Path: p, Reason: reason})
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
@@ -75,7 +76,7 @@ func (rc *runContext) discover(req *Request, pin *exeseal.Pinned) error {
 		if e.Path == pin.Path {
 			continue // the program itself is pinned, hashed and served by exeseal
 		}
-		b, mode, err := readPinned(e.Path)
+		b, mode, sha, err := readPinned(e.Path)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			rc.files = append(rc.files, policy.File{Path: e.Path})
@@ -86,12 +87,7 @@ func (rc *runContext) discover(req *Request, pin *exeseal.Pinned) error {
 		if total += int64(len(b)); total > maxClosureBytes {
 			return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: the files this run reads exceed %d MiB", ErrBadRequest, maxClosureBytes>>20), Hint: "pin fewer files: name them with --pin, or run from a smaller directory"}
 		}
-		sum := sha256.Sum256(b)
-		f := policy.File{Path: e.Path, SHA256: hex.EncodeToString(sum[:])}
-		if isText(b) {
-			f.Text = string(b)
-		}
-		rc.files = append(rc.files, f)
+		rc.files = append(rc.files, policy.File{Path: e.Path, SHA256: sha})
 		rc.data[e.Path], rc.modes[e.Path] = b, mode
 	}
 	slices.SortFunc(rc.files, func(a, b policy.File) int { return strings.Compare(a.Path, b.Path) })
@@ -100,29 +96,84 @@ func (rc *runContext) discover(req *Request, pin *exeseal.Pinned) error {
 
 // readPinned reads a closure file once, refusing anything but a regular
 // file at the path (a FIFO swapped in would block; a symlink swapped in
-// would redirect the read).
-func readPinned(p string) ([]byte, uint32, error) {
+// would redirect the read). A file whose identity (dev, inode, size,
+// mtime, ctime — ctime cannot be set from user space) is unchanged since
+// it was last read comes from pinCache without reading or hashing again:
+// a warm re-run of a rule with a few hundred pinned files stays cheap.
+func readPinned(p string) ([]byte, uint32, string, error) {
 	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
-			return nil, 0, os.ErrNotExist
+			return nil, 0, "", os.ErrNotExist
 		}
-		return nil, 0, os.NewSyscallError("open", err)
+		return nil, 0, "", os.NewSyscallError("open", err)
 	}
 	f := os.NewFile(uintptr(fd), p)
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, 0, err
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, 0, "", os.NewSyscallError("fstat", err)
 	}
-	if !st.Mode().IsRegular() {
-		return nil, 0, errors.New("not a regular file")
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, 0, "", errors.New("not a regular file")
+	}
+	if st.Size > maxClosureBytes {
+		return nil, 0, "", fmt.Errorf("larger than %d MiB", maxClosureBytes>>20)
+	}
+	id := exeseal.Identity{Dev: st.Dev, Ino: st.Ino, Size: st.Size, Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano()}
+	mode := st.Mode & 0o777
+	if c, ok := pinCache.get(p, id); ok {
+		return c.data, mode, c.sha, nil
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxClosureBytes+1))
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
-	return b, uint32(st.Mode().Perm()), nil
+	if int64(len(b)) != st.Size {
+		return nil, 0, "", errors.New("changed while it was read")
+	}
+	sum := sha256.Sum256(b)
+	sha := hex.EncodeToString(sum[:])
+	pinCache.put(p, id, b, sha)
+	return b, mode, sha, nil
+}
+
+// pinCache remembers closure files by path and identity (a broker serves
+// many runs of the same rules). Bounded: past maxCacheBytes it starts over.
+var pinCache = &fileCache{m: map[string]cachedFile{}}
+
+const maxCacheBytes = 64 << 20
+
+type cachedFile struct {
+	id   exeseal.Identity
+	data []byte
+	sha  string
+}
+
+type fileCache struct {
+	mu    sync.Mutex
+	m     map[string]cachedFile
+	bytes int
+}
+
+func (c *fileCache) get(p string, id exeseal.Identity) (cachedFile, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.m[p]
+	return f, ok && f.id == id
+}
+
+func (c *fileCache) put(p string, id exeseal.Identity, data []byte, sha string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bytes+len(data) > maxCacheBytes {
+		c.m, c.bytes = map[string]cachedFile{}, 0
+	}
+	if old, ok := c.m[p]; ok {
+		c.bytes -= len(old.data)
+	}
+	c.m[p] = cachedFile{id: id, data: data, sha: sha}
+	c.bytes += len(data)
 }
 
 func isText(b []byte) bool {
@@ -138,8 +189,17 @@ func envValue(env []string, name string) string {
 	return ""
 }
 
-// ruleFiles is the closure as the rule keeps it.
-func (rc *runContext) ruleFiles() []policy.File { return slices.Clone(rc.files) }
+// ruleFiles is the closure as the rule keeps it: small text files with
+// their content, for the diff a later approval shows.
+func (rc *runContext) ruleFiles() []policy.File {
+	out := slices.Clone(rc.files)
+	for i := range out {
+		if b := rc.data[out[i].Path]; isText(b) {
+			out[i].Text = string(b)
+		}
+	}
+	return out
+}
 
 // queryFiles is the closure as a lookup compares it (hashes only).
 func (rc *runContext) queryFiles() []policy.File {
@@ -251,8 +311,10 @@ func containedCwd(cwd, home, vaultDir string) error {
 		return refuse("the root")
 	case home != "" && within(home, cwd):
 		return refuse("your home directory or above it")
-	case vaultDir != "" && (within(vaultDir, cwd) || within(cwd, vaultDir)):
-		return refuse("the vault or contains it")
+	case vaultDir != "" && within(cwd, vaultDir):
+		// (A cwd above the vault is fine: hidden dirs are covered after
+		// the writable ones are mounted.)
+		return refuse("inside the vault")
 	}
 	for _, d := range []string{"/tmp", "/var/tmp", "/dev/shm"} {
 		if cwd == d {

@@ -88,7 +88,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	}
 	q := policy.Query{
 		Binary: pin.Path, SHA256: pin.SHA256, Argv: req.Argv[1:],
-		Grants: req.Grants, Sandbox: tierOrDefault(req.Sandbox), Network: c.network(req), RW: req.RW, Now: c.now(),
+		Grants: req.Grants, Sandbox: tierOrDefault(req.Sandbox), Network: req.Network, RW: req.RW, Now: c.now(),
 		Cwd: rc.cwd, Env: rc.env, Files: rc.queryFiles(),
 	}
 	if pin.Interpreter != nil {
@@ -125,7 +125,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 				ID: policy.NewID(), Binary: q.Binary, SHA256: q.SHA256,
 				Interpreter: q.Interpreter, InterpreterSHA256: q.InterpreterSHA256,
 				Argv: slices.Clone(q.Argv), Grants: slices.Clone(q.Grants),
-				Sandbox: tierOrDefault(req.Sandbox), Network: q.Network, RW: slices.Clone(req.RW), Created: c.now().UTC(),
+				Sandbox: tierOrDefault(req.Sandbox), Network: req.Network, RW: slices.Clone(req.RW), Created: c.now().UTC(),
 				Cwd: rc.cwd, Env: slices.Clone(rc.env), Files: rc.ruleFiles(),
 			}
 			if _, err := store.Update(func(p *policy.Policy) error { p.Put(r); return nil }); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -19,6 +20,10 @@ import (
 // exactly the helper's clone flags, id maps and ambient capabilities and
 // lets it exec "/", which fails with EACCES only after every namespace
 // step before it succeeded. It never downgrades; callers must not either.
+//
+// A success is remembered for the life of the process (a broker checks on
+// every run; the probe child costs a few milliseconds): if the settings
+// change afterwards the sandbox's own start fails — closed — instead.
 func Check(tier string) error {
 	switch tier {
 	case Standard:
@@ -27,6 +32,21 @@ func Check(tier string) error {
 	default:
 		return fmt.Errorf("unknown sandbox tier %q (want %s)", tier, strings.Join(Tiers(), ", "))
 	}
+	key := fmt.Sprint(tier, os.Getuid(), os.Getgid())
+	if _, ok := checked.Load(key); ok {
+		return nil
+	}
+	if err := check(tier); err != nil {
+		return err
+	}
+	checked.Store(key, true)
+	return nil
+}
+
+// checked holds the tiers (per uid and gid) whose Check succeeded.
+var checked sync.Map
+
+func check(tier string) error {
 	if err := checkSysctls(tier); err != nil {
 		return err
 	}
