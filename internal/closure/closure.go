@@ -35,6 +35,9 @@ type Entry struct {
 type Set struct {
 	Entries []Entry
 	Notes   []string
+	// Python is set when the run executes Python code from the closure:
+	// its bytecode cache must then be private to the run.
+	Python bool
 }
 
 // Limits keep a closure something a human can review and a run can copy.
@@ -277,6 +280,10 @@ func (f *finder) scriptModules(lang, script string) {
 				f.siblings(filepath.Join(dir, e.Name()), moduleExts[lang], "a package beside the script")
 			}
 		}
+		// Cached bytecode (__pycache__) would be loaded instead of a pinned
+		// module's source: the launcher points PYTHONPYCACHEPREFIX at a
+		// private directory for runs with Python set (Set.Python).
+		f.set.Python = true
 		f.pythonUserSite()
 		f.note("python: modules outside the script's directory (site-packages, virtualenvs) are not pinned")
 	case "node":
@@ -284,6 +291,7 @@ func (f *finder) scriptModules(lang, script string) {
 		f.note("node: node_modules is not pinned")
 	case "shell":
 		f.shellSources(script)
+		f.namedFiles(script, f.spec.Cwd, "named by "+filepath.Base(script))
 	}
 }
 
@@ -445,13 +453,33 @@ func (f *finder) userConfigs(names []string) {
 		"scp":   {".ssh/config"},
 		"rsync": {".ssh/config"},
 		"psql":  {".psqlrc", ".pgpass", ".pg_service.conf"},
-		"git":   {".gitconfig", ".config/git/config"},
+		"git":   {".gitconfig", ".config/git/config", ".ssh/config"},
 		"aws":   {".aws/config"},
 		"make":  {},
 	}
 	for _, n := range names {
 		for _, rel := range cfg[n] {
 			f.add(filepath.Join(f.spec.Home, rel), n+" reads it")
+		}
+	}
+}
+
+// namedFiles pins the files a script or makefile names literally: any
+// word of it that is the path of an existing file (relative to base).
+func (f *finder) namedFiles(file, base, reason string) {
+	for _, line := range readLines(file) {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		for _, w := range strings.FieldsFunc(line, func(r rune) bool {
+			return r == ' ' || r == '\t' || r == ';' || r == '&' || r == '|' || r == '(' || r == ')' || r == '<' || r == '>' || r == '"' || r == '\'' || r == '`' || r == '='
+		}) {
+			if w == "" || strings.ContainsAny(w, "$*?") || len(w) > 512 {
+				continue
+			}
+			if p := joinAbs(base, w); isFile(p) {
+				f.add(p, reason)
+			}
 		}
 	}
 }
@@ -493,6 +521,8 @@ func (f *finder) makefiles(args []string) {
 
 func (f *finder) makeIncludes(mf, dir string, depth int) {
 	f.add(mf, "a makefile")
+	// Recipes run programs and scripts by name: `./scripts/deploy.sh`.
+	f.namedFiles(mf, dir, "named by "+filepath.Base(mf))
 	if depth > maxTreeDepth {
 		return
 	}
@@ -512,7 +542,7 @@ func (f *finder) makeIncludes(mf, dir string, depth int) {
 			}
 		}
 	}
-	f.note("make: programs the recipes run are pinned only when named here or with --pin")
+	f.note("make: files the recipes name at run time ($(wildcard …), variables) are not pinned")
 }
 
 // npm and friends: the project's package.json decides what `npm run X`

@@ -31,6 +31,7 @@ import (
 type runContext struct {
 	cwd     string
 	invoked string // the program's path before symlinks (scriptArg)
+	python  bool   // Python code from the closure runs: private bytecode cache
 	env     []string
 	files   []policy.File
 	data    map[string][]byte
@@ -70,7 +71,7 @@ func (rc *runContext) discover(req *Request, pin *exeseal.Pinned) error {
 	if err != nil {
 		return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: %w", ErrBadRequest, err), Hint: "pin fewer files: name them with --pin, or run from a smaller directory"}
 	}
-	rc.notes = set.Notes
+	rc.notes, rc.python = set.Notes, set.Python
 	var total int64
 	for _, e := range set.Entries {
 		if e.Path == pin.Path {

@@ -343,7 +343,7 @@ func TestWriteAfterCheckServesApprovedBytes(t *testing.T) {
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("run: %v\n%s", err, out)
 	}
-	if !strings.HasPrefix(out, "release approved\nlib-read-only\n") || strings.Contains(out, "agent") {
+	if !strings.Contains(out, "release approved\n") || !strings.Contains(out, "lib-read-only\n") || strings.Contains(out, "agent") {
 		t.Fatalf("the child ran other bytes than the approved ones: %q", out)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "lib.sh")); !strings.Contains(string(b), "agent") {
@@ -417,4 +417,39 @@ func TestInterpreterShim(t *testing.T) {
 	}
 	write(t, filepath.Join(dir, "helper.py"), "X = 'edited'\n", 0o644)
 	e.expectAsked(dir, []string{"python3", "deploy.py"}, "helper.py", run)
+}
+
+// TestPythonBytecodeCannotShadow: the agent drops an unchecked hash-based
+// .pyc for a pinned module into __pycache__ (Python loads those without
+// looking at the source). Run plainly, Python runs the agent's bytecode —
+// the control; run approved, the pinned source runs.
+func TestPythonBytecodeCannotShadow(t *testing.T) {
+	if asUnprivileged(t) {
+		return
+	}
+	e := newCtxEnv(t)
+	dir := filepath.Join(e.home, "app")
+	write(t, filepath.Join(dir, "deploy.py"), "import helper\nprint('deploy', helper.X)\n", 0o644)
+	write(t, filepath.Join(dir, "helper.py"), "X = 'pinned'\n", 0o644)
+	write(t, filepath.Join(dir, "evil.py"), "X = 'agent bytecode'\n", 0o644)
+	mk := exec.Command("/usr/bin/python3", "-c", `import py_compile, importlib.util
+py_compile.compile("evil.py", cfile=importlib.util.cache_from_source("helper.py"), invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)`)
+	mk.Dir = dir
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("make the agent's .pyc: %v\n%s", err, out)
+	}
+	os.Remove(filepath.Join(dir, "evil.py"))
+	plain := exec.Command("/usr/bin/python3", "deploy.py")
+	plain.Dir = dir
+	if out, _ := plain.CombinedOutput(); !strings.Contains(string(out), "agent bytecode") {
+		t.Fatalf("control: plain python did not load the planted .pyc (%q): the test proves nothing", out)
+	}
+	e.ap.answers = []approve.Decision{approve.AllowOnce}
+	out, _, err := e.run(dir, []string{"python3", "deploy.py"})
+	if err != nil || out != "deploy pinned\n" {
+		t.Fatalf("approved run: err %v, output %q (want the pinned source's)", err, out)
+	}
+	if !strings.Contains(e.ap.screenText(), "python bytecode: a cache private to this run") {
+		t.Fatalf("the screen does not say the bytecode cache is private:\n%s", e.ap.screenText())
+	}
 }

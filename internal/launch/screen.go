@@ -47,6 +47,9 @@ func (c *Checkpoint) contextRows(req *Request, pin *exeseal.Pinned, rc *runConte
 	if pin.Writable && pin.IsScript() {
 		rows = append(rows, approve.Row{Label: "pinned files", Value: pin.Path + "  (the script; served at its path)"})
 	}
+	if rc.python {
+		rows = append(rows, approve.Row{Label: "pinned files", Value: "python bytecode: a cache private to this run (PYTHONPYCACHEPREFIX), never __pycache__"})
+	}
 	for _, n := range rc.notes {
 		rows = append(rows, approve.Row{Label: "not pinned", Value: n})
 	}

@@ -103,6 +103,18 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	if err != nil {
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 	}
+	if rc.python {
+		// Python loads __pycache__/*.pyc instead of a module's source
+		// when the cache looks current (and an unchecked hash-based .pyc
+		// always): an agent's .pyc beside a pinned module would run. The
+		// run reads and writes bytecode only in a cache of its own.
+		dir, cleanup, err := c.pycachePrefix(req)
+		if err != nil {
+			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+		}
+		defer cleanup()
+		env = append(env, "PYTHONPYCACHEPREFIX="+dir)
+	}
 	cmd.Env = env
 
 	matcher, err := redact.NewMatcher(secrets)
@@ -294,6 +306,20 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 		return ExitDenied, hits, &Error{Code: ExitDenied, Err: fmt.Errorf("%w (%s)", ErrLeakKilled, leakNames(hits)), Hint: "the program printed a secret; its output was scrubbed and it was stopped (--on-leak kill)"}
 	}
 	return code, hits, nil
+}
+
+// pycachePrefix is a bytecode cache private to the run: inside a
+// contained or lockdown run's own /tmp (a fresh tmpfs), otherwise a new
+// 0700 directory removed after the run.
+func (c *Checkpoint) pycachePrefix(req *Request) (string, func(), error) {
+	if c.Contain || tierOrDefault(req.Sandbox) == sandbox.Lockdown {
+		return "/tmp/envseal-pycache", func() {}, nil
+	}
+	d, err := os.MkdirTemp("", "envseal-pycache-")
+	if err != nil {
+		return "", nil, fmt.Errorf("python bytecode cache: %w", err)
+	}
+	return d, func() { os.RemoveAll(d) }, nil
 }
 
 // sandboxOptions: the tier's sandbox, or for a contained run (the
