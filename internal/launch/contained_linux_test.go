@@ -15,6 +15,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/seal"
 )
 
 // onTerminal re-runs the calling test alone in a copy of the test binary
@@ -174,6 +175,8 @@ rm -f ./daemon-alive
 
 	cp := e.checkpoint()
 	cp.Contain = true
+	fin := &finishAudit{}
+	cp.Audit = fin
 	var buf bytes.Buffer
 	req := &Request{Argv: argv, Cwd: app, Env: e.evil, PATH: "/usr/bin:/bin", Grants: nil, Stdout: &buf, Stderr: &buf}
 	hide(req)
@@ -197,6 +200,9 @@ rm -f ./daemon-alive
 	if waitFor(filepath.Join(app, "daemon-alive"), 3*time.Second) {
 		t.Error("a daemon started by the contained run outlived it")
 	}
+	if k, ok := fin.fields["killed"].(int); !ok || k < 1 {
+		t.Errorf("run_finished says killed=%v, want the daemon counted", fin.fields["killed"])
+	}
 	if b, _ := os.ReadFile(filepath.Join(e.home, ".bashrc")); strings.Count(string(b), "probe") != 1 {
 		t.Errorf(".bashrc: %q (want only the control's line)", b)
 	}
@@ -211,4 +217,13 @@ func waitFor(p string, d time.Duration) bool {
 		}
 	}
 	return false
+}
+
+// finishAudit keeps the fields of run_finished.
+type finishAudit struct{ fields map[string]any }
+
+func (a *finishAudit) Event(_ seal.Key, kind string, f map[string]any) {
+	if kind == "run_finished" {
+		a.fields = f
+	}
 }

@@ -32,6 +32,8 @@ type runContext struct {
 	cwd     string
 	invoked string // the program's path before symlinks (scriptArg)
 	python  bool   // Python code from the closure runs: private bytecode cache
+
+	leftover int // processes of a lockdown/contained run killed at its end (-1: unknown)
 	env     []string
 	files   []policy.File
 	data    map[string][]byte
@@ -58,7 +60,7 @@ func (c *Checkpoint) newContext(req *Request) (*runContext, error) {
 	if human == nil {
 		human = os.Environ()
 	}
-	return &runContext{cwd: cwd, env: childenv.Context(human, req.Env, req.InheritEnv), data: map[string][]byte{}, modes: map[string]uint32{}}, nil
+	return &runContext{leftover: -1, cwd: cwd, env: childenv.Context(human, req.Env, req.InheritEnv), data: map[string][]byte{}, modes: map[string]uint32{}}, nil
 }
 
 // discover learns and reads the closure of the pinned program.

@@ -150,7 +150,12 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	// 8–10. Deliver, spawn from the sealed copy, supervise.
 	code, leaks, err := c.spawn(ctx, req, pin, rc, key, values)
 	res.ExitCode, res.Leaks, res.Duration = code, leaks, c.now().Sub(start)
-	c.audit(key, "run_finished", map[string]any{"binary": pin.Path, "exit": code, "leaks": leaks, "duration_ms": res.Duration.Milliseconds()})
+	fin := map[string]any{"binary": pin.Path, "exit": code, "leaks": leaks, "duration_ms": res.Duration.Milliseconds()}
+	if rc.leftover >= 0 {
+		// Processes the program left behind, killed with its PID namespace.
+		fin["killed"] = rc.leftover
+	}
+	c.audit(key, "run_finished", fin)
 	if err != nil {
 		return res, err
 	}

@@ -276,6 +276,9 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	}()
 	werr := cmd.Wait()
 	close(waited)
+	if sb != nil {
+		rc.leftover = sb.Leftover()
+	}
 	// All output scrubbed and written before the status. The pumps end at
 	// EOF, i.e. when every holder of the write ends is gone. If the child
 	// left a grandchild holding them, keep reading while data still flows

@@ -38,6 +38,7 @@ type helperArgs struct {
 	hide     []string
 	pins     []pinArg
 	newPTS   bool
+	reportFD int // 0: none; lockdown: where to say how many processes were left when the target exited
 	argv     []string // everything after "--": the target's argv[1:]
 }
 
@@ -76,7 +77,7 @@ func parseHelperArgs(args []string) (*helperArgs, error) {
 				return nil, err
 			}
 			h.newPTS = true
-		case "--target-fd", "--status-fd", "--fd", "--arg0", "--tier", "--cwd", "--rw", "--hide", "--pin":
+		case "--target-fd", "--status-fd", "--report-fd", "--fd", "--arg0", "--tier", "--cwd", "--rw", "--hide", "--pin":
 			v, err := value(i, flag)
 			if err != nil {
 				return nil, err
@@ -110,8 +111,11 @@ func parseHelperArgs(args []string) (*helperArgs, error) {
 	if h.tier == "" {
 		h.tier = Lockdown
 	}
-	if h.tier != Lockdown && (h.network || h.cwd != "" || len(h.rw) > 0 || len(h.hide) > 0 || h.newPTS) {
-		return nil, fmt.Errorf("--network, --cwd, --rw, --hide and --new-pts need --tier %s", Lockdown)
+	if h.tier != Lockdown && (h.network || h.cwd != "" || len(h.rw) > 0 || len(h.hide) > 0 || h.newPTS || h.reportFD > 0) {
+		return nil, fmt.Errorf("--network, --cwd, --rw, --hide, --new-pts and --report-fd need --tier %s", Lockdown)
+	}
+	if h.reportFD > 0 && (h.reportFD == h.targetFD || h.reportFD == h.statusFD || slices.Contains(h.fds, h.reportFD)) {
+		return nil, errors.New("--report-fd must not be passed to the target")
 	}
 	if h.tier == Standard && len(h.pins) == 0 {
 		return nil, fmt.Errorf("--tier %s reaches the helper only to serve --pin files", Standard)
@@ -132,6 +136,12 @@ func (h *helperArgs) set(flag, v string) error {
 			return fmt.Errorf("invalid --target-fd %q: %w", v, err)
 		}
 		h.targetFD = fd
+	case "--report-fd":
+		fd, err := parseFD(v)
+		if err != nil {
+			return fmt.Errorf("invalid --report-fd %q: %w", v, err)
+		}
+		h.reportFD = fd
 	case "--pin":
 		p, err := parsePin(v)
 		if err != nil {
@@ -246,6 +256,9 @@ func helperArgv(h *helperArgs) []string {
 	}
 	if h.newPTS {
 		a = append(a, "--new-pts")
+	}
+	if h.reportFD > 0 {
+		a = append(a, "--report-fd", strconv.Itoa(h.reportFD))
 	}
 	a = append(a, "--")
 	return append(a, h.argv...)

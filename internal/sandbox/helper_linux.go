@@ -201,7 +201,30 @@ func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int) (int, error
 		*statusFD = -1
 	}
 	fwd.to(pid)
-	return reap(pid)
+	code, err := reap(pid)
+	if err == nil && h.reportFD > 0 && inherited[h.reportFD] {
+		// What is still running dies with this PID namespace when we
+		// exit; say how much that is, for the audit record.
+		unix.Write(h.reportFD, []byte(strconv.Itoa(leftover())))
+		unix.Close(h.reportFD)
+	}
+	return code, err
+}
+
+// leftover counts the processes of this PID namespace other than this
+// one (the fresh /proc of lockdown shows only those).
+func leftover() int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && pid != 1 {
+			n++
+		}
+	}
+	return n
 }
 
 // startTarget forks and execs the pinned image from this (locked) thread,

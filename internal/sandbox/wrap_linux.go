@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -17,7 +18,8 @@ import (
 
 // Handle follows one wrapped command through its start.
 type Handle struct {
-	r, w *os.File // status pipe; nil for the standard tier
+	r, w   *os.File // status pipe; nil for the standard tier
+	rr, rw *os.File // report pipe (lockdown): processes left when the target exited
 }
 
 // Wrap rewrites cmd — already prepared by exeseal.Sealed.Prepare, with
@@ -116,6 +118,18 @@ func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 	}
 	h.statusFD = 3 + len(cmd.ExtraFiles)
 	cmd.ExtraFiles = append(cmd.ExtraFiles, w)
+	handle := &Handle{r: r, w: w}
+	if o.Tier == Lockdown {
+		rr, rw, err := os.Pipe()
+		if err != nil {
+			r.Close()
+			w.Close()
+			return nil, fmt.Errorf("sandbox report pipe: %w", err)
+		}
+		h.reportFD = 3 + len(cmd.ExtraFiles)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, rw)
+		handle.rr, handle.rw = rr, rw
+	}
 
 	uid, gid := os.Getuid(), os.Getgid()
 	if c := sys.Credential; c != nil {
@@ -135,7 +149,7 @@ func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 	cmd.Path = self
 	cmd.Args = append([]string{self, HelperArg}, helperArgv(h)...)
 	cmd.Err = nil
-	return &Handle{r: r, w: w}, nil
+	return handle, nil
 }
 
 // preparedFD returns K from cmd.Path "/proc/self/fd/K" and checks that
@@ -239,7 +253,16 @@ func (h *Handle) AfterStart() error {
 	}
 	h.w.Close()
 	h.w = nil
-	defer h.Close()
+	if h.rw != nil {
+		h.rw.Close()
+		h.rw = nil
+	}
+	defer func() {
+		if h.r != nil {
+			h.r.Close()
+			h.r = nil
+		}
+	}()
 	msg, err := io.ReadAll(io.LimitReader(h.r, 4096))
 	if err != nil {
 		return fmt.Errorf("read sandbox helper status: %w", err)
@@ -256,11 +279,32 @@ func (h *Handle) Close() error {
 	if h == nil {
 		return nil
 	}
-	for _, f := range []**os.File{&h.r, &h.w} {
+	for _, f := range []**os.File{&h.r, &h.w, &h.rr, &h.rw} {
 		if *f != nil {
 			(*f).Close()
 			*f = nil
 		}
 	}
 	return nil
+}
+
+// Leftover reports, after the helper exited, how many processes of the
+// run were still alive when its program ended — killed with the run's
+// PID namespace. -1 when unknown (not lockdown, or the helper failed).
+func (h *Handle) Leftover() int {
+	if h == nil || h.rr == nil {
+		return -1
+	}
+	if h.rw != nil {
+		h.rw.Close()
+		h.rw = nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(h.rr, 32))
+	h.rr.Close()
+	h.rr = nil
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return -1
+	}
+	return n
 }

@@ -136,12 +136,12 @@ func TestWrapLayout(t *testing.T) {
 	}
 	defer h.Close()
 	want := []string{self, HelperArg, "--target-fd", "4", "--arg0", "sh", "--tier", Lockdown, "--status-fd", "5", "--fd", "3",
-		"--cwd", work, "--rw", work + "/out", "--hide", "/nonexistent/vault", "--", "-c", "true", "--"}
+		"--cwd", work, "--rw", work + "/out", "--hide", "/nonexistent/vault", "--report-fd", "6", "--", "-c", "true", "--"}
 	if cmd.Path != self || !slices.Equal(cmd.Args, want) {
 		t.Errorf("Wrap: %s %q\nwant %q", cmd.Path, cmd.Args, want)
 	}
-	if len(cmd.ExtraFiles) != 3 || cmd.ExtraFiles[0] != extra {
-		t.Errorf("ExtraFiles %v: want the caller's, the image, then the status pipe", cmd.ExtraFiles)
+	if len(cmd.ExtraFiles) != 4 || cmd.ExtraFiles[0] != extra {
+		t.Errorf("ExtraFiles %v: want the caller's, the image, the status pipe, then the report pipe", cmd.ExtraFiles)
 	}
 	sys := cmd.SysProcAttr
 	wantFlags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWNS)
