@@ -34,11 +34,11 @@ type runContext struct {
 	python  bool   // Python code from the closure runs: private bytecode cache
 
 	leftover int // processes of a lockdown/contained run killed at its end (-1: unknown)
-	env     []string
-	files   []policy.File
-	data    map[string][]byte
-	modes   map[string]uint32
-	notes   []string
+	env      []string
+	files    []policy.File
+	data     map[string][]byte
+	modes    map[string]uint32
+	notes    []string
 }
 
 // Closure limits: what a human can review and a run can copy.

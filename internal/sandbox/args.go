@@ -38,7 +38,7 @@ type helperArgs struct {
 	hide     []string
 	pins     []pinArg
 	newPTS   bool
-	reportFD int // 0: none; lockdown: where to say how many processes were left when the target exited
+	reportFD int      // 0: none; lockdown: where to say how many processes were left when the target exited
 	argv     []string // everything after "--": the target's argv[1:]
 }
 
