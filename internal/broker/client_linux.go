@@ -256,7 +256,8 @@ func (c *Conn) Run(ctx context.Context, req *launch.Request) (*launch.Result, er
 	if err != nil {
 		return fail(err)
 	}
-	res := &launch.Result{ExitCode: r.ExitCode, Approval: r.Approval, RuleID: r.RuleID, Leaks: r.Leaks}
+	res := &launch.Result{ExitCode: r.ExitCode, Approval: r.Approval, RuleID: r.RuleID, Leaks: r.Leaks,
+		ApprovalWait: time.Duration(r.ApprovalWaitMS) * time.Millisecond}
 	if r.Error != nil {
 		return res, &launch.Error{Code: r.Error.Code, Err: errors.New(r.Error.Msg), Hint: r.Error.Hint}
 	}

@@ -99,6 +99,8 @@ type ResultMsg struct {
 	RuleID   string         `json:"rule_id,omitempty"`
 	Leaks    map[string]int `json:"leaks,omitempty"`
 	Error    *WireError     `json:"error,omitempty"`
+	// ApprovalWaitMS is how long the human took at the broker's prompt.
+	ApprovalWaitMS int64 `json:"approval_wait_ms,omitempty"`
 }
 
 // StatusMsg describes the broker.

@@ -94,6 +94,7 @@ func (s *Server) serveRun(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 	out := &ResultMsg{}
 	if res != nil {
 		out.ExitCode, out.Approval, out.RuleID, out.Leaks = res.ExitCode, res.Approval, res.RuleID, res.Leaks
+		out.ApprovalWaitMS = res.ApprovalWait.Milliseconds()
 	}
 	if err != nil {
 		var le *launch.Error

@@ -52,6 +52,9 @@ type Result struct {
 	RuleID   string         // the rule that allowed the run
 	Leaks    map[string]int // scrubbed occurrences per secret name
 	Duration time.Duration
+	// ApprovalWait is how long the human took to answer (zero when a rule
+	// covered the run).
+	ApprovalWait time.Duration
 }
 
 // Runner runs a Request through the checkpoint. The direct Checkpoint and

@@ -112,7 +112,9 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		if m.Verdict == policy.ContextChanged {
 			c.audit(key, "context_changed", map[string]any{"binary": pin.Path, "rule": m.Rule.ID, "changed": contextChangeNames(m.Rule.DiffContext(q))})
 		}
+		asked := c.now()
 		d, err := c.approve(ctx, req, pin, m, q, rc, key, lens, pol.TOTP)
+		res.ApprovalWait = c.now().Sub(asked)
 		if err != nil {
 			return nil, err
 		}

@@ -48,7 +48,7 @@ type RunOutput struct {
 	RuleID          string         `json:"rule_id,omitempty" jsonschema:"the rule that allowed the run (an existing one, or the one the human just saved with allow always)"`
 	Via             string         `json:"via" jsonschema:"broker or direct"`
 	ElapsedMS       int64          `json:"elapsed_ms" jsonschema:"milliseconds the call took: the wait for approval (if one was asked) plus the run"`
-	ApprovalWaitMS  *int64         `json:"approval_wait_ms,omitempty" jsonschema:"milliseconds the human took to approve, when it was asked in this process (direct runs); an approval at the broker is counted in elapsed_ms"`
+	ApprovalWaitMS  *int64         `json:"approval_wait_ms,omitempty" jsonschema:"milliseconds the human took to approve (here or at the broker); absent when a rule covered the run"`
 }
 
 func (t *tools) runCommand(ctx context.Context, creq *mcp.CallToolRequest, in RunInput) (*mcp.CallToolResult, RunOutput, error) {
@@ -108,6 +108,9 @@ func (t *tools) runCommand(ctx context.Context, creq *mcp.CallToolRequest, in Ru
 	out.ElapsedMS = time.Since(start).Milliseconds()
 	if d, ok := clock.measured(); ok {
 		ms := d.Milliseconds()
+		out.ApprovalWaitMS = &ms
+	} else if res != nil && res.Approval != "" && res.Approval != "rule" {
+		ms := res.ApprovalWait.Milliseconds() // asked at the broker
 		out.ApprovalWaitMS = &ms
 	}
 	if err != nil {
