@@ -189,6 +189,6 @@ func judge(answer, code string) (Decision, error) {
 func answerHelp(code string, timeout time.Duration) string {
 	return fmt.Sprintf("Type the code to approve. Anything else, or %s without an answer, denies.\n"+
 		"  %s      allow once\n"+
-		"  %s!     allow always (saves a rule for this path, hash and argv)\n",
+		"  %s!     allow always (saves a rule for this path, hash, argv and context)\n",
 		fmtDuration(timeout), code, code)
 }

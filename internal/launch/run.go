@@ -171,6 +171,14 @@ func tierOrDefault(t string) string {
 	return t
 }
 
+// sandboxLabel names the sandbox on the approval screen.
+func (c *Checkpoint) sandboxLabel(req *Request) string {
+	if c.Contain {
+		return "contained (" + tierOrDefault(req.Sandbox) + ")"
+	}
+	return tierOrDefault(req.Sandbox)
+}
+
 // network is whether the child keeps the host network: a contained run
 // keeps it unless its tier is lockdown (deploys need the network), other
 // runs only with --network.
@@ -284,7 +292,7 @@ func (c *Checkpoint) checkSecretsExist(grants []policy.Grant) (map[string]int, e
 func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pinned, m policy.Match, q policy.Query, rc *runContext, key seal.Key, lens map[string]int, totpFlag bool) (approve.Decision, error) {
 	ar := &approve.Request{
 		Path: pin.Path, SHA256: pin.SHA256,
-		Argv: req.Argv, Cwd: rc.cwd, Sandbox: tierOrDefault(req.Sandbox),
+		Argv: req.Argv, Cwd: rc.cwd, Sandbox: c.sandboxLabel(req),
 		Chain: approve.ProcessChain(req.RequesterPID, 2),
 	}
 	if pin.Interpreter != nil {
