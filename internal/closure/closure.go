@@ -23,6 +23,7 @@ type Spec struct {
 	Home        string   // the child's HOME ("" if none)
 	PATH        string   // the child's PATH
 	Pins        []string // explicit --pin paths, absolute
+	Exclude     []string // directories never pinned (the vault, what the sandbox hides)
 }
 
 // Entry is one path of the closure, present or not.
@@ -91,7 +92,7 @@ func (f *finder) add(p, reason string) {
 		p = filepath.Join(f.spec.Cwd, p)
 	}
 	p = canonical(filepath.Clean(p))
-	if f.seen[p] {
+	if f.seen[p] || pseudoFS(p) || f.excluded(p) {
 		return
 	}
 	var st unix.Stat_t
@@ -113,6 +114,26 @@ func (f *finder) add(p, reason string) {
 	}
 	f.seen[p] = true
 	f.set.Entries = append(f.set.Entries, Entry{Path: p, Reason: reason})
+}
+
+func (f *finder) excluded(p string) bool {
+	for _, d := range f.spec.Exclude {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// pseudoFS: kernel-made files (a script naming /proc/$$/status) are not
+// content anyone can pin.
+func pseudoFS(p string) bool {
+	for _, d := range []string{"/proc", "/sys", "/dev"} {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // canonical resolves the symlinks of p's existing prefix, so a pin lands

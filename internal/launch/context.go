@@ -64,8 +64,9 @@ func (c *Checkpoint) newContext(req *Request) (*runContext, error) {
 }
 
 // discover learns and reads the closure of the pinned program.
-func (rc *runContext) discover(req *Request, pin *exeseal.Pinned) error {
-	spec := closure.Spec{Program: pin.Path, Argv: req.Argv, Cwd: rc.cwd, Home: envValue(rc.env, "HOME"), PATH: envValue(rc.env, "PATH"), Pins: req.Pins}
+func (rc *runContext) discover(req *Request, pin *exeseal.Pinned, vaultDir string) error {
+	spec := closure.Spec{Program: pin.Path, Argv: req.Argv, Cwd: rc.cwd, Home: envValue(rc.env, "HOME"), PATH: envValue(rc.env, "PATH"), Pins: req.Pins,
+		Exclude: canonicalDirs(append([]string{vaultDir}, req.Hide...))}
 	if pin.Interpreter != nil {
 		spec.Interpreter = pin.Interpreter.Path
 	}
@@ -286,7 +287,7 @@ func PrepareRule(req *Request, humanEnv []string) (policy.Rule, error) {
 		return policy.Rule{}, pinError(path, err)
 	}
 	defer pin.Close()
-	if err := rc.discover(req, pin); err != nil {
+	if err := rc.discover(req, pin, ""); err != nil {
 		return policy.Rule{}, err
 	}
 	r := policy.Rule{
@@ -330,4 +331,20 @@ func containedCwd(cwd, home, vaultDir string) error {
 		}
 	}
 	return nil
+}
+
+// canonicalDirs resolves what exists of each directory, so closure paths
+// (canonical) compare with them.
+func canonicalDirs(dirs []string) []string {
+	var out []string
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		if c, err := filepath.EvalSymlinks(d); err == nil {
+			d = c
+		}
+		out = append(out, filepath.Clean(d))
+	}
+	return out
 }

@@ -55,7 +55,7 @@ func BenchmarkContext(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := rc.discover(req, pin); err != nil {
+				if err := rc.discover(req, pin, ""); err != nil {
 					b.Fatal(err)
 				}
 				if n > 0 && len(rc.files) < n {

@@ -66,7 +66,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		return nil, pinError(path, err)
 	}
 	defer pin.Close()
-	if err := rc.discover(req, pin); err != nil {
+	if err := rc.discover(req, pin, c.Vault.Dir()); err != nil {
 		return nil, err
 	}
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +19,11 @@ import (
 //
 // Why copies and not the memfds: a memfd cannot be a bind-mount source
 // (it lives on a kernel-internal mount; EINVAL).
-func servePins(pins []pinArg) error {
+//
+// covered(p) reports a path the run cannot see at all (beneath lockdown's
+// fresh /tmp or a hidden dir, and not beneath a writable dir re-bound on
+// top): such a pin is skipped, since nothing there can be read.
+func servePins(pins []pinArg, covered func(string) bool) error {
 	if len(pins) == 0 {
 		return nil
 	}
@@ -55,6 +60,11 @@ func servePins(pins []pinArg) error {
 		// The path must still be a regular file: a pinned file the agent
 		// removed or replaced by a directory fails the run closed.
 		var st unix.Stat_t
+		if err := unix.Stat(p.path, &st); errors.Is(err, unix.ENOENT) && covered(p.path) {
+			unix.Close(tree)
+			unix.Close(p.fd)
+			continue
+		}
 		if err := unix.Stat(p.path, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 			unix.Close(tree)
 			if err == nil {
@@ -103,4 +113,21 @@ func freshPTS() error {
 		return fmt.Errorf("fresh /dev/ptmx: %w", os.NewSyscallError("mount", err))
 	}
 	return nil
+}
+
+// coveredByLockdown: beneath a fresh tmpfs (/tmp, /var/tmp, /dev/shm) or a
+// hidden dir, and not beneath a writable dir mounted back on top.
+func coveredByLockdown(p string, writable, hide []string) bool {
+	under := func(dir string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }
+	for _, w := range writable {
+		if under(w) {
+			return false
+		}
+	}
+	for _, d := range append(append([]string(nil), tmpDirs...), hide...) {
+		if under(d) {
+			return true
+		}
+	}
+	return false
 }
