@@ -210,8 +210,6 @@ func waitFile(t *testing.T, p string) string {
 	return ""
 }
 
-func alive(pid int) bool { return unix.Kill(pid, 0) == nil }
-
 // A client that disconnects mid-run gets its child terminated.
 func TestDisconnectKillsChild(t *testing.T) {
 	tb := startBroker(t, approve.AllowOnce, nil)

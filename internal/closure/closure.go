@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // Spec is what a run will execute.
@@ -95,16 +93,15 @@ func (f *finder) add(p, reason string) {
 	if f.seen[p] || pseudoFS(p) || f.excluded(p) {
 		return
 	}
-	var st unix.Stat_t
-	err := unix.Stat(p, &st)
+	st, err := os.Stat(p)
 	switch {
-	case err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG:
+	case err == nil && st.Mode().IsRegular():
 		if !userWritable(p) && !userWritable(filepath.Dir(p)) {
 			return
 		}
 	case err == nil:
 		return // a directory, device, …: not pinned as a file
-	case errors.Is(err, unix.ENOENT):
+	case errors.Is(err, fs.ErrNotExist):
 		// Absent: it matters only where the agent could create it.
 		if !userWritable(filepath.Dir(p)) {
 			return
@@ -148,10 +145,6 @@ func canonical(p string) string {
 	}
 	return p
 }
-
-// userWritable: the agent runs as the user, so what the user may write
-// the agent may write.
-func userWritable(p string) bool { return unix.Access(p, unix.W_OK) == nil }
 
 func isFile(p string) bool {
 	st, err := os.Stat(p)

@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // resolve turns the command as typed into a canonical absolute path: a
@@ -72,7 +70,7 @@ func scriptArg(invoked, canonical string) string {
 	if invoked == "" || invoked == canonical || !filepath.IsAbs(invoked) {
 		return canonical
 	}
-	if unix.Access(filepath.Dir(invoked), unix.W_OK) == nil || unix.Access(filepath.Dir(canonical), unix.W_OK) == nil {
+	if userWritable(filepath.Dir(invoked)) || userWritable(filepath.Dir(canonical)) {
 		return canonical
 	}
 	if c, err := filepath.EvalSymlinks(invoked); err != nil || c != canonical {

@@ -57,3 +57,6 @@ func HelperMain(args []string) int {
 	os.Stderr.WriteString(helperPrefix + unsupportedReason + "\n")
 	return HelperExitCode
 }
+
+// Leftover is unknown here.
+func (h *Handle) Leftover() int { return -1 }
