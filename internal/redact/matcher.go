@@ -95,13 +95,17 @@ func validName(n string) bool {
 	return true
 }
 
-// MaxDelay is the most bytes a Writer holds back between two Writes: the
-// longest pattern minus one, or 0 when nothing is scrubbed.
-func (m *Matcher) MaxDelay() int {
+// MaxDelay is the most bytes a Writer holds back between two Writes, or 0
+// when nothing is scrubbed: the longest pattern minus one, with room for a
+// "\r\n" after each of its bytes (patterns are matched across line
+// breaks, see package doc).
+func (m *Matcher) MaxDelay() int { return m.holdCap() }
+
+func (m *Matcher) holdCap() int {
 	if m.maxLen == 0 {
 		return 0
 	}
-	return m.maxLen - 1
+	return 3 * (m.maxLen - 1)
 }
 
 // Hits returns, for each secret replaced at least once by any Writer of m,

@@ -67,6 +67,7 @@ func patternsFor(secrets []Secret) []pattern {
 			continue
 		}
 		for _, enc := range encodings(s.Value) {
+			enc = squeeze(enc)
 			if len(enc) < MinLen || seen[string(enc)] {
 				continue
 			}

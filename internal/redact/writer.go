@@ -48,6 +48,7 @@ type Writer struct {
 	candStart  int
 	candEnd    int
 	candSecret int32
+	candNS     int32 // bytes other than line breaks in [candStart, pos)
 
 	block     int
 	cooldown  int // bytes to scan before trying the filter again
@@ -93,7 +94,14 @@ func (w *Writer) Write(p []byte) (int, error) {
 	w.scanTo(end)
 	// Everything before the deepest extendable suffix can no longer be
 	// part of a match: release it now rather than at the next newline.
-	if keep := end - int(w.m.ext[w.state/w.m.stride]); keep > w.done {
+	// Line breaks inside that suffix are held with it, up to holdCap in
+	// all, so a stream of newlines after a prefix cannot stall output.
+	keep := w.back(end, int(w.m.ext[w.state/w.m.stride]))
+	keep = max(keep, end-w.m.holdCap())
+	if w.cand {
+		keep = min(keep, w.candStart)
+	}
+	if keep > w.done {
 		w.emit(w.done, keep)
 		w.done = keep
 	}
@@ -210,21 +218,30 @@ func (w *Writer) exact(limit int) {
 	lim := m.matchLim
 	s := w.state
 	for i, c := range buf {
+		if isSkip(c) {
+			// Every state loops on a line break: nothing starts, ends
+			// or is decided on one.
+			continue
+		}
 		s = m.next(s, c)
 		if s >= lim && !w.cand {
 			continue
 		}
 		pos := base + i + 1
 		id := s / m.stride
+		if w.cand {
+			w.candNS++
+		}
 		if s < lim {
-			start := pos - int(m.outLen[id])
+			start := w.back(pos, int(m.outLen[id]))
 			if !w.cand || start <= w.candStart {
 				w.cand, w.candStart, w.candEnd, w.candSecret = true, start, pos, m.outSec[id]
+				w.candNS = m.outLen[id]
 			}
 		}
-		// No pattern can begin before pos-ext any more, so nothing can
-		// beat the candidate.
-		if w.candStart < pos-int(m.ext[id]) {
+		// No pattern can begin before the deepest extendable suffix any
+		// more, so nothing can beat the candidate.
+		if w.candNS > m.ext[id] {
 			w.commit()
 			return
 		}
@@ -232,8 +249,31 @@ func (w *Writer) exact(limit int) {
 	w.state, w.pos = s, limit
 }
 
+// back returns the stream position from which [pos-?, pos) holds n bytes
+// other than line breaks: the start of a match of n pattern bytes ending
+// at pos. It never goes below w.done (see holdCap).
+func (w *Writer) back(pos, n int) int {
+	hl := len(w.held)
+	for n > 0 && pos > w.done {
+		pos--
+		var c byte
+		if pos < hl {
+			c = w.held[pos]
+		} else {
+			c = w.p[pos-hl]
+		}
+		if !isSkip(c) {
+			n--
+		}
+	}
+	return pos
+}
+
 // commit replaces the pending match.
 func (w *Writer) commit() {
+	// A start before done is only possible when a run of line breaks
+	// longer than holdCap forced bytes out; what is left is replaced.
+	w.candStart = max(w.candStart, w.done)
 	w.emit(w.done, w.candStart)
 	w.put(w.m.markers[w.candSecret])
 	w.done, w.pos, w.state, w.cand = w.candEnd, w.candEnd, w.m.root, false

@@ -135,10 +135,10 @@ func refScrubFast(secrets []Secret, in []byte) ([]byte, map[string]int) {
 	var out []byte
 	for i := 0; i < len(in); {
 		var best []byte
-		sec := -1
+		sec, span := -1, 0
 		for _, p := range byFirst[in[i]] {
-			if bytes.HasPrefix(in[i:], p.text) && len(p.text) > len(best) {
-				best, sec = p.text, p.secret
+			if n := matchAt(in[i:], p.text); n > 0 && len(p.text) > len(best) {
+				best, sec, span = p.text, p.secret, n
 			}
 		}
 		if sec < 0 {
@@ -148,7 +148,7 @@ func refScrubFast(secrets []Secret, in []byte) ([]byte, map[string]int) {
 		}
 		out = append(out, "[envseal:"+secrets[sec].Name+"]"...)
 		hits[secrets[sec].Name]++
-		i += len(best)
+		i += span
 	}
 	return out, hits
 }
