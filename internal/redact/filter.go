@@ -122,8 +122,8 @@ const (
 // where v has c, and (x-ones)&^x&highs is non-zero iff x has a zero byte.
 // The bytes above q are forced non-zero so they never count.
 func hasBreak(v, mask uint64) bool {
-	a := v ^ (ones*'\n') | ^mask
-	b := v ^ (ones*'\r') | ^mask
+	a := v ^ (ones * '\n') | ^mask
+	b := v ^ (ones * '\r') | ^mask
 	return ((a-ones)&^a|(b-ones)&^b)&highs != 0
 }
 
