@@ -90,7 +90,7 @@ func (f *qfilter) maybe(b []byte) bool {
 		v := binary.LittleEndian.Uint64(b[x:]) & mask
 		if hasBreak(v, mask) {
 			var ok bool
-			if v, ok = gather(b[x:], q); !ok {
+			if v, ok = gatherFast(b, x, v, q, mask); !ok {
 				return false
 			}
 		}
@@ -125,6 +125,37 @@ func hasBreak(v, mask uint64) bool {
 	a := v ^ (ones * '\n') | ^mask
 	b := v ^ (ones * '\r') | ^mask
 	return ((a-ones)&^a|(b-ones)&^b)&highs != 0
+}
+
+// gatherFast is gather for the usual case of one "\n" (or "\r\n")
+// among the q bytes at x, whose first q bytes are v: the bytes before the
+// break, then a second load after it.
+func gatherFast(b []byte, x int, v uint64, q int, mask uint64) (uint64, bool) {
+	k := firstBreak(v, mask)
+	skip := 1
+	if b[x+k] == '\r' && x+k+1 < len(b) && b[x+k+1] == '\n' {
+		skip = 2
+	}
+	y := x + k + skip
+	if k == 0 || y+8 > len(b) {
+		return gather(b[x:], q)
+	}
+	w := binary.LittleEndian.Uint64(b[y:])
+	g := (v&(1<<(8*k)-1) | w<<(8*k)) & mask
+	if hasBreak(g, mask) {
+		return gather(b[x:], q)
+	}
+	return g, true
+}
+
+// firstBreak is the index of the first line-break byte among the low q
+// bytes of v (one must be there). Exact, unlike hasBreak's test, which
+// may also flag the bytes above a match.
+func firstBreak(v, mask uint64) int {
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	z := func(t uint64) uint64 { return ^((t&low7 + low7) | t | low7) }
+	m := (z(v^ones*'\n') | z(v^ones*'\r')) & mask
+	return bits.TrailingZeros64(m) / 8
 }
 
 // gather packs the first q bytes of b that are not line breaks, as gram

@@ -31,11 +31,16 @@ const maxNameLen = 128
 // number of Writers (typically the child's stdout and stderr).
 type Matcher struct {
 	dfa
+	// dump matches the text columns of hex dumps (see dumpForms), in a
+	// second stage: its patterns are short, and would slow the sampling
+	// filter of the main automaton for all output.
+	dump    *dfa
 	names   []string
 	markers [][]byte
 	hits    []atomic.Int64
 	onHit   func(name string)
 	npat    int
+	noDump  bool // tests that compare with the one-stage reference
 }
 
 // Option configures a Matcher.
@@ -69,13 +74,23 @@ func NewMatcher(secrets []Secret, opts ...Option) (*Matcher, error) {
 		m.names[i] = s.Name
 		m.markers[i] = []byte("[envseal:" + s.Name + "]")
 	}
-	pats := patternsFor(secrets)
-	m.npat = len(pats)
+	for _, o := range opts {
+		o(m)
+	}
+	pats := patternsFor(secrets, encodings)
+	var dpats []pattern
+	if !m.noDump {
+		dpats = patternsFor(secrets, dumpForms)
+	}
+	m.npat = len(pats) + len(dpats)
 	if err := m.dfa.build(pats); err != nil {
 		return nil, err
 	}
-	for _, o := range opts {
-		o(m)
+	if len(dpats) > 0 {
+		m.dump = new(dfa)
+		if err := m.dump.build(dpats); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
@@ -99,13 +114,19 @@ func validName(n string) bool {
 // when nothing is scrubbed: the longest pattern minus one, with room for a
 // "\r\n" after each of its bytes (patterns are matched across line
 // breaks, see package doc).
-func (m *Matcher) MaxDelay() int { return m.holdCap() }
+func (m *Matcher) MaxDelay() int {
+	n := m.holdCap()
+	if m.dump != nil {
+		n += m.dump.holdCap()
+	}
+	return n
+}
 
-func (m *Matcher) holdCap() int {
-	if m.maxLen == 0 {
+func (d *dfa) holdCap() int {
+	if d.maxLen == 0 {
 		return 0
 	}
-	return 3 * (m.maxLen - 1)
+	return 3 * (d.maxLen - 1)
 }
 
 // Hits returns, for each secret replaced at least once by any Writer of m,

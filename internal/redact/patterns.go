@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -59,7 +60,7 @@ type pattern struct {
 // patternsFor expands every secret into its encodings, dropping encodings
 // shorter than MinLen and duplicates. When two secrets produce the same
 // pattern the one listed first owns it.
-func patternsFor(secrets []Secret) []pattern {
+func patternsFor(secrets []Secret, encodings func([]byte) [][]byte) []pattern {
 	var out []pattern
 	seen := make(map[string]bool)
 	for i, s := range secrets {
@@ -93,7 +94,8 @@ func encodings(v []byte) [][]byte {
 	encs = append(encs, percentAll(v, upperHex), percentAll(v, lowerHex),
 		[]byte(url.QueryEscape(string(v))), []byte(url.PathEscape(string(v))))
 	encs = append(encs, jsonEscape(v, true), jsonEscape(v, false))
-	return encs
+	encs = append(encs, escapeForms(v)...)
+	return slices.DeleteFunc(encs, func(e []byte) bool { return len(e) == 0 })
 }
 
 // base64Inner returns, for each of the three byte offsets (0, 1, 2 mod 3)

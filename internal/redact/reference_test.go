@@ -9,7 +9,7 @@ import (
 // against: at each position try every pattern, replace the longest one that
 // matches there, and move past it.
 func refScrub(secrets []Secret, in []byte) ([]byte, map[string]int) {
-	pats := patternsFor(secrets)
+	pats := patternsFor(secrets, encodings)
 	hits := make(map[string]int)
 	var out []byte
 	for i := 0; i < len(in); {
@@ -85,7 +85,7 @@ func scrubSplit(t testing.TB, m *Matcher, in []byte, sizes []int) []byte {
 func survivors(secrets []Secret, out []byte) []string {
 	var names []string
 	segs := markerRE.Split(string(out), -1)
-	for _, p := range patternsFor(secrets) {
+	for _, p := range patternsFor(secrets, encodings) {
 		for _, s := range segs {
 			if bytes.Contains(squeeze([]byte(s)), p.text) {
 				names = append(names, secrets[p.secret].Name)

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 )
@@ -31,7 +32,16 @@ const (
 // Flush or Close.
 type Writer struct {
 	m   *Matcher
+	d   *dfa // m's main automaton, or for the second stage its dump automaton
 	dst io.Writer
+	// next is the second stage (the dump text columns), which this stage
+	// writes into; nil when there is none or this is it.
+	next *Writer
+	// gate: this stage only looks at text near a double space (see
+	// dumpGate); gateUntil is the stream position up to which it scans
+	// whatever the text.
+	gate      bool
+	gateUntil int
 
 	// held is the tail of the stream not yet written to dst; it has been
 	// scanned. During a call, positions are offsets into held ++ p.
@@ -61,11 +71,23 @@ type Writer struct {
 // NewWriter returns a Writer that writes the scrubbed stream to dst. Close
 // flushes the held-back tail; it does not close dst.
 func (m *Matcher) NewWriter(dst io.Writer) *Writer {
+	if m.dump == nil {
+		return newStage(m, &m.dfa, dst)
+	}
+	tail := newStage(m, m.dump, dst)
+	tail.gate = true
+	w := newStage(m, &m.dfa, tail)
+	w.next = tail
+	return w
+}
+
+func newStage(m *Matcher, d *dfa, dst io.Writer) *Writer {
 	return &Writer{
 		m:     m,
+		d:     d,
 		dst:   dst,
-		held:  make([]byte, 0, m.maxLen),
-		state: m.root,
+		held:  make([]byte, 0, d.maxLen),
+		state: d.root,
 		block: maxBlock,
 		out:   make([]byte, 0, outSize),
 	}
@@ -81,7 +103,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	if w.m.npat == 0 {
+	if w.d.maxLen == 0 {
 		w.put(p)
 		w.flushOut()
 		if w.err != nil {
@@ -96,8 +118,8 @@ func (w *Writer) Write(p []byte) (int, error) {
 	// part of a match: release it now rather than at the next newline.
 	// Line breaks inside that suffix are held with it, up to holdCap in
 	// all, so a stream of newlines after a prefix cannot stall output.
-	keep := w.back(end, int(w.m.ext[w.state/w.m.stride]))
-	keep = max(keep, end-w.m.holdCap())
+	keep := w.back(end, int(w.d.ext[w.state/w.d.stride]))
+	keep = max(keep, end-w.d.holdCap())
 	if w.cand {
 		keep = min(keep, w.candStart)
 	}
@@ -133,8 +155,13 @@ func (w *Writer) Flush() error {
 	}
 	w.emit(w.done, end)
 	w.held = w.held[:0]
-	w.pos, w.done, w.state = 0, 0, w.m.root
+	w.pos, w.done, w.state, w.gateUntil = 0, 0, w.d.root, 0
 	w.flushOut()
+	if w.err == nil && w.next != nil {
+		if err := w.next.Flush(); err != nil {
+			w.err = err
+		}
+	}
 	return w.err
 }
 
@@ -147,11 +174,21 @@ func (w *Writer) Close() error {
 	err := w.Flush()
 	w.closed = true
 	clear(w.held[:cap(w.held)])
+	if w.next != nil {
+		w.next.closed = true
+		clear(w.next.held[:cap(w.next.held)])
+	}
 	return err
 }
 
 // Buffered returns how many bytes written so far are still held back.
-func (w *Writer) Buffered() int { return len(w.held) - w.done }
+func (w *Writer) Buffered() int {
+	n := len(w.held) - w.done
+	if w.next != nil {
+		n += w.next.Buffered()
+	}
+	return n
+}
 
 // String describes the writer without the held bytes, which may be part of
 // a secret.
@@ -176,9 +213,13 @@ func (w *Writer) scanTo(end int) {
 			w.exact(end)
 		default:
 			i := w.pos - hl
-			if w.cooldown <= 0 && w.m.filter != nil && len(w.p)-i >= max(minSkip, 4*w.m.maxLen) {
+			if w.gate && w.pos >= w.gateUntil && w.state == w.d.root {
+				w.pos = hl + i + w.skipToGate(i)
+				continue
+			}
+			if w.cooldown <= 0 && w.d.filter != nil && len(w.p)-i >= max(minSkip, 4*w.d.maxLen) {
 				j := min(i+skipBlock, len(w.p))
-				if s, ok := w.m.skipClean(w.state, w.p[i:j]); ok {
+				if s, ok := w.d.skipClean(w.state, w.p[i:j]); ok {
 					w.state, w.pos = s, hl+j
 					w.skipFails = 0
 					continue
@@ -189,8 +230,11 @@ func (w *Writer) scanTo(end int) {
 				w.cooldown = skipBlock << w.skipFails
 			}
 			j := min(i+w.block, len(w.p))
+			if w.gate && w.gateUntil-hl > i {
+				j = min(j, w.gateUntil-hl)
+			}
 			w.cooldown -= j - i
-			if s, ok := w.m.scanClean(w.state, w.p[i:j]); ok {
+			if s, ok := w.d.scanClean(w.state, w.p[i:j]); ok {
 				w.state, w.pos = s, hl+j
 				w.block = min(2*w.block, maxBlock)
 				continue
@@ -201,12 +245,39 @@ func (w *Writer) scanTo(end int) {
 	}
 }
 
+// dumpReach is how far after a double space the dump stage looks for a
+// pattern: xxd, hexdump -C and od -c put one ("  ", "  |", cell padding)
+// before their text column, and a line shows at most 16 bytes by default
+// (xxd -c 32 doubles that).
+const dumpReach = 64
+
+// skipToGate returns how many bytes of w.p from i the dump stage can pass
+// over unscanned (its state stays the root): those before the next double
+// space. It sets gateUntil to the reach of that double space. A space at
+// the very end may pair with the next write's first byte, so the reach
+// then covers that.
+func (w *Writer) skipToGate(i int) int {
+	hl := len(w.held)
+	k := bytes.Index(w.p[i:], dblSpace)
+	if k < 0 {
+		k = len(w.p) - i
+		if k > 0 && w.p[len(w.p)-1] == ' ' {
+			w.gateUntil = hl + len(w.p) + dumpReach
+		}
+		return k
+	}
+	w.gateUntil = hl + i + k + len(dblSpace) + dumpReach
+	return k
+}
+
+var dblSpace = []byte("  ")
+
 // exact scans from w.pos to limit (both in held or both in p) tracking
 // matches. It returns early, with w.pos moved back to the end of the
 // replaced match, after each replacement: scanning restarts from the root
 // there so that the bytes after a match can form the next one.
 func (w *Writer) exact(limit int) {
-	m := w.m
+	m := w.d
 	hl := len(w.held)
 	base := w.pos
 	var buf []byte
@@ -276,7 +347,7 @@ func (w *Writer) commit() {
 	w.candStart = max(w.candStart, w.done)
 	w.emit(w.done, w.candStart)
 	w.put(w.m.markers[w.candSecret])
-	w.done, w.pos, w.state, w.cand = w.candEnd, w.candEnd, w.m.root, false
+	w.done, w.pos, w.state, w.cand = w.candEnd, w.candEnd, w.d.root, false
 	w.m.hit(int(w.candSecret))
 }
 
@@ -303,6 +374,7 @@ func (w *Writer) rebase(end int) {
 		w.held = append(w.held[:0], w.p[d-hl:]...)
 	}
 	w.pos = end - d
+	w.gateUntil -= d
 	w.candStart -= d
 	w.candEnd -= d
 	w.done = 0

@@ -66,7 +66,7 @@ func TestRandomMatchesReference(t *testing.T) {
 	for iter := range scaled(1500) {
 		alphabet := []string{"ab", "abc", "abcdefgh", ""}[iter%4]
 		secrets, in := randomCase(r, alphabet, 1+r.IntN(5))
-		m, err := NewMatcher(secrets)
+		m, err := NewMatcher(secrets, mainOnly)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +94,7 @@ func TestLargeWritesMatchReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(seed, 2))
 	for iter := range scaled(60) {
 		secrets, _ := randomCase(r, "abcdefgh", 3)
-		m, err := NewMatcher(secrets)
+		m, err := NewMatcher(secrets, mainOnly)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func TestLargeWritesMatchReference(t *testing.T) {
 // refScrubFast is refScrub with the patterns indexed by first byte, for
 // inputs of tens of kilobytes.
 func refScrubFast(secrets []Secret, in []byte) ([]byte, map[string]int) {
-	pats := patternsFor(secrets)
+	pats := patternsFor(secrets, encodings)
 	var byFirst [256][]pattern
 	for _, p := range pats {
 		byFirst[p.text[0]] = append(byFirst[p.text[0]], p)
@@ -238,11 +238,11 @@ func TestDelayIsMinimal(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for range scaled(100) {
 		secrets, in := randomCase(r, "abc", 2)
-		m, err := NewMatcher(secrets)
+		m, err := NewMatcher(secrets, mainOnly)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pats := patternsFor(secrets)
+		pats := patternsFor(secrets, encodings)
 		full, _ := refScrub(secrets, in)
 		var dst bytes.Buffer
 		w := m.NewWriter(&dst)
@@ -307,7 +307,7 @@ func TestShortValuesNotScrubbed(t *testing.T) {
 	if got := TooShort(secrets); !slices.Equal(got, []string{"PIN", "EMPTY"}) {
 		t.Fatalf("TooShort = %v", got)
 	}
-	m, err := NewMatcher(secrets)
+	m, err := NewMatcher(secrets, mainOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +367,7 @@ func TestHitsAndOnHit(t *testing.T) {
 
 func TestNoSecrets(t *testing.T) {
 	for _, secrets := range [][]Secret{nil, {{Name: "SHORT", Value: []byte("abc")}}} {
-		m, err := NewMatcher(secrets)
+		m, err := NewMatcher(secrets, mainOnly)
 		if err != nil {
 			t.Fatal(err)
 		}
