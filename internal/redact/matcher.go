@@ -2,6 +2,7 @@ package redact
 
 import (
 	"errors"
+	"slices"
 	"fmt"
 	"io"
 	"sync/atomic"
@@ -31,6 +32,8 @@ const maxNameLen = 128
 // number of Writers (typically the child's stdout and stderr).
 type Matcher struct {
 	dfa
+	// pieces finds the large values (see pieces.go), in a first stage.
+	pieces *pieces
 	// dump matches the text columns of hex dumps (see dumpForms), in a
 	// second stage: its patterns are short, and would slow the sampling
 	// filter of the main automaton for all output.
@@ -77,12 +80,23 @@ func NewMatcher(secrets []Secret, opts ...Option) (*Matcher, error) {
 	for _, o := range opts {
 		o(m)
 	}
-	pats := patternsFor(secrets, encodings)
+	small, pats := route(secrets)
 	var dpats []pattern
 	if !m.noDump {
-		dpats = patternsFor(secrets, dumpForms)
+		dpats = patternsFor(small, dumpForms)
 	}
-	m.npat = len(pats) + len(dpats)
+	var texts [][]byte
+	var tsec []int32
+	for i, s := range secrets {
+		if len(small[i].Value) == 0 && len(s.Value) >= MinLen {
+			for _, t := range pieceTexts(s.Value) {
+				texts = append(texts, t)
+				tsec = append(tsec, int32(i))
+			}
+		}
+	}
+	m.pieces = newPieces(texts, tsec)
+	m.npat = len(pats) + len(dpats) + len(texts)
 	if err := m.dfa.build(pats); err != nil {
 		return nil, err
 	}
@@ -93,6 +107,55 @@ func NewMatcher(secrets []Secret, opts ...Option) (*Matcher, error) {
 		}
 	}
 	return m, nil
+}
+
+// dfaBudget is the table size (entries) above which the largest values
+// leave the automaton for the piece stage.
+const dfaBudget = 1 << 23
+
+// route decides which secrets the automaton matches: all values shorter
+// than pieceMin, unless their table would exceed dfaBudget, in which case
+// the longest of them (down to fragMin bytes) go to the piece stage too.
+// It returns secrets with the others' values left out, and the patterns.
+func route(secrets []Secret) ([]Secret, []pattern) {
+	small := slices.Clone(secrets)
+	for i := range small {
+		if len(small[i].Value) >= pieceMin {
+			small[i].Value = nil
+		}
+	}
+	for {
+		pats := patternsFor(small, encodings)
+		if tableSize(pats) <= dfaBudget {
+			return small, pats
+		}
+		big := -1
+		for i, s := range small {
+			if len(s.Value) >= fragMin && (big < 0 || len(s.Value) > len(small[big].Value)) {
+				big = i
+			}
+		}
+		if big < 0 {
+			return small, pats // build reports ErrTooLarge if it must
+		}
+		small[big].Value = nil
+	}
+}
+
+// tableSize is what dfa.build will allocate for pats, in entries.
+func tableSize(pats []pattern) int {
+	var used [256]bool
+	total, classes := 1, 2
+	for _, p := range pats {
+		total += len(p.text)
+		for _, b := range p.text {
+			if !used[b] {
+				used[b] = true
+				classes++
+			}
+		}
+	}
+	return total * classes
 }
 
 func validName(n string) bool {
@@ -116,6 +179,9 @@ func validName(n string) bool {
 // breaks, see package doc).
 func (m *Matcher) MaxDelay() int {
 	n := m.holdCap()
+	if m.pieces != nil {
+		n += pieceHold
+	}
 	if m.dump != nil {
 		n += m.dump.holdCap()
 	}

@@ -37,6 +37,10 @@ type Writer struct {
 	// next is the second stage (the dump text columns), which this stage
 	// writes into; nil when there is none or this is it.
 	next *Writer
+	// pre, when there are large values, is the piece stage every Write
+	// goes through first; it writes into inner, the automaton stages.
+	pre   *pieceWriter
+	inner *Writer
 	// gate: this stage only looks at text near a double space (see
 	// dumpGate); gateUntil is the stream position up to which it scans
 	// whatever the text.
@@ -71,14 +75,16 @@ type Writer struct {
 // NewWriter returns a Writer that writes the scrubbed stream to dst. Close
 // flushes the held-back tail; it does not close dst.
 func (m *Matcher) NewWriter(dst io.Writer) *Writer {
-	if m.dump == nil {
-		return newStage(m, &m.dfa, dst)
+	w := newStage(m, &m.dfa, dst)
+	if m.dump != nil {
+		tail := newStage(m, m.dump, dst)
+		tail.gate = true
+		w.dst, w.next = tail, tail
 	}
-	tail := newStage(m, m.dump, dst)
-	tail.gate = true
-	w := newStage(m, &m.dfa, tail)
-	w.next = tail
-	return w
+	if m.pieces == nil {
+		return w
+	}
+	return &Writer{m: m, pre: &pieceWriter{m: m, p: m.pieces, dst: w}, inner: w}
 }
 
 func newStage(m *Matcher, d *dfa, dst io.Writer) *Writer {
@@ -102,6 +108,11 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	if w.err != nil {
 		return 0, w.err
+	}
+	if w.pre != nil {
+		n, err := w.pre.Write(p)
+		w.err = err
+		return n, err
 	}
 	if w.d.maxLen == 0 {
 		w.put(p)
@@ -144,6 +155,12 @@ func (w *Writer) Flush() error {
 	if w.err != nil {
 		return w.err
 	}
+	if w.pre != nil {
+		if w.err = w.pre.Flush(); w.err == nil {
+			w.err = w.inner.Flush()
+		}
+		return w.err
+	}
 	w.p = nil
 	end := len(w.held)
 	for {
@@ -173,6 +190,11 @@ func (w *Writer) Close() error {
 	}
 	err := w.Flush()
 	w.closed = true
+	if w.pre != nil {
+		clear(w.pre.buf[:cap(w.pre.buf)])
+		w.inner.Close()
+		return err
+	}
 	clear(w.held[:cap(w.held)])
 	if w.next != nil {
 		w.next.closed = true
@@ -183,6 +205,9 @@ func (w *Writer) Close() error {
 
 // Buffered returns how many bytes written so far are still held back.
 func (w *Writer) Buffered() int {
+	if w.pre != nil {
+		return w.pre.buffered() + w.inner.Buffered()
+	}
 	n := len(w.held) - w.done
 	if w.next != nil {
 		n += w.next.Buffered()
