@@ -18,9 +18,8 @@ import (
 // escapeForms returns every quoted form of v the scrubber looks for.
 func escapeForms(v []byte) [][]byte {
 	out := [][]byte{
-		// Python repr of bytes, C and friends: every byte escaped.
+		// Python repr of bytes.
 		pyBytesRepr(v, '\''), pyBytesRepr(v, '"'),
-		everyByte(v, `\x%02x`), everyByte(v, `\x%02X`), everyByte(v, `\%03o`),
 		// bash printf %q, both of its styles.
 		shellBackslash(v), shellDollar(v),
 	}
@@ -39,13 +38,30 @@ func escapeForms(v []byte) [][]byte {
 		jsonForm(v, jsonOpts{ascii: true, slash: true, upper: true}),
 		jsonForm(v, jsonOpts{slash: true}),
 		jsonForm(v, jsonOpts{}),
-		jsonForm(v, jsonOpts{all: true}),
-		jsonForm(v, jsonOpts{all: true, upper: true}),
 		// Python repr of str (either quote), Go %q and %+q.
 		pyStrRepr(v, '\''), pyStrRepr(v, '"'),
 		goQuote(strconv.Quote(string(v))),
 		goQuote(strconv.QuoteToASCII(string(v))),
 	)
+}
+
+// denseEscapes are the forms in which every byte (or code point) is an
+// escape starting with a backslash: C's \xNN and octal, JSON's \uXXXX
+// for everything. They are matched by a stage that only looks at text
+// from a backslash on (see Matcher.gated), which keeps their many long
+// patterns out of the main automaton's filter.
+func denseEscapes(v []byte) [][]byte {
+	out := [][]byte{everyByte(v, `\x%02x`), everyByte(v, `\x%02X`), everyByte(v, `\%03o`)}
+	if utf8.Valid(v) {
+		out = append(out, jsonForm(v, jsonOpts{all: true}), jsonForm(v, jsonOpts{all: true, upper: true}))
+	}
+	return out
+}
+
+// percentForms is every byte as %XX, the form some URL builders and
+// shell-quoting helpers produce, matched from a '%' on.
+func percentForms(v []byte) [][]byte {
+	return [][]byte{percentAll(v, upperHex), percentAll(v, lowerHex)}
 }
 
 type jsonOpts struct {

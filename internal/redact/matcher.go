@@ -2,9 +2,9 @@ package redact
 
 import (
 	"errors"
-	"slices"
 	"fmt"
 	"io"
+	"slices"
 	"sync/atomic"
 )
 
@@ -34,10 +34,11 @@ type Matcher struct {
 	dfa
 	// pieces finds the large values (see pieces.go), in a first stage.
 	pieces *pieces
-	// dump matches the text columns of hex dumps (see dumpForms), in a
-	// second stage: its patterns are short, and would slow the sampling
-	// filter of the main automaton for all output.
-	dump    *dfa
+	// gated are the stages after the main automaton, each for forms that
+	// only occur right after a gate string (see gatedForms): their
+	// patterns are many, long or short, and would slow the main
+	// automaton's sampling filter for all output.
+	gated []gatedStage
 	names   []string
 	markers [][]byte
 	hits    []atomic.Int64
@@ -81,9 +82,19 @@ func NewMatcher(secrets []Secret, opts ...Option) (*Matcher, error) {
 		o(m)
 	}
 	small, pats := route(secrets)
-	var dpats []pattern
 	if !m.noDump {
-		dpats = patternsFor(small, dumpForms)
+		for _, g := range gatedForms {
+			pats := patternsFor(small, g.forms)
+			if len(pats) == 0 {
+				continue
+			}
+			st := gatedStage{d: new(dfa), gate: []byte(g.gate), reach: g.reach}
+			if err := st.d.build(pats); err != nil {
+				return nil, err
+			}
+			m.gated = append(m.gated, st)
+			m.npat += len(pats)
+		}
 	}
 	var texts [][]byte
 	var tsec []int32
@@ -96,17 +107,32 @@ func NewMatcher(secrets []Secret, opts ...Option) (*Matcher, error) {
 		}
 	}
 	m.pieces = newPieces(texts, tsec)
-	m.npat = len(pats) + len(dpats) + len(texts)
+	m.npat += len(pats) + len(texts)
 	if err := m.dfa.build(pats); err != nil {
 		return nil, err
 	}
-	if len(dpats) > 0 {
-		m.dump = new(dfa)
-		if err := m.dump.build(dpats); err != nil {
-			return nil, err
-		}
-	}
 	return m, nil
+}
+
+type gatedStage struct {
+	d     *dfa
+	gate  []byte
+	reach int
+}
+
+// gatedForms are the encodings matched by gated stages: every occurrence
+// starts at most reach bytes after the start of gate.
+var gatedForms = []struct {
+	forms func([]byte) [][]byte
+	gate  string
+	reach int
+}{
+	{denseEscapes, `\`, 0},
+	{percentForms, "%", 0},
+	// xxd, hexdump -C and od -c put two spaces ("  ", "  |", cell
+	// padding) before their text column, and a line shows at most 16
+	// bytes by default (xxd -c 32 doubles that).
+	{dumpForms, "  ", 64},
 }
 
 // dfaBudget is the table size (entries) above which the largest values
@@ -182,8 +208,8 @@ func (m *Matcher) MaxDelay() int {
 	if m.pieces != nil {
 		n += pieceHold
 	}
-	if m.dump != nil {
-		n += m.dump.holdCap()
+	for _, g := range m.gated {
+		n += g.d.holdCap()
 	}
 	return n
 }

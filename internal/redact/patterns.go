@@ -91,8 +91,7 @@ func encodings(v []byte) [][]byte {
 	}
 	h := hex.EncodeToString(v)
 	encs = append(encs, []byte(h), []byte(strings.ToUpper(h)))
-	encs = append(encs, percentAll(v, upperHex), percentAll(v, lowerHex),
-		[]byte(url.QueryEscape(string(v))), []byte(url.PathEscape(string(v))))
+	encs = append(encs, []byte(url.QueryEscape(string(v))), []byte(url.PathEscape(string(v))))
 	encs = append(encs, jsonEscape(v, true), jsonEscape(v, false))
 	encs = append(encs, escapeForms(v)...)
 	return slices.DeleteFunc(encs, func(e []byte) bool { return len(e) == 0 })
@@ -128,8 +127,7 @@ const (
 	lowerHex = "0123456789abcdef"
 )
 
-// percentAll escapes every byte as %XX, the form some URL builders and
-// shell-quoting helpers produce for arbitrary bytes.
+// percentAll escapes every byte as %XX.
 func percentAll(v []byte, digits string) []byte {
 	out := make([]byte, 0, 3*len(v))
 	for _, b := range v {

@@ -41,10 +41,12 @@ type Writer struct {
 	// goes through first; it writes into inner, the automaton stages.
 	pre   *pieceWriter
 	inner *Writer
-	// gate: this stage only looks at text near a double space (see
-	// dumpGate); gateUntil is the stream position up to which it scans
-	// whatever the text.
-	gate      bool
+	// gate: this stage only looks at text from an occurrence of gate on,
+	// for reach bytes and as long as a pattern may still be under way
+	// (see gatedForms); gateUntil is the stream position up to which it
+	// scans whatever the text.
+	gate      []byte
+	reach     int
 	gateUntil int
 
 	// held is the tail of the stream not yet written to dst; it has been
@@ -75,12 +77,16 @@ type Writer struct {
 // NewWriter returns a Writer that writes the scrubbed stream to dst. Close
 // flushes the held-back tail; it does not close dst.
 func (m *Matcher) NewWriter(dst io.Writer) *Writer {
-	w := newStage(m, &m.dfa, dst)
-	if m.dump != nil {
-		tail := newStage(m, m.dump, dst)
-		tail.gate = true
-		w.dst, w.next = tail, tail
+	// Build the chain from its end: main → gated… → dst.
+	var next *Writer
+	for i := len(m.gated) - 1; i >= 0; i-- {
+		g := m.gated[i]
+		st := newStage(m, g.d, dst)
+		st.gate, st.reach, st.next = g.gate, g.reach, next
+		next, dst = st, st
 	}
+	w := newStage(m, &m.dfa, dst)
+	w.next = next
 	if m.pieces == nil {
 		return w
 	}
@@ -197,8 +203,7 @@ func (w *Writer) Close() error {
 	}
 	clear(w.held[:cap(w.held)])
 	if w.next != nil {
-		w.next.closed = true
-		clear(w.next.held[:cap(w.next.held)])
+		w.next.Close()
 	}
 	return err
 }
@@ -238,11 +243,13 @@ func (w *Writer) scanTo(end int) {
 			w.exact(end)
 		default:
 			i := w.pos - hl
-			if w.gate && w.pos >= w.gateUntil && w.state == w.d.root {
+			if w.gate != nil && w.pos >= w.gateUntil && w.state == w.d.root {
 				w.pos = hl + i + w.skipToGate(i)
 				continue
 			}
-			if w.cooldown <= 0 && w.d.filter != nil && len(w.p)-i >= max(minSkip, 4*w.d.maxLen) {
+			// A gated stage scans only short stretches from a gate on,
+			// where the filter's setup cost is not worth paying.
+			if w.gate == nil && w.cooldown <= 0 && w.d.filter != nil && len(w.p)-i >= max(minSkip, 4*w.d.maxLen) {
 				j := min(i+skipBlock, len(w.p))
 				if s, ok := w.d.skipClean(w.state, w.p[i:j]); ok {
 					w.state, w.pos = s, hl+j
@@ -255,7 +262,7 @@ func (w *Writer) scanTo(end int) {
 				w.cooldown = skipBlock << w.skipFails
 			}
 			j := min(i+w.block, len(w.p))
-			if w.gate && w.gateUntil-hl > i {
+			if w.gate != nil && w.gateUntil-hl > i {
 				j = min(j, w.gateUntil-hl)
 			}
 			w.cooldown -= j - i
@@ -270,32 +277,30 @@ func (w *Writer) scanTo(end int) {
 	}
 }
 
-// dumpReach is how far after a double space the dump stage looks for a
-// pattern: xxd, hexdump -C and od -c put one ("  ", "  |", cell padding)
-// before their text column, and a line shows at most 16 bytes by default
-// (xxd -c 32 doubles that).
-const dumpReach = 64
-
-// skipToGate returns how many bytes of w.p from i the dump stage can pass
-// over unscanned (its state stays the root): those before the next double
-// space. It sets gateUntil to the reach of that double space. A space at
-// the very end may pair with the next write's first byte, so the reach
-// then covers that.
+// skipToGate returns how many bytes of w.p from i a gated stage can pass
+// over unscanned (its state stays the root): those before the next
+// occurrence of its gate. It sets gateUntil to the reach of that
+// occurrence. The end of p may be the start of a gate completed by the
+// next write, so the reach then covers that.
 func (w *Writer) skipToGate(i int) int {
 	hl := len(w.held)
-	k := bytes.Index(w.p[i:], dblSpace)
+	var k int
+	if len(w.gate) == 1 {
+		k = bytes.IndexByte(w.p[i:], w.gate[0])
+	} else {
+		k = bytes.Index(w.p[i:], w.gate)
+	}
+	span := len(w.gate) + w.reach
 	if k < 0 {
 		k = len(w.p) - i
-		if k > 0 && w.p[len(w.p)-1] == ' ' {
-			w.gateUntil = hl + len(w.p) + dumpReach
+		if len(w.gate) > 1 && k > 0 && w.p[len(w.p)-1] == w.gate[0] {
+			w.gateUntil = hl + len(w.p) + span
 		}
 		return k
 	}
-	w.gateUntil = hl + i + k + len(dblSpace) + dumpReach
+	w.gateUntil = hl + i + k + span
 	return k
 }
-
-var dblSpace = []byte("  ")
 
 // exact scans from w.pos to limit (both in held or both in p) tracking
 // matches. It returns early, with w.pos moved back to the end of the
