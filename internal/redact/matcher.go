@@ -38,7 +38,7 @@ type Matcher struct {
 	// only occur right after a gate string (see gatedForms): their
 	// patterns are many, long or short, and would slow the main
 	// automaton's sampling filter for all output.
-	gated []gatedStage
+	gated   []gatedStage
 	names   []string
 	markers [][]byte
 	hits    []atomic.Int64
