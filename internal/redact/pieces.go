@@ -299,6 +299,9 @@ type pieceWriter struct {
 
 	out []byte
 	err error
+
+	abs     int // stream offset of buf[0]
+	onMatch func(secret int32, start, end int)
 }
 
 func (w *pieceWriter) Write(b []byte) (int, error) {
@@ -342,7 +345,11 @@ func (w *pieceWriter) process(final bool) {
 		}
 		w.put(b[done:s])
 		w.put(w.m.markers[w.p.sec[t]])
-		w.m.hit(int(w.p.sec[t]))
+		if w.onMatch != nil {
+			w.onMatch(w.p.sec[t], w.abs+s, w.abs+e)
+		} else {
+			w.m.hit(int(w.p.sec[t]))
+		}
 		done, x = e, e
 		if o < len(w.p.texts[t]) {
 			w.inMatch, w.mt, w.mo = true, t, o
@@ -358,6 +365,7 @@ func (w *pieceWriter) process(final bool) {
 	w.put(b[done:max(done, keep)])
 	n := copy(w.buf, b[keep:])
 	w.buf = w.buf[:n]
+	w.abs += keep
 	w.scan = max(0, x-keep)
 	w.flush()
 }

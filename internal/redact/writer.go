@@ -41,6 +41,11 @@ type Writer struct {
 	// goes through first; it writes into inner, the automaton stages.
 	pre   *pieceWriter
 	inner *Writer
+
+	// abs is the stream offset of held[0]; onMatch, for Find, is told of
+	// every replacement in those offsets.
+	abs     int
+	onMatch func(secret int32, start, end int)
 	// gate: this stage only looks at text from an occurrence of gate on,
 	// for reach bytes and as long as a pattern may still be under way
 	// (see gatedForms); gateUntil is the stream position up to which it
@@ -177,6 +182,7 @@ func (w *Writer) Flush() error {
 		w.commit()
 	}
 	w.emit(w.done, end)
+	w.abs += end
 	w.held = w.held[:0]
 	w.pos, w.done, w.state, w.gateUntil = 0, 0, w.d.root, 0
 	w.flushOut()
@@ -377,8 +383,12 @@ func (w *Writer) commit() {
 	w.candStart = max(w.candStart, w.done)
 	w.emit(w.done, w.candStart)
 	w.put(w.m.markers[w.candSecret])
+	if w.onMatch != nil {
+		w.onMatch(w.candSecret, w.abs+w.candStart, w.abs+w.candEnd)
+	} else {
+		w.m.hit(int(w.candSecret))
+	}
 	w.done, w.pos, w.state, w.cand = w.candEnd, w.candEnd, w.d.root, false
-	w.m.hit(int(w.candSecret))
 }
 
 // emit writes stream bytes [from, to).
@@ -404,6 +414,7 @@ func (w *Writer) rebase(end int) {
 		w.held = append(w.held[:0], w.p[d-hl:]...)
 	}
 	w.pos = end - d
+	w.abs += d
 	w.gateUntil -= d
 	w.candStart -= d
 	w.candEnd -= d
