@@ -2,9 +2,9 @@ package detect
 
 import (
 	"bytes"
-	"errors"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
