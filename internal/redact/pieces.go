@@ -34,6 +34,15 @@ import (
 // of its piece encodings and wrapped at any column, is replaced; the delay
 // is bounded by pstep bytes, and the memory is a few bytes per encoded
 // byte (see pieceBytes).
+// LargeValue is the length from which a value is scrubbed by its pieces:
+// whole, and every fragment of FragmentMin bytes or more of it (raw, JSON
+// string, base64, hex), rather than in every encoding the automaton knows.
+// FragmentMin is the shortest such fragment.
+const (
+	LargeValue  = pieceMin
+	FragmentMin = fragMin
+)
+
 const (
 	fragMin = 32
 	pq      = 8
