@@ -249,7 +249,7 @@ const maxDumpValue = 512
 
 // minDumpShown is the fewest value bytes (not shown as '.') a dump pattern
 // must carry.
-const minDumpShown = 16
+const minDumpShown = 12
 
 // dumpForms returns what the text columns of xxd and hexdump -C, and od
 // -c, show of v. A dump spreads v over lines of dumpLine bytes at an

@@ -91,7 +91,8 @@ func encodings(v []byte) [][]byte {
 	}
 	h := hex.EncodeToString(v)
 	encs = append(encs, []byte(h), []byte(strings.ToUpper(h)))
-	encs = append(encs, []byte(url.QueryEscape(string(v))), []byte(url.PathEscape(string(v))))
+	encs = append(encs, []byte(url.QueryEscape(string(v))), []byte(url.PathEscape(string(v))),
+		strictEscape(v, false), strictEscape(v, true))
 	encs = append(encs, jsonEscape(v, true), jsonEscape(v, false))
 	encs = append(encs, escapeForms(v)...)
 	return slices.DeleteFunc(encs, func(e []byte) bool { return len(e) == 0 })
@@ -126,6 +127,25 @@ const (
 	upperHex = "0123456789ABCDEF"
 	lowerHex = "0123456789abcdef"
 )
+
+// strictEscape is RFC 3986 percent-encoding with only the unreserved
+// characters left as they are: Python's urllib.parse.quote(v, safe=""),
+// JavaScript's encodeURIComponent (which also keeps !'()*, a form the
+// scrubber does not know), and with plus, quote_plus (space as '+').
+func strictEscape(v []byte, plus bool) []byte {
+	var b []byte
+	for _, c := range v {
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~':
+			b = append(b, c)
+		case c == ' ' && plus:
+			b = append(b, '+')
+		default:
+			b = append(b, '%', upperHex[c>>4], upperHex[c&15])
+		}
+	}
+	return b
+}
 
 // percentAll escapes every byte as %XX.
 func percentAll(v []byte, digits string) []byte {

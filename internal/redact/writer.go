@@ -53,6 +53,7 @@ type Writer struct {
 	gate      []byte
 	reach     int
 	gateUntil int
+	prevLast  byte // the last byte of the previous write, which may begin a gate
 
 	// held is the tail of the stream not yet written to dst; it has been
 	// scanned. During a call, positions are offsets into held ++ p.
@@ -148,6 +149,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if keep > w.done {
 		w.emit(w.done, keep)
 		w.done = keep
+	}
+	if len(p) > 0 {
+		w.prevLast = p[len(p)-1]
 	}
 	w.rebase(end)
 	w.p = nil
@@ -268,8 +272,15 @@ func (w *Writer) scanTo(end int) {
 				w.cooldown = skipBlock << w.skipFails
 			}
 			j := min(i+w.block, len(w.p))
-			if w.gate != nil && w.gateUntil-hl > i {
-				j = min(j, w.gateUntil-hl)
+			if w.gate != nil {
+				if w.gateUntil-hl > i {
+					j = min(j, w.gateUntil-hl)
+				}
+				// Scanning on past the reach (a pattern may be under
+				// way) passes gates too: their reach counts.
+				if k := bytes.LastIndex(w.p[i:j], w.gate); k >= 0 {
+					w.gateUntil = max(w.gateUntil, hl+i+k+len(w.gate)+w.reach)
+				}
 			}
 			w.cooldown -= j - i
 			if s, ok := w.d.scanClean(w.state, w.p[i:j]); ok {
@@ -286,22 +297,29 @@ func (w *Writer) scanTo(end int) {
 // skipToGate returns how many bytes of w.p from i a gated stage can pass
 // over unscanned (its state stays the root): those before the next
 // occurrence of its gate. It sets gateUntil to the reach of that
-// occurrence. The end of p may be the start of a gate completed by the
-// next write, so the reach then covers that.
+// occurrence, or of one that began with the byte before i (or the last
+// byte of the previous write).
 func (w *Writer) skipToGate(i int) int {
 	hl := len(w.held)
+	span := len(w.gate) + w.reach
+	if len(w.gate) == 2 && i < len(w.p) && w.p[i] == w.gate[1] {
+		prev := w.prevLast // the gate may have begun with the last write
+		if i > 0 {
+			prev = w.p[i-1]
+		}
+		if prev == w.gate[0] {
+			w.gateUntil = hl + i + span - 1
+			return 0
+		}
+	}
 	var k int
 	if len(w.gate) == 1 {
 		k = bytes.IndexByte(w.p[i:], w.gate[0])
 	} else {
 		k = bytes.Index(w.p[i:], w.gate)
 	}
-	span := len(w.gate) + w.reach
 	if k < 0 {
 		k = len(w.p) - i
-		if len(w.gate) > 1 && k > 0 && w.p[len(w.p)-1] == w.gate[0] {
-			w.gateUntil = hl + len(w.p) + span
-		}
 		return k
 	}
 	w.gateUntil = hl + i + k + span
