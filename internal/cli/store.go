@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/detect"
+	"github.com/envseal/envseal/internal/redact"
 	"github.com/envseal/envseal/internal/term"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -101,6 +102,11 @@ value's shape (sk-, ghp_, AKIA, xoxb-, glpat-, …) is shown by 'envseal list'.`
 			if len(value) == 0 {
 				return withHint(vault.ErrEmptyValue, "a secret needs a value; nothing was stored")
 			}
+			// Say now, not at the first run, what output scrubbing can do
+			// with this value: a run refuses values it cannot scrub.
+			if _, err := redact.NewMatcher([]redact.Secret{{Name: name, Value: value}}); err != nil {
+				return withHint(fmt.Errorf("the value of %s could not be scrubbed from output: %w; nothing was stored", name, err), "report this as a bug")
+			}
 			meta, err := v.Store(k, name, value, vault.StoreOptions{Force: force, RotateDays: rotateDays})
 			if errors.Is(err, vault.ErrExists) {
 				return existsErr(name)
@@ -120,6 +126,13 @@ value's shape (sk-, ghp_, AKIA, xoxb-, glpat-, …) is shown by 'envseal list'.`
 				how += " (looks like a " + detect.ProviderDescription(meta.Provider) + ")"
 			}
 			a.infof("%s", how)
+			switch {
+			case len(value) < redact.MinLen:
+				a.warnf("the value of %s is shorter than %d bytes: 'envseal run' will NOT scrub it from output", name, redact.MinLen)
+				a.hintf("a value that short matches ordinary output everywhere; use a longer one if the provider allows")
+			case len(value) >= redact.LargeValue:
+				a.infof("%s is %d bytes: output is scrubbed of it whole and of any fragment of %d bytes or more (raw, JSON, base64, hex), also wrapped", name, len(value), redact.FragmentMin)
+			}
 			if meta.Weak { // the reason is worked out again only to say it
 				a.warnf("the value of %s %s", name, detect.Weakness(value))
 				a.hintf("if it is a real credential, rotate it at its provider; for a value envseal may choose, use 'envseal store %s --force --generate'", name)
@@ -165,7 +178,8 @@ func readValue(r io.Reader, raw bool) ([]byte, error) {
 	}
 	if len(b) > vault.MaxValueLen {
 		clear(b)
-		return nil, fmt.Errorf("value on stdin is over %d bytes", vault.MaxValueLen)
+		return nil, withHint(fmt.Errorf("value on stdin is over %d bytes (1 MiB), the vault's limit; nothing was stored", vault.MaxValueLen),
+			"keep a larger file outside the vault encrypted (e.g. with age) and store its key here")
 	}
 	return b, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -34,7 +35,7 @@ func TestFindValues(t *testing.T) {
 	put("B", []byte(hex.EncodeToString(b)))
 	data = append(data, ' ')
 	put("A", []byte(base64.StdEncoding.EncodeToString(a)))
-	data = append(data, strings.Repeat("x", valueChunk-len(data)-5)...)
+	data = append(data, strings.Repeat("x", findChunk-len(data)-5)...)
 	put("B", b) // straddles the first write boundary
 	data = append(data, "\n# tail "...)
 	put("A", []byte(strings.ToUpper(hex.EncodeToString(a))))
@@ -64,5 +65,31 @@ func TestFindValuesCap(t *testing.T) {
 		if h.Offset != i*(len(v)+1) {
 			t.Fatalf("hit %d at %d, want %d", i, h.Offset, i*(len(v)+1))
 		}
+	}
+}
+
+// findChunk is the write size redact's Find feeds its stages with.
+const findChunk = 64 << 10
+
+// TestFindValuesAnyVault: a 64 KiB value and thousands of short ones,
+// which no single automaton could hold, are all checked: no "too large".
+func TestFindValuesAnyVault(t *testing.T) {
+	big := []byte(strings.Repeat(randAlnum(64)+"\n", 1<<10))
+	secrets := []redact.Secret{{Name: "BIG", Value: big}}
+	for i := range 1500 {
+		secrets = append(secrets, redact.Secret{Name: fmt.Sprintf("S%d", i), Value: []byte(randAlnum(30))})
+	}
+	if _, err := redact.NewMatcher(secrets); !errors.Is(err, redact.ErrTooLarge) {
+		t.Fatalf("NewMatcher of them all: %v, want ErrTooLarge (the case FindValues must split)", err)
+	}
+	last := secrets[len(secrets)-1]
+	data := []byte("x = \"" + string(big[1000:1100]) + "\"\ny = " + string(last.Value) + "\n")
+	got, total, err := FindValues(secrets, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ValueHit{{Name: "BIG", Offset: 5}, {Name: last.Name, Offset: 5 + 100 + 6}}
+	if total != 2 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v (total %d), want %v", got, total, want)
 	}
 }

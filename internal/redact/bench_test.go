@@ -174,3 +174,22 @@ func BenchmarkScrubLeaky(b *testing.B) {
 		w.Close()
 	}
 }
+
+// BenchmarkScrubLarge is one 64 KiB PEM-style secret (the piece stage)
+// over the same output.
+func BenchmarkScrubLarge(b *testing.B) {
+	data := benchData(benchSize)
+	m, err := NewMatcher([]Secret{{Name: "KEY", Value: pemSecret(rand.New(rand.NewPCG(1, 2)), 64<<10)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportMetric(float64(m.pieces.pieceBytes()), "index-bytes")
+	for b.Loop() {
+		w := m.NewWriter(io.Discard)
+		for i := 0; i < len(data); i += 64 << 10 {
+			w.Write(data[i:min(i+64<<10, len(data))])
+		}
+		w.Close()
+	}
+}

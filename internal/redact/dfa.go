@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 )
@@ -31,6 +32,7 @@ type dfa struct {
 	matchTrans []uint32
 	cls        [256]uint32
 	stride     uint32
+	skip       uint32 // the class of '\r' and '\n', which every state ignores
 	root       uint32
 	matchLim   uint32
 	states     int
@@ -59,9 +61,15 @@ func (d *dfa) build(pats []pattern) error {
 			used[b] = true
 		}
 	}
-	stride := uint32(1)
+	// Class 1 is '\r' and '\n': patterns never contain them (patternsFor
+	// squeezes them out) and every state loops on them, so an encoding
+	// wrapped at any column, with \n or \r\n, is the same walk as the
+	// unwrapped one.
+	d.skip = 1
+	d.cls['\r'], d.cls['\n'] = d.skip, d.skip
+	stride := uint32(2)
 	for b := range 256 {
-		if used[b] {
+		if used[b] && !isSkip(byte(b)) {
 			d.cls[b] = stride
 			stride++
 		}
@@ -176,6 +184,9 @@ func (d *dfa) build(pats []pattern) error {
 			perm[i], perm[j] = perm[j], perm[i]
 		}
 	}
+	for i := uint32(0); i < uint32(states); i++ {
+		g[i*stride+d.skip] = i * stride
+	}
 	d.trans = g
 	d.root = root * stride
 	d.matchLim = nMatch * stride
@@ -186,6 +197,24 @@ func (d *dfa) build(pats []pattern) error {
 		d.trans[i] = i / stride * stride
 	}
 	return d.verify()
+}
+
+// isSkip reports whether b is one of the line-break bytes every pattern
+// walks through as if it were not there.
+func isSkip(b byte) bool { return b == '\n' || b == '\r' }
+
+// squeeze returns b without its line-break bytes (b itself if it has none).
+func squeeze(b []byte) []byte {
+	if !bytes.ContainsAny(b, "\r\n") {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if !isSkip(c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // verify checks what walkLanes relies on to skip bounds checks: every

@@ -23,7 +23,7 @@ func walk(d *dfa, s uint32, b []byte) (uint32, bool) {
 // some straddle lane and block edges and some start before the buffer.
 func fastCase(r *rand.Rand, n int, plants int) (*Matcher, []Secret, []byte) {
 	secrets, _ := randomCase(r, "abcdefgh", 1+r.IntN(4))
-	m, err := NewMatcher(secrets)
+	m, err := NewMatcher(secrets, mainOnly)
 	if err != nil {
 		panic(err)
 	}
@@ -43,7 +43,7 @@ func fastCase(r *rand.Rand, n int, plants int) (*Matcher, []Secret, []byte) {
 		// End on the longest proper prefix there can be, which the exit
 		// walk of skipClean must still see whole.
 		var longest []byte
-		for _, p := range patternsFor(secrets) {
+		for _, p := range patternsFor(secrets, encodings) {
 			if len(p.text) > len(longest) {
 				longest = p.text
 			}
@@ -95,7 +95,7 @@ func TestFilterHasNoFalseNegatives(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
 	for range scaled(200) {
 		secrets, _ := randomCase(r, "", 1+r.IntN(3))
-		pats := patternsFor(secrets)
+		pats := patternsFor(secrets, encodings)
 		f := newQFilter(pats)
 		if f == nil {
 			continue
@@ -138,7 +138,7 @@ func TestSkipCleanExitState(t *testing.T) {
 	tested := 0
 	for range scaled(500) {
 		secrets, _ := randomCase(r, "abcdefgh", 1+r.IntN(3))
-		m, err := NewMatcher(secrets)
+		m, err := NewMatcher(secrets, mainOnly)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +146,7 @@ func TestSkipCleanExitState(t *testing.T) {
 		if f == nil {
 			continue
 		}
-		pats := patternsFor(secrets)
+		pats := patternsFor(secrets, encodings)
 		p := pats[r.IntN(len(pats))].text
 		k := f.step + f.q - 2 // m-1
 		// Tail start ≡ 1 (mod step) keeps every sampled q-gram out of it.

@@ -166,7 +166,7 @@ func TestBase64InnerMatchesBlob(t *testing.T) {
 }
 
 func TestPatternsDeduplicatedAndLongEnough(t *testing.T) {
-	pats := patternsFor([]Secret{{Name: "A", Value: []byte("abcdefgh")}, {Name: "B", Value: []byte("abcdefgh")}, {Name: "C", Value: []byte("abcdefgi")}})
+	pats := patternsFor([]Secret{{Name: "A", Value: []byte("abcdefgh")}, {Name: "B", Value: []byte("abcdefgh")}, {Name: "C", Value: []byte("abcdefgi")}}, encodings)
 	seen := map[string]bool{}
 	owners := map[int]bool{}
 	for _, p := range pats {

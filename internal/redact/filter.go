@@ -76,22 +76,102 @@ func (f *qfilter) hash(v uint64) (uint64, uint64) {
 }
 
 // maybe reports whether a pattern might occur entirely inside b.
+//
+// An occurrence in the stream may be broken by line breaks (patterns are
+// matched with '\r' and '\n' ignored), so a sample whose q bytes include
+// one is replaced by the first q bytes from x that are not line breaks.
+// The sampling argument still holds: fewer than step pattern bytes of the
+// occurrence lie before its first sample x, so at least m-step+1 = q lie
+// after it, and the gathered gram is one of the pattern's.
 func (f *qfilter) maybe(b []byte) bool {
 	set, q, step, mask := f.set, f.q, f.step, f.mask
 	x := 0
 	for ; x+8 <= len(b); x += step {
-		h1, h2 := f.hash(binary.LittleEndian.Uint64(b[x:]) & mask)
+		v := binary.LittleEndian.Uint64(b[x:]) & mask
+		if hasBreak(v, mask) {
+			var ok bool
+			if v, ok = gatherFast(b, x, v, q, mask); !ok {
+				return false
+			}
+		}
+		h1, h2 := f.hash(v)
 		if set[h1>>6]&(1<<(h1&63)) != 0 && set[h2>>6]&(1<<(h2&63)) != 0 {
 			return true
 		}
 	}
-	for ; x+q <= len(b); x += step {
-		h1, h2 := f.hash(gram(b[x : x+q]))
+	for ; x < len(b); x += step {
+		v, ok := gather(b[x:], q)
+		if !ok {
+			return false
+		}
+		h1, h2 := f.hash(v)
 		if set[h1>>6]&(1<<(h1&63)) != 0 && set[h2>>6]&(1<<(h2&63)) != 0 {
 			return true
 		}
 	}
 	return false
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// hasBreak reports whether one of the low q bytes of v (those set in
+// mask) is '\n' or '\r', without a loop: a byte of v^c is zero exactly
+// where v has c, and (x-ones)&^x&highs is non-zero iff x has a zero byte.
+// The bytes above q are forced non-zero so they never count.
+func hasBreak(v, mask uint64) bool {
+	a := v ^ (ones * '\n') | ^mask
+	b := v ^ (ones * '\r') | ^mask
+	return ((a-ones)&^a|(b-ones)&^b)&highs != 0
+}
+
+// gatherFast is gather for the usual case of one "\n" (or "\r\n")
+// among the q bytes at x, whose first q bytes are v: the bytes before the
+// break, then a second load after it.
+func gatherFast(b []byte, x int, v uint64, q int, mask uint64) (uint64, bool) {
+	k := firstBreak(v, mask)
+	skip := 1
+	if b[x+k] == '\r' && x+k+1 < len(b) && b[x+k+1] == '\n' {
+		skip = 2
+	}
+	y := x + k + skip
+	if k == 0 || y+8 > len(b) {
+		return gather(b[x:], q)
+	}
+	w := binary.LittleEndian.Uint64(b[y:])
+	g := (v&(1<<(8*k)-1) | w<<(8*k)) & mask
+	if hasBreak(g, mask) {
+		return gather(b[x:], q)
+	}
+	return g, true
+}
+
+// firstBreak is the index of the first line-break byte among the low q
+// bytes of v (one must be there). Exact, unlike hasBreak's test, which
+// may also flag the bytes above a match.
+func firstBreak(v, mask uint64) int {
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	z := func(t uint64) uint64 { return ^((t&low7 + low7) | t | low7) }
+	m := (z(v^ones*'\n') | z(v^ones*'\r')) & mask
+	return bits.TrailingZeros64(m) / 8
+}
+
+// gather packs the first q bytes of b that are not line breaks, as gram
+// would; ok is false when b has fewer than q of them.
+func gather(b []byte, q int) (v uint64, ok bool) {
+	n := 0
+	for _, c := range b {
+		if isSkip(c) {
+			continue
+		}
+		v |= uint64(c) << (8 * n)
+		if n++; n == q {
+			return v, true
+		}
+	}
+	return 0, false
 }
 
 // skipClean is scanClean for a buffer the filter clears: it returns the
@@ -105,9 +185,10 @@ func (f *qfilter) maybe(b []byte) bool {
 //   - Middle: the filter rules out patterns entirely inside b.
 //   - Exit: with no match in b, the state after b is the longest suffix of
 //     b that is a proper prefix of a pattern. That suffix is shorter than
-//     m (the shortest pattern length): one of m or more bytes would contain
-//     a sampled q-gram of that pattern, and the filter would have said
-//     maybe. So a walk from the root over the last m-1 bytes ends in it.
+//     m (the shortest pattern length) in bytes other than line breaks: one
+//     of m or more would contain a sampled q-gram of that pattern, and the
+//     filter would have said maybe. So a walk from the root over the
+//     shortest tail of b holding m-1 such bytes ends in it.
 func (d *dfa) skipClean(s uint32, b []byte) (uint32, bool) {
 	if d.filter == nil {
 		return d.scanClean(s, b)
@@ -129,8 +210,20 @@ func (d *dfa) skipClean(s uint32, b []byte) (uint32, bool) {
 		return s, false
 	}
 	s = d.root
-	for _, c := range b[max(0, len(b)-(d.filter.step+d.filter.q-2)):] {
+	for _, c := range b[tailStart(b, d.filter.step+d.filter.q-2):] {
 		s = t[s+cls[c]]
 	}
 	return s, s >= d.matchLim
+}
+
+// tailStart returns the index from which b holds n bytes that are not
+// line breaks (0 if it holds fewer).
+func tailStart(b []byte, n int) int {
+	i := len(b)
+	for ; i > 0 && n > 0; i-- {
+		if !isSkip(b[i-1]) {
+			n--
+		}
+	}
+	return i
 }

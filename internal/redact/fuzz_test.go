@@ -35,7 +35,7 @@ func FuzzWriter(f *testing.F) {
 			return
 		}
 		secrets := []Secret{{Name: "ONE", Value: v1}, {Name: "TWO", Value: v2}}
-		m, err := NewMatcher(secrets)
+		m, err := NewMatcher(secrets, mainOnly)
 		if err != nil {
 			t.Fatalf("NewMatcher: %v", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync/atomic"
 )
 
@@ -31,11 +32,19 @@ const maxNameLen = 128
 // number of Writers (typically the child's stdout and stderr).
 type Matcher struct {
 	dfa
+	// pieces finds the large values (see pieces.go), in a first stage.
+	pieces *pieces
+	// gated are the stages after the main automaton, each for forms that
+	// only occur right after a gate string (see gatedForms): their
+	// patterns are many, long or short, and would slow the main
+	// automaton's sampling filter for all output.
+	gated   []gatedStage
 	names   []string
 	markers [][]byte
 	hits    []atomic.Int64
 	onHit   func(name string)
 	npat    int
+	noDump  bool // tests that compare with the one-stage reference
 }
 
 // Option configures a Matcher.
@@ -69,15 +78,110 @@ func NewMatcher(secrets []Secret, opts ...Option) (*Matcher, error) {
 		m.names[i] = s.Name
 		m.markers[i] = []byte("[envseal:" + s.Name + "]")
 	}
-	pats := patternsFor(secrets)
-	m.npat = len(pats)
-	if err := m.dfa.build(pats); err != nil {
-		return nil, err
-	}
 	for _, o := range opts {
 		o(m)
 	}
+	small, pats := route(secrets)
+	if !m.noDump {
+		for _, g := range gatedForms {
+			pats := patternsFor(small, g.forms)
+			if len(pats) == 0 {
+				continue
+			}
+			st := gatedStage{d: new(dfa), gate: []byte(g.gate), reach: g.reach}
+			if err := st.d.build(pats); err != nil {
+				return nil, err
+			}
+			m.gated = append(m.gated, st)
+			m.npat += len(pats)
+		}
+	}
+	var texts [][]byte
+	var tsec []int32
+	for i, s := range secrets {
+		if len(small[i].Value) == 0 && len(s.Value) >= MinLen {
+			for _, t := range pieceTexts(s.Value) {
+				texts = append(texts, t)
+				tsec = append(tsec, int32(i))
+			}
+		}
+	}
+	m.pieces = newPieces(texts, tsec)
+	m.npat += len(pats) + len(texts)
+	if err := m.dfa.build(pats); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+type gatedStage struct {
+	d     *dfa
+	gate  []byte
+	reach int
+}
+
+// gatedForms are the encodings matched by gated stages: every occurrence
+// starts at most reach bytes after the start of gate.
+var gatedForms = []struct {
+	forms func([]byte) [][]byte
+	gate  string
+	reach int
+}{
+	{denseEscapes, `\`, 0},
+	{percentForms, "%", 0},
+	// xxd, hexdump -C and od -c put two spaces ("  ", "  |", cell
+	// padding) before their text column, and a line shows at most 16
+	// bytes by default (xxd -c 32 doubles that).
+	{dumpForms, "  ", 64},
+}
+
+// dfaBudget is the table size (entries) above which the largest values
+// leave the automaton for the piece stage.
+const dfaBudget = 1 << 23
+
+// route decides which secrets the automaton matches: all values shorter
+// than pieceMin, unless their table would exceed dfaBudget, in which case
+// the longest of them (down to fragMin bytes) go to the piece stage too.
+// It returns secrets with the others' values left out, and the patterns.
+func route(secrets []Secret) ([]Secret, []pattern) {
+	small := slices.Clone(secrets)
+	for i := range small {
+		if len(small[i].Value) >= pieceMin {
+			small[i].Value = nil
+		}
+	}
+	for {
+		pats := patternsFor(small, encodings)
+		if tableSize(pats) <= dfaBudget {
+			return small, pats
+		}
+		big := -1
+		for i, s := range small {
+			if len(s.Value) >= fragMin && (big < 0 || len(s.Value) > len(small[big].Value)) {
+				big = i
+			}
+		}
+		if big < 0 {
+			return small, pats // build reports ErrTooLarge if it must
+		}
+		small[big].Value = nil
+	}
+}
+
+// tableSize is what dfa.build will allocate for pats, in entries.
+func tableSize(pats []pattern) int {
+	var used [256]bool
+	total, classes := 1, 2
+	for _, p := range pats {
+		total += len(p.text)
+		for _, b := range p.text {
+			if !used[b] {
+				used[b] = true
+				classes++
+			}
+		}
+	}
+	return total * classes
 }
 
 func validName(n string) bool {
@@ -95,13 +199,26 @@ func validName(n string) bool {
 	return true
 }
 
-// MaxDelay is the most bytes a Writer holds back between two Writes: the
-// longest pattern minus one, or 0 when nothing is scrubbed.
+// MaxDelay is the most bytes a Writer holds back between two Writes, or 0
+// when nothing is scrubbed: the longest pattern minus one, with room for a
+// "\r\n" after each of its bytes (patterns are matched across line
+// breaks, see package doc).
 func (m *Matcher) MaxDelay() int {
-	if m.maxLen == 0 {
+	n := m.holdCap()
+	if m.pieces != nil {
+		n += pieceHold
+	}
+	for _, g := range m.gated {
+		n += g.d.holdCap()
+	}
+	return n
+}
+
+func (d *dfa) holdCap() int {
+	if d.maxLen == 0 {
 		return 0
 	}
-	return m.maxLen - 1
+	return 3 * (d.maxLen - 1)
 }
 
 // Hits returns, for each secret replaced at least once by any Writer of m,

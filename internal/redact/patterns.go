@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -59,7 +60,7 @@ type pattern struct {
 // patternsFor expands every secret into its encodings, dropping encodings
 // shorter than MinLen and duplicates. When two secrets produce the same
 // pattern the one listed first owns it.
-func patternsFor(secrets []Secret) []pattern {
+func patternsFor(secrets []Secret, encodings func([]byte) [][]byte) []pattern {
 	var out []pattern
 	seen := make(map[string]bool)
 	for i, s := range secrets {
@@ -67,6 +68,7 @@ func patternsFor(secrets []Secret) []pattern {
 			continue
 		}
 		for _, enc := range encodings(s.Value) {
+			enc = squeeze(enc)
 			if len(enc) < MinLen || seen[string(enc)] {
 				continue
 			}
@@ -89,10 +91,11 @@ func encodings(v []byte) [][]byte {
 	}
 	h := hex.EncodeToString(v)
 	encs = append(encs, []byte(h), []byte(strings.ToUpper(h)))
-	encs = append(encs, percentAll(v, upperHex), percentAll(v, lowerHex),
-		[]byte(url.QueryEscape(string(v))), []byte(url.PathEscape(string(v))))
+	encs = append(encs, []byte(url.QueryEscape(string(v))), []byte(url.PathEscape(string(v))),
+		strictEscape(v, false), strictEscape(v, true))
 	encs = append(encs, jsonEscape(v, true), jsonEscape(v, false))
-	return encs
+	encs = append(encs, escapeForms(v)...)
+	return slices.DeleteFunc(encs, func(e []byte) bool { return len(e) == 0 })
 }
 
 // base64Inner returns, for each of the three byte offsets (0, 1, 2 mod 3)
@@ -125,8 +128,26 @@ const (
 	lowerHex = "0123456789abcdef"
 )
 
-// percentAll escapes every byte as %XX, the form some URL builders and
-// shell-quoting helpers produce for arbitrary bytes.
+// strictEscape is RFC 3986 percent-encoding with only the unreserved
+// characters left as they are: Python's urllib.parse.quote(v, safe=""),
+// JavaScript's encodeURIComponent (which also keeps !'()*, a form the
+// scrubber does not know), and with plus, quote_plus (space as '+').
+func strictEscape(v []byte, plus bool) []byte {
+	var b []byte
+	for _, c := range v {
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~':
+			b = append(b, c)
+		case c == ' ' && plus:
+			b = append(b, '+')
+		default:
+			b = append(b, '%', upperHex[c>>4], upperHex[c&15])
+		}
+	}
+	return b
+}
+
+// percentAll escapes every byte as %XX.
 func percentAll(v []byte, digits string) []byte {
 	out := make([]byte, 0, 3*len(v))
 	for _, b := range v {

@@ -9,14 +9,14 @@ import (
 // against: at each position try every pattern, replace the longest one that
 // matches there, and move past it.
 func refScrub(secrets []Secret, in []byte) ([]byte, map[string]int) {
-	pats := patternsFor(secrets)
+	pats := patternsFor(secrets, encodings)
 	hits := make(map[string]int)
 	var out []byte
 	for i := 0; i < len(in); {
-		best := -1
+		best, span := -1, 0
 		for k, p := range pats {
-			if bytes.HasPrefix(in[i:], p.text) && (best < 0 || len(p.text) > len(pats[best].text)) {
-				best = k
+			if n := matchAt(in[i:], p.text); n > 0 && (best < 0 || len(p.text) > len(pats[best].text)) {
+				best, span = k, n
 			}
 		}
 		if best < 0 {
@@ -27,9 +27,31 @@ func refScrub(secrets []Secret, in []byte) ([]byte, map[string]int) {
 		name := secrets[pats[best].secret].Name
 		out = append(out, "[envseal:"+name+"]"...)
 		hits[name]++
-		i += len(pats[best].text)
+		i += span
 	}
 	return out, hits
+}
+
+// matchAt returns how many bytes of in the pattern p spans from in[0] when
+// line breaks in in are ignored (patterns hold none), or 0 if p does not
+// match there. A match starts and ends on a byte of p.
+func matchAt(in, p []byte) int {
+	if len(in) == 0 || isSkip(in[0]) {
+		return 0
+	}
+	j := 0
+	for i, c := range in {
+		if isSkip(c) {
+			continue
+		}
+		if c != p[j] {
+			return 0
+		}
+		if j++; j == len(p) {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // scrubSplit writes in to a fresh Writer in pieces of the given sizes
@@ -63,9 +85,9 @@ func scrubSplit(t testing.TB, m *Matcher, in []byte, sizes []int) []byte {
 func survivors(secrets []Secret, out []byte) []string {
 	var names []string
 	segs := markerRE.Split(string(out), -1)
-	for _, p := range patternsFor(secrets) {
+	for _, p := range patternsFor(secrets, encodings) {
 		for _, s := range segs {
-			if bytes.Contains([]byte(s), p.text) {
+			if bytes.Contains(squeeze([]byte(s)), p.text) {
 				names = append(names, secrets[p.secret].Name)
 				break
 			}

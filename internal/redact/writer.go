@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 )
@@ -31,7 +32,28 @@ const (
 // Flush or Close.
 type Writer struct {
 	m   *Matcher
+	d   *dfa // m's main automaton, or for the second stage its dump automaton
 	dst io.Writer
+	// next is the second stage (the dump text columns), which this stage
+	// writes into; nil when there is none or this is it.
+	next *Writer
+	// pre, when there are large values, is the piece stage every Write
+	// goes through first; it writes into inner, the automaton stages.
+	pre   *pieceWriter
+	inner *Writer
+
+	// abs is the stream offset of held[0]; onMatch, for Find, is told of
+	// every replacement in those offsets.
+	abs     int
+	onMatch func(secret int32, start, end int)
+	// gate: this stage only looks at text from an occurrence of gate on,
+	// for reach bytes and as long as a pattern may still be under way
+	// (see gatedForms); gateUntil is the stream position up to which it
+	// scans whatever the text.
+	gate      []byte
+	reach     int
+	gateUntil int
+	prevLast  byte // the last byte of the previous write, which may begin a gate
 
 	// held is the tail of the stream not yet written to dst; it has been
 	// scanned. During a call, positions are offsets into held ++ p.
@@ -48,6 +70,7 @@ type Writer struct {
 	candStart  int
 	candEnd    int
 	candSecret int32
+	candNS     int32 // bytes other than line breaks in [candStart, pos)
 
 	block     int
 	cooldown  int // bytes to scan before trying the filter again
@@ -60,11 +83,29 @@ type Writer struct {
 // NewWriter returns a Writer that writes the scrubbed stream to dst. Close
 // flushes the held-back tail; it does not close dst.
 func (m *Matcher) NewWriter(dst io.Writer) *Writer {
+	// Build the chain from its end: main → gated… → dst.
+	var next *Writer
+	for i := len(m.gated) - 1; i >= 0; i-- {
+		g := m.gated[i]
+		st := newStage(m, g.d, dst)
+		st.gate, st.reach, st.next = g.gate, g.reach, next
+		next, dst = st, st
+	}
+	w := newStage(m, &m.dfa, dst)
+	w.next = next
+	if m.pieces == nil {
+		return w
+	}
+	return &Writer{m: m, pre: &pieceWriter{m: m, p: m.pieces, dst: w}, inner: w}
+}
+
+func newStage(m *Matcher, d *dfa, dst io.Writer) *Writer {
 	return &Writer{
 		m:     m,
+		d:     d,
 		dst:   dst,
-		held:  make([]byte, 0, m.maxLen),
-		state: m.root,
+		held:  make([]byte, 0, d.maxLen),
+		state: d.root,
 		block: maxBlock,
 		out:   make([]byte, 0, outSize),
 	}
@@ -80,7 +121,12 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	if w.m.npat == 0 {
+	if w.pre != nil {
+		n, err := w.pre.Write(p)
+		w.err = err
+		return n, err
+	}
+	if w.d.maxLen == 0 {
 		w.put(p)
 		w.flushOut()
 		if w.err != nil {
@@ -93,9 +139,19 @@ func (w *Writer) Write(p []byte) (int, error) {
 	w.scanTo(end)
 	// Everything before the deepest extendable suffix can no longer be
 	// part of a match: release it now rather than at the next newline.
-	if keep := end - int(w.m.ext[w.state/w.m.stride]); keep > w.done {
+	// Line breaks inside that suffix are held with it, up to holdCap in
+	// all, so a stream of newlines after a prefix cannot stall output.
+	keep := w.back(end, int(w.d.ext[w.state/w.d.stride]))
+	keep = max(keep, end-w.d.holdCap())
+	if w.cand {
+		keep = min(keep, w.candStart)
+	}
+	if keep > w.done {
 		w.emit(w.done, keep)
 		w.done = keep
+	}
+	if len(p) > 0 {
+		w.prevLast = p[len(p)-1]
 	}
 	w.rebase(end)
 	w.p = nil
@@ -114,6 +170,12 @@ func (w *Writer) Flush() error {
 	if w.err != nil {
 		return w.err
 	}
+	if w.pre != nil {
+		if w.err = w.pre.Flush(); w.err == nil {
+			w.err = w.inner.Flush()
+		}
+		return w.err
+	}
 	w.p = nil
 	end := len(w.held)
 	for {
@@ -124,9 +186,15 @@ func (w *Writer) Flush() error {
 		w.commit()
 	}
 	w.emit(w.done, end)
+	w.abs += end
 	w.held = w.held[:0]
-	w.pos, w.done, w.state = 0, 0, w.m.root
+	w.pos, w.done, w.state, w.gateUntil = 0, 0, w.d.root, 0
 	w.flushOut()
+	if w.err == nil && w.next != nil {
+		if err := w.next.Flush(); err != nil {
+			w.err = err
+		}
+	}
 	return w.err
 }
 
@@ -138,12 +206,29 @@ func (w *Writer) Close() error {
 	}
 	err := w.Flush()
 	w.closed = true
+	if w.pre != nil {
+		clear(w.pre.buf[:cap(w.pre.buf)])
+		w.inner.Close()
+		return err
+	}
 	clear(w.held[:cap(w.held)])
+	if w.next != nil {
+		w.next.Close()
+	}
 	return err
 }
 
 // Buffered returns how many bytes written so far are still held back.
-func (w *Writer) Buffered() int { return len(w.held) - w.done }
+func (w *Writer) Buffered() int {
+	if w.pre != nil {
+		return w.pre.buffered() + w.inner.Buffered()
+	}
+	n := len(w.held) - w.done
+	if w.next != nil {
+		n += w.next.Buffered()
+	}
+	return n
+}
 
 // String describes the writer without the held bytes, which may be part of
 // a secret.
@@ -168,9 +253,15 @@ func (w *Writer) scanTo(end int) {
 			w.exact(end)
 		default:
 			i := w.pos - hl
-			if w.cooldown <= 0 && w.m.filter != nil && len(w.p)-i >= max(minSkip, 4*w.m.maxLen) {
+			if w.gate != nil && w.pos >= w.gateUntil && w.state == w.d.root {
+				w.pos = hl + i + w.skipToGate(i)
+				continue
+			}
+			// A gated stage scans only short stretches from a gate on,
+			// where the filter's setup cost is not worth paying.
+			if w.gate == nil && w.cooldown <= 0 && w.d.filter != nil && len(w.p)-i >= max(minSkip, 4*w.d.maxLen) {
 				j := min(i+skipBlock, len(w.p))
-				if s, ok := w.m.skipClean(w.state, w.p[i:j]); ok {
+				if s, ok := w.d.skipClean(w.state, w.p[i:j]); ok {
 					w.state, w.pos = s, hl+j
 					w.skipFails = 0
 					continue
@@ -181,8 +272,18 @@ func (w *Writer) scanTo(end int) {
 				w.cooldown = skipBlock << w.skipFails
 			}
 			j := min(i+w.block, len(w.p))
+			if w.gate != nil {
+				if w.gateUntil-hl > i {
+					j = min(j, w.gateUntil-hl)
+				}
+				// Scanning on past the reach (a pattern may be under
+				// way) passes gates too: their reach counts.
+				if k := bytes.LastIndex(w.p[i:j], w.gate); k >= 0 {
+					w.gateUntil = max(w.gateUntil, hl+i+k+len(w.gate)+w.reach)
+				}
+			}
 			w.cooldown -= j - i
-			if s, ok := w.m.scanClean(w.state, w.p[i:j]); ok {
+			if s, ok := w.d.scanClean(w.state, w.p[i:j]); ok {
 				w.state, w.pos = s, hl+j
 				w.block = min(2*w.block, maxBlock)
 				continue
@@ -193,12 +294,44 @@ func (w *Writer) scanTo(end int) {
 	}
 }
 
+// skipToGate returns how many bytes of w.p from i a gated stage can pass
+// over unscanned (its state stays the root): those before the next
+// occurrence of its gate. It sets gateUntil to the reach of that
+// occurrence, or of one that began with the byte before i (or the last
+// byte of the previous write).
+func (w *Writer) skipToGate(i int) int {
+	hl := len(w.held)
+	span := len(w.gate) + w.reach
+	if len(w.gate) == 2 && i < len(w.p) && w.p[i] == w.gate[1] {
+		prev := w.prevLast // the gate may have begun with the last write
+		if i > 0 {
+			prev = w.p[i-1]
+		}
+		if prev == w.gate[0] {
+			w.gateUntil = hl + i + span - 1
+			return 0
+		}
+	}
+	var k int
+	if len(w.gate) == 1 {
+		k = bytes.IndexByte(w.p[i:], w.gate[0])
+	} else {
+		k = bytes.Index(w.p[i:], w.gate)
+	}
+	if k < 0 {
+		k = len(w.p) - i
+		return k
+	}
+	w.gateUntil = hl + i + k + span
+	return k
+}
+
 // exact scans from w.pos to limit (both in held or both in p) tracking
 // matches. It returns early, with w.pos moved back to the end of the
 // replaced match, after each replacement: scanning restarts from the root
 // there so that the bytes after a match can form the next one.
 func (w *Writer) exact(limit int) {
-	m := w.m
+	m := w.d
 	hl := len(w.held)
 	base := w.pos
 	var buf []byte
@@ -210,21 +343,30 @@ func (w *Writer) exact(limit int) {
 	lim := m.matchLim
 	s := w.state
 	for i, c := range buf {
+		if isSkip(c) {
+			// Every state loops on a line break: nothing starts, ends
+			// or is decided on one.
+			continue
+		}
 		s = m.next(s, c)
 		if s >= lim && !w.cand {
 			continue
 		}
 		pos := base + i + 1
 		id := s / m.stride
+		if w.cand {
+			w.candNS++
+		}
 		if s < lim {
-			start := pos - int(m.outLen[id])
+			start := w.back(pos, int(m.outLen[id]))
 			if !w.cand || start <= w.candStart {
 				w.cand, w.candStart, w.candEnd, w.candSecret = true, start, pos, m.outSec[id]
+				w.candNS = m.outLen[id]
 			}
 		}
-		// No pattern can begin before pos-ext any more, so nothing can
-		// beat the candidate.
-		if w.candStart < pos-int(m.ext[id]) {
+		// No pattern can begin before the deepest extendable suffix any
+		// more, so nothing can beat the candidate.
+		if w.candNS > m.ext[id] {
 			w.commit()
 			return
 		}
@@ -232,12 +374,39 @@ func (w *Writer) exact(limit int) {
 	w.state, w.pos = s, limit
 }
 
+// back returns the stream position from which [pos-?, pos) holds n bytes
+// other than line breaks: the start of a match of n pattern bytes ending
+// at pos. It never goes below w.done (see holdCap).
+func (w *Writer) back(pos, n int) int {
+	hl := len(w.held)
+	for n > 0 && pos > w.done {
+		pos--
+		var c byte
+		if pos < hl {
+			c = w.held[pos]
+		} else {
+			c = w.p[pos-hl]
+		}
+		if !isSkip(c) {
+			n--
+		}
+	}
+	return pos
+}
+
 // commit replaces the pending match.
 func (w *Writer) commit() {
+	// A start before done is only possible when a run of line breaks
+	// longer than holdCap forced bytes out; what is left is replaced.
+	w.candStart = max(w.candStart, w.done)
 	w.emit(w.done, w.candStart)
 	w.put(w.m.markers[w.candSecret])
-	w.done, w.pos, w.state, w.cand = w.candEnd, w.candEnd, w.m.root, false
-	w.m.hit(int(w.candSecret))
+	if w.onMatch != nil {
+		w.onMatch(w.candSecret, w.abs+w.candStart, w.abs+w.candEnd)
+	} else {
+		w.m.hit(int(w.candSecret))
+	}
+	w.done, w.pos, w.state, w.cand = w.candEnd, w.candEnd, w.d.root, false
 }
 
 // emit writes stream bytes [from, to).
@@ -263,6 +432,8 @@ func (w *Writer) rebase(end int) {
 		w.held = append(w.held[:0], w.p[d-hl:]...)
 	}
 	w.pos = end - d
+	w.abs += d
+	w.gateUntil -= d
 	w.candStart -= d
 	w.candEnd -= d
 	w.done = 0

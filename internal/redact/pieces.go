@@ -1,0 +1,424 @@
+package redact
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/bits"
+	"strings"
+)
+
+// Large values (keys, certificates, service-account files) are not put in
+// the automaton: its table grows with pattern bytes × distinct bytes, and
+// one 64 KiB key in a dozen encodings would need gigabytes. They are found
+// by their pieces instead, seed and extend:
+//
+//   - Index: every fragMin-byte fragment of an encoding of the value
+//     contains pg consecutive positions, one of which is a multiple of pg.
+//     The table holds the q-grams at those offsets; a Bloom filter holds
+//     every q-gram, to rule most stream positions out with one probe.
+//   - Stream: a sample every pstep bytes. A fragment of fragMin bytes has
+//     one in its first pstep bytes, and after it q+pg-1 more of its bytes:
+//     enough to look up the grams at the pg positions that follow, one of
+//     which is in the table.
+//   - Extend: from a table hit, compare the stream with the encoding
+//     backwards and forwards (line breaks in the stream skipped). A run of
+//     fragMin bytes or more is replaced, and one that reaches the end of a
+//     write goes on being replaced in the next.
+//
+// So the whole value, any fragment of at least fragMin bytes of it, in any
+// of its piece encodings and wrapped at any column, is replaced; the delay
+// is bounded by pstep bytes, and the memory is a few bytes per encoded
+// byte (see pieceBytes).
+// LargeValue is the length from which a value is scrubbed by its pieces:
+// whole, and every fragment of FragmentMin bytes or more of it (raw, JSON
+// string, base64, hex), rather than in every encoding the automaton knows.
+// FragmentMin is the shortest such fragment.
+const (
+	LargeValue  = pieceMin
+	FragmentMin = fragMin
+)
+
+const (
+	fragMin = 32
+	pq      = 8
+	pg      = 8
+	pstep   = fragMin - pq - pg + 2
+	// pieceMin: values this long or longer are scrubbed by pieces.
+	pieceMin = 512
+	// pieceHold bounds what a piece stage holds back when a write ends in
+	// a long run of line breaks.
+	pieceHold = 4096
+)
+
+// pieceTexts returns what the piece stage looks for of a large value v:
+// the value itself; its JSON string form (a program embedding the file in
+// JSON); base64 in both alphabets at the three alignments (a fragment's
+// base64 depends on its offset mod 3); hex in both cases. A PEM value adds
+// its DER bytes, in hex (the base64 is the PEM body, already covered), and
+// a JSON object its long string fields decoded (a private key printed
+// after json.load), so the obvious fragments are caught as well.
+func pieceTexts(v []byte) [][]byte {
+	var subs [][]byte
+	for rest := v; ; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		subs = append(subs, blk.Bytes)
+	}
+	var obj map[string]any
+	if json.Unmarshal(v, &obj) == nil {
+		for _, f := range obj {
+			if s, ok := f.(string); ok && len(s) >= fragMin {
+				subs = append(subs, []byte(s))
+			}
+		}
+	}
+	out := [][]byte{v, jsonEscape(v, false)}
+	for _, e := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		for k := range 3 {
+			buf := make([]byte, k+len(v))
+			copy(buf[k:], v)
+			enc := e.EncodeToString(buf)
+			out = append(out, []byte(enc[(8*k+5)/6:]))
+		}
+	}
+	h := hex.EncodeToString(v)
+	out = append(out, []byte(h), []byte(strings.ToUpper(h)))
+	for _, s := range subs {
+		out = append(out, s, []byte(hex.EncodeToString(s)))
+	}
+	return out
+}
+
+// pieces is the index of every large value's texts.
+type pieces struct {
+	texts [][]byte // squeezed, at least fragMin long
+	sec   []int32  // secret of each text
+
+	bloom  []uint64
+	bshift uint
+	table  []uint64 // text<<32 | offset, +1; 0 is empty
+	tshift uint
+}
+
+func newPieces(texts [][]byte, sec []int32) *pieces {
+	p := &pieces{}
+	grams := 0
+	for i, t := range texts {
+		t = squeeze(t)
+		if len(t) < fragMin {
+			continue
+		}
+		p.texts = append(p.texts, t)
+		p.sec = append(p.sec, sec[i])
+		grams += len(t) - pq + 1
+	}
+	if len(p.texts) == 0 {
+		return nil
+	}
+	// 16 bits a gram: one probe in four hundred is a false "maybe".
+	lg := max(bits.Len(uint(grams*16)), 12)
+	p.bloom = make([]uint64, 1<<(lg-6))
+	p.bshift = uint(64 - lg)
+	entries := grams/pg + len(p.texts)
+	tl := max(bits.Len(uint(2*entries)), 4)
+	p.table = make([]uint64, 1<<tl)
+	p.tshift = uint(64 - tl)
+	for ti, t := range p.texts {
+		for o := 0; o+pq <= len(t); o++ {
+			g := binary.LittleEndian.Uint64(t[o:])
+			p.bloomAdd(g)
+			if o%pg == 0 {
+				h := (g * hashMul1) >> p.tshift
+				for p.table[h] != 0 {
+					h = (h + 1) & (uint64(len(p.table)) - 1)
+				}
+				p.table[h] = uint64(ti)<<32 | uint64(o) + 1
+			}
+		}
+	}
+	return p
+}
+
+// The Bloom filter's two bits for a gram lie in one word: one cache miss
+// a probe.
+func (p *pieces) bloomBits(g uint64) (uint64, uint64) {
+	h := g * hashMul2
+	return h >> p.bshift >> 6, 1<<(h&63) | 1<<(h>>6&63)
+}
+
+func (p *pieces) bloomAdd(g uint64) {
+	w, m := p.bloomBits(g)
+	p.bloom[w] |= m
+}
+
+func (p *pieces) bloomHas(g uint64) bool {
+	w, m := p.bloomBits(g)
+	return p.bloom[w]&m == m
+}
+
+// pieceBytes is the memory the index takes, for the docs and benchmarks.
+func (p *pieces) pieceBytes() int {
+	if p == nil {
+		return 0
+	}
+	n := 8*len(p.bloom) + 8*len(p.table)
+	for _, t := range p.texts {
+		n += len(t)
+	}
+	return n
+}
+
+// gramAt returns the q-gram of b starting at i with line breaks skipped,
+// and the index of the byte after it.
+func gramAt(b []byte, i int) (uint64, bool) {
+	if i+8 <= len(b) {
+		v := binary.LittleEndian.Uint64(b[i:])
+		if !hasBreak(v, ^uint64(0)) {
+			return v, true
+		}
+	}
+	return gather(b[i:], pq)
+}
+
+// seed checks the sample at x: the Bloom filter first (the gram at x and
+// one four bytes on), then the table for the pg grams from x on. It
+// returns the best fragment found: its stream span [start, end) (start
+// not below lo), the text and the offset in it where end falls.
+//
+// Unless final, a sample too close to the end of b to be decided (fewer
+// than fragMin+pg bytes after it) sets wait: the caller holds it for the
+// next write.
+func (p *pieces) seed(b []byte, x, lo int, final bool) (start, end, text, toff int, ok, wait bool) {
+	g, ok1 := gramAt(b, x)
+	if !ok1 {
+		return 0, 0, 0, 0, false, !final
+	}
+	if !p.bloomHas(g) {
+		return
+	}
+	y := next(b, x, 4)
+	if g2, ok2 := gramAt(b, y); !ok2 || !p.bloomHas(g2) {
+		return 0, 0, 0, 0, false, !ok2 && !final
+	}
+	if !final && next(b, x, fragMin+pg) >= len(b) {
+		return 0, 0, 0, 0, false, true
+	}
+	best := 0
+	for t, y := 0, skipBreaks(b, x); t < pg && y < len(b); t, y = t+1, next(b, y, 1) {
+		g, full := gramAt(b, y)
+		if !full {
+			break
+		}
+		if !p.bloomHas(g) {
+			continue
+		}
+		for h := (g * hashMul1) >> p.tshift; p.table[h] != 0; h = (h + 1) & (uint64(len(p.table)) - 1) {
+			e := p.table[h] - 1
+			ti, o := int(e>>32), int(uint32(e))
+			tx := p.texts[ti]
+			if binary.LittleEndian.Uint64(tx[o:]) != g {
+				continue
+			}
+			s, j0 := extendBack(b, y, lo, tx, o)
+			e2, j1 := extendFwd(b, y, tx, o)
+			if n := j1 - j0; n >= fragMin && n > best {
+				best = n
+				start, end, text, toff, ok = s, e2, ti, j1, true
+			}
+		}
+	}
+	return
+}
+
+// next returns the position n bytes (not line breaks) after i.
+func next(b []byte, i, n int) int {
+	for i < len(b) {
+		if !isSkip(b[i]) {
+			if n == 0 {
+				return i
+			}
+			n--
+		}
+		i++
+	}
+	return i
+}
+
+func skipBreaks(b []byte, i int) int { return next(b, i, 0) }
+
+// extendBack walks back from stream position y (matching text offset o)
+// while the stream agrees with the text, not below lo. It returns the
+// stream position and text offset where the agreement starts.
+func extendBack(b []byte, y, lo int, tx []byte, o int) (int, int) {
+	i, j := y, o
+	for k := y - 1; k >= lo && j > 0; k-- {
+		if isSkip(b[k]) {
+			continue
+		}
+		if b[k] != tx[j-1] {
+			break
+		}
+		i, j = k, j-1
+	}
+	return i, j
+}
+
+// extendFwd walks forward from stream position y (text offset o) while
+// the stream agrees with the text, and returns the position after the last
+// agreeing byte and the text offset reached.
+func extendFwd(b []byte, y int, tx []byte, o int) (int, int) {
+	end, j := y, o
+	for k := y; k < len(b) && j < len(tx); k++ {
+		if isSkip(b[k]) {
+			continue
+		}
+		if b[k] != tx[j] {
+			break
+		}
+		j++
+		end = k + 1
+	}
+	return end, j
+}
+
+// pieceWriter is the piece stage of a Writer: it scrubs large values out
+// of the stream and writes the rest to dst (the automaton stages).
+type pieceWriter struct {
+	m   *Matcher
+	p   *pieces
+	dst io.Writer
+
+	// buf holds the bytes not yet written: up to pstep-1 before the next
+	// sample, plus line breaks after a match that may go on.
+	buf  []byte
+	scan int // next sample, in buf
+
+	// A match that reached the end of the last write: text mt, next
+	// expected offset mo; the stream bytes that agree are dropped.
+	inMatch bool
+	mt, mo  int
+
+	out []byte
+	err error
+
+	abs     int // stream offset of buf[0]
+	onMatch func(secret int32, start, end int)
+}
+
+func (w *pieceWriter) Write(b []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	w.buf = append(w.buf, b...)
+	w.process(false)
+	if w.err != nil {
+		return 0, w.err
+	}
+	return len(b), nil
+}
+
+// process consumes buf; with final, everything is decided and written.
+func (w *pieceWriter) process(final bool) {
+	b := w.buf
+	done, x := 0, w.scan
+	for {
+		if w.inMatch {
+			tx := w.p.texts[w.mt]
+			end, j := extendFwd(b, x, tx, w.mo)
+			done, x = end, end
+			if j < len(tx) && skipBreaks(b, end) == len(b) && !final {
+				w.mo = j // agreed up to the end of the write: may go on
+				break
+			}
+			w.inMatch = false
+			continue
+		}
+		if x >= len(b) {
+			break
+		}
+		s, e, t, o, ok, wait := w.p.seed(b, x, max(done, x-pstep+1), final)
+		if wait {
+			break
+		}
+		if !ok {
+			x += pstep
+			continue
+		}
+		w.put(b[done:s])
+		w.put(w.m.markers[w.p.sec[t]])
+		if w.onMatch != nil {
+			w.onMatch(w.p.sec[t], w.abs+s, w.abs+e)
+		} else {
+			w.m.hit(int(w.p.sec[t]))
+		}
+		done, x = e, e
+		if o < len(w.p.texts[t]) {
+			w.inMatch, w.mt, w.mo = true, t, o
+		}
+	}
+	keep := max(done, x-pstep+1)
+	if final {
+		keep = len(b)
+		w.inMatch = false
+	}
+	keep = max(keep, len(b)-pieceHold)
+	keep = min(keep, len(b))
+	w.put(b[done:max(done, keep)])
+	n := copy(w.buf, b[keep:])
+	w.buf = w.buf[:n]
+	w.abs += keep
+	w.scan = max(0, x-keep)
+	w.flush()
+}
+
+func (w *pieceWriter) put(b []byte) {
+	if len(b) >= directSize {
+		w.flush()
+		w.write(b)
+		return
+	}
+	w.out = append(w.out, b...)
+	if len(w.out) >= outSize {
+		w.flush()
+	}
+}
+
+func (w *pieceWriter) flush() {
+	if len(w.out) > 0 {
+		w.write(w.out)
+		w.out = w.out[:0]
+	}
+}
+
+func (w *pieceWriter) write(b []byte) {
+	if w.err != nil {
+		return
+	}
+	n, err := w.dst.Write(b)
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		w.err = fmt.Errorf("write scrubbed output: %w", err)
+	}
+}
+
+// Flush decides and writes everything held.
+func (w *pieceWriter) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	w.process(true)
+	w.buf, w.scan = w.buf[:0], 0
+	return w.err
+}
+
+func (w *pieceWriter) buffered() int { return len(w.buf) }

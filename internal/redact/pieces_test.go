@@ -1,0 +1,168 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// pemSecret is a PEM-armoured blob of about size bytes of random DER: the
+// shape of a private key or a certificate bundle.
+func pemSecret(r *rand.Rand, size int) []byte {
+	der := make([]byte, size*3/4)
+	for i := range der {
+		der[i] = byte(r.IntN(256))
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// leakedFragments returns how many fragMin-byte windows of any of texts
+// (squeezed) occur in out (squeezed), outside markers. It indexes every
+// window of the texts, so it is independent of the seed-and-extend code.
+func leakedFragments(texts [][]byte, out []byte) int {
+	win := make(map[string]bool)
+	for _, t := range texts {
+		t = squeeze(t)
+		for i := 0; i+fragMin <= len(t); i++ {
+			win[string(t[i:i+fragMin])] = true
+		}
+	}
+	n := 0
+	for _, seg := range markerRE.Split(string(out), -1) {
+		s := squeeze([]byte(seg))
+		for i := 0; i+fragMin <= len(s); i++ {
+			if win[string(s[i:i+fragMin])] {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// TestLargeValueWholeAndFragments: a 64 KiB PEM value, printed whole, with
+// \r\n line ends, re-wrapped, base64-encoded at 76 columns, hex-encoded at
+// 60 (xxd -p), its DER in hex, and fragments of 32 bytes and more cut at
+// random, written in random pieces: no fragMin window of any piece text
+// survives, each occurrence counts one hit, and filler passes untouched.
+func TestLargeValueWholeAndFragments(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 3))
+	v := pemSecret(r, 64<<10)
+	blk, _ := pem.Decode(v)
+	m, err := NewMatcher([]Secret{{Name: "KEY", Value: v}, {Name: "TOKEN", Value: []byte("short-token-value-1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.pieces == nil {
+		t.Fatal("a 64 KiB value did not go to the piece stage")
+	}
+	wrap := func(s []byte, col int, eol string) []byte {
+		var b []byte
+		for len(s) > col {
+			b = append(append(b, s[:col]...), eol...)
+			s = s[col:]
+		}
+		return append(b, s...)
+	}
+	forms := [][]byte{
+		v,
+		bytes.ReplaceAll(v, []byte("\n"), []byte("\r\n")),
+		wrap(squeeze(v), 50, "\n"),
+		wrap([]byte(base64.StdEncoding.EncodeToString(v)), 76, "\n"),
+		wrap([]byte(hex.EncodeToString(v)), 60, "\n"),
+		[]byte(hex.EncodeToString(blk.Bytes)),
+	}
+	for range 40 {
+		n := fragMin + r.IntN(3000)
+		i := r.IntN(len(v) - n)
+		forms = append(forms, v[i:i+n])
+	}
+	filler := func() []byte {
+		b := make([]byte, 1+r.IntN(400))
+		for i := range b {
+			b[i] = "#!;|~%&*\n"[r.IntN(9)] // no byte of any piece text
+		}
+		return b
+	}
+	var in, clean []byte
+	for _, f := range forms {
+		fl := filler()
+		in = append(append(in, fl...), f...)
+		clean = append(clean, fl...)
+	}
+	in = append(in, "\nshort-token-value-1 done\n"...)
+	for _, sizes := range [][]int{nil, {1 << 16}, {4093, 17, 60000}, {1, 7, 300}} {
+		m.hits[0].Store(0)
+		m.hits[1].Store(0)
+		out := scrubSplit(t, m, in, sizes)
+		if n := leakedFragments(pieceTexts(v), out); n > 0 {
+			t.Fatalf("writes %v: %d windows of KEY survived", sizes, n)
+		}
+		if h := m.Hits(); h["KEY"] < len(forms) || h["TOKEN"] != 1 {
+			t.Fatalf("writes %v: hits %v, want KEY >= %d (some forms span lines), TOKEN 1", sizes, h, len(forms))
+		}
+		// The filler is all that is left, around the markers (and the
+		// line breaks of the forms: a match ends on a byte of the value;
+		// and base64's '=' padding, which encodes nothing).
+		rest := bytes.ReplaceAll(squeeze(markerRE.ReplaceAll(out, nil)), []byte("="), nil)
+		if want := squeeze(append(clean, "\n done\n"...)); !bytes.Equal(rest, want) {
+			i := 0
+			for i < min(len(rest), len(want)) && rest[i] == want[i] {
+				i++
+			}
+			t.Fatalf("writes %v: the text around the secret changed at %d: %q vs %q", sizes, i, rest[max(0, i-20):min(len(rest), i+20)], want[max(0, i-20):min(len(want), i+20)])
+		}
+	}
+}
+
+// TestLargeValueSplitEverywhere writes one wrapped occurrence with a break
+// at every position in turn.
+func TestLargeValueSplitEverywhere(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	v := pemSecret(r, 700)
+	m, err := NewMatcher([]Secret{{Name: "KEY", Value: v}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frag := v[100:180]
+	in := []byte("before " + string(frag) + " middle " + base64.StdEncoding.EncodeToString(v[200:260]) + " after\n")
+	for cut := 1; cut < len(in); cut++ {
+		var dst bytes.Buffer
+		w := m.NewWriter(&dst)
+		w.Write(in[:cut])
+		w.Write(in[cut:])
+		w.Close()
+		if n := leakedFragments(pieceTexts(v), dst.Bytes()); n > 0 {
+			t.Fatalf("cut at %d: %d windows survived", cut, n)
+		}
+		if got := markerRE.ReplaceAllString(dst.String(), "X"); got != "before X middle X after\n" {
+			t.Fatalf("cut at %d: got %q", cut, got)
+		}
+	}
+}
+
+// TestLargeValueNoFalsePositives: ordinary output, and fragments shorter
+// than fragMin, pass untouched.
+func TestLargeValueNoFalsePositives(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	v := pemSecret(r, 8<<10)
+	m, err := NewMatcher([]Secret{{Name: "KEY", Value: v}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := benchData(1 << 20)
+	for range 200 {
+		n := 8 + r.IntN(fragMin-12)
+		i := 40 + r.IntN(len(v)-200)
+		in = fmt.Appendf(in, " %s \n", squeeze(v[i:i+n]))
+	}
+	out := scrubSplit(t, m, in, []int{65536, 1000})
+	if !bytes.Equal(out, in) {
+		t.Fatalf("output changed (hits %v)", m.Hits())
+	}
+}
