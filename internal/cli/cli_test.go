@@ -4,6 +4,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,12 +35,9 @@ func TestMain(m *testing.M) {
 
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: filepath.Join("testdata", "script"),
-		Setup: func(e *testscript.Env) error {
-			e.Setenv("ENVSEAL_HOME", filepath.Join(e.WorkDir, "vault"))
-			e.Setenv("HOME", filepath.Join(e.WorkDir, "home"))
-			return nil
-		},
+		Dir:       filepath.Join("testdata", "script"),
+		Setup:     isolate,
+		Condition: condition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"notty":       cmdNoTTY,
 			"human":       cmdHuman,
@@ -49,6 +47,32 @@ func TestScripts(t *testing.T) {
 			"backdate":    cmdBackdate,
 		},
 	})
+}
+
+// isolate points every place envseal looks for the user's vault, config
+// and broker at the script's own work directory: without XDG_RUNTIME_DIR
+// the broker client would fall back to /run/user/UID and talk to the
+// developer's real broker (vault.Home and broker.SocketDir also refuse
+// the real ones in a test binary, as a second line).
+func isolate(e *testscript.Env) error {
+	run := filepath.Join(e.WorkDir, "run")
+	if err := os.Mkdir(run, 0o700); err != nil {
+		return err
+	}
+	e.Setenv("ENVSEAL_HOME", filepath.Join(e.WorkDir, "vault"))
+	e.Setenv("HOME", filepath.Join(e.WorkDir, "home"))
+	e.Setenv("XDG_RUNTIME_DIR", run)
+	e.Setenv("XDG_CONFIG_HOME", filepath.Join(e.WorkDir, "home", ".config"))
+	return nil
+}
+
+// condition answers [root]: steps that need CAP_SYS_ADMIN or chown run
+// only as root (CI is root and runs them all).
+func condition(cond string) (bool, error) {
+	if cond == "root" {
+		return os.Geteuid() == 0, nil
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
 }
 
 // notty CMD ARGS… runs CMD in a new session, so it has no controlling
