@@ -23,7 +23,9 @@ const minPassphraseBits = 50
 // not. It never includes the passphrase or a figure derived from it beyond
 // "under the bar", so stderr (which an agent may read) learns nothing.
 func passphraseWeakness(pass []byte) string {
-	if detect.Placeholder(pass) {
+	// Placeholder patterns are for values ("…-here" and so on); only a
+	// short passphrase is judged by them, so "… my words here" passes.
+	if len(pass) < 16 && detect.Placeholder(pass) {
 		return "is a common word or placeholder"
 	}
 	if detect.EstimateBits(pass) < minPassphraseBits {
