@@ -17,6 +17,9 @@ work="$(mktemp -d)"
 trap 'tmux kill-session -t envseal-bench 2>/dev/null || true; rm -rf "$work"' EXIT
 CGO_ENABLED=0 go build -o "$work/envseal" ./cmd/envseal
 export ENVSEAL_HOME="$work/vault"
+# A runtime dir of our own: never the user's broker in /run/user/UID.
+export XDG_RUNTIME_DIR="$work/xdg"
+mkdir -m 0700 "$XDG_RUNTIME_DIR"
 printf 'bench passphrase\n' > "$work/pass"
 "$work/envseal" init --passphrase-fd 3 3<"$work/pass" 2>/dev/null
 head -c 48 /dev/urandom | base64 -w0 | "$work/envseal" store TOKEN --stdin --passphrase-fd 3 3<"$work/pass" 2>/dev/null
@@ -27,7 +30,7 @@ size_mib="${SIZE_MIB:-1024}"
 
 # Approve `cat $work/big` with TOKEN once and for all, as a human would.
 tmux new-session -d -s envseal-bench -x 200 -y 60 \
-	"ENVSEAL_HOME=$ENVSEAL_HOME $work/envseal run --passphrase-fd 3 --secret TOKEN -- cat $work/big 3<$work/pass >/dev/null; sleep 30"
+	"ENVSEAL_HOME=$ENVSEAL_HOME XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR $work/envseal run --passphrase-fd 3 --secret TOKEN -- cat $work/big 3<$work/pass >/dev/null; sleep 30"
 code=""
 for _ in $(seq 100); do
 	code="$(tmux capture-pane -p -t envseal-bench | awk '/allow once/ {print $1; exit}')"

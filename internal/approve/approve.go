@@ -21,6 +21,43 @@ const (
 	AllowAlways
 )
 
+// Timed allowances ("allow for 8h") are AllowFor(d): allowForBase plus the
+// period in whole minutes. Encoding the period in the Decision keeps the
+// Approver interface one value wide, so every caller that compares with
+// AllowOnce or AllowAlways treats a timed allowance as neither (no rule
+// saved) until it asks For.
+const allowForBase = 1 << 20
+
+// Bounds of a timed allowance, and the period the approvers offer.
+const (
+	MinAllowFor     = time.Minute
+	MaxAllowFor     = 90 * 24 * time.Hour
+	DefaultAllowFor = 8 * time.Hour
+)
+
+// AllowFor is "allow, and save a rule that expires after d" (d rounded
+// down to whole minutes, clamped to MinAllowFor..MaxAllowFor).
+func AllowFor(d time.Duration) Decision {
+	d = min(max(d, MinAllowFor), MaxAllowFor)
+	return Decision(allowForBase + int(d/time.Minute))
+}
+
+// For reports the period of a timed allowance.
+func (d Decision) For() (time.Duration, bool) {
+	m := int(d) - allowForBase
+	if m < int(MinAllowFor/time.Minute) || m > int(MaxAllowFor/time.Minute) {
+		return 0, false
+	}
+	return time.Duration(m) * time.Minute, true
+}
+
+// SavesRule reports whether the decision saves a rule: allow always, or
+// allow for a while (a rule with an expiry).
+func (d Decision) SavesRule() bool {
+	_, timed := d.For()
+	return d == AllowAlways || timed
+}
+
 func (d Decision) String() string {
 	switch d {
 	case Deny:
@@ -30,7 +67,51 @@ func (d Decision) String() string {
 	case AllowAlways:
 		return "allow always"
 	}
+	if p, ok := d.For(); ok {
+		return "allow for " + FormatPeriod(p)
+	}
 	return fmt.Sprintf("Decision(%d)", int(d))
+}
+
+// FormatPeriod writes a period the way the human types it: 30m, 8h, 7d,
+// 1d12h.
+func FormatPeriod(p time.Duration) string {
+	var b strings.Builder
+	if days := p / (24 * time.Hour); days > 0 {
+		fmt.Fprintf(&b, "%dd", days)
+		p -= days * 24 * time.Hour
+	}
+	if h := p / time.Hour; h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+		p -= h * time.Hour
+	}
+	if m := p / time.Minute; m > 0 || b.Len() == 0 {
+		fmt.Fprintf(&b, "%dm", m)
+	}
+	return b.String()
+}
+
+// ParsePeriod reads a period typed by the human: a number and a unit (m,
+// h, d, w), e.g. 30m, 8h, 7d, 2w; within MinAllowFor..MaxAllowFor.
+func ParsePeriod(s string) (time.Duration, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	bad := fmt.Errorf("%q is not a period like 30m, 8h, 7d or 2w", s)
+	if len(s) < 2 || len(s) > 6 {
+		return 0, bad
+	}
+	unit := map[byte]time.Duration{'m': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[s[len(s)-1]]
+	n := 0
+	for _, c := range s[:len(s)-1] {
+		if c < '0' || c > '9' {
+			return 0, bad
+		}
+		n = n*10 + int(c-'0')
+	}
+	p := time.Duration(n) * unit
+	if unit == 0 || p < MinAllowFor || p > MaxAllowFor {
+		return 0, fmt.Errorf("%q is not a period from 1m to 90d", s)
+	}
+	return p, nil
 }
 
 // Approver asks the human about one Request. Any non-nil error comes with
@@ -62,6 +143,9 @@ var (
 	// ErrUntrustedProgram: the dialog program could have been written by
 	// the user (and so by an agent running as the user).
 	ErrUntrustedProgram = errors.New("approval program is not trusted")
+	// ErrBadPeriod: the right code with a period ("+8h") that does not
+	// parse; denied rather than guessed.
+	ErrBadPeriod = errors.New("approval period not understood")
 	// ErrUnsupported: this approver does not work on this OS yet.
 	ErrUnsupported = errors.New("approver not supported on this OS yet")
 )
@@ -168,6 +252,11 @@ func newCode(r io.Reader) (string, error) {
 // allow always, an empty answer or "n"/"no" → a plain deny, anything else
 // → deny with ErrWrongCode (worth an audit line: it is what injection
 // looks like). The code is compared in constant time.
+//
+// CODE+ allows for DefaultAllowFor and CODE+PERIOD (CODE+30m, CODE+7d) for
+// the period the human chose: a rule is saved that expires then. A
+// period that does not parse denies (ErrBadPeriod): a typo must not turn
+// into "always".
 func judge(answer, code string) (Decision, error) {
 	a := strings.ToUpper(strings.TrimSpace(answer))
 	switch a {
@@ -175,10 +264,20 @@ func judge(answer, code string) (Decision, error) {
 		return Deny, nil
 	}
 	want := AllowOnce
-	if strings.HasSuffix(a, "!") {
+	var periodErr error
+	if c, p, ok := strings.Cut(a, "+"); ok {
+		a, want = c, AllowFor(DefaultAllowFor)
+		if p != "" {
+			d, err := ParsePeriod(p)
+			want, periodErr = AllowFor(d), err
+		}
+	} else if strings.HasSuffix(a, "!") {
 		a, want = strings.TrimSuffix(a, "!"), AllowAlways
 	}
 	if subtle.ConstantTimeCompare([]byte(a), []byte(code)) == 1 {
+		if periodErr != nil {
+			return Deny, fmt.Errorf("%w: %w", ErrBadPeriod, periodErr)
+		}
 		return want, nil
 	}
 	return Deny, ErrWrongCode
@@ -189,6 +288,7 @@ func judge(answer, code string) (Decision, error) {
 func answerHelp(code string, timeout time.Duration) string {
 	return fmt.Sprintf("Type the code to approve. Anything else, or %s without an answer, denies.\n"+
 		"  %s      allow once\n"+
-		"  %s!     allow always (saves a rule for this path, hash, argv and context)\n",
-		fmtDuration(timeout), code, code)
+		"  %s+8h   allow for 8 hours, or any period: +30m, +7d (saves a rule that expires)\n"+
+		"  %s!     allow always (saves a rule for this path, hash, exact argv and context)\n",
+		fmtDuration(timeout), code, code, code)
 }

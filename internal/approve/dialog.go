@@ -52,7 +52,7 @@ func (a *dialogApprover) approveOnce(ctx context.Context, r *Request) (Decision,
 			// an escape shown as \033 back into ESC: double every
 			// backslash so what arrives is the sanitized text.
 			"--text=" + strings.ReplaceAll(text, `\`, `\\`),
-			"--ok-label=Allow once", "--cancel-label=Deny", "--extra-button=Allow always",
+			"--ok-label=Allow once", "--cancel-label=Deny", "--extra-button=Allow for 8 hours", "--extra-button=Allow always",
 			"--timeout=" + strconv.Itoa(secs),
 		}
 	} else {
@@ -89,6 +89,8 @@ func (a *dialogApprover) approveOnce(ctx context.Context, r *Request) (Decision,
 		return AllowOnce, nil
 	case status == 1 && a.kind == KindZenity && strings.TrimSpace(out.String()) == "Allow always":
 		return AllowAlways, nil
+	case status == 1 && a.kind == KindZenity && strings.TrimSpace(out.String()) == "Allow for 8 hours":
+		return AllowFor(DefaultAllowFor), nil
 	case status == 1:
 		return Deny, nil
 	case status == 5 && a.kind == KindZenity:

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
+	"testing"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,10 +24,19 @@ const SocketName = "broker.sock"
 // directory, owned by us, mode 0700 (an attacker who creates it first
 // makes the broker refuse to start, never listen in their directory).
 func SocketDir() string {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+	uid := os.Getuid()
+	d := os.Getenv("XDG_RUNTIME_DIR")
+	if testing.Testing() && (d == "" || strings.HasPrefix(filepath.Clean(d), "/run/user/")) {
+		// A test binary (or envseal re-executed from one) that did not
+		// point XDG_RUNTIME_DIR at a directory of its own — unset, or
+		// the session's real one inherited from the developer's shell —
+		// must not reach the developer's running broker in /run/user/UID
+		// or $TMPDIR/envseal-UID: this name is nobody's.
+		return filepath.Join(os.TempDir(), "envseal-test-no-XDG_RUNTIME_DIR-"+strconv.Itoa(uid))
+	}
+	if d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "envseal")
 	}
-	uid := os.Getuid()
 	run := filepath.Join("/run/user", strconv.Itoa(uid))
 	if checkDir(run) == nil {
 		return filepath.Join(run, "envseal")

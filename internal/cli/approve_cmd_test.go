@@ -57,6 +57,7 @@ var codeRE = regexp.MustCompile(`([ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6})\s+allow 
 //
 //	once    type the code shown, Enter          (allow once)
 //	always  type the code and "!", Enter        (allow always)
+//	for8h   type the code and "+8h", Enter      (allow for 8 hours)
 //	deny    type "n", Enter
 //	wrong   type a well-formed code that is not the one shown
 //	eof     close the terminal input (Ctrl-D)
@@ -145,6 +146,8 @@ func cmdHuman(ts *testscript.TestScript, neg bool, args []string) {
 			cmd.Process.Signal(syscall.SIGTERM)
 		case "always":
 			io.WriteString(master, code+"!\r")
+		case "for8h":
+			io.WriteString(master, code+"+8h\r")
 		case "deny":
 			io.WriteString(master, "n\r")
 		case "wrong":

@@ -105,11 +105,31 @@ func (a *app) run(args []string) int {
 			hint = ee.hint
 		}
 	}
-	fmt.Fprintf(a.stderr, "envseal: error: %s\n", oneLine(err.Error()))
+	msg := err.Error()
+	if m, h, ok := unknownRootCommand(msg); ok {
+		msg, hint = m, h
+	}
+	fmt.Fprintf(a.stderr, "envseal: error: %s\n", oneLine(msg))
 	if hint != "" {
 		fmt.Fprintf(a.stderr, "envseal: hint: %s\n", hint)
 	}
 	return code
+}
+
+// unknownRootCommand rewrites cobra's multi-line "unknown command" error
+// (with its "Did you mean this?" list) into one error and one hint.
+func unknownRootCommand(msg string) (string, string, bool) {
+	first, rest, _ := strings.Cut(msg, "\n")
+	if !strings.HasPrefix(first, "unknown command ") || !strings.HasSuffix(first, `for "envseal"`) {
+		return "", "", false
+	}
+	first = strings.Replace(first, `for "envseal"`, "for 'envseal'", 1)
+	if _, sugg, ok := strings.Cut(rest, "Did you mean this?\n"); ok {
+		if f := strings.Fields(sugg); len(f) > 0 {
+			return first, fmt.Sprintf("did you mean 'envseal %s'? (see 'envseal --help')", f[0]), true
+		}
+	}
+	return first, "see 'envseal --help'", true
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
@@ -120,7 +140,7 @@ func (a *app) rootCmd() *cobra.Command {
 		Short: "A write-only secret vault: programs you approve get secrets, nobody reads them back",
 		Long: `envseal keeps secrets in an encrypted vault that has no command to print them.
 A secret reaches only a program you approved — pinned by path, SHA-256 and
-argument pattern — so an AI agent can use a secret without seeing it.
+exact argv — so an AI agent can use a secret without seeing it.
 
 The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 ~/.config/envseal). Passphrases and values are typed on the terminal
@@ -136,9 +156,12 @@ The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 		if c.Name() == "run" {
 			code = exitInternal // env(1): 125 means envseal itself failed
 		}
-		return withCode(err, code, fmt.Sprintf("see 'envseal %s --help'", c.Name()))
+		return withCode(err, code, fmt.Sprintf("see '%s --help'", c.CommandPath()))
 	})
+	// Our own `completion` command replaces cobra's default one, so its
+	// help and errors follow the output contract.
 	root.CompletionOptions.DisableDefaultCmd = true
+	setVersion(root)
 	root.AddCommand(
 		a.initCmd(),
 		a.storeCmd(),
@@ -160,8 +183,43 @@ The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 		a.rotationCmd(),
 		a.mcpCmd(),
 		a.totpCmd(),
+		a.passwdCmd(),
+		a.backupCmd(),
+		a.restoreCmd(),
+		a.completionCmd(),
 	)
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "revoke", "store":
+			c.ValidArgsFunction = completeSecretNames
+		}
+	}
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command that only groups others
+// (policy, audit, mcp, …) fail on an unknown subcommand: cobra would print
+// the help and exit 0, so a typo in a script would look like success.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	if c == c.Root() || !c.HasSubCommands() || c.Run != nil || c.RunE != nil {
+		return
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return c.Help()
+		}
+		hint := fmt.Sprintf("see '%s --help'", c.CommandPath())
+		c.SuggestionsMinimumDistance = 2
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			hint = fmt.Sprintf("did you mean '%s %s'? (see '%s --help')", c.CommandPath(), s[0], c.CommandPath())
+		}
+		return withHint(fmt.Errorf("unknown command %q for '%s'", args[0], c.CommandPath()), hint)
+	}
 }
 
 // hintFor maps the errors every command can meet to what to do next.

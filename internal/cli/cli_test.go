@@ -4,6 +4,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -34,12 +36,9 @@ func TestMain(m *testing.M) {
 
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: filepath.Join("testdata", "script"),
-		Setup: func(e *testscript.Env) error {
-			e.Setenv("ENVSEAL_HOME", filepath.Join(e.WorkDir, "vault"))
-			e.Setenv("HOME", filepath.Join(e.WorkDir, "home"))
-			return nil
-		},
+		Dir:       filepath.Join("testdata", "script"),
+		Setup:     isolate,
+		Condition: condition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"notty":       cmdNoTTY,
 			"human":       cmdHuman,
@@ -47,8 +46,36 @@ func TestScripts(t *testing.T) {
 			"checksecret": cmdCheckSecret,
 			"totphuman":   cmdTOTPHuman,
 			"backdate":    cmdBackdate,
+			"expirerules": cmdExpireRules,
+			"checkexpiry": cmdCheckExpiry,
 		},
 	})
+}
+
+// isolate points every place envseal looks for the user's vault, config
+// and broker at the script's own work directory: without XDG_RUNTIME_DIR
+// the broker client would fall back to /run/user/UID and talk to the
+// developer's real broker (vault.Home and broker.SocketDir also refuse
+// the real ones in a test binary, as a second line).
+func isolate(e *testscript.Env) error {
+	run := filepath.Join(e.WorkDir, "run")
+	if err := os.Mkdir(run, 0o700); err != nil {
+		return err
+	}
+	e.Setenv("ENVSEAL_HOME", filepath.Join(e.WorkDir, "vault"))
+	e.Setenv("HOME", filepath.Join(e.WorkDir, "home"))
+	e.Setenv("XDG_RUNTIME_DIR", run)
+	e.Setenv("XDG_CONFIG_HOME", filepath.Join(e.WorkDir, "home", ".config"))
+	return nil
+}
+
+// condition answers [root]: steps that need CAP_SYS_ADMIN or chown run
+// only as root (CI is root and runs them all).
+func condition(cond string) (bool, error) {
+	if cond == "root" {
+		return os.Geteuid() == 0, nil
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
 }
 
 // notty CMD ARGS… runs CMD in a new session, so it has no controlling
@@ -146,6 +173,52 @@ func cmdBackdate(ts *testscript.TestScript, neg bool, args []string) {
 	then := time.Now().Add(-time.Duration(d) * 24 * time.Hour)
 	if _, err := v.Store(k, args[1], val, vault.StoreOptions{Force: true, Now: func() time.Time { return then }}); err != nil {
 		ts.Fatalf("store %s: %v", args[1], err)
+	}
+}
+
+// expirerules PASSFILE makes every rule that has an expiry expire a minute
+// ago, so expiry can be tested without waiting 8 hours.
+func cmdExpireRules(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: expirerules passfile")
+	}
+	v, k := unlockTestVault(ts, strings.TrimSpace(ts.ReadFile(args[0])))
+	past := time.Now().Add(-time.Minute)
+	if _, err := policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error {
+		for i := range p.Rules {
+			if p.Rules[i].Expires != nil {
+				p.Rules[i].Expires = &past
+			}
+		}
+		return nil
+	}); err != nil {
+		ts.Fatalf("expire rules: %v", err)
+	}
+}
+
+// checkexpiry PASSFILE MIN MAX checks that every rule expires between MIN
+// and MAX from now.
+func cmdCheckExpiry(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 || neg {
+		ts.Fatalf("usage: checkexpiry passfile min max")
+	}
+	lo, err1 := time.ParseDuration(args[1])
+	hi, err2 := time.ParseDuration(args[2])
+	if err1 != nil || err2 != nil {
+		ts.Fatalf("durations: %v %v", err1, err2)
+	}
+	v, k := unlockTestVault(ts, strings.TrimSpace(ts.ReadFile(args[0])))
+	p, err := policy.NewStore(v.Dir(), k).Load()
+	if err != nil || len(p.Rules) == 0 {
+		ts.Fatalf("load policy: %v (%d rules)", err, len(p.Rules))
+	}
+	for _, r := range p.Rules {
+		if r.Expires == nil {
+			ts.Fatalf("rule %s never expires", r.ID)
+		}
+		if left := time.Until(*r.Expires); left < lo || left > hi {
+			ts.Fatalf("rule %s expires in %v, want %v..%v", r.ID, left, lo, hi)
+		}
 	}
 }
 

@@ -42,6 +42,10 @@ terminal (/dev/tty), or read once from --passphrase-fd N for automation.`,
 			a.auditLog(dir).Event(k, "vault_init", map[string]any{"kdf": kdfParams.String()})
 			k.Wipe()
 			a.infof("created vault in %s (%s)", dir, kdfParams)
+			if passphraseWeakness(pass) != "" {
+				a.warnWeakPassphrase(pass) // its hint replaces the "next" line: one hint per command
+				return nil
+			}
 			a.infof("next: 'envseal store NAME' to add a secret")
 			return nil
 		},

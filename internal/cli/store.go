@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -46,7 +47,7 @@ and 'envseal doctor' then say when it is due. A value that looks like a
 placeholder (changeme, your-api-key-here) or has under 64 bits of
 estimated entropy is stored with a warning. The provider guessed from the
 value's shape (sk-, ghp_, AKIA, xoxb-, glpat-, …) is shown by 'envseal list'.`,
-		Args: cobra.ExactArgs(1),
+		Args: storeArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			name := args[0]
 			if err := vault.ValidName(name); err != nil {
@@ -149,6 +150,18 @@ value's shape (sk-, ghp_, AKIA, xoxb-, glpat-, …) is shown by 'envseal list'.`
 	f.StringVar(&rotate, "rotate-every", "", "rotation period: `PERIOD` like 30d or 12w, or never (default 90d)")
 	f.IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
+}
+
+// storeArgs is ExactArgs(1), with a hint for `--generate 48`: the length
+// is optional, so pflag takes a space-separated one as a second NAME.
+func storeArgs(c *cobra.Command, args []string) error {
+	if len(args) == 2 && c.Flags().Changed("generate") {
+		if _, err := strconv.Atoi(args[1]); err == nil {
+			return withHint(fmt.Errorf("store takes one NAME, got %q and %q", args[0], args[1]),
+				fmt.Sprintf("write the length with '=': --generate=%s", args[1]))
+		}
+	}
+	return cobra.ExactArgs(1)(c, args)
 }
 
 func exists(v *vault.Vault, name string) bool {

@@ -55,7 +55,7 @@ func ruleSignals(f Facts) []Signal {
 	if len(forever) > 0 {
 		out = append(out, Signal{ID: "rules.no_expiry", Severity: Low,
 			Found: "rules that never expire: " + strings.Join(forever, ", "),
-			Fix:   "revoke them (envseal policy revoke ID) and allow again with an expiry"})
+			Fix:   "revoke them (envseal policy revoke ID) and, at the next approval, allow for a while: type the code with +8h (or +30m, +7d)"})
 	}
 	if len(out) == 0 {
 		out = append(out, Signal{ID: "rules.ok", Severity: Info, Found: fmt.Sprintf("%d rules: none allows an interpreter, all expire", len(f.Rules))})

@@ -58,10 +58,15 @@ func TestApprovedChildUnreadableBySameUID(t *testing.T) {
 	pass := filepath.Join(home, "pass")
 	os.WriteFile(pass, []byte("e2e passphrase\n"), 0o600)
 	os.Chown(pass, uid, gid)
+	runDir := filepath.Join(home, "run")
+	os.Mkdir(runDir, 0o700)
+	os.Chown(runDir, uid, gid)
 
 	run := func(stdin io.Reader, extra []*os.File, args ...string) *exec.Cmd {
 		c := exec.Command(bin, args...)
-		c.Env = []string{"ENVSEAL_HOME=" + vdir, "HOME=" + home, "PATH=/usr/bin:/bin"}
+		// XDG_RUNTIME_DIR of our own: without it the built envseal falls
+		// back to /run/user/UID and would talk to the developer's broker.
+		c.Env = []string{"ENVSEAL_HOME=" + vdir, "HOME=" + home, "PATH=/usr/bin:/bin", "XDG_RUNTIME_DIR=" + runDir}
 		c.Dir = home
 		c.Stdin = stdin
 		c.ExtraFiles = extra

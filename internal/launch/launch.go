@@ -48,7 +48,7 @@ type Request struct {
 // Result is how a run ended.
 type Result struct {
 	ExitCode int            // the child's status, or 128+N if killed by signal N
-	Approval string         // "rule", "once" or "always"
+	Approval string         // "rule", "once", "always" or "for PERIOD" (e.g. "for 8h")
 	RuleID   string         // the rule that allowed the run
 	Leaks    map[string]int // scrubbed occurrences per secret name
 	Duration time.Duration

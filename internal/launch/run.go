@@ -118,10 +118,10 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		switch d {
-		case approve.AllowOnce:
+		switch {
+		case d == approve.AllowOnce:
 			res.Approval = "once"
-		case approve.AllowAlways:
+		case d.SavesRule():
 			res.Approval = "always"
 			r := policy.Rule{
 				ID: policy.NewID(), Binary: q.Binary, SHA256: q.SHA256,
@@ -129,6 +129,10 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 				Argv: slices.Clone(q.Argv), Grants: slices.Clone(q.Grants),
 				Sandbox: tierOrDefault(req.Sandbox), Network: req.Network, RW: slices.Clone(req.RW), Created: c.now().UTC(),
 				Cwd: rc.cwd, Env: slices.Clone(rc.env), Files: rc.ruleFiles(),
+			}
+			if p, ok := d.For(); ok { // "allow for 8h": the rule expires, then asks again
+				exp := r.Created.Add(p)
+				r.Expires, res.Approval = &exp, "for "+approve.FormatPeriod(p)
 			}
 			if _, err := store.Update(func(p *policy.Policy) error { p.Put(r); return nil }); err != nil {
 				return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("save rule: %w", err)}
@@ -394,6 +398,9 @@ func auditDecision(d approve.Decision, err error) string {
 		return "once"
 	case d == approve.AllowAlways:
 		return "always"
+	}
+	if p, ok := d.For(); ok {
+		return "for " + approve.FormatPeriod(p)
 	}
 	return "deny"
 }

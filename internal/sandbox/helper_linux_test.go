@@ -88,11 +88,18 @@ func TestHelperRefusesHostMountNamespace(t *testing.T) {
 		t.Errorf("as root: exit %d, %q; want %d and a refusal", code, line, HelperExitCode)
 	}
 
-	bin, cred := nobodyCopy(t)
-	code, stderr = runHelperDirect(t, args, []*os.File{targetFile(t)}, &syscall.SysProcAttr{Credential: cred}, bin)
+	// Unprivileged: as root, a copy run as uid 65534; as an ordinary
+	// user, the test binary itself (it cannot switch uid, and needs not).
+	bin, sys, uid := "", (*syscall.SysProcAttr)(nil), uint32(os.Getuid())
+	if os.Geteuid() == 0 {
+		var cred *syscall.Credential
+		bin, cred = nobodyCopy(t)
+		sys, uid = &syscall.SysProcAttr{Credential: cred}, cred.Uid
+	}
+	code, stderr = runHelperDirect(t, args, []*os.File{targetFile(t)}, sys, bin)
 	line = oneHelperLine(t, stderr)
 	if code != HelperExitCode || !strings.Contains(line, "cannot create a private one") {
-		t.Errorf("as uid %d: exit %d, %q; want %d and a refusal", cred.Uid, code, line, HelperExitCode)
+		t.Errorf("as uid %d: exit %d, %q; want %d and a refusal", uid, code, line, HelperExitCode)
 	}
 
 	if mountinfo(t, "self") != before || mountinfo(t, "1") != before1 {

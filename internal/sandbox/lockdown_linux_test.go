@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -26,10 +27,7 @@ func randomName(prefix string) string {
 // run, and Landlock refuses writes outside the writable places even where
 // the mounts would allow them (/proc).
 func TestLockdownFilesystem(t *testing.T) {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		t.Fatal(err)
-	}
+	home := hostDir(t)
 	work := t.TempDir() // under /tmp: exercises re-creating the cwd inside the fresh tmpfs
 	rw := t.TempDir()
 	// A hidden dir inside the writable cwd (the vault under $HOME with
@@ -116,6 +114,43 @@ func TestLockdownFilesystem(t *testing.T) {
 			t.Errorf("hidden dir %s changed on the host: %q %v", d, b, err)
 		}
 	}
+}
+
+// hostDir is a writable directory of the host tree that lockdown makes
+// read-only and does not cover with a fresh tmpfs: $HOME, unless it is
+// under /tmp, /var/tmp or /dev/shm (a throw-away HOME=/tmp/x), else the
+// package directory go test runs in.
+func hostDir(t *testing.T) string {
+	t.Helper()
+	var cands []string
+	if h, err := os.UserHomeDir(); err == nil {
+		cands = append(cands, h)
+	}
+	if wd, err := os.Getwd(); err == nil {
+		cands = append(cands, wd)
+	}
+	for _, c := range cands {
+		c, err := filepath.EvalSymlinks(c)
+		if err != nil || underFreshTmpfs(c) {
+			continue
+		}
+		if f, err := os.CreateTemp(c, ".envseal-probe-"); err == nil {
+			f.Close()
+			os.Remove(f.Name())
+			return c
+		}
+	}
+	t.Fatalf("no writable host directory outside /tmp, /var/tmp and /dev/shm among %q: set HOME to one", cands)
+	return ""
+}
+
+func underFreshTmpfs(p string) bool {
+	for _, d := range []string{"/tmp", "/var/tmp", "/dev/shm"} {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // TestLockdownNetwork: a listener the test opened on the host's 127.0.0.1

@@ -107,6 +107,7 @@ const (
 	DomainAudit  Domain = "envseal v1 audit"
 	DomainTOTP   Domain = "envseal v1 totp"
 	DomainBroker Domain = "envseal v1 broker"
+	DomainBackup Domain = "envseal v1 backup"
 )
 
 // Subkey derives the key for domain d from the master key with HKDF-SHA256

@@ -50,7 +50,7 @@ func TestKeyEqualAndWipe(t *testing.T) {
 func TestSubkeysAreIndependent(t *testing.T) {
 	m := NewKey()
 	seen := map[string]Domain{}
-	for _, d := range []Domain{DomainSecret, DomainPolicy, DomainAudit, DomainTOTP, DomainBroker} {
+	for _, d := range []Domain{DomainSecret, DomainPolicy, DomainAudit, DomainTOTP, DomainBroker, DomainBackup} {
 		s := string(m.Subkey(d).bytes())
 		if prev, ok := seen[s]; ok {
 			t.Errorf("domains %q and %q derive the same key", prev, d)

@@ -19,6 +19,7 @@ var hkdfVectors = []struct {
 	{DomainAudit, "a37396fbcbe5692a8539fe3c362862e6342757c78f82373e26ed0844656e5da1"},
 	{DomainTOTP, "90cc071084f3b966ead828f535df96b63e6633b8101afab9f5199b7f85cba267"},
 	{DomainBroker, "bbc0d300fe61e744b0a7d69802d8ba88cae107741d86d986a19036f5e1b382b5"},
+	{DomainBackup, "289a7c7e3b2ba5c299fc9ec5566f82d04b8efd71179621551e8c099f629d0750"},
 }
 
 func TestHKDFVectors(t *testing.T) {

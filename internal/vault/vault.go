@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/envseal/envseal/internal/detect"
@@ -53,9 +54,16 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 
 // Home returns the vault directory: $ENVSEAL_HOME, else
 // $XDG_CONFIG_HOME/envseal, else ~/.config/envseal.
+//
+// In a test binary (and the envseal processes tests start, which are the
+// test binary re-executed) only $ENVSEAL_HOME counts: a test that forgot
+// to set it gets an error instead of the developer's real vault.
 func Home() (string, error) {
 	if h := os.Getenv("ENVSEAL_HOME"); h != "" {
 		return filepath.Abs(h)
+	}
+	if inTestBinary {
+		return "", errors.New("ENVSEAL_HOME is not set in a test binary: tests must never use the real vault (set it to a temporary directory)")
 	}
 	if x := os.Getenv("XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
 		return filepath.Join(x, "envseal"), nil
@@ -66,6 +74,10 @@ func Home() (string, error) {
 	}
 	return filepath.Join(home, ".config", "envseal"), nil
 }
+
+// inTestBinary is testing.Testing(); TestHome turns it off to test the
+// fallbacks.
+var inTestBinary = testing.Testing()
 
 // Vault is an opened vault directory. Opening needs no key: names and
 // metadata are readable, values are not.

@@ -324,6 +324,11 @@ func TestHome(t *testing.T) {
 		t.Errorf("ENVSEAL_HOME: %s", h)
 	}
 	t.Setenv("ENVSEAL_HOME", "")
+	if _, err := Home(); err == nil {
+		t.Fatal("a test binary without ENVSEAL_HOME got a vault directory")
+	}
+	inTestBinary = false
+	defer func() { inTestBinary = true }()
 	t.Setenv("XDG_CONFIG_HOME", "/cfg")
 	if h, _ := Home(); h != "/cfg/envseal" {
 		t.Errorf("XDG_CONFIG_HOME: %s", h)

@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/envseal/envseal/internal/audit"
+	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/safefile"
+	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/totp"
+	"github.com/envseal/envseal/internal/vault"
+)
+
+// backupFiles are the vault files a backup carries besides master.key and
+// secrets/ (the audit files are read under the audit lock). The list
+// cache and lock files are rebuilt; they are not data.
+var (
+	backupFiles  = []string{policy.FileName, totp.FileName}
+	auditFiles   = []string{audit.HeadFile, audit.LogFile}
+	restoreFiles = append(append([]string{}, backupFiles...), auditFiles...)
+)
+
+func (a *app) backupCmd() *cobra.Command {
+	var (
+		pf    passphraseFlag
+		force bool
+	)
+	c := &cobra.Command{
+		Use:   "backup FILE",
+		Short: "Write an encrypted archive of the vault, its rules and audit log",
+		Long: `Write an encrypted archive of the vault to FILE: the master key (as it is in
+the vault, wrapped by your passphrase), every secret, the policy, the TOTP
+state and the audit log with its anchor. Everything but the passphrase-
+wrapped master key is encrypted under a key derived from the master key, in
+authenticated chunks: names, values and rules are never in the clear, and a
+changed, reordered or truncated archive is refused. 'envseal restore FILE'
+brings it back on any machine with the passphrase.
+
+The passphrase is the one in effect now; a later 'envseal passwd' does not
+change it for archives already written. FILE is written atomically and is
+not replaced unless --force.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			out, err := filepath.Abs(args[0])
+			if err != nil {
+				return err
+			}
+			if _, err := os.Lstat(out); err == nil && !force {
+				return withHint(fmt.Errorf("%s already exists", out), "choose another file name, or add --force to replace it")
+			}
+			v, k, err := pf.unlock()
+			if err != nil {
+				return err
+			}
+			defer k.Wipe()
+			tmp, err := os.CreateTemp(filepath.Dir(out), ".envseal-backup-*")
+			if err != nil {
+				return fmt.Errorf("create backup: %w", err)
+			}
+			defer os.Remove(tmp.Name())
+			info, err := v.Backup(tmp, k, backupFiles, func(add vault.BackupAdd) error {
+				return audit.Snapshot(v.Dir(), func() error {
+					for _, name := range auditFiles {
+						if err := addVaultFile(add, v.Dir(), name); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			})
+			if err == nil {
+				err = tmp.Sync()
+			}
+			if cerr := tmp.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return fmt.Errorf("write backup: %w", err)
+			}
+			if force {
+				err = os.Rename(tmp.Name(), out)
+			} else {
+				err = os.Link(tmp.Name(), out) // fails rather than replace a file created meanwhile
+			}
+			if err != nil {
+				return fmt.Errorf("write backup: %w", err)
+			}
+			id := hex.EncodeToString(info.ID[:8])
+			a.auditLog(v.Dir()).Event(k, "vault_backup", map[string]any{"backup": id, "file": out, "secrets": info.Secrets})
+			a.infof("wrote %s: %d secrets and %d other files, encrypted (backup %s)", out, info.Secrets, len(info.Files), id)
+			a.infof("restore with 'envseal restore %s' and the current passphrase", args[0])
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")
+	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	return c
+}
+
+// addVaultFile adds dir/name to the archive if it exists.
+func addVaultFile(add vault.BackupAdd, dir, name string) error {
+	f, err := safefile.OpenFile(filepath.Join(dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	return add(name, f, st.Size())
+}
+
+func (a *app) restoreCmd() *cobra.Command {
+	var (
+		pf    passphraseFlag
+		force bool
+	)
+	c := &cobra.Command{
+		Use:   "restore FILE",
+		Short: "Restore a vault from an archive written by 'envseal backup'",
+		Long: `Restore the vault in $ENVSEAL_HOME from FILE, written by 'envseal backup'.
+The passphrase is the one the vault had when the archive was written. The
+archive is decrypted and checked completely into a new directory first and
+then moved into place in one step: the vault is either untouched or the
+archive's, never a mix. An existing vault is replaced only with --force, and
+is then kept next to it (the path is printed), not deleted.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			dir, err := vault.Home()
+			if err != nil {
+				return err
+			}
+			if _, err := vault.Open(dir); err == nil && !force {
+				return withHint(fmt.Errorf("a vault already exists in %s", dir), "add --force to replace it (it is kept aside), or set ENVSEAL_HOME to another directory")
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return withHint(err, "give the file written by 'envseal backup'")
+			}
+			defer f.Close()
+			pass, err := pf.read("Passphrase of the backup: ", false)
+			if err != nil {
+				return err
+			}
+			defer clear(pass)
+			b, err := vault.OpenBackup(f, pass)
+			if errors.Is(err, vault.ErrWrongPassphrase) {
+				return withHint(err, "type the passphrase the vault had when the backup was written")
+			}
+			if err != nil {
+				return withHint(err, "nothing was changed; use another copy of the backup")
+			}
+			defer b.Close()
+			info, aside, err := b.Restore(dir, restoreFiles, force)
+			switch {
+			case errors.Is(err, vault.ErrBackupCorrupt):
+				return withHint(err, "nothing was changed; use another copy of the backup")
+			case errors.Is(err, vault.ErrExists):
+				return withHint(err, "add --force to replace it (it is kept aside), or set ENVSEAL_HOME to another directory")
+			case err != nil:
+				return fmt.Errorf("restore: %w", err)
+			}
+			v, k, err := openRestored(dir, pass)
+			if err != nil {
+				return err
+			}
+			defer k.Wipe()
+			id := hex.EncodeToString(info.ID[:8])
+			a.auditLog(v.Dir()).Event(k, "vault_restored", map[string]any{"backup": id, "written": info.Created, "secrets": info.Secrets})
+			a.infof("restored %d secrets and %d other files into %s (backup %s of %s)", info.Secrets, len(info.Files), dir, id, info.Created.Local().Format("2006-01-02 15:04:05"))
+			if aside != "" {
+				a.infof("the vault that was there is kept in %s; delete it when you no longer need it", aside)
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&force, "force", false, "replace an existing vault (kept aside, not deleted)")
+	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the passphrase from file descriptor `N`")
+	return c
+}
+
+// openRestored opens the vault just restored, as any later command will:
+// a restore that does not open is reported now, not at the next run.
+func openRestored(dir string, pass []byte) (*vault.Vault, seal.Key, error) {
+	v, err := vault.Open(dir)
+	if err != nil {
+		return nil, seal.Key{}, fmt.Errorf("open restored vault: %w", err)
+	}
+	k, err := v.Unlock(pass)
+	if err != nil {
+		return nil, seal.Key{}, fmt.Errorf("unlock restored vault: %w", err)
+	}
+	return v, k, nil
+}
