@@ -115,6 +115,17 @@ var (
 	// NAME=VALUE anywhere a shell word can start (export, env prefixes,
 	// after ; && |), and at the start of a dotenv line.
 	assignRE = lazy(`(?:^|[\s;&|(])(?:export\s+|set\s+)?([A-Za-z_][A-Za-z0-9_.]*)=`)
+	// name = "value", name := 'value', const apiToken = "value" (code in
+	// most languages, TOML): spaces around the operator, the value a
+	// string literal. Only quoted values, so that "x = y" between
+	// identifiers is never a finding; "==", "!=", "<=" and ">=" cannot
+	// match (the operator must be followed by a quote).
+	codeRE = lazy("(?:^|[^A-Za-z0-9_.$])([A-Za-z_$][A-Za-z0-9_.$]*)\\s*(?::=|=)\\s*[\"'`]")
+	// name = value at the start of an INI/TOML/git-config line: the
+	// value may be bare.
+	iniRE = lazy(`^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s+=\s*`)
+	// 'name': 'value' (Python and JS object literals).
+	pyDictRE = lazy(`'([A-Za-z_][A-Za-z0-9_.-]*)'\s*:\s*'`)
 	// NAME: VALUE at the start of a YAML line (also "- NAME: VALUE").
 	yamlRE = lazy(`^\s*(?:-\s+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*:\s+`)
 	// "name": "value" (JSON, also inline in other text).
@@ -141,7 +152,7 @@ var notSecretSuffixes = []string{"URL", "URI", "HOST", "HOSTNAME", "PORT", "ENDP
 // SecretName reports whether a variable, key, flag or header name looks
 // like it holds a credential.
 func SecretName(name string) bool {
-	u := strings.ToUpper(name)
+	u := strings.ToUpper(snakeCase(name))
 	if u == "AUTHORIZATION" || u == "PROXY-AUTHORIZATION" {
 		return true
 	}
@@ -171,6 +182,25 @@ func SecretName(name string) bool {
 		}
 	}
 	return true
+}
+
+// snakeCase splits camelCase words with '_' (apiToken → api_Token,
+// dbPasswordURL → db_Password_URL), so that a code identifier is judged by
+// its last word like a SCREAMING_SNAKE one: apiUrl is a URL, not an API key.
+func snakeCase(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if i > 0 && c >= 'A' && c <= 'Z' {
+			p := name[i-1]
+			nextLower := i+1 < len(name) && name[i+1] >= 'a' && name[i+1] <= 'z'
+			if p >= 'a' && p <= 'z' || p >= '0' && p <= '9' || p >= 'A' && p <= 'Z' && nextLower {
+				b.WriteByte('_')
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // valueAt returns the span of the value starting at line[i]: a quoted
@@ -246,6 +276,18 @@ func ScanLine(line []byte) []Match {
 	}
 	for _, m := range assignRE.FindAllSubmatchIndex(line, -1) {
 		vs, ve := valueAt(line, m[1])
+		assign(string(line[m[2]:m[3]]), vs, ve)
+	}
+	for _, m := range codeRE.FindAllSubmatchIndex(line, -1) {
+		vs, ve := valueAt(line, m[1]-1)
+		assign(strings.TrimPrefix(string(line[m[2]:m[3]]), "$"), vs, ve)
+	}
+	if m := iniRE.FindSubmatchIndex(line); m != nil {
+		vs, ve := valueAt(line, m[1])
+		assign(string(line[m[2]:m[3]]), vs, ve)
+	}
+	for _, m := range pyDictRE.FindAllSubmatchIndex(line, -1) {
+		vs, ve := valueAt(line, m[1]-1)
 		assign(string(line[m[2]:m[3]]), vs, ve)
 	}
 	if m := yamlRE.FindSubmatchIndex(line); m != nil {
