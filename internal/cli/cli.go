@@ -156,6 +156,7 @@ The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 		a.requestCmd(),
 		a.importCmd(),
 		a.scanCmd(),
+		a.shellHookCmd(),
 		a.gitHookCmd(),
 		a.rotationCmd(),
 		a.mcpCmd(),

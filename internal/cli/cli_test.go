@@ -47,6 +47,7 @@ func TestScripts(t *testing.T) {
 			"checksecret": cmdCheckSecret,
 			"totphuman":   cmdTOTPHuman,
 			"backdate":    cmdBackdate,
+			"ptyshell":    cmdPtyShell,
 		},
 	})
 }

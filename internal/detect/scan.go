@@ -124,6 +124,8 @@ var (
 	// name = value at the start of an INI/TOML/git-config line: the
 	// value may be bare.
 	iniRE = lazy(`^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s+=\s*`)
+	// set -x NAME VALUE (fish), setenv NAME VALUE (csh).
+	fishSetRE = lazy(`(?:^|[\s;(])(?:set\s+(?:-[A-Za-z]+\s+)*|setenv\s+)([A-Za-z_][A-Za-z0-9_]*)\s+`)
 	// 'name': 'value' (Python and JS object literals).
 	pyDictRE = lazy(`'([A-Za-z_][A-Za-z0-9_.-]*)'\s*:\s*'`)
 	// NAME: VALUE at the start of a YAML line (also "- NAME: VALUE").
@@ -283,6 +285,10 @@ func ScanLine(line []byte) []Match {
 		assign(strings.TrimPrefix(string(line[m[2]:m[3]]), "$"), vs, ve)
 	}
 	if m := iniRE.FindSubmatchIndex(line); m != nil {
+		vs, ve := valueAt(line, m[1])
+		assign(string(line[m[2]:m[3]]), vs, ve)
+	}
+	for _, m := range fishSetRE.FindAllSubmatchIndex(line, -1) {
 		vs, ve := valueAt(line, m[1])
 		assign(string(line[m[2]:m[3]]), vs, ve)
 	}
