@@ -83,4 +83,3 @@ func cmdPtyShell(ts *testscript.TestScript, neg bool, args []string) {
 	defer mu.Unlock()
 	ts.Stdout().Write(bytes.ReplaceAll(out.Bytes(), []byte("\r\n"), []byte("\n")))
 }
-
