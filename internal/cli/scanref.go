@@ -113,6 +113,19 @@ func envVarFor(secret string) (string, error) {
 	return name, nil
 }
 
+// refVarBase is what the variable is named after: the one the value was
+// assigned to when it has one (export SLACK_TOKEN=… keeps SLACK_TOKEN
+// whatever --prefix the secret got), else the secret's name.
+func refVarBase(f *detect.Finding, secret string) string {
+	if f.Name != "" && childenv.ValidName(f.Name) == nil {
+		return f.Name
+	}
+	if n := strings.ReplaceAll(f.Name, "-", "_"); f.Name != "" && childenv.ValidName(n) == nil {
+		return n // --api-token → API_TOKEN
+	}
+	return secret
+}
+
 // replacement is what replaces data[start:end] in the rewritten file.
 type replacement struct {
 	start, end int
@@ -135,7 +148,7 @@ func referenceFor(lang fileLang, path string, data []byte, f *detect.Finding, se
 		return r, &refusedFile{path, "a " + lang.String() + " in a language scan --import cannot rewrite",
 			"replace the value with a read of an environment variable by hand, then 'envseal store' it and map it in .envseal"}
 	}
-	env, err := envVarFor(secret)
+	env, err := envVarFor(refVarBase(f, secret))
 	if err != nil {
 		return r, &refusedFile{path, fmt.Sprintf("no environment variable can carry secret %s (%v)", secret, err),
 			"choose a secret name made of letters, digits and '_' when asked"}
@@ -155,6 +168,11 @@ func referenceFor(lang fileLang, path string, data []byte, f *detect.Finding, se
 		case shDouble:
 			r.text = `${` + env + `}`
 		case shSingle:
+			if data[s-1] == '\'' && e < len(data) && data[e] == '\'' {
+				// The whole single-quoted word: 'v' → "${X}".
+				r.start, r.end, r.text = s-1, e+1, `"${`+env+`}"`
+				break
+			}
 			// Close the single quotes, expand, reopen: 'a'"${X}"'b'.
 			r.text = `'"${` + env + `}"'`
 		}

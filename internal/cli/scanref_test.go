@@ -61,13 +61,15 @@ func rewriteOne(t *testing.T, path, src string) (string, error) {
 func TestReferenceFor(t *testing.T) {
 	const v = "Xk29fjQ0pLm3ZzR8wT5uQ7"
 	for _, tc := range []struct{ path, src, want string }{
-		{"a.sh", "TOKEN=" + v + "\n", `TOKEN="${API_TOKEN}"` + "\n"},
-		{"a.sh", `echo "x TOKEN=` + v + `"` + "\n", `echo "x TOKEN=${API_TOKEN}"` + "\n"},
-		{"a.sh", "echo 'it''s' \"ok\" && TOKEN='" + v + "'\n", "echo 'it''s' \"ok\" && TOKEN=''\"${API_TOKEN}\"''\n"},
+		{"a.sh", "TOKEN=" + v + "\n", `TOKEN="${TOKEN}"` + "\n"},
+		{"a.sh", `echo "x TOKEN=` + v + `"` + "\n", `echo "x TOKEN=${TOKEN}"` + "\n"},
+		{"a.sh", "echo 'it''s' \"ok\" && TOKEN='" + v + "'\n", "echo 'it''s' \"ok\" && TOKEN=\"${TOKEN}\"\n"},
 		{"a.sh", "# TOKEN=" + v + "\n", "# TOKEN=[envseal:apiToken]\n"},
 		{"a.js", "let apiToken = '" + v + "'\n", "let apiToken = process.env.API_TOKEN\n"},
-		{"a.py", "token = \"" + v + "\"\n", "token = __import__(\"os\").environ[\"API_TOKEN\"]\n"},
-		{"a.py", "import sys, os\ntoken = \"" + v + "\"\n", "import sys, os\ntoken = os.environ[\"API_TOKEN\"]\n"},
+		{"c.sh", "H='Authorization: Bearer " + v + "'\n", "H='Authorization: Bearer '\"${AUTHORIZATION}\"''\n"},
+		{"b.sh", "deploy --auth-token " + v + "\n", "deploy --auth-token \"${AUTH_TOKEN}\"\n"},
+		{"a.py", "token = \"" + v + "\"\n", "token = __import__(\"os\").environ[\"TOKEN\"]\n"},
+		{"a.py", "import sys, os\ntoken = \"" + v + "\"\n", "import sys, os\ntoken = os.environ[\"TOKEN\"]\n"},
 		{"notes.md", "token = " + v + "\n", "token = [envseal:apiToken]\n"},
 	} {
 		got, err := rewriteOne(t, tc.path, tc.src)
