@@ -43,9 +43,9 @@ func (a *dialogApprover) approveOnce(ctx context.Context, r *Request) (Decision,
 
 	var args []string
 	text := r.Text()
-	title, yes := "envseal: approve program run", "Allow once"
+	title, yes := r.dialogTitle(), "Allow once"
 	if r.Store != nil {
-		title, yes = "envseal: approve storing a new secret", "Allow"
+		yes = "Allow"
 	}
 	if a.kind == KindZenity {
 		secs := int((a.c.timeout + time.Second - 1) / time.Second)

@@ -145,7 +145,7 @@ func (a *pinentryApprover) converse(ctx context.Context, conn *assuanConn, r *Re
 	// Without these the human would not see what is asked, or would see
 	// the wrong labels: any failure denies.
 	for _, c := range []string{
-		"SETTITLE " + percentEscape("envseal: approve program run"),
+		"SETTITLE " + percentEscape(r.dialogTitle()),
 		"SETDESC " + pinentryDesc(r, code, a.c.timeout),
 		"SETPROMPT " + percentEscape("Code:"),
 		"SETOK " + percentEscape("Allow"),

@@ -74,6 +74,14 @@ func (r *Request) title() string {
 	return "envseal: a program asks for secrets"
 }
 
+// dialogTitle is the window title of a dialog or pinentry asking about r.
+func (r *Request) dialogTitle() string {
+	if r.Store != nil {
+		return "envseal: approve storing a new secret"
+	}
+	return "envseal: approve program run"
+}
+
 // canAlways reports whether "allow always" means anything for r: a store
 // request saves no rule, so it is offered only for runs.
 func (r *Request) canAlways() bool { return r.Store == nil }

@@ -2,6 +2,7 @@ package approve
 
 import (
 	"context"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -91,6 +92,34 @@ func TestTTYStoreRequest(t *testing.T) {
 		tt.typeIn(t, code+suffix+"\n")
 		if res := wait(t, ch); res.d != AllowOnce || res.err != nil {
 			t.Errorf("answer code%s: got (%v, %v), want allow once", suffix, res.d, res.err)
+		}
+	}
+}
+
+// pinentry for a store request: its own title and text; CODE! is a plain
+// yes.
+func TestPinentryStoreRequest(t *testing.T) {
+	path, log := fakePinentry(t, greet, "echo OK", `printf 'D %s!\nOK\n' "$code"`)
+	a, err := New(KindPinentry, WithPinentry(path), withTrust(trustAll), withTTYName("/dev/pts/99"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := a.Approve(context.Background(), storeRequest()); d != AllowOnce || err != nil {
+		t.Fatalf("got (%v, %v), want allow once", d, err)
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "\nSETTITLE envseal: approve storing a new secret\n") {
+		t.Errorf("pinentry title is not the store request's:\n%s", b)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if d, ok := strings.CutPrefix(l, "SETDESC "); ok {
+			plain, _ := percentDecode(d)
+			if strings.Contains(plain, "always") || strings.Contains(plain, "sha256") || !strings.Contains(plain, "SLACK_TOKEN") {
+				t.Errorf("pinentry store request text:\n%s", plain)
+			}
 		}
 	}
 }
