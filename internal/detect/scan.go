@@ -126,6 +126,9 @@ var (
 	iniRE = lazy(`^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s+=\s*`)
 	// set -x NAME VALUE (fish), setenv NAME VALUE (csh).
 	fishSetRE = lazy(`(?:^|[\s;(])(?:set\s+(?:-[A-Za-z]+\s+)*|setenv\s+)([A-Za-z_][A-Za-z0-9_]*)\s+`)
+	// A Go/JS/Python identifier or selector (pkg.Name, a.b.c): the right
+	// side of an assignment in code, not a credential.
+	identPathRE = lazy(`^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*$`)
 	// 'name': 'value' (Python and JS object literals).
 	pyDictRE = lazy(`'([A-Za-z_][A-Za-z0-9_.-]*)'\s*:\s*'`)
 	// NAME: VALUE at the start of a YAML line (also "- NAME: VALUE").
@@ -161,11 +164,20 @@ func SecretName(name string) bool {
 	if u == "PWD" || u == "OLDPWD" || strings.Contains(u, "PUBLIC") || strings.Contains(u, "AUTHOR") {
 		return false
 	}
+	// The secret word must be in the last two words: API_TOKEN,
+	// AWS_SECRET_ACCESS_KEY, SECRET_KEY_BASE are credentials, but in
+	// MetaKeyClientInfo, KeyExchangeECDHP256 or TOKEN_TYPE_HINT "key" and
+	// "token" qualify something else.
+	words := strings.FieldsFunc(u, func(r rune) bool { return r == '_' || r == '.' || r == '-' })
+	if len(words) > 2 {
+		words = words[len(words)-2:]
+	}
 	hit := false
 	for _, w := range secretWords {
-		if strings.Contains(u, w) {
-			hit = true
-			break
+		for _, word := range words {
+			if strings.Contains(word, w) {
+				hit = true
+			}
 		}
 	}
 	if !hit {
@@ -257,6 +269,9 @@ func plausibleValue(v []byte) bool {
 	if !(digit && (lower || upper) || lower && upper) {
 		return false
 	}
+	if !digit && len(v) < 20 && !bytes.ContainsAny(v, "+/=_-~.!@#%^&*") {
+		return false // friendlyName, ProductionMode: a word, not a key
+	}
 	return Weakness(v) == "" && EstimateBits(v) >= MinAssignmentBits
 }
 
@@ -286,7 +301,17 @@ func ScanLine(line []byte) []Match {
 	}
 	if m := iniRE.FindSubmatchIndex(line); m != nil {
 		vs, ve := valueAt(line, m[1])
-		assign(string(line[m[2]:m[3]]), vs, ve)
+		// A bare INI value is the whole rest of the line, and not an
+		// identifier: "key = jwt.SigningMethodHS256" or
+		// "flagKey = flag.String(…)" in code is an expression.
+		quoted := m[1] < len(line) && bytes.IndexByte([]byte("\"'`"), line[m[1]]) >= 0
+		rest := bytes.TrimRight(line[ve:], " \t")
+		v := line[vs:ve]
+		ident := identPathRE.Match(v) && (bytes.IndexByte(v, '.') >= 0 || !bytes.ContainsAny(v, "0123456789")) ||
+			bytes.ContainsAny(v, "[]()")
+		if quoted || len(rest) == 0 && !ident {
+			assign(string(line[m[2]:m[3]]), vs, ve)
+		}
 	}
 	for _, m := range fishSetRE.FindAllSubmatchIndex(line, -1) {
 		vs, ve := valueAt(line, m[1])
