@@ -295,31 +295,43 @@ func ScanLine(line []byte) []Match {
 		vs, ve := valueAt(line, m[1])
 		assign(string(line[m[2]:m[3]]), vs, ve)
 	}
-	for _, m := range codeRE.FindAllSubmatchIndex(line, -1) {
-		vs, ve := valueAt(line, m[1]-1)
-		assign(strings.TrimPrefix(string(line[m[2]:m[3]]), "$"), vs, ve)
+	// The cheap byte tests keep lines that cannot match from paying for
+	// the regular expressions (most lines of code).
+	hasEq := bytes.IndexByte(line, '=') >= 0
+	if hasEq && bytes.ContainsAny(line, "\"'`") {
+		for _, m := range codeRE.FindAllSubmatchIndex(line, -1) {
+			vs, ve := valueAt(line, m[1]-1)
+			assign(strings.TrimPrefix(string(line[m[2]:m[3]]), "$"), vs, ve)
+		}
 	}
-	if m := iniRE.FindSubmatchIndex(line); m != nil {
-		vs, ve := valueAt(line, m[1])
-		// A bare INI value is the whole rest of the line, and not an
-		// identifier: "key = jwt.SigningMethodHS256" or
-		// "flagKey = flag.String(…)" in code is an expression.
-		quoted := m[1] < len(line) && bytes.IndexByte([]byte("\"'`"), line[m[1]]) >= 0
-		rest := bytes.TrimRight(line[ve:], " \t")
-		v := line[vs:ve]
-		ident := identPathRE.Match(v) && (bytes.IndexByte(v, '.') >= 0 || !bytes.ContainsAny(v, "0123456789")) ||
-			bytes.ContainsAny(v, "[]()")
-		if quoted || len(rest) == 0 && !ident {
+	if hasEq {
+		if m := iniRE.FindSubmatchIndex(line); m != nil {
+			vs, ve := valueAt(line, m[1])
+			// A bare INI value is the whole rest of the line, and not an
+			// identifier: "key = jwt.SigningMethodHS256" or
+			// "flagKey = flag.String(…)" in code is an expression.
+			quoted := m[1] < len(line) && bytes.IndexByte([]byte("\"'`"), line[m[1]]) >= 0
+			rest := bytes.TrimRight(line[ve:], " \t")
+			v := line[vs:ve]
+			ident := identPathRE.Match(v) && (bytes.IndexByte(v, '.') >= 0 || !bytes.ContainsAny(v, "0123456789")) ||
+				bytes.ContainsAny(v, "[]()")
+			if quoted || len(rest) == 0 && !ident {
+				assign(string(line[m[2]:m[3]]), vs, ve)
+			}
+		}
+	}
+
+	if bytes.Contains(line, []byte("set")) {
+		for _, m := range fishSetRE.FindAllSubmatchIndex(line, -1) {
+			vs, ve := valueAt(line, m[1])
 			assign(string(line[m[2]:m[3]]), vs, ve)
 		}
 	}
-	for _, m := range fishSetRE.FindAllSubmatchIndex(line, -1) {
-		vs, ve := valueAt(line, m[1])
-		assign(string(line[m[2]:m[3]]), vs, ve)
-	}
-	for _, m := range pyDictRE.FindAllSubmatchIndex(line, -1) {
-		vs, ve := valueAt(line, m[1]-1)
-		assign(string(line[m[2]:m[3]]), vs, ve)
+	if bytes.Contains(line, []byte("':")) {
+		for _, m := range pyDictRE.FindAllSubmatchIndex(line, -1) {
+			vs, ve := valueAt(line, m[1]-1)
+			assign(string(line[m[2]:m[3]]), vs, ve)
+		}
 	}
 	if m := yamlRE.FindSubmatchIndex(line); m != nil {
 		vs, ve := valueAt(line, m[1])
