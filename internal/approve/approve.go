@@ -283,9 +283,25 @@ func judge(answer, code string) (Decision, error) {
 	return Deny, ErrWrongCode
 }
 
+// judgeFor is judge for r: where "allow always" means nothing (a store
+// request saves no rule), CODE! is the same yes as CODE.
+func judgeFor(r *Request, answer, code string) (Decision, error) {
+	d, err := judge(answer, code)
+	if d == AllowAlways && !r.canAlways() {
+		d = AllowOnce
+	}
+	return d, err
+}
+
 // answerHelp is the instruction shown under the code, shared by the
-// terminal and pinentry prompts so the human learns one rule.
-func answerHelp(code string, timeout time.Duration) string {
+// terminal and pinentry prompts so the human learns one rule. A store
+// request is offered a plain yes: there is no rule to save.
+func answerHelp(r *Request, code string, timeout time.Duration) string {
+	if !r.canAlways() {
+		return fmt.Sprintf("Type the code to approve. Anything else, or %s without an answer, denies.\n"+
+			"  %s      allow (you are then asked for the value)\n",
+			fmtDuration(timeout), code)
+	}
 	return fmt.Sprintf("Type the code to approve. Anything else, or %s without an answer, denies.\n"+
 		"  %s      allow once\n"+
 		"  %s+8h   allow for 8 hours, or any period: +30m, +7d (saves a rule that expires)\n"+

@@ -95,7 +95,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestAnswerHelpShowsTimeout(t *testing.T) {
-	if s := answerHelp("ABCDEF", DefaultTimeout); !strings.Contains(s, "60s") || !strings.Contains(s, "ABCDEF!") {
+	if s := answerHelp(&Request{}, "ABCDEF", DefaultTimeout); !strings.Contains(s, "60s") || !strings.Contains(s, "ABCDEF!") {
 		t.Fatalf("answerHelp: %q", s)
 	}
 	if fmtDuration(1500*time.Millisecond) != "1.5s" {

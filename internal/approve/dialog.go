@@ -43,25 +43,32 @@ func (a *dialogApprover) approveOnce(ctx context.Context, r *Request) (Decision,
 
 	var args []string
 	text := r.Text()
+	title, yes := r.dialogTitle(), "Allow once"
+	if r.Store != nil {
+		yes = "Allow"
+	}
 	if a.kind == KindZenity {
 		secs := int((a.c.timeout + time.Second - 1) / time.Second)
 		args = []string{
 			"--question", "--no-markup", "--default-cancel", "--width=760",
-			"--title=envseal: approve program run",
+			"--title=" + title,
 			// zenity runs --text through g_strcompress, which would turn
 			// an escape shown as \033 back into ESC: double every
 			// backslash so what arrives is the sanitized text.
 			"--text=" + strings.ReplaceAll(text, `\`, `\\`),
-			"--ok-label=Allow once", "--cancel-label=Deny", "--extra-button=Allow for 8 hours", "--extra-button=Allow always",
-			"--timeout=" + strconv.Itoa(secs),
+			"--ok-label=" + yes, "--cancel-label=Deny",
 		}
+		if r.canAlways() {
+			args = append(args, "--extra-button=Allow for 8 hours", "--extra-button=Allow always")
+		}
+		args = append(args, "--timeout="+strconv.Itoa(secs))
 	} else {
 		// kdialog treats text that looks like HTML as rich text; make it
 		// always rich text and escape it, so argv cannot inject markup.
 		args = []string{
-			"--title", "envseal: approve program run",
+			"--title", title,
 			"--warningyesno", "<qt><pre>" + html.EscapeString(text) + "</pre></qt>",
-			"--yes-label", "Allow once", "--no-label", "Deny",
+			"--yes-label", yes, "--no-label", "Deny",
 		}
 	}
 	cmd := exec.CommandContext(ctx, prog, args...)
@@ -87,9 +94,9 @@ func (a *dialogApprover) approveOnce(ctx context.Context, r *Request) (Decision,
 	switch {
 	case status == 0:
 		return AllowOnce, nil
-	case status == 1 && a.kind == KindZenity && strings.TrimSpace(out.String()) == "Allow always":
+	case status == 1 && a.kind == KindZenity && r.canAlways() && strings.TrimSpace(out.String()) == "Allow always":
 		return AllowAlways, nil
-	case status == 1 && a.kind == KindZenity && strings.TrimSpace(out.String()) == "Allow for 8 hours":
+	case status == 1 && a.kind == KindZenity && r.canAlways() && strings.TrimSpace(out.String()) == "Allow for 8 hours":
 		return AllowFor(DefaultAllowFor), nil
 	case status == 1:
 		return Deny, nil

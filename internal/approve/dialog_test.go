@@ -188,3 +188,33 @@ func TestDialogOwnerCheck(t *testing.T) {
 		t.Fatalf("missing zenity: %v", err)
 	}
 }
+
+// zenity for a store request: its own title, a plain "Allow", and no
+// "Allow always" button (an echoed "Allow always" is not a yes).
+func TestZenityStoreRequest(t *testing.T) {
+	t.Setenv("DISPLAY", ":0")
+	dir, log := fakeDialog(t, KindZenity, "Allow always\n", 1, "")
+	a, _ := New(KindZenity, withDialogDirs(dir), withTrust(trustAll))
+	d, err := a.Approve(context.Background(), storeRequest())
+	if d != Deny || err != nil {
+		t.Errorf("store request answered 'Allow always': got (%v, %v), want deny", d, err)
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Split(string(b), "\x00")
+	joined := strings.Join(args, "\n")
+	if strings.Contains(joined, "Allow always") || strings.Contains(joined, "sha256") {
+		t.Errorf("zenity store request arguments show a run template:\n%s", joined)
+	}
+	for _, want := range []string{"--title=envseal: approve storing a new secret", "--ok-label=Allow"} {
+		found := false
+		for _, a := range args {
+			found = found || a == want
+		}
+		if !found {
+			t.Errorf("zenity arguments lack %q:\n%s", want, joined)
+		}
+	}
+}

@@ -145,7 +145,7 @@ func (a *pinentryApprover) converse(ctx context.Context, conn *assuanConn, r *Re
 	// Without these the human would not see what is asked, or would see
 	// the wrong labels: any failure denies.
 	for _, c := range []string{
-		"SETTITLE " + percentEscape("envseal: approve program run"),
+		"SETTITLE " + percentEscape(r.dialogTitle()),
 		"SETDESC " + pinentryDesc(r, code, a.c.timeout),
 		"SETPROMPT " + percentEscape("Code:"),
 		"SETOK " + percentEscape("Allow"),
@@ -159,7 +159,7 @@ func (a *pinentryApprover) converse(ctx context.Context, conn *assuanConn, r *Re
 	if err != nil {
 		return Deny, pinentryErr(err)
 	}
-	d, err := judge(pin, code)
+	d, err := judgeFor(r, pin, code)
 	return confirm(d, err, r, func() (string, error) { return a.askCode(ctx, conn) })
 }
 
@@ -182,7 +182,7 @@ func pinentryErr(err error) error {
 // pinentryDesc is the escaped SETDESC parameter: the request cut to fit
 // one Assuan line, then the code and how to answer, which are never cut.
 func pinentryDesc(r *Request, code string, timeout time.Duration) string {
-	tail := percentEscape("\n" + answerHelp(code, timeout))
+	tail := percentEscape("\n" + answerHelp(r, code, timeout))
 	room := assuanMaxLine - len("SETDESC ") - 1 - len(tail)
 	budget := room
 	for range 8 {

@@ -27,7 +27,7 @@ echo '` + greeting + `'
 while IFS= read -r line; do
   printf '%s\n' "$line" >> "$log"
   case "$line" in
-    SETDESC*) code=$(printf '%s' "$line" | grep -o '[A-Z2-9]\{6\}  *allow once' | cut -c1-6); ` + onSetdesc + ` ;;
+    SETDESC*) code=$(printf '%s' "$line" | grep -o '[A-Z2-9]\{6\}  *allow' | cut -c1-6); ` + onSetdesc + ` ;;
     GETPIN) ` + reply + ` ;;
     BYE) echo 'OK closing connection'; exit 0 ;;
     *) echo OK ;;

@@ -50,7 +50,41 @@ type Request struct {
 	// environment, pinned files, what the sandbox lets the program touch,
 	// what is not pinned — and, for a changed context, what changed.
 	Context []Row
+
+	// Store, when set, makes this a request to store a new secret
+	// (`envseal request`, MCP request_secret) rather than to run a
+	// program: nothing runs, so there is no program, hash or argv to show,
+	// and nothing to save a rule for. Path, SHA256, Argv, Cwd, Secrets and
+	// Sandbox are then ignored.
+	Store *StoreAsk
 }
+
+// StoreAsk is what an agent's request to store a secret says: the name it
+// wants and its stated purpose (both agent-controlled, both sanitized).
+type StoreAsk struct {
+	Name    string
+	Purpose string
+}
+
+// title is the first line of every rendering: what kind of request this is.
+func (r *Request) title() string {
+	if r.Store != nil {
+		return "envseal: an agent asks you to store a new secret"
+	}
+	return "envseal: a program asks for secrets"
+}
+
+// dialogTitle is the window title of a dialog or pinentry asking about r.
+func (r *Request) dialogTitle() string {
+	if r.Store != nil {
+		return "envseal: approve storing a new secret"
+	}
+	return "envseal: approve program run"
+}
+
+// canAlways reports whether "allow always" means anything for r: a store
+// request saves no rule, so it is offered only for runs.
+func (r *Request) canAlways() bool { return r.Store == nil }
 
 // ShortSecretLen is the length under which a value is not scrubbed from
 // output (matching strings that short would mangle ordinary output).
@@ -132,6 +166,9 @@ const maxArgsShown = 64
 // field can spill into another's row.
 func (r *Request) body() *rendering {
 	w := &rendering{}
+	if r.Store != nil {
+		return r.storeBody(w)
+	}
 	if r.Interpreter != "" {
 		w.add(rowWhat, "script", w.field("script path", clean(r.Path, false)))
 		w.add(rowHash, "script sha256", w.field("hash", clean(r.SHA256, false)))
@@ -166,6 +203,26 @@ func (r *Request) body() *rendering {
 	}
 	w.add(rowWhere, "sandbox", w.field("sandbox", clean(sandbox, false)))
 	r.contextBody(w)
+	for i, p := range r.Chain {
+		w.add(rowWhere, first(i, "requested by"), p.render(w))
+	}
+	if len(r.Chain) == 0 {
+		w.add(rowWhere, "requested by", "(unknown)")
+	}
+	return w
+}
+
+// storeBody renders a store request: the name asked for, the purpose the
+// agent gave and who asked. No value is shown: none exists yet, the human
+// types it after approving.
+func (r *Request) storeBody(w *rendering) *rendering {
+	w.add(rowWhat, "new secret", w.field("secret name", clean(r.Store.Name, false)))
+	purpose := r.Store.Purpose
+	if purpose == "" {
+		purpose = "(none given)"
+	}
+	w.add(rowWhat, "purpose", w.field("purpose", clean(purpose, false)))
+	w.add(rowWhat, "value", "typed by you on this channel after you approve; the agent never sees it")
 	for i, p := range r.Chain {
 		w.add(rowWhere, first(i, "requested by"), p.render(w))
 	}
@@ -244,7 +301,7 @@ func (r *Request) allWarnings(w *rendering) []string {
 func (r *Request) Text() string {
 	w := r.body()
 	var b strings.Builder
-	b.WriteString("envseal: a program asks for secrets\n")
+	b.WriteString(r.title() + "\n")
 	for _, l := range w.lines {
 		fmt.Fprintf(&b, "  %-13s %s\n", l.label, l.value)
 	}
@@ -279,7 +336,7 @@ func (r *Request) compact(budget int) string {
 	}
 	const cutNote = "(more not shown: this dialog has no room)\n"
 	var b strings.Builder
-	b.WriteString("envseal: a program asks for secrets\n")
+	b.WriteString(r.title() + "\n")
 	for i, row := range rows {
 		rest := 0
 		if i < len(rows)-1 {

@@ -38,14 +38,14 @@ func (a *ttyApprover) Approve(ctx context.Context, r *Request) (Decision, error)
 		return Deny, noTTY(a.c.ttyPath, fmt.Errorf("flush terminal input: %w", err))
 	}
 	deadline := a.c.deadline(ctx)
-	prompt := "\n" + r.Text() + "\n" + answerHelp(code, a.c.timeout) + "approval code: "
+	prompt := "\n" + r.Text() + "\n" + answerHelp(r, code, a.c.timeout) + "approval code: "
 	if err := t.writeAll(ctx, []byte(prompt), deadline); err != nil {
 		return Deny, err
 	}
 	line, err := t.readLine(ctx, deadline)
 	d := Deny
 	if err == nil {
-		d, err = judge(line, code)
+		d, err = judgeFor(r, line, code)
 	}
 	d, err = confirm(d, err, r, func() (string, error) { return a.askCode(ctx, t) })
 	// Tell the human what happened; best effort, the decision stands.

@@ -22,6 +22,11 @@ func Warnings(r *Request) []string {
 		}
 		out = append(out, s)
 	}
+	if r.Store != nil {
+		// Nothing runs: the program checks below have nothing to look at
+		// (an empty path is not "not absolute").
+		return nil
+	}
 	path := clean(r.Path, false).text
 
 	if r.PrevSHA256 != "" && r.PrevSHA256 != r.SHA256 {

@@ -67,12 +67,14 @@ func rawStatusClient(sock string) int {
 
 // fakeApprover plays the human: it counts questions and answers with d.
 type fakeApprover struct {
-	n atomic.Int64
-	d atomic.Int64 // an approve.Decision
+	n    atomic.Int64
+	d    atomic.Int64 // an approve.Decision
+	last atomic.Pointer[approve.Request]
 }
 
 func (a *fakeApprover) Approve(ctx context.Context, r *approve.Request) (approve.Decision, error) {
 	a.n.Add(1)
+	a.last.Store(r)
 	return approve.Decision(a.d.Load()), nil
 }
 

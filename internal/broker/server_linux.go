@@ -413,14 +413,11 @@ func (s *Server) serveStore(c *net.UnixConn, f Frame, peerPID int) {
 			}
 		}
 	}
+	// Shown with the store template (approve.StoreAsk): nothing runs, so
+	// no program, hash or "allow always" rows.
 	req := &approve.Request{
-		Path:  "(store request)",
-		Argv:  []string{"envseal", "store", m.Name},
+		Store: &approve.StoreAsk{Name: m.Name, Purpose: m.Purpose},
 		Chain: approve.ProcessChain(peerPID, 2),
-		Warnings: []string{
-			"an agent asks you to store a NEW secret named " + m.Name + "; after the code you type its value here",
-			"its stated purpose: " + m.Purpose,
-		},
 	}
 	sf, sfDone, err := s.storeSecondFactor() // TOTP (totp_linux.go)
 	if err != nil {

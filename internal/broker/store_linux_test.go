@@ -51,6 +51,13 @@ func TestStoreRequest(t *testing.T) {
 	if err != nil || !res.Stored {
 		t.Fatalf("store = %+v, %v", res, err)
 	}
+	// The human saw the store template: the name and purpose, no program
+	// rows, no "allow always".
+	if r := tb.ap.last.Load(); r == nil || r.Store == nil || r.Store.Name != "NEW_KEY" || r.Store.Purpose != "deploy the staging site" {
+		t.Errorf("store request shown as %+v, want the store template", r)
+	} else if txt := r.Text(); strings.Contains(txt, "sha256") || strings.Contains(txt, "not absolute") {
+		t.Errorf("store request screen shows run rows:\n%s", txt)
+	}
 	v, err := vault.Open(tb.srv.cfg.Vault.Dir())
 	if err != nil {
 		t.Fatal(err)

@@ -94,6 +94,7 @@ func (a *app) run(args []string) int {
 	if err == nil {
 		return exitOK
 	}
+	err = jailError(err) // injail.go: "you are inside envseal jail", not "envseal init"
 	code, hint := exitError, hintFor(err)
 	var ee *exitErr
 	if errors.As(err, &ee) {
@@ -179,6 +180,7 @@ The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 		a.requestCmd(),
 		a.importCmd(),
 		a.scanCmd(),
+		a.shellHookCmd(),
 		a.gitHookCmd(),
 		a.rotationCmd(),
 		a.mcpCmd(),

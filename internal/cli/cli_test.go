@@ -48,6 +48,7 @@ func TestScripts(t *testing.T) {
 			"backdate":    cmdBackdate,
 			"expirerules": cmdExpireRules,
 			"checkexpiry": cmdCheckExpiry,
+			"ptyshell":    cmdPtyShell,
 		},
 	})
 }

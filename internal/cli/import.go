@@ -8,11 +8,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/childenv"
+	"github.com/envseal/envseal/internal/detect"
 	"github.com/envseal/envseal/internal/envfile"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
@@ -28,16 +31,27 @@ func (a *app) importCmd() *cobra.Command {
 		prefix      string
 		envsealFile string
 		keep        bool
+		sel         importSelect
+		dryRun      bool
 	)
 	c := &cobra.Command{
 		Use:   "import FILE",
-		Short: "Move the values of a .env file into the vault and write .envseal",
+		Short: "Move the secret values of a .env file into the vault and write .envseal",
 		Long: `Read the dotenv file FILE (quotes, escapes, 'export', multi-line values,
-comments), store each value in the vault as a secret named after its key
-(with --prefix P prepended), add KEY=secret lines to the .envseal next to
-FILE (or --envseal-file PATH), and rewrite FILE with every imported value
-removed ("KEY= # moved to envseal: secret NAME"); --keep leaves FILE as it
-was. Keys with an empty value are left alone.
+comments) and move the values that look secret into the vault: each is
+stored as a secret named after its key (with --prefix P prepended), gets a
+KEY=secret line in the .envseal next to FILE (or --envseal-file PATH), and
+is removed from FILE ("KEY= # moved to envseal: secret NAME"); --keep
+leaves FILE as it was.
+
+What looks secret: a known token shape, a PEM block, a password inside a
+URL, a name like *_KEY, *_TOKEN, *SECRET*, *PASSWORD*, or a high-entropy
+value. Everything else (NODE_ENV=production, PORT=3000, API_URL=…) stays in
+FILE as plain config: moved to the vault it would be scrubbed from every
+output. A table on stdout shows what moves, what stays and why (never a
+value). --all moves every non-empty value, --only NAME moves just the
+variables named, --except NAME keeps those in FILE; --dry-run prints the
+table and changes nothing. Keys with an empty value always stay.
 
 Nothing is half done: every value is stored first; if one store fails, the
 secrets this import stored are revoked and no file is touched. Existing
@@ -48,16 +62,25 @@ secrets are never replaced. Values are never printed.`,
 			if envsealFile == "" {
 				envsealFile = filepath.Join(filepath.Dir(path), envfile.FileName)
 			}
-			p, err := planImport(path, prefix, envsealFile)
+			if err := sel.check(); err != nil {
+				return err
+			}
+			p, err := planImport(path, prefix, envsealFile, sel)
 			if err != nil {
 				return err
 			}
 			defer p.wipe()
-			for _, s := range p.skipped {
-				a.warnf("%s:%d: %s has an empty value; left in %s, not imported", path, s.Line, s.Key, filepath.Base(path))
-			}
+			p.printTable(a.stdout)
 			if len(p.items) == 0 {
-				return withHint(fmt.Errorf("%s has no values to import", path), "nothing was changed")
+				if sel.all || len(sel.only) > 0 {
+					return withHint(fmt.Errorf("%s has no values to import", path), "nothing was changed")
+				}
+				return withHint(fmt.Errorf("nothing in %s looks secret", path),
+					"nothing was changed; move chosen variables with --only NAME, or every value with --all")
+			}
+			if dryRun {
+				a.infof("dry run: nothing was changed")
+				return nil
 			}
 			v, err := openVault()
 			if err != nil {
@@ -107,6 +130,10 @@ secrets are never replaced. Values are never printed.`,
 	f.StringVar(&prefix, "prefix", "", "prepend `P` to every secret name (e.g. myapp.)")
 	f.StringVar(&envsealFile, "envseal-file", "", "write the mapping to `PATH` (default: .envseal next to FILE)")
 	f.BoolVar(&keep, "keep", false, "leave FILE untouched (its values stay in plaintext)")
+	f.BoolVar(&sel.all, "all", false, "move every non-empty value, not only those that look secret")
+	f.StringSliceVar(&sel.only, "only", nil, "move only the variable `NAME` (repeat, or comma-separate)")
+	f.StringSliceVar(&sel.except, "except", nil, "keep the variable `NAME` in FILE (repeat, or comma-separate)")
+	f.BoolVar(&dryRun, "dry-run", false, "print what would move and what would stay; change nothing")
 	f.IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
 }
@@ -117,6 +144,53 @@ type importItem struct {
 	secret string
 }
 
+// importSelect is which variables move: by default those detect.Classify
+// calls secret; --all every non-empty one; --only exactly those named;
+// --except never those named.
+type importSelect struct {
+	all          bool
+	only, except []string
+}
+
+func (s importSelect) check() error {
+	if s.all && len(s.only) > 0 {
+		return withHint(errors.New("--all and --only exclude each other"), "use one of them (--except works with either)")
+	}
+	for _, n := range append(slices.Clone(s.only), s.except...) {
+		if slices.Contains(s.only, n) && slices.Contains(s.except, n) {
+			return withHint(fmt.Errorf("%s is named by both --only and --except", n), "name it in one of them")
+		}
+	}
+	return nil
+}
+
+// pick says whether kv moves, and why (for the table).
+func (s importSelect) pick(kv envfile.KV) (bool, string) {
+	secret, why := detect.Classify(kv.Key, kv.Value)
+	switch {
+	case len(kv.Value) == 0:
+		return false, detect.WhyEmpty
+	case slices.Contains(s.except, kv.Key):
+		return false, "--except"
+	case len(s.only) > 0:
+		if slices.Contains(s.only, kv.Key) {
+			return true, "--only"
+		}
+		return false, "not named by --only"
+	case s.all && !secret:
+		return true, "--all (" + why + ")"
+	}
+	return secret, why
+}
+
+// importRow is one line of the table import prints: never a value.
+type importRow struct {
+	line     int
+	key, why string
+	move     bool
+	secret   string
+}
+
 // importPlan is everything import will do, computed before any change so
 // that every refusal happens while nothing has been touched.
 type importPlan struct {
@@ -124,7 +198,7 @@ type importPlan struct {
 	orig    []byte // FILE as read; compared again before it is replaced
 	mode    fs.FileMode
 	items   []importItem
-	skipped []envfile.KV
+	rows    []importRow
 	rewrite []byte // FILE without the imported values
 
 	envsealPath string
@@ -162,7 +236,7 @@ func readRegular(path string) ([]byte, fs.FileMode, error) {
 	return b, fi.Mode().Perm(), nil
 }
 
-func planImport(path, prefix, envsealPath string) (*importPlan, error) {
+func planImport(path, prefix, envsealPath string, sel importSelect) (*importPlan, error) {
 	data, mode, err := readRegular(path)
 	if err != nil {
 		return nil, err
@@ -181,7 +255,7 @@ func planImport(path, prefix, envsealPath string) (*importPlan, error) {
 		}
 		return nil, withHint(err, "fix that line; nothing was changed")
 	}
-	if p.items, p.skipped, err = nameItems(path, prefix, kvs); err != nil {
+	if p.items, p.rows, err = nameItems(path, prefix, kvs, sel); err != nil {
 		return nil, err
 	}
 	if p.rewrite, err = blankValues(data, p.items); err != nil {
@@ -194,18 +268,30 @@ func planImport(path, prefix, envsealPath string) (*importPlan, error) {
 	return p, nil
 }
 
-// nameItems pairs each non-empty value with its secret name and refuses,
-// with the line, a variable a secret may not be delivered as.
-func nameItems(path, prefix string, kvs []envfile.KV) (items []importItem, skipped []envfile.KV, err error) {
+// nameItems pairs each value sel picks with its secret name and refuses,
+// with the line, a variable a secret may not be delivered as. rows has one
+// entry per variable, moved or not, for the table.
+func nameItems(path, prefix string, kvs []envfile.KV, sel importSelect) (items []importItem, rows []importRow, err error) {
 	seen := map[string]int{}
+	have := map[string]bool{}
 	for _, kv := range kvs {
+		have[kv.Key] = true
+	}
+	for _, n := range append(slices.Clone(sel.only), sel.except...) {
+		if !have[n] {
+			return nil, nil, withHint(fmt.Errorf("%s has no variable %s", path, n), "name variables the file assigns; nothing was changed")
+		}
+	}
+	for _, kv := range kvs {
+		move, why := sel.pick(kv)
+		row := importRow{line: kv.Line, key: kv.Key, why: why, move: move}
+		if !move {
+			rows = append(rows, row)
+			continue
+		}
 		if err := childenv.ValidName(kv.Key); err != nil {
 			return nil, nil, withHint(fmt.Errorf("%s:%d: %w", path, kv.Line, err),
 				"a secret cannot be delivered as that variable; move the line out of the file, then import again")
-		}
-		if len(kv.Value) == 0 {
-			skipped = append(skipped, kv)
-			continue
 		}
 		name := prefix + kv.Key
 		if err := vault.ValidName(name); err != nil {
@@ -217,8 +303,25 @@ func nameItems(path, prefix string, kvs []envfile.KV) (items []importItem, skipp
 		}
 		seen[name] = kv.Line
 		items = append(items, importItem{kv: kv, secret: name})
+		row.secret = name
+		rows = append(rows, row)
 	}
-	return items, skipped, nil
+	return items, rows, nil
+}
+
+// printTable shows what moves and what stays, with why: the human checks
+// the guess before (with --dry-run) or after the fact. Names only.
+func (p *importPlan) printTable(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIABLE\tLINE\tACTION\tWHY")
+	for _, r := range p.rows {
+		action := "stays in " + filepath.Base(p.path)
+		if r.move {
+			action = "moves to secret " + r.secret
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", r.key, r.line, action, r.why)
+	}
+	tw.Flush()
 }
 
 // blankValues returns data with each imported assignment (all its lines,

@@ -99,7 +99,7 @@ func TestImportCorpus(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.in), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			p, err := planImport(path, tc.prefix, filepath.Join(dir, ".envseal"))
+			p, err := planImport(path, tc.prefix, filepath.Join(dir, ".envseal"), importSelect{all: true})
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error = %v, want one containing %q", err, tc.err)
@@ -110,8 +110,10 @@ func TestImportCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			var skipped []string
-			for _, s := range p.skipped {
-				skipped = append(skipped, s.Key)
+			for _, r := range p.rows {
+				if !r.move {
+					skipped = append(skipped, r.key)
+				}
 			}
 			if strings.Join(skipped, ",") != strings.Join(tc.skipped, ",") {
 				t.Errorf("skipped %v, want %v", skipped, tc.skipped)
@@ -234,7 +236,7 @@ func TestImportAllOrNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := listNames(t, v)
-			p, err := planImport(path, "", mapPath)
+			p, err := planImport(path, "", mapPath, importSelect{all: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -281,10 +283,10 @@ func TestImportRefusesClashes(t *testing.T) {
 	path := filepath.Join(dir, ".env")
 	os.WriteFile(path, []byte("A=1\nB=2\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, ".envseal"), []byte("B=other\n"), 0o644)
-	if _, err := planImport(path, "", filepath.Join(dir, ".envseal")); err == nil || !strings.Contains(err.Error(), "B is already mapped") {
+	if _, err := planImport(path, "", filepath.Join(dir, ".envseal"), importSelect{all: true}); err == nil || !strings.Contains(err.Error(), "B is already mapped") {
 		t.Errorf("mapped variable: error = %v", err)
 	}
-	p, err := planImport(path, "", filepath.Join(dir, "other.envseal"))
+	p, err := planImport(path, "", filepath.Join(dir, "other.envseal"), importSelect{all: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +297,7 @@ func TestImportRefusesClashes(t *testing.T) {
 	}
 	link := filepath.Join(dir, "link.env")
 	os.Symlink(path, link)
-	if _, err := planImport(link, "", filepath.Join(dir, "x.envseal")); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := planImport(link, "", filepath.Join(dir, "x.envseal"), importSelect{all: true}); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("symlink: error = %v", err)
 	}
 }

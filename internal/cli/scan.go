@@ -49,8 +49,16 @@ gate CI), other errors 1 with a message.
 --import moves each value into the vault: it asks a secret name on the
 terminal (--yes takes the suggested one), stores the values (the
 passphrase is asked on the terminal, or read from --passphrase-fd), then
-rewrites each file with the value replaced by "[envseal:NAME]", everything
-else kept byte for byte. Per file it is all or nothing: if a store or the
+rewrites each file with the value replaced, everything else kept byte for
+byte. In a program the value becomes a read of an environment variable
+named after the secret (apiToken → API_TOKEN), added to the .envseal next
+to the file so that 'envseal run -- ./deploy.sh' delivers it: "${VAR}" in
+a shell script (quoted to fit where the value was), process.env.VAR in
+JavaScript/TypeScript, os.environ["VAR"] in Python. A program in another
+language, a value inside a longer string literal, or a shell value after a
+here-document is refused (the file is left as it was, nothing is stored
+for it) with a hint. Elsewhere (history, YAML, notes) the value becomes
+"[envseal:NAME]". Per file it is all or nothing: if a store or the
 rewrite fails, the secrets stored for that file are revoked and the file is
 left as it was. Existing secrets are never replaced. Dotenv files (.env,
 .env.*) are left to 'envseal import FILE', which also writes .envseal.`,
@@ -294,6 +302,11 @@ func (a *app) scanImport(findings []detect.Finding, prefix string, yes bool, pf 
 		}, func(name string) {
 			log.Event(k, "secret_revoked", map[string]any{"secret": name, "reason": "scan import rolled back"})
 		})
+		var ref *refusedFile
+		if errors.As(err, &ref) {
+			a.warnf("%s: not rewritten, nothing stored for it: %s; %s", ref.path, ref.why, ref.hint)
+			continue
+		}
 		if err != nil {
 			if moved > 0 {
 				a.infof("moved %d values before this failure; those files are already rewritten", moved)
@@ -395,19 +408,45 @@ func (a *app) moveFile(v *vault.Vault, k seal.Key, path string, finds []*detect.
 		}
 	}
 	sort.Slice(finds, func(i, j int) bool { si, _ := finds[i].Span(); sj, _ := finds[j].Span(); return si < sj })
-	var out bytes.Buffer
+	// Every refusal (a file scan cannot rewrite into working code) comes
+	// here, before anything is stored (scanref.go).
+	lang := langOf(path, data)
+	var refs []replacement
+	secretOf := map[string]string{}
 	last := 0
 	for _, f := range finds {
-		s, e := f.Span()
-		if s < last {
+		if s, _ := f.Span(); s < last {
 			continue
 		}
-		out.Write(data[last:s])
-		out.WriteString("[envseal:" + itemFor[f].secret + "]")
-		last = e
+		r, err := referenceFor(lang, path, data, f, itemFor[f].secret)
+		if err != nil {
+			return err
+		}
+		if r.start < last {
+			continue
+		}
+		refs = append(refs, r)
+		last = r.end
+		if r.env != "" {
+			if prev, ok := secretOf[r.env]; ok && prev != itemFor[f].secret {
+				return &refusedFile{path, "two secrets would be read from " + r.env, "choose distinct secret names"}
+			}
+			secretOf[r.env] = itemFor[f].secret
+		}
+	}
+	var out bytes.Buffer
+	last = 0
+	for _, r := range refs {
+		out.Write(data[last:r.start])
+		out.WriteString(r.text)
+		last = r.end
 	}
 	out.Write(data[last:])
 	defer clear(out.Bytes())
+	mapping, err := planMapping(filepath.Dir(path), path, refs, secretOf)
+	if err != nil {
+		return err
+	}
 
 	var done []*scanItem
 	defer func() {
@@ -438,5 +477,32 @@ func (a *app) moveFile(v *vault.Vault, k seal.Key, path string, finds []*detect.
 		done = append(done, it)
 		stored(it.secret, meta.Generation)
 	}
-	return writeFileAtomic(path, out.Bytes(), fi.Mode().Perm())
+	if mapping.new != nil {
+		if err := writeFileAtomic(mapping.path, mapping.new, mapping.mode); err != nil {
+			return err
+		}
+	}
+	if err := writeFileAtomic(path, out.Bytes(), fi.Mode().Perm()); err != nil {
+		if mapping.new != nil {
+			if mapping.old != nil {
+				writeFileAtomic(mapping.path, mapping.old, mapping.mode)
+			} else {
+				os.Remove(mapping.path)
+			}
+		}
+		return err
+	}
+	if mapping.new != nil {
+		a.infof("%s: the values are now read from the environment; added %s to %s", path, strings.Join(sortedKeys(secretOf), ", "), mapping.path)
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }

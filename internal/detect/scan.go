@@ -115,6 +115,22 @@ var (
 	// NAME=VALUE anywhere a shell word can start (export, env prefixes,
 	// after ; && |), and at the start of a dotenv line.
 	assignRE = lazy(`(?:^|[\s;&|(])(?:export\s+|set\s+)?([A-Za-z_][A-Za-z0-9_.]*)=`)
+	// name = "value", name := 'value', const apiToken = "value" (code in
+	// most languages, TOML): spaces around the operator, the value a
+	// string literal. Only quoted values, so that "x = y" between
+	// identifiers is never a finding; "==", "!=", "<=" and ">=" cannot
+	// match (the operator must be followed by a quote).
+	codeRE = lazy("(?:^|[^A-Za-z0-9_.$])([A-Za-z_$][A-Za-z0-9_.$]*)\\s*(?::=|=)\\s*[\"'`]")
+	// name = value at the start of an INI/TOML/git-config line: the
+	// value may be bare.
+	iniRE = lazy(`^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s+=\s*`)
+	// set -x NAME VALUE (fish), setenv NAME VALUE (csh).
+	fishSetRE = lazy(`(?:^|[\s;(])(?:set\s+(?:-[A-Za-z]+\s+)*|setenv\s+)([A-Za-z_][A-Za-z0-9_]*)\s+`)
+	// A Go/JS/Python identifier or selector (pkg.Name, a.b.c): the right
+	// side of an assignment in code, not a credential.
+	identPathRE = lazy(`^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*$`)
+	// 'name': 'value' (Python and JS object literals).
+	pyDictRE = lazy(`'([A-Za-z_][A-Za-z0-9_.-]*)'\s*:\s*'`)
 	// NAME: VALUE at the start of a YAML line (also "- NAME: VALUE").
 	yamlRE = lazy(`^\s*(?:-\s+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*:\s+`)
 	// "name": "value" (JSON, also inline in other text).
@@ -141,18 +157,27 @@ var notSecretSuffixes = []string{"URL", "URI", "HOST", "HOSTNAME", "PORT", "ENDP
 // SecretName reports whether a variable, key, flag or header name looks
 // like it holds a credential.
 func SecretName(name string) bool {
-	u := strings.ToUpper(name)
+	u := strings.ToUpper(snakeCase(name))
 	if u == "AUTHORIZATION" || u == "PROXY-AUTHORIZATION" {
 		return true
 	}
 	if u == "PWD" || u == "OLDPWD" || strings.Contains(u, "PUBLIC") || strings.Contains(u, "AUTHOR") {
 		return false
 	}
+	// The secret word must be in the last two words: API_TOKEN,
+	// AWS_SECRET_ACCESS_KEY, SECRET_KEY_BASE are credentials, but in
+	// MetaKeyClientInfo, KeyExchangeECDHP256 or TOKEN_TYPE_HINT "key" and
+	// "token" qualify something else.
+	words := strings.FieldsFunc(u, func(r rune) bool { return r == '_' || r == '.' || r == '-' })
+	if len(words) > 2 {
+		words = words[len(words)-2:]
+	}
 	hit := false
 	for _, w := range secretWords {
-		if strings.Contains(u, w) {
-			hit = true
-			break
+		for _, word := range words {
+			if strings.Contains(word, w) {
+				hit = true
+			}
 		}
 	}
 	if !hit {
@@ -171,6 +196,25 @@ func SecretName(name string) bool {
 		}
 	}
 	return true
+}
+
+// snakeCase splits camelCase words with '_' (apiToken → api_Token,
+// dbPasswordURL → db_Password_URL), so that a code identifier is judged by
+// its last word like a SCREAMING_SNAKE one: apiUrl is a URL, not an API key.
+func snakeCase(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if i > 0 && c >= 'A' && c <= 'Z' {
+			p := name[i-1]
+			nextLower := i+1 < len(name) && name[i+1] >= 'a' && name[i+1] <= 'z'
+			if p >= 'a' && p <= 'z' || p >= '0' && p <= '9' || p >= 'A' && p <= 'Z' && nextLower {
+				b.WriteByte('_')
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // valueAt returns the span of the value starting at line[i]: a quoted
@@ -225,6 +269,9 @@ func plausibleValue(v []byte) bool {
 	if !(digit && (lower || upper) || lower && upper) {
 		return false
 	}
+	if !digit && len(v) < 20 && !bytes.ContainsAny(v, "+/=_-~.!@#%^&*") {
+		return false // friendlyName, ProductionMode: a word, not a key
+	}
 	return Weakness(v) == "" && EstimateBits(v) >= MinAssignmentBits
 }
 
@@ -247,6 +294,44 @@ func ScanLine(line []byte) []Match {
 	for _, m := range assignRE.FindAllSubmatchIndex(line, -1) {
 		vs, ve := valueAt(line, m[1])
 		assign(string(line[m[2]:m[3]]), vs, ve)
+	}
+	// The cheap byte tests keep lines that cannot match from paying for
+	// the regular expressions (most lines of code).
+	hasEq := bytes.IndexByte(line, '=') >= 0
+	if hasEq && bytes.ContainsAny(line, "\"'`") {
+		for _, m := range codeRE.FindAllSubmatchIndex(line, -1) {
+			vs, ve := valueAt(line, m[1]-1)
+			assign(strings.TrimPrefix(string(line[m[2]:m[3]]), "$"), vs, ve)
+		}
+	}
+	if hasEq {
+		if m := iniRE.FindSubmatchIndex(line); m != nil {
+			vs, ve := valueAt(line, m[1])
+			// A bare INI value is the whole rest of the line, and not an
+			// identifier: "key = jwt.SigningMethodHS256" or
+			// "flagKey = flag.String(…)" in code is an expression.
+			quoted := m[1] < len(line) && bytes.IndexByte([]byte("\"'`"), line[m[1]]) >= 0
+			rest := bytes.TrimRight(line[ve:], " \t")
+			v := line[vs:ve]
+			ident := identPathRE.Match(v) && (bytes.IndexByte(v, '.') >= 0 || !bytes.ContainsAny(v, "0123456789")) ||
+				bytes.ContainsAny(v, "[]()")
+			if quoted || len(rest) == 0 && !ident {
+				assign(string(line[m[2]:m[3]]), vs, ve)
+			}
+		}
+	}
+
+	if bytes.Contains(line, []byte("set")) {
+		for _, m := range fishSetRE.FindAllSubmatchIndex(line, -1) {
+			vs, ve := valueAt(line, m[1])
+			assign(string(line[m[2]:m[3]]), vs, ve)
+		}
+	}
+	if bytes.Contains(line, []byte("':")) {
+		for _, m := range pyDictRE.FindAllSubmatchIndex(line, -1) {
+			vs, ve := valueAt(line, m[1]-1)
+			assign(string(line[m[2]:m[3]]), vs, ve)
+		}
 	}
 	if m := yamlRE.FindSubmatchIndex(line); m != nil {
 		vs, ve := valueAt(line, m[1])

@@ -134,7 +134,12 @@ func TestScanFixtures(t *testing.T) {
 	wants := []want{
 		{"app.env", 3, KindAssignment, "API_KEY"},
 		{"app.env", 6, "openai", "OPENAI_API_KEY"},
+		{"app.py", 2, KindAssignment, "API_SECRET"},
+		{"app.py", 3, KindAssignment, "api_secret"},
+		{"app.py", 7, KindAssignment, "client_secret"},
 		{"bash_history", 3, "github", "GITHUB_TOKEN"},
+		{"client.js", 1, KindAssignment, "apiToken"},
+		{"client.js", 4, KindAssignment, "sessionSecret"},
 		{"config.yaml", 3, KindAssignment, "auth_token"},
 		{"config.yaml", 6, "slack", "slack"},
 		{"deploy.sh", 3, KindAssignment, "Authorization"},
@@ -143,6 +148,8 @@ func TestScanFixtures(t *testing.T) {
 		{"id_rsa.txt", 2, KindPrivateKey, ""},
 		{"settings.json", 3, KindAssignment, "clientSecret"},
 		{"settings.json", 5, "github", "github"},
+		{"settings.toml", 2, KindAssignment, "token"},
+		{"settings.toml", 3, KindAssignment, "api_key"},
 		{"zsh_history", 2, KindAssignment, "AWS_SECRET_ACCESS_KEY"},
 		{"zsh_history", 3, "stripe", "STRIPE_KEY"},
 	}
@@ -338,6 +345,58 @@ func TestScanLineURLPasswords(t *testing.T) {
 		}
 		if got != nil && got.Name != c.name {
 			t.Errorf("url password named %q, want %q", got.Name, c.name)
+		}
+	}
+}
+
+// Assignments in code and config: spaces around the operator, quotes,
+// declarations; and the lines that look alike but assign no secret.
+func TestScanLineCode(t *testing.T) {
+	v := "Xk29fjQ0pLm3ZzR8wT5uQ7"
+	for _, tc := range []struct {
+		line, name string // name "" = no finding
+	}{
+		{`NAME_TOKEN = "` + v + `"`, "NAME_TOKEN"},
+		{`api_secret = '` + v + `'`, "api_secret"},
+		{`const apiToken = "` + v + `";`, "apiToken"},
+		{`  private static final String API_KEY = "` + v + `";`, "API_KEY"},
+		{`	token := "` + v + `"`, "token"},
+		{`$password = '` + v + `';`, "password"},
+		{`opts = {'client_secret': '` + v + `'}`, "client_secret"},
+		{`secret = ` + v, "secret"},
+		{`set -gx GITHUB_TOKEN ` + v, "GITHUB_TOKEN"},
+		{`setenv API_KEY "` + v + `"`, "API_KEY"},
+		{`set -x EDITOR vim`, ""},
+		// Code that looks alike, seen in the Go module cache: expressions,
+		// identifiers, words, and names where "key" qualifies another word.
+		{`	hashedSecret = hashedSecret[n:]`, ""},
+		{`		key = jwt.UnsafeAllowNoneSignatureType`, ""},
+		{`	flagKey     = flag.String("key", "", "path to key file")`, ""},
+		{`	EKEYREVOKED     = syscall.Errno(0x80)`, ""},
+		{`	MetaKeyClientInfo = "io.modelcontextprotocol/clientInfo"`, ""},
+		{`	KeyExchangeECDHP256 = "ecdh-sha2-nistp256"`, ""},
+		{`		key = "friendlyName"`, ""},
+		{`		token:     extractorTestTokenA,`, ""},
+		{`if token == "` + v + `" {`, ""},
+		{`if (password === "` + v + `") {`, ""},
+		{`ok = secret != "` + v + `"`, ""},
+		{`const apiUrl = "https://example.com/` + v + `";`, ""},
+		{`const apiToken = process.env.API_TOKEN;`, ""},
+		{`api_key = "your-api-key-here"`, ""},
+		{`token = "changeme"`, ""},
+		{`password = "correct horse battery staple"`, ""},
+		{`const color = "` + v + `";`, ""},
+	} {
+		ms := ScanLine([]byte(tc.line))
+		got := ""
+		if len(ms) > 0 {
+			got = ms[0].Name
+			if s := tc.line[ms[0].Start:ms[0].End]; s != v {
+				t.Errorf("%q: span is not the value", tc.name)
+			}
+		}
+		if got != tc.name || len(ms) > 1 {
+			t.Errorf("ScanLine(line for %q): %d findings, first named %q", tc.name, len(ms), got)
 		}
 	}
 }

@@ -293,6 +293,19 @@ func (c *Checkpoint) checkSecretsExist(grants []policy.Grant) (map[string]int, e
 	return lens, nil
 }
 
+// secretFD is the descriptor the program gets its k-th fd-delivered secret
+// on: after 0-2 (stdio) and the sealed image, plus the script for a #!
+// script that is not served at its path (exeseal.Prepare passes it as a
+// descriptor; PrepareServed does not). The approval screen shows it and
+// spawn refuses to deliver on any other number.
+func secretFD(pin *exeseal.Pinned, rc *runContext, k int) int {
+	fd := 4 + k
+	if pin.IsScript() && !rc.serves(pin) {
+		fd++
+	}
+	return fd
+}
+
 func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pinned, m policy.Match, q policy.Query, rc *runContext, key seal.Key, lens map[string]int, totpFlag bool) (approve.Decision, error) {
 	ar := &approve.Request{
 		Path: pin.Path, SHA256: pin.SHA256,
@@ -327,13 +340,15 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 	if pin.Writable {
 		ar.Warnings = append(ar.Warnings, "you can write to this file: anything running as you could change it (a changed file needs a new approval)")
 	}
+	nfd := 0
 	for _, g := range req.Grants {
 		s := approve.Secret{Name: g.Secret, Env: g.Env}
 		switch g.Delivery {
 		case policy.DeliverStdin:
 			s.Delivery = approve.DeliverStdin
 		case policy.DeliverFD:
-			s.Delivery = approve.DeliverFD
+			s.Delivery, s.FD = approve.DeliverFD, secretFD(pin, rc, nfd)
+			nfd++
 		default:
 			s.Delivery = approve.DeliverEnv
 		}

@@ -96,6 +96,10 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 			fdFiles = append(fdFiles, f)
 			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
 			fd := 2 + len(cmd.ExtraFiles)
+			if want := secretFD(pin, rc, len(fdFiles)-1); fd != want {
+				// The human was shown /dev/fd/want.
+				return ExitFailed, nil, &Error{Code: ExitFailed, Err: fmt.Errorf("secret %s would be on fd %d, approved as fd %d", g.Secret, fd, want)}
+			}
 			envKV = append(envKV, childenv.KV{Name: g.Env, Value: fmt.Appendf(nil, "/dev/fd/%d", fd)})
 		}
 	}
