@@ -161,6 +161,17 @@ func (c *Conn) Store(name, purpose string) (*StoreResultMsg, error) {
 	return DecodeStoreResult(f.Payload)
 }
 
+// withdraw asks the broker, on a connection of its own, to withdraw this
+// process's pending approvals. Best effort: a broker that is gone or
+// older refuses, and the run's own connection still carries the signal.
+func withdraw(path string) {
+	c, err := Dial(path)
+	if err != nil {
+		return
+	}
+	c.roundTrip(TypeWithdraw)
+}
+
 // Lock asks the broker to wipe its key.
 func (c *Conn) Lock() error {
 	f, err := c.roundTrip(TypeLock)
@@ -220,12 +231,22 @@ func (c *Conn) Run(ctx context.Context, req *launch.Request) (*launch.Result, er
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
+		withdrawn := false
 		for {
 			select {
 			case s := <-sigs:
 				if n, ok := s.(syscall.Signal); ok {
 					if fb, err := EncodeFrame(TypeSignal, &SignalMsg{Signal: int(n)}); err == nil {
 						c.write(fb, nil)
+					}
+					// While the run still waits for the human there is no
+					// child to signal: Ctrl-C, SIGTERM and SIGHUP withdraw
+					// the request (the prompt ends, nothing runs). Once the
+					// program runs, the broker has no prompt of ours and
+					// the signal above is what counts.
+					if n != syscall.SIGQUIT && !withdrawn {
+						withdrawn = true
+						go withdraw(c.Path)
 					}
 				}
 			case <-ctx.Done():
