@@ -325,3 +325,33 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestJailLockRefused: broker, jail and human as the same unprivileged
+// uid. `envseal lock` from inside the jail is refused (the passphrase
+// prompt it leads to would come when the agent chooses) and the broker
+// keeps its key; the human's own `envseal lock` outside — a non-dumpable
+// process the broker cannot ptrace-read, told apart by its uid_map —
+// locks it.
+func TestJailLockRefused(t *testing.T) {
+	e := newJailEnv(t)
+	if _, errb, err := e.run(jailPass+"\n", "init", "--passphrase-fd", "0"); err != nil {
+		t.Fatalf("init: %v\n%s", err, errb)
+	}
+	b, _ := e.startBroker(jailPass)
+	_, errb, err := e.run("", "jail", "--", "envseal", "lock")
+	if err == nil || !strings.Contains(errb, "refused inside a jail") || !strings.Contains(errb, "hint: lock the broker from a terminal outside the jail") {
+		t.Errorf("envseal lock inside the jail: %v\n%s\nwant a refusal with its hint", err, errb)
+	}
+	if out, _, _ := e.run("", "status"); !strings.Contains(out, "mode: broker") || strings.Contains(out, "locked (") {
+		t.Errorf("after the jailed lock: status %q, want an unlocked broker", out)
+	}
+	if _, errb, err := e.run("", "lock"); err != nil || !strings.Contains(errb, "wiped its key") {
+		t.Errorf("the human's envseal lock: %v\n%s", err, errb)
+	}
+	if out, _, _ := e.run("", "status"); !strings.Contains(out, "locked (") {
+		t.Errorf("after the human's lock: status %q, want a locked broker", out)
+	}
+	if t.Failed() {
+		t.Logf("broker:\n%s", b.transcript())
+	}
+}
