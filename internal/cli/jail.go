@@ -30,7 +30,8 @@ new user and mount namespaces where:
   - /dev/pts holds only the agent's own terminal (the broker's and every other
     one cannot be opened; new pseudo-terminals cannot be allocated);
   - /tmp, /var/tmp, /dev/shm and $XDG_RUNTIME_DIR are fresh private
-    directories (the working directory, when beneath /tmp, is bound back in):
+    directories (the working directory and PATH directories beneath /tmp are
+    bound back in):
     tmux, screen, kitty, WezTerm, Zellij, D-Bus session bus, systemd --user,
     ssh-agent, gpg-agent, PulseAudio/PipeWire, editor (VS Code, emacs, nvim)
     and X11/Wayland sockets are gone, /run/screen and ~/.ssh/agent are empty,

@@ -23,8 +23,9 @@ const x11Dir = "/tmp/.X11-unix"
 // sockets (jailsockets_linux.go): fresh /tmp, /var/tmp, /dev/shm and
 // runtime dirs, empty covers for the other socket dirs, /dev/null over
 // the sockets the dropped variables name, and the few paths bound back
-// in (--keep): the working directory and CMD when beneath a private dir,
-// and what --allow-display / --allow-ssh-agent allow.
+// in (--keep): the working directory, CMD and PATH directories when
+// beneath a private dir, and what --allow-display / --allow-ssh-agent
+// allow.
 func jailSocketArgs(path string, env []string, o JailOptions) ([]string, error) {
 	cwd := o.Cwd
 	if cwd == "" {
@@ -85,6 +86,17 @@ func jailSocketArgs(path string, env []string, o JailOptions) ([]string, error) 
 	}
 	if underPrivate(path) {
 		keep = append(keep, path)
+	}
+	// PATH directories beneath /tmp (a `go build -o /tmp/x` toolbox): the
+	// agent keeps its tools. A PATH entry that is /tmp itself is not
+	// bound: it would bring the sockets back.
+	for _, d := range filepath.SplitList(getenv(env, "PATH")) {
+		if filepath.IsAbs(d) {
+			d = filepath.Clean(d)
+			if underPrivate(d) && !contains(private, d) && !contains(keep, d) && isDir(d) {
+				keep = append(keep, d)
+			}
+		}
 	}
 	if o.AllowDisplay {
 		args = append(args, "--allow-display")
