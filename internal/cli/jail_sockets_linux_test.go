@@ -355,3 +355,61 @@ func TestJailLockRefused(t *testing.T) {
 		t.Logf("broker:\n%s", b.transcript())
 	}
 }
+
+// TestJailStillExposes pins what the jail does NOT hide
+// (docs/THREAT_MODEL.md, "What the jail still exposes"): a unix socket
+// that no variable names and that lives outside the covered dirs, a TCP
+// service on localhost, the command lines of processes outside, and the
+// user's files. If one of these stops working from inside, the document
+// is out of date.
+func TestJailStillExposes(t *testing.T) {
+	e := newJailEnv(t)
+	if _, errb, err := e.run(jailPass+"\n", "init", "--passphrase-fd", "0"); err != nil {
+		t.Fatalf("init: %v\n%s", err, errb)
+	}
+	// In the working directory: the test world lives under /tmp, which is
+	// private in the jail except for what is bound back in.
+	work := filepath.Join(e.dir, "work")
+	stray := listenAll(t, filepath.Join(work, "stray.sock"))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	file := filepath.Join(work, "notes.txt")
+	os.WriteFile(file, []byte("x"), 0o600)
+	if e.cred != nil {
+		os.Chown(file, int(e.cred.Uid), int(e.cred.Gid))
+	}
+	sleeper := e.tool("sleep", "37")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
+	ops := []string{
+		"dial:" + stray,
+		"cmd:exec 3<>/dev/tcp/127.0.0.1/" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port) + " || exit 1",
+		"read:/proc/" + strconv.Itoa(sleeper.Process.Pid) + "/cmdline",
+		"read:" + file,
+	}
+	// /dev/tcp is bash's: run that probe with bash when there is one.
+	if _, err := exec.LookPath("bash"); err == nil {
+		ops[1] = "cmd:bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port) + "'"
+	}
+	out := e.runOK(t, append([]string{"jail", "--", "envseal", jailProbeArg}, ops...)...)
+	inside := probes(out)
+	for _, op := range ops {
+		if inside[op] != "ok" {
+			t.Errorf("inside the jail: %s: %q; the threat model lists it as still exposed — update it if this changed", op, inside[op])
+		}
+	}
+}
