@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -358,3 +359,32 @@ func waitUntil(t *testing.T, what string, ok func() bool) {
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// BenchmarkPeerClassify is what telling a jailed client from the human's
+// adds to every connection (SO_PEERPIDFD, /proc/PID/ns/user, the pidfd
+// liveness check), measured on a live connection from this process.
+func BenchmarkPeerClassify(b *testing.B) {
+	dir := b.TempDir()
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: filepath.Join(dir, "s"), Net: "unix"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("unix", filepath.Join(dir, "s"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	sc, err := ln.AcceptUnix()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sc.Close()
+	self := readSelfNS()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if p := self.classify(sc, os.Getpid()); p.jailed {
+			b.Fatal("this process classified as jailed")
+		}
+	}
+}
