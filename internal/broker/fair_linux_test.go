@@ -41,12 +41,15 @@ func clientMode(mode, sock string, args []string) int {
 		fmt.Println("open /dev/null:", err)
 		return 2
 	}
-	run := func(ctx context.Context, argv ...string) error {
+	// Runs start in the marker's directory: a contained run writes only
+	// beneath its working directory.
+	run := func(ctx context.Context, cwd string, argv ...string) error {
 		c, err := Dial(sock)
 		if err != nil {
 			return err
 		}
 		req := runReq(argv...)
+		req.Cwd = cwd
 		req.Stdin, req.Stdout, req.Stderr = null, null, null
 		_, err = c.Run(ctx, req)
 		return err
@@ -59,7 +62,7 @@ func clientMode(mode, sock string, args []string) int {
 		var firstOther atomic.Value
 		for i := 0; i < n; i++ {
 			go func() {
-				err := run(context.Background(), "sh", "-c", "touch "+args[1])
+				err := run(context.Background(), filepath.Dir(args[1]), "sh", "-c", "touch "+args[1])
 				if errors.Is(err, ErrBusy) {
 					busy.Add(1)
 				} else {
@@ -84,7 +87,7 @@ func clientMode(mode, sock string, args []string) int {
 		return 0
 	case "run": // args: MARKER — one run that needs approval; reports how it ended
 		fmt.Println("STARTED")
-		err := run(context.Background(), "sh", "-c", "touch "+args[0])
+		err := run(context.Background(), filepath.Dir(args[0]), "sh", "-c", "touch "+args[0])
 		fmt.Printf("ENDED cancelled=%v err=%v\n", strings.Contains(fmt.Sprint(err), approve.ErrCancelled.Error()), err)
 		return 0
 	}
@@ -140,7 +143,7 @@ func (a *classApprover) Approve(ctx context.Context, r *approve.Request) (approv
 func TestJailFloodLeavesHumanServed(t *testing.T) {
 	ap := &classApprover{}
 	tb := startBroker(t, approve.AllowOnce, func(c *Config) { c.Approver = ap })
-	marker := filepath.Join(t.TempDir(), "flood-ran")
+	marker := filepath.Join(t.TempDir(), "flood-ran") // the runs' working directory too
 	const flood = 300
 	cmd := clientCmd(t, tb.sock, "flood", true, fmt.Sprint(flood), marker)
 	stdin, _ := cmd.StdinPipe()
@@ -166,7 +169,9 @@ func TestJailFloodLeavesHumanServed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the human's dial during the flood: %v", err)
 	}
-	res, err := c.Run(ctx, runReq("sh", "-c", "exit 3"))
+	human := runReq("sh", "-c", "exit 3")
+	human.Cwd = t.TempDir()
+	res, err := c.Run(ctx, human)
 	if err != nil || res.ExitCode != 3 || res.Approval != "once" {
 		t.Fatalf("the human's run during the flood: %+v, %v; want exit 3 approved once", res, err)
 	}
@@ -252,12 +257,30 @@ func (l *eventLog) find(kind string) string {
 // connection (a cancelled context, as a closed MCP request does), Ctrl-C,
 // SIGTERM, SIGHUP and SIGKILL of a client process.
 func TestCancelledRunNeverStarts(t *testing.T) {
+	// The control: the same request, answered at once, does create the
+	// marker (so "no marker" below means "never ran", not "could not
+	// write there").
+	t.Run("control", func(t *testing.T) {
+		tb := startBroker(t, approve.AllowOnce, nil)
+		dir := t.TempDir()
+		marker := filepath.Join(dir, "ran")
+		c, err := Dial(tb.sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := runReq("sh", "-c", "touch "+marker)
+		req.Cwd = dir
+		if res, err := c.Run(context.Background(), req); err != nil || res.ExitCode != 0 || !fileExists(marker) {
+			t.Fatalf("control run: %+v, %v, marker written %v", res, err, fileExists(marker))
+		}
+	})
 	for _, how := range []string{"close", "SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"} {
 		t.Run(how, func(t *testing.T) {
 			ap := &holdApprover{asked: make(chan struct{}), ended: make(chan struct{})}
 			log := &eventLog{}
 			tb := startBroker(t, approve.AllowOnce, func(c *Config) { c.Approver, c.Audit = ap, log })
-			marker := filepath.Join(t.TempDir(), "ran")
+			dir := t.TempDir()
+			marker := filepath.Join(dir, "ran")
 			var outcome string
 			if how == "close" {
 				ctx, cancel := context.WithCancel(context.Background())
@@ -265,7 +288,9 @@ func TestCancelledRunNeverStarts(t *testing.T) {
 				go func() {
 					c, err := Dial(tb.sock)
 					if err == nil {
-						_, err = c.Run(ctx, runReq("sh", "-c", "touch "+marker))
+						req := runReq("sh", "-c", "touch "+marker)
+						req.Cwd = dir
+						_, err = c.Run(ctx, req)
 					}
 					done <- err
 				}()
@@ -317,8 +342,10 @@ func TestWithdrawAfterStartIsASignal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pidFile := filepath.Join(t.TempDir(), "pid")
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
 	req := runReq("sh", "-c", `trap 'exit 42' INT; echo $$ > `+pidFile+`; while :; do sleep 0.05; done`)
+	req.Cwd = dir
 	done := make(chan *launch.Result, 1)
 	go func() { res, _ := c.Run(context.Background(), req); done <- res }()
 	waitFile(t, pidFile)

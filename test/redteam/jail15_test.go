@@ -277,7 +277,7 @@ func agentFlood(args []string) error {
 			c, err := broker.Dial("")
 			if err == nil {
 				_, err = c.Run(context.Background(), &launch.Request{
-					Argv: []string{"sh", "-c", "touch " + args[1]}, Cwd: "/", PATH: "/usr/bin:/bin",
+					Argv: []string{"sh", "-c", "touch " + args[1]}, Cwd: filepath.Dir(args[1]), PATH: "/usr/bin:/bin",
 					Env: []string{"PATH=/usr/bin:/bin"}, Stdin: null, Stdout: null, Stderr: null,
 					Grants: []policy.Grant{{Secret: secretName, Env: secretName, Delivery: policy.DeliverEnv}},
 				})
