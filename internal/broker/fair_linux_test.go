@@ -85,6 +85,24 @@ func clientMode(mode, sock string, args []string) int {
 		}
 		fmt.Printf("lock: fromjail=%v err=%v\n", errors.Is(err, ErrFromJail), err)
 		return 0
+	case "stores": // two store requests at once; the jail's budget is one
+		// Each result is printed as it comes: the first waits for a human
+		// who never answers the jail, until the test ends this process.
+		for i := 0; i < 2; i++ {
+			go func() {
+				c, err := Dial(sock)
+				if err == nil {
+					var r *StoreResultMsg
+					if r, err = c.Store(fmt.Sprintf("NEW_%d", i), "x"); err == nil {
+						fmt.Printf("STORE %d stored=%v %s\n", i, r.Stored, r.Reason)
+						return
+					}
+				}
+				fmt.Printf("STORE %d busy=%v %v\n", i, errors.Is(err, ErrBusy), err)
+			}()
+			time.Sleep(300 * time.Millisecond) // the first one waits for the human by now
+		}
+		select {}
 	case "run": // args: MARKER — one run that needs approval; reports how it ended
 		fmt.Println("STARTED")
 		err := run(context.Background(), filepath.Dir(args[0]), "sh", "-c", "touch "+args[0])
@@ -191,6 +209,35 @@ func TestJailFloodLeavesHumanServed(t *testing.T) {
 	cmd.Wait()
 	if fileExists(marker) {
 		t.Error("a flood request ran its program without an approval")
+	}
+}
+
+// A jail has one store request at a time: the second, while the first
+// waits for the human, is refused with ErrBusy; the human's own store
+// request meanwhile is asked (and pre-empts the jailed prompt).
+func TestJailStoreBudget(t *testing.T) {
+	ap := &classApprover{}
+	tb := startBroker(t, approve.AllowOnce, func(c *Config) {
+		c.Approver = ap
+		c.ReadValue = func(string) ([]byte, error) { return []byte("typed-by-the-human-0123456789"), nil }
+	})
+	cmd := clientCmd(t, tb.sock, "stores", true)
+	out := make(chan []byte, 1)
+	go func() { b, _ := cmd.CombinedOutput(); out <- b }()
+	waitUntil(t, "the jail's first store prompt", func() bool { return ap.onScreen.Load() == 1 })
+	c, err := Dial(tb.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.Store("HUMAN_ONE", "mine"); err != nil || !r.Stored {
+		t.Errorf("the human's store while the jail's waits: %+v, %v", r, err)
+	}
+	// End the jailed client (its waiting prompt is withdrawn).
+	time.Sleep(400 * time.Millisecond)
+	cmd.Process.Kill()
+	got := <-out
+	if !strings.Contains(string(got), "STORE 1 busy=true") || !strings.Contains(string(got), "a store request from this jail is already waiting") {
+		t.Errorf("jailed stores: %q; want the second refused with ErrBusy naming the limit", got)
 	}
 }
 
