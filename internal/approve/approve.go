@@ -148,6 +148,10 @@ var (
 	ErrBadPeriod = errors.New("approval period not understood")
 	// ErrUnsupported: this approver does not work on this OS yet.
 	ErrUnsupported = errors.New("approver not supported on this OS yet")
+	// ErrCancelled: the request was withdrawn while it waited for the
+	// human (its client went away: Ctrl-C, SIGTERM, a closed connection).
+	// Whatever the human answers afterwards, nothing runs.
+	ErrCancelled = errors.New("approval cancelled")
 )
 
 // DefaultTimeout is how long an approver waits for the human.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -61,6 +62,14 @@ func outcome(d Decision, err error, timeout time.Duration) string {
 		return "envseal: denied: the code did not match\n"
 	case errors.Is(err, ErrSecondFactor):
 		return "envseal: denied: " + err.Error() + "\n"
+	case errors.Is(err, ErrCancelled):
+		// The prompt ends here; the human need not answer a request whose
+		// client is gone.
+		why := strings.TrimPrefix(err.Error(), ErrCancelled.Error()+": ")
+		if why == context.Canceled.Error() {
+			why = "the client that asked went away"
+		}
+		return "\nenvseal: withdrawn: " + why + "\n"
 	case errors.Is(err, ErrNoAnswer):
 		return "\nenvseal: denied: terminal input closed\n"
 	case err != nil:

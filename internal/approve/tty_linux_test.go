@@ -229,9 +229,11 @@ func TestTTYContextCancelDenies(t *testing.T) {
 	go func() { d, err := a.Approve(ctx, testRequest()); ch <- result{d, err} }()
 	tt.waitCode(t)
 	cancel()
-	if r := wait(t, ch); r.d != Deny || !errors.Is(r.err, context.Canceled) {
-		t.Fatalf("got (%v, %v), want Deny with context.Canceled", r.d, r.err)
+	if r := wait(t, ch); r.d != Deny || !errors.Is(r.err, context.Canceled) || !errors.Is(r.err, ErrCancelled) {
+		t.Fatalf("got (%v, %v), want Deny with ErrCancelled and context.Canceled", r.d, r.err)
 	}
+	// The prompt ends on the human's screen too.
+	tt.waitScreen(t, "envseal: withdrawn: the client that asked went away")
 }
 
 // An agent's TUI leaves the terminal raw (no echo, Enter sends \r). The

@@ -57,7 +57,7 @@ func (t *ttyConn) wait(ctx context.Context, events int16, deadline time.Time) er
 			if errors.Is(err, context.DeadlineExceeded) {
 				return fmt.Errorf("%w: %w", ErrTimeout, err)
 			}
-			return fmt.Errorf("approval cancelled: %w", err)
+			return fmt.Errorf("%w: %w", ErrCancelled, context.Cause(ctx))
 		}
 		left := time.Until(deadline)
 		if left <= 0 {

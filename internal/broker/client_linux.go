@@ -80,6 +80,9 @@ func (c *Conn) roundTrip(typ byte) (Frame, error) {
 		return Frame{}, err
 	}
 	if err := c.write(b, nil); err != nil {
+		if r := c.refusal(); r != nil {
+			return Frame{}, r
+		}
 		return Frame{}, fmt.Errorf("send to broker: %w", err)
 	}
 	c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -91,6 +94,18 @@ func (c *Conn) roundTrip(typ byte) (Frame, error) {
 		return Frame{}, &ErrRefused{Msg: DecodeError(f.Payload)}
 	}
 	return f, nil
+}
+
+// refusal is the error frame a broker sent before closing a connection
+// it refused at accept (busy, another uid): the request's write may fail
+// with EPIPE, but the reason is still there to read.
+func (c *Conn) refusal() error {
+	c.c.SetReadDeadline(time.Now().Add(time.Second))
+	f, err := ReadFrame(c.c)
+	if err != nil || f.Type != TypeError {
+		return nil
+	}
+	return &ErrRefused{Msg: DecodeError(f.Payload)}
 }
 
 // Status asks the broker for its state.
@@ -146,6 +161,9 @@ func (c *Conn) Store(name, purpose string) (*StoreResultMsg, error) {
 		return nil, err
 	}
 	if err := c.write(b, nil); err != nil {
+		if r := c.refusal(); r != nil {
+			return nil, r
+		}
 		return nil, fmt.Errorf("send to broker: %w", err)
 	}
 	f, err := ReadFrame(c.c)
@@ -159,6 +177,17 @@ func (c *Conn) Store(name, purpose string) (*StoreResultMsg, error) {
 		return nil, protoErr("unexpected reply %q to store", f.Type)
 	}
 	return DecodeStoreResult(f.Payload)
+}
+
+// withdraw asks the broker, on a connection of its own, to withdraw this
+// process's pending approvals. Best effort: a broker that is gone or
+// older refuses, and the run's own connection still carries the signal.
+func withdraw(path string) {
+	c, err := Dial(path)
+	if err != nil {
+		return
+	}
+	c.roundTrip(TypeWithdraw)
 }
 
 // Lock asks the broker to wipe its key.
@@ -207,25 +236,40 @@ func (c *Conn) Run(ctx context.Context, req *launch.Request) (*launch.Result, er
 		bridges.abort()
 		return fail(err)
 	}
+	// Catch signals before the request leaves: one that arrives while the
+	// broker already asks the human must withdraw the request, not kill
+	// this process before it can say so.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
 	err = c.write(b, unix.UnixRights(int(in.Fd()), int(out.Fd()), int(errf.Fd())))
 	bridges.sent() // the broker has its copies; drop the bridge ends
 	if err != nil {
 		bridges.abort()
+		if r := c.refusal(); r != nil {
+			return fail(r)
+		}
 		return fail(fmt.Errorf("send to broker: %w", err))
 	}
-
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	defer signal.Stop(sigs)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
+		withdrawn := false
 		for {
 			select {
 			case s := <-sigs:
 				if n, ok := s.(syscall.Signal); ok {
 					if fb, err := EncodeFrame(TypeSignal, &SignalMsg{Signal: int(n)}); err == nil {
 						c.write(fb, nil)
+					}
+					// While the run still waits for the human there is no
+					// child to signal: Ctrl-C, SIGTERM and SIGHUP withdraw
+					// the request (the prompt ends, nothing runs). Once the
+					// program runs, the broker has no prompt of ours and
+					// the signal above is what counts.
+					if n != syscall.SIGQUIT && !withdrawn {
+						withdrawn = true
+						go withdraw(c.Path)
 					}
 				}
 			case <-ctx.Done():

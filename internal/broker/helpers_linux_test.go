@@ -39,6 +39,9 @@ func TestMain(m *testing.M) {
 	if sock := os.Getenv(clientEnv); sock != "" {
 		os.Exit(rawStatusClient(sock))
 	}
+	if mode := os.Getenv(modeEnv); mode != "" {
+		os.Exit(clientMode(mode, os.Getenv(sockEnv), os.Args[1:])) // fair_linux_test.go
+	}
 	os.Exit(m.Run())
 }
 

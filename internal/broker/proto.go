@@ -40,15 +40,20 @@ const (
 	TypeStore  byte = 'W' // StoreMsg: ask the human to type a new secret
 	TypePolicy byte = 'P' // empty payload: the approved rules (no values in them)
 	TypeScan   byte = 'F' // ScanMsg + 1 fd: where stored values occur in content (scan.go)
+	// TypeWithdraw (empty payload) withdraws every pending approval of the
+	// sending process (its pid from SO_PEERCRED): sent on a second
+	// connection by a client interrupted while its run waits for the human.
+	TypeWithdraw byte = 'X'
 
-	TypeResult   byte = 'r' // ResultMsg
-	TypeStatusOK byte = 't' // StatusMsg
-	TypeOK       byte = 'k' // empty payload
-	TypeListOK   byte = 'n' // ListMsg
-	TypeStoreOK  byte = 'w' // StoreResultMsg
-	TypePolicyOK byte = 'p' // PolicyMsg
-	TypeScanOK   byte = 'f' // ScanResultMsg: names and offsets, never values
-	TypeError    byte = 'e' // ErrorMsg: a protocol-level refusal
+	TypeResult     byte = 'r' // ResultMsg
+	TypeStatusOK   byte = 't' // StatusMsg
+	TypeOK         byte = 'k' // empty payload
+	TypeListOK     byte = 'n' // ListMsg
+	TypeStoreOK    byte = 'w' // StoreResultMsg
+	TypePolicyOK   byte = 'p' // PolicyMsg
+	TypeScanOK     byte = 'f' // ScanResultMsg: names and offsets, never values
+	TypeWithdrawOK byte = 'x' // WithdrawMsg
+	TypeError      byte = 'e' // ErrorMsg: a protocol-level refusal
 )
 
 // ErrProtocol wraps every malformed-input failure of the decoder.
@@ -114,6 +119,12 @@ type StatusMsg struct {
 	Approver string `json:"approver"`
 }
 
+// WithdrawMsg answers TypeWithdraw: how many prompts were withdrawn (0
+// when the run is past its approval).
+type WithdrawMsg struct {
+	Withdrawn int `json:"withdrawn"`
+}
+
 // ErrorMsg is a protocol-level refusal (bad frame, other uid, busy).
 type ErrorMsg struct {
 	Msg string `json:"msg"`
@@ -153,7 +164,7 @@ func ParseHeader(h []byte) (typ byte, n int, err error) {
 	}
 	typ = h[1]
 	switch typ {
-	case TypeScan, TypeScanOK:
+	case TypeScan, TypeScanOK, TypeWithdraw, TypeWithdrawOK:
 	case TypeRun, TypeSignal, TypeStatus, TypeLock, TypeList, TypeStore, TypePolicy,
 		TypeResult, TypeStatusOK, TypeOK, TypeListOK, TypeStoreOK, TypePolicyOK, TypeError:
 	default:

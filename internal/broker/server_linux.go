@@ -24,8 +24,10 @@ import (
 	"github.com/envseal/envseal/internal/seal"
 )
 
-// MaxClients bounds concurrent connections; more are refused with an
-// error frame rather than queued without limit.
+// MaxClients bounds the human's own (unjailed) concurrent connections;
+// more are refused with an error frame rather than queued without limit.
+// Jailed clients have budgets of their own (fair_linux.go) and never take
+// these slots.
 const MaxClients = 256
 
 // firstFrameTimeout bounds how long a connection may take to send its
@@ -43,7 +45,10 @@ type Server struct {
 	active   int
 	served   atomic.Uint64
 	refused  atomic.Uint64
-	slots    chan struct{}
+	slots    chan struct{} // the human's own connections
+	jails    budgets       // the jails' connections (fair_linux.go)
+	humans   map[int]int   // pid → requests in flight of an unjailed peer (under mu)
+	self     selfNS        // the broker's user namespace (peer_linux.go)
 	approver *serialApprover
 	cache    *exeseal.Cache // sealed copies of unchanged binaries (no re-hash, no re-copy)
 	scans    scanLimiter    // budget of value scans (scan_linux.go)
@@ -70,8 +75,9 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg: cfg, key: cfg.Key, lastUse: time.Now(), cache: exeseal.NewCache(64),
 		slots: make(chan struct{}, MaxClients), closing: make(chan struct{}),
-		approver: &serialApprover{inner: cfg.Approver},
+		humans: map[int]int{}, self: readSelfNS(),
 	}
+	s.approver = &serialApprover{inner: cfg.Approver, isHuman: s.humanPID, audit: s.auditEvent}
 	if err := mlockKey(s.key); err != nil {
 		cfg.Logf("warning: could not mlock the key: %v", err)
 	}
@@ -100,19 +106,40 @@ func (s *Server) Serve(ln *net.UnixListener) error {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		select {
-		case s.slots <- struct{}{}:
-		default:
-			writeError(c, "the broker is busy (too many clients); try again")
+		// Who is asking decides which budget the connection takes: a jail
+		// cannot use up the human's slots.
+		cred, err := peerCred(c)
+		if err != nil {
+			writeError(c, "cannot identify the peer")
 			c.Close()
 			continue
+		}
+		p := s.self.classify(c, int(cred.Pid))
+		var release func()
+		if p.jailed {
+			var refusal string
+			if release, refusal = s.jails.enter(p); release == nil {
+				s.refused.Add(1)
+				writeError(c, refusal)
+				c.Close()
+				continue
+			}
+		} else {
+			select {
+			case s.slots <- struct{}{}:
+				release = func() { <-s.slots }
+			default:
+				writeError(c, busyPrefix+"the broker has too many clients; try again")
+				c.Close()
+				continue
+			}
 		}
 		s.conns.Add(1)
 		go func() {
 			defer s.conns.Done()
-			defer func() { <-s.slots }()
+			defer release()
 			defer c.Close()
-			s.handle(c)
+			s.handle(c, cred, p)
 		}()
 	}
 }
@@ -218,12 +245,7 @@ func (s *Server) unlock() (seal.Key, error) {
 }
 
 // handle serves one connection: one request, then close.
-func (s *Server) handle(c *net.UnixConn) {
-	cred, err := peerCred(c)
-	if err != nil {
-		writeError(c, "cannot identify the peer")
-		return
-	}
+func (s *Server) handle(c *net.UnixConn, cred *unix.Ucred, p peer) {
 	if int(cred.Uid) != os.Getuid() {
 		// Another user's process: it gets nothing, not even the status.
 		s.refused.Add(1)
@@ -239,14 +261,40 @@ func (s *Server) handle(c *net.UnixConn) {
 		return
 	}
 	c.SetReadDeadline(time.Time{})
+	if !p.jailed {
+		s.mu.Lock()
+		s.humans[p.pid]++
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			if s.humans[p.pid]--; s.humans[p.pid] <= 0 {
+				delete(s.humans, p.pid)
+			}
+			s.mu.Unlock()
+		}()
+	}
 	switch f.Type {
 	case TypeStatus:
 		closeFDs(fds)
 		writeFrame(c, TypeStatusOK, s.Status())
 	case TypeLock:
 		closeFDs(fds)
+		if p.jailed {
+			// A lock makes the next run ask for the passphrase: from inside
+			// the jail the agent would choose when the human types it.
+			// Locking is the human's, from outside (the idle lock still
+			// applies).
+			s.auditEvent("lock_refused", map[string]any{"requester_pid": p.pid, "reason": "jailed client"})
+			s.cfg.Logf("refused envseal lock from inside a jail (pid %d)", p.pid)
+			writeError(c, jailPrefix+"envseal lock would make the broker ask for the passphrase when the agent chooses")
+			return
+		}
 		s.Lock()
 		writeFrame(c, TypeOK, nil)
+	case TypeWithdraw:
+		closeFDs(fds)
+		n := s.approver.withdraw(p.pid)
+		writeFrame(c, TypeWithdrawOK, &WithdrawMsg{Withdrawn: n})
 	case TypeRun:
 		s.serveRun(c, f, fds, int(cred.Pid))
 	case TypeList:
@@ -257,6 +305,14 @@ func (s *Server) handle(c *net.UnixConn) {
 		s.servePolicy(c)
 	case TypeStore:
 		closeFDs(fds)
+		if p.jailed {
+			release, refusal := s.jails.enterStore(p)
+			if release == nil {
+				writeError(c, refusal)
+				return
+			}
+			defer release()
+		}
 		s.serveStore(c, f, int(cred.Pid))
 	case TypeScan:
 		s.serveScan(c, f, fds, int(cred.Pid))
@@ -337,25 +393,6 @@ func writeError(c *net.UnixConn, msg string) {
 	writeFrame(c, TypeError, &ErrorMsg{Msg: msg})
 }
 
-// serialApprover asks one question at a time: the broker's terminal shows
-// one approval at a time, so concurrent runs queue for the human.
-type serialApprover struct {
-	mu    sync.Mutex
-	inner approve.Approver
-}
-
-func (a *serialApprover) Approve(ctx context.Context, r *approve.Request) (approve.Decision, error) {
-	if a.inner == nil {
-		return approve.Deny, errors.New("no approver configured")
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return approve.Deny, err
-	}
-	return a.inner.Approve(ctx, r)
-}
-
 // serveList answers with names and metadata; a jailed client cannot read
 // the vault directory itself.
 func (s *Server) serveList(c *net.UnixConn) {
@@ -426,20 +463,35 @@ func (s *Server) serveStore(c *net.UnixConn, f Frame, peerPID int) {
 	}
 	defer sfDone()
 	req.SecondFactor = sf
-	s.approver.mu.Lock()
-	defer s.approver.mu.Unlock()
-	if s.approver.inner == nil {
-		reply(false, "no approver configured")
-		return
-	}
-	d, err := s.approver.inner.Approve(context.Background(), req)
+	// The client sends nothing more: EOF means it went away, which
+	// withdraws the request (the prompt ends, nothing is stored).
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		var b [1]byte
+		c.Read(b[:])
+		cancel()
+	}()
+	defer func() { c.CloseRead(); <-watched }()
+	d, err := s.approver.Approve(ctx, req)
 	if err != nil || d == approve.Deny || storeFactorSkipped(sf) {
 		s.cfg.Audit.Event(seal.Key{}, "store_request_declined", map[string]any{"secret": m.Name})
 		reply(false, "declined")
 		return
 	}
-	val, err := s.cfg.ReadValue("Value for " + m.Name + " (hidden): ")
-	if err != nil || len(val) == 0 {
+	var val []byte
+	var rerr error
+	herr := s.approver.hold(ctx, peerPID, func(context.Context) {
+		val, rerr = s.cfg.ReadValue("Value for " + m.Name + " (hidden): ")
+	})
+	if herr != nil || ctx.Err() != nil {
+		clear(val)
+		reply(false, "withdrawn")
+		return
+	}
+	if rerr != nil || len(val) == 0 {
 		clear(val)
 		reply(false, "no value was typed")
 		return

@@ -102,6 +102,15 @@ func probeOne(op, arg string) error {
 			c.Close()
 		}
 		return err
+	case "cmd": // a shell command (the attacker's tmux, screen, dbus-send) exits 0
+		out, err := exec.Command("/bin/sh", "-c", arg).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, strings.Join(strings.Fields(string(out)), " "))
+		}
+		return nil
+	case "exists":
+		_, err := os.Lstat(arg)
+		return err
 	case "env": // set in the environment
 		if _, ok := os.LookupEnv(arg); !ok {
 			return errors.New("unset")
@@ -312,10 +321,16 @@ func (b *brokerProc) count() int {
 // probes parses jailProbe's output into op → "ok" or the error.
 func probes(out string) map[string]string {
 	m := map[string]string{}
+	// An op may hold spaces (a "cmd:" probe); none holds " denied ".
 	for _, l := range strings.Split(out, "\n") {
-		f := strings.SplitN(strings.TrimSpace(l), " ", 3)
-		if len(f) >= 2 && f[0] == "PROBE" {
-			m[f[1]] = strings.Join(f[2:], " ")
+		rest, ok := strings.CutPrefix(strings.TrimSpace(l), "PROBE ")
+		if !ok {
+			continue
+		}
+		if op, ok := strings.CutSuffix(rest, " ok"); ok {
+			m[op] = "ok"
+		} else if op, why, ok := strings.Cut(rest, " denied "); ok {
+			m[op] = "denied " + why
 		}
 	}
 	return m

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"errors"
+
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/broker"
@@ -9,7 +11,7 @@ import (
 func (a *app) lockCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "lock",
-		Short: "Make the broker wipe its key now",
+		Short: "Make the broker wipe its key now (refused from inside envseal jail)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			bc, err := broker.Dial("")
@@ -17,6 +19,11 @@ func (a *app) lockCmd() *cobra.Command {
 				return withHint(err, "nothing to lock: start a broker with 'envseal broker'")
 			}
 			if err := bc.Lock(); err != nil {
+				if errors.Is(err, broker.ErrFromJail) {
+					// The passphrase prompt a lock leads to is the human's to
+					// ask for, not the agent's.
+					return withHint(err, "lock the broker from a terminal outside the jail (it also locks itself when idle)")
+				}
 				return withHint(err, "")
 			}
 			a.infof("the broker wiped its key; the next run asks for the passphrase on the broker's terminal")

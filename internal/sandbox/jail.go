@@ -31,9 +31,22 @@ type JailOptions struct {
 	// beneath (Landlock); without it writes are not restricted.
 	RW []string
 
-	// AllowDisplay keeps /tmp/.X11-unix, $XDG_RUNTIME_DIR/wayland-*,
-	// DISPLAY and WAYLAND_DISPLAY.
+	// AllowDisplay binds exactly the display's sockets into the jail:
+	// /tmp/.X11-unix/X<N> for $DISPLAY, $XDG_RUNTIME_DIR/$WAYLAND_DISPLAY
+	// and the $XAUTHORITY file, and keeps DISPLAY, WAYLAND_DISPLAY and
+	// XAUTHORITY. Without it all three are unset and the sockets hidden.
 	AllowDisplay bool
+
+	// AllowSSHAgent binds exactly the socket $SSH_AUTH_SOCK names into the
+	// jail and keeps SSH_AUTH_SOCK (the agent can then use, not read, the
+	// user's ssh keys). Without it the variable is unset and the socket
+	// hidden.
+	AllowSSHAgent bool
+
+	// Cwd is the agent's working directory ("" = this process's). Beneath
+	// a private dir (/tmp, /var/tmp, /dev/shm) it is bound into the fresh
+	// one; beneath a hidden dir it is refused.
+	Cwd string
 
 	// BestEffort runs the agent even when a layer cannot be set up; the
 	// helper names each missing layer on stderr.

@@ -19,15 +19,120 @@ import (
 // Landlock's abstract-socket scoping).
 const x11Dir = "/tmp/.X11-unix"
 
+// jailSocketArgs are the helper's arguments that hide the control
+// sockets (jailsockets_linux.go): fresh /tmp, /var/tmp, /dev/shm and
+// runtime dirs, empty covers for the other socket dirs, /dev/null over
+// the sockets the dropped variables name, and the few paths bound back
+// in (--keep): the working directory, CMD and PATH directories when
+// beneath a private dir, and what --allow-display / --allow-ssh-agent
+// allow.
+func jailSocketArgs(path string, env []string, o JailOptions) ([]string, error) {
+	cwd := o.Cwd
+	if cwd == "" {
+		var err error
+		if cwd, err = os.Getwd(); err != nil {
+			return nil, fmt.Errorf("jail: working directory: %w", err)
+		}
+	}
+	cwd = filepath.Clean(cwd)
+	home := getenv(env, "HOME")
+	var args, private, hidden []string
+	for _, d := range privateDirs {
+		if isDir(d) {
+			private = append(private, d)
+			args = append(args, "--private", d)
+		}
+	}
+	for _, d := range runtimeDirs(env) {
+		private = append(private, d)
+		args = append(args, "--private-rt", d)
+	}
+	for _, d := range existingSocketDirs(home) {
+		hidden = append(hidden, d)
+		args = append(args, "--cover-dir", d)
+	}
+	if o.VaultDir != "" {
+		hidden = append(hidden, filepath.Clean(o.VaultDir))
+	}
+	if o.BrokerDir != "" {
+		hidden = append(hidden, filepath.Clean(o.BrokerDir))
+	}
+	for _, d := range hidden {
+		if beneath(cwd, d) {
+			return nil, fmt.Errorf("jail: the working directory %s is beneath %s, which the jail hides: start the jail from another directory", cwd, d)
+		}
+	}
+	var keep []string
+	for _, d := range private {
+		if cwd == d {
+			return nil, fmt.Errorf("jail: the working directory is %s, which the jail replaces with a private one: start the jail from a project directory", d)
+		}
+	}
+	underPrivate := func(p string) bool {
+		for _, d := range private {
+			if beneath(p, d) {
+				return true
+			}
+		}
+		return false
+	}
+	if underPrivate(cwd) {
+		keep = append(keep, cwd)
+	}
+	for _, d := range o.RW {
+		if a, err := filepath.Abs(d); err == nil && underPrivate(a) && !contains(private, a) && !contains(keep, a) {
+			keep = append(keep, a)
+		}
+	}
+	if underPrivate(path) {
+		keep = append(keep, path)
+	}
+	// PATH directories beneath /tmp (a `go build -o /tmp/x` toolbox): the
+	// agent keeps its tools. A PATH entry that is /tmp itself is not
+	// bound: it would bring the sockets back.
+	for _, d := range filepath.SplitList(getenv(env, "PATH")) {
+		if filepath.IsAbs(d) {
+			d = filepath.Clean(d)
+			if underPrivate(d) && !contains(private, d) && !contains(keep, d) && isDir(d) {
+				keep = append(keep, d)
+			}
+		}
+	}
+	if o.AllowDisplay {
+		args = append(args, "--allow-display")
+		keep = append(keep, displaySockets(env)...)
+	}
+	if o.AllowSSHAgent {
+		s := getenv(env, "SSH_AUTH_SOCK")
+		if !filepath.IsAbs(s) || !isSocket(s) {
+			return nil, fmt.Errorf("jail: --allow-ssh-agent: SSH_AUTH_SOCK=%q is not a socket (is ssh-agent running?)", s)
+		}
+		args = append(args, "--allow-ssh-agent")
+		keep = append(keep, filepath.Clean(s))
+	}
+	for _, k := range keep {
+		args = append(args, "--keep", k)
+	}
+	covered := append(namedSockets(env, o), homeSockets(home)...)
+	for _, f := range covered {
+		if !contains(keep, f) {
+			args = append(args, "--cover-file", f)
+		}
+	}
+	args = append(args, "--cwd", cwd)
+	return args, nil
+}
+
 // JailCommand builds the command that runs the agent in the jail: self
 // (the envseal binary, "/proc/self/exe") as the helper with --jail, in a
 // new user namespace (the caller's uid and gid mapped to themselves, so
 // files keep their owner) and mount namespace, with ambient
 // CAP_SYS_ADMIN for the helper's mounts (DESIGN.md §2 fact 4) — the
 // helper drops it before CMD runs. path is CMD resolved on PATH, argv
-// its argv (argv[0] as typed), env the agent's environment: DISPLAY and
-// WAYLAND_DISPLAY are removed unless o.AllowDisplay, and ENVSEAL_JAIL=1
-// is set. The caller sets Stdin, Stdout and Stderr (their terminals are
+// its argv (argv[0] as typed), env the agent's environment: the
+// variables naming outside sockets are removed (socketVars; the display's
+// unless o.AllowDisplay, SSH_AUTH_SOCK unless o.AllowSSHAgent), and
+// ENVSEAL_JAIL=1 is set. The caller sets Stdin, Stdout and Stderr (their terminals are
 // the ones the agent keeps), starts cmd and calls AfterStart, which
 // returns a *HelperError if a layer failed (exit JailExitCode).
 //
@@ -86,19 +191,11 @@ func JailCommand(self, path string, argv, env []string, o JailOptions) (*exec.Cm
 	for _, t := range stdioTerminals() {
 		args = append(args, "--tty", t)
 	}
-	if !o.AllowDisplay {
-		if isDir(x11Dir) {
-			args = append(args, "--cover-dir", x11Dir)
-		}
-		if rt := getenv(env, "XDG_RUNTIME_DIR"); filepath.IsAbs(rt) {
-			matches, _ := filepath.Glob(filepath.Join(rt, "wayland-*"))
-			for _, m := range matches {
-				args = append(args, "--cover-file", m)
-			}
-		}
-	} else {
-		args = append(args, "--allow-display")
+	more, err := jailSocketArgs(path, env, o)
+	if err != nil {
+		return nil, nil, err
 	}
+	args = append(args, more...)
 	if o.BestEffort {
 		args = append(args, "--best-effort")
 	}
@@ -111,10 +208,9 @@ func JailCommand(self, path string, argv, env []string, o JailOptions) (*exec.Cm
 	var out []string
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
-		if k == "ENVSEAL_JAIL" || (!o.AllowDisplay && (k == "DISPLAY" || k == "WAYLAND_DISPLAY")) {
-			continue
+		if !dropVar(k, o) {
+			out = append(out, kv)
 		}
-		out = append(out, kv)
 	}
 	out = append(out, "ENVSEAL_JAIL=1")
 

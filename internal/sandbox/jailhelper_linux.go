@@ -18,8 +18,10 @@ import (
 //
 //	envseal __sandbox_helper --jail --status-fd N --path EXE
 //	    [--hide DIR] [--broker-dir DIR --socket NAME] [--tty PATH]…
-//	    [--cover-dir DIR]… [--cover-file PATH]… [--rw DIR]…
-//	    [--allow-display] [--best-effort] [--no-ns] -- ARGV0 [ARGS…]
+//	    [--private DIR]… [--private-rt DIR]… [--cover-dir DIR]…
+//	    [--cover-file PATH]… [--keep PATH]… [--rw DIR]… [--cwd DIR]
+//	    [--allow-display] [--allow-ssh-agent] [--best-effort] [--no-ns]
+//	    -- ARGV0 [ARGS…]
 type jailArgs struct {
 	statusFD     int
 	path         string
@@ -29,8 +31,13 @@ type jailArgs struct {
 	ttys         []string
 	coverDirs    []string
 	coverFiles   []string
+	private      []string // fresh writable tmpfs, mode 1777
+	privateRT    []string // fresh writable tmpfs, mode 0700
+	keep         []string // bound back in after the covers
 	rw           []string
+	cwd          string
 	allowDisplay bool
+	allowSSH     bool
 	bestEffort   bool
 	noNS         bool
 	argv         []string
@@ -52,6 +59,9 @@ func parseJailArgs(args []string) (*jailArgs, error) {
 			return j, nil
 		case "--allow-display":
 			j.allowDisplay = true
+			continue
+		case "--allow-ssh-agent":
+			j.allowSSH = true
 			continue
 		case "--best-effort":
 			j.bestEffort = true
@@ -92,6 +102,14 @@ func parseJailArgs(args []string) (*jailArgs, error) {
 			j.coverDirs = append(j.coverDirs, v)
 		case "--cover-file":
 			j.coverFiles = append(j.coverFiles, v)
+		case "--private":
+			j.private = append(j.private, v)
+		case "--private-rt":
+			j.privateRT = append(j.privateRT, v)
+		case "--keep":
+			j.keep = append(j.keep, v)
+		case "--cwd":
+			j.cwd = v
 		case "--rw":
 			j.rw = append(j.rw, v)
 		default:
@@ -153,6 +171,9 @@ func jailMain(args []string) int {
 	if err := dropCapabilities(); err != nil {
 		return fail(err)
 	}
+	// The private dirs are not added to --rw: a working directory bound
+	// back beneath /tmp would become writable with them (Landlock walks up
+	// through the mount point).
 	if err := layer("landlock", jailLandlock(j.rw)); err != nil {
 		return fail(err)
 	}
@@ -179,8 +200,11 @@ func jailSummary(j *jailArgs, missing []string) string {
 		if !contains(missing, "terminals") {
 			hidden = append(hidden, "other terminals")
 		}
-		if !j.allowDisplay && !contains(missing, "display") {
-			hidden = append(hidden, "X11/Wayland")
+		if !contains(missing, "sockets") {
+			hidden = append(hidden, "control sockets (private /tmp, /var/tmp, /dev/shm and $XDG_RUNTIME_DIR; tmux, screen, D-Bus, ssh/gpg agents, editors)")
+			if !j.allowDisplay {
+				hidden = append(hidden, "X11/Wayland")
+			}
 		}
 	}
 	if !contains(missing, "landlock") {
@@ -190,9 +214,12 @@ func jailSummary(j *jailArgs, missing []string) string {
 	if len(j.rw) > 0 && !contains(missing, "landlock") {
 		writes = "writable: only " + strings.Join(j.rw, ", ")
 	}
-	visible := "visible: the rest of your files, the network, other sockets in $XDG_RUNTIME_DIR, process list and command lines"
+	visible := "visible: the rest of your files, the network, unix sockets elsewhere, process list and command lines"
 	if j.allowDisplay {
-		visible += ", X11/Wayland"
+		visible += ", X11/Wayland (--allow-display)"
+	}
+	if j.allowSSH {
+		visible += ", the ssh agent (--allow-ssh-agent)"
 	}
 	line := "envseal: jail: hidden: " + strings.Join(hidden, ", ") + "; " + visible + "; " + writes
 	if len(missing) > 0 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -17,10 +18,7 @@ import (
 // Everything else of the host's filesystem stays as it is: the agent is
 // meant to work on the user's files.
 func jailMounts(j *jailArgs, layer func(string, error) error) error {
-	names := []string{"hide vault", "broker dir", "terminals"}
-	if !j.allowDisplay {
-		names = append(names, "display")
-	}
+	names := []string{"hide vault", "sockets", "terminals"}
 	if err := enterPrivateMountNS(); err != nil {
 		for _, n := range names {
 			if lerr := layer(n, fmt.Errorf("no private mount namespace: %w", err)); lerr != nil {
@@ -31,14 +29,166 @@ func jailMounts(j *jailArgs, layer func(string, error) error) error {
 	}
 	steps := map[string]func() error{
 		"hide vault": func() error { return coverDir(j.hide, true) },
-		"broker dir": func() error { return onlySocket(j.brokerDir, j.socket) },
+		"sockets":    func() error { return coverSockets(j) },
 		"terminals":  func() error { return onlyTerminals(j.ttys) },
-		"display":    func() error { return coverDisplay(j.coverDirs, j.coverFiles) },
 	}
 	for _, n := range names {
 		if err := layer(n, steps[n]()); err != nil {
 			return err
 		}
+	}
+	// The helper's working directory may be an inode under a dir just
+	// covered: from there ".." would walk the real /tmp. Enter it again
+	// by path, i.e. in the new tree.
+	if j.cwd != "" {
+		if err := unix.Chdir(j.cwd); err != nil {
+			return fmt.Errorf("working directory %s: %w", j.cwd, os.NewSyscallError("chdir", err))
+		}
+	}
+	return nil
+}
+
+// tmpfsCover is one tmpfs the jail mounts over a directory.
+type tmpfsCover struct {
+	dir, mode string
+	ro        bool // read-only once what is kept is bound in
+	create    bool // created (0700) when missing, e.g. inside a fresh /tmp
+}
+
+// keptTree is a detached copy of a path taken before the covers, bound
+// back at the same path after them.
+type keptTree struct {
+	path string
+	fd   int
+	dir  bool
+}
+
+// coverSockets gives the jail fresh /tmp, /var/tmp, /dev/shm and runtime
+// dirs, empties the other socket dirs and the broker's dir, binds back
+// the broker's socket and the --keep paths, and covers the sockets named
+// by variables with /dev/null (jailsockets_linux.go says why).
+func coverSockets(j *jailArgs) error {
+	var covers []tmpfsCover
+	for _, d := range j.private {
+		covers = append(covers, tmpfsCover{dir: d, mode: "1777"})
+	}
+	for _, d := range j.privateRT {
+		covers = append(covers, tmpfsCover{dir: d, mode: "0700"})
+	}
+	for _, d := range j.coverDirs {
+		covers = append(covers, tmpfsCover{dir: d, mode: "0555", ro: true})
+	}
+	var trees []keptTree
+	defer func() {
+		for _, t := range trees {
+			if t.fd >= 0 {
+				unix.Close(t.fd)
+			}
+		}
+	}()
+	if j.brokerDir != "" {
+		// Created on the real filesystem when missing: otherwise the agent
+		// could create it first and listen there as a fake broker for the
+		// human's own clients. Inside, it shows the socket alone; a socket
+		// created after the jail started (a broker started later) is not
+		// seen.
+		if err := os.Mkdir(j.brokerDir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("create %s: %w", j.brokerDir, err)
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(j.brokerDir, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return fmt.Errorf("%s is not a directory", j.brokerDir)
+		}
+		covers = append(covers, tmpfsCover{dir: j.brokerDir, mode: "0700", ro: true, create: true})
+		sock := filepath.Join(j.brokerDir, j.socket)
+		if unix.Lstat(sock, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
+			t, err := cloneFile(sock)
+			if err != nil {
+				return err
+			}
+			trees = append(trees, keptTree{path: sock, fd: t})
+		}
+	}
+	for _, k := range j.keep {
+		t, err := cloneTree(k)
+		if err != nil {
+			return err
+		}
+		trees = append(trees, t)
+	}
+	depth := func(p string) int { return strings.Count(filepath.Clean(p), "/") }
+	slices.SortStableFunc(covers, func(a, b tmpfsCover) int { return depth(a.dir) - depth(b.dir) })
+	slices.SortStableFunc(trees, func(a, b keptTree) int { return depth(a.path) - depth(b.path) })
+
+	var ro []string
+	for _, c := range covers {
+		if !isDir(c.dir) {
+			if !c.create {
+				continue // under a cover mounted just before: gone already
+			}
+			if err := os.MkdirAll(c.dir, 0o700); err != nil {
+				return fmt.Errorf("create %s: %w", c.dir, err)
+			}
+		}
+		if err := unix.Mount("tmpfs", c.dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode="+c.mode); err != nil {
+			return fmt.Errorf("tmpfs on %s: %w", c.dir, os.NewSyscallError("mount", err))
+		}
+		if c.ro {
+			ro = append(ro, c.dir)
+		}
+	}
+	for i := range trees {
+		t := &trees[i]
+		var st unix.Stat_t
+		if unix.Lstat(t.path, &st) == nil {
+			continue // still visible (not under any cover)
+		}
+		if err := os.MkdirAll(filepath.Dir(t.path), 0o700); err != nil {
+			return fmt.Errorf("bind %s back: %w", t.path, err)
+		}
+		if err := attachTree(t.fd, t.path, t.dir); err != nil {
+			return err
+		}
+	}
+	for _, d := range ro {
+		if err := unix.MountSetattr(unix.AT_FDCWD, d, 0, &roAttr); err != nil {
+			return fmt.Errorf("read-only %s: %w", d, os.NewSyscallError("mount_setattr", err))
+		}
+	}
+	return coverFiles(j.coverFiles)
+}
+
+// cloneTree is a detached copy of the file or directory at p (recursive:
+// the vault's cover under a kept working directory comes along). A kept
+// file is read-only (a socket must not be chmod'ed for everyone outside);
+// a kept directory stays as writable as it was.
+func cloneTree(p string) (keptTree, error) {
+	var st unix.Stat_t
+	if err := unix.Lstat(p, &st); err != nil {
+		return keptTree{fd: -1}, fmt.Errorf("keep %s: %w", p, os.NewSyscallError("lstat", err))
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		fd, err := cloneFile(p)
+		return keptTree{path: p, fd: fd}, err
+	}
+	fd, err := unix.OpenTree(unix.AT_FDCWD, p, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_SYMLINK_NOFOLLOW)
+	if err != nil {
+		return keptTree{fd: -1}, fmt.Errorf("keep %s: %w", p, os.NewSyscallError("open_tree", err))
+	}
+	return keptTree{path: p, fd: fd, dir: true}, nil
+}
+
+// attachTree creates an empty placeholder at p and moves the detached
+// tree onto it.
+func attachTree(tree int, p string, dir bool) error {
+	if !dir {
+		return attach(tree, p)
+	}
+	if err := os.Mkdir(p, 0o700); err != nil {
+		return err
+	}
+	if err := unix.MoveMount(tree, "", unix.AT_FDCWD, p, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("%s: %w", p, os.NewSyscallError("move_mount", err))
 	}
 	return nil
 }
@@ -130,30 +280,6 @@ func overlayFiles(dir, mode string, files []string) error {
 	return nil
 }
 
-// onlySocket leaves the broker's runtime dir showing the socket alone.
-// The dir is created (0700) when missing: otherwise the agent could
-// create it on the shared filesystem and listen there as a fake broker
-// for the human's own clients. A socket created after the jail started
-// (a broker started or restarted later) is not seen inside it.
-func onlySocket(dir, name string) error {
-	if dir == "" {
-		return nil
-	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("create %s: %w", dir, err)
-	}
-	var st unix.Stat_t
-	if err := unix.Lstat(dir, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return fmt.Errorf("%s is not a directory", dir)
-	}
-	var files []string
-	sock := filepath.Join(dir, name)
-	if unix.Lstat(sock, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
-		files = append(files, sock)
-	}
-	return overlayFiles(dir, "0700", files)
-}
-
 // onlyTerminals leaves /dev/pts holding only the agent's own terminal:
 // the broker's (where approval codes are typed) and every other one
 // cannot be opened. /dev/tty still works (the kernel finds the
@@ -173,15 +299,9 @@ func onlyTerminals(ttys []string) error {
 	return overlayFiles("/dev/pts", "0755", ttys)
 }
 
-// coverDisplay hides the X11 socket dir and the Wayland sockets, so the
-// agent cannot read the screen or type into other windows. Their
-// abstract-socket twins are cut off by Landlock's scoping.
-func coverDisplay(dirs, files []string) error {
-	for _, d := range dirs {
-		if err := coverDir(d, false); err != nil {
-			return err
-		}
-	}
+// coverFiles binds /dev/null over each socket file still visible: the
+// agent cannot connect to it, nor replace it (the mount is locked).
+func coverFiles(files []string) error {
 	for _, f := range files {
 		var st unix.Stat_t
 		if unix.Lstat(f, &st) != nil || st.Mode&unix.S_IFMT == unix.S_IFDIR {

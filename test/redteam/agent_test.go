@@ -77,6 +77,10 @@ func agentMain(args []string) int {
 		err = agentTOTPEnroll(args[1:])
 	case "mcp":
 		err = agentMCP(args[1:])
+	case "flood":
+		err = agentFlood(args[1:]) // jail15_test.go
+	case "cancel":
+		err = agentCancel(args[1:])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", args[0])
 	}

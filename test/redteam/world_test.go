@@ -479,6 +479,11 @@ func (b *brokerProc) play() {
 				switch b.answer {
 				case "always":
 					io.WriteString(b.master, string(m[1])+"!\r")
+				case "none": // the human looks away (jail15_test.go)
+				case "human-only": // answers their own requests, not the jail's
+					if !bytes.Contains(rest[:ci], []byte("asked from inside a jail")) {
+						io.WriteString(b.master, string(m[1])+"\r")
+					}
 				default:
 					io.WriteString(b.master, "n\r")
 				}
