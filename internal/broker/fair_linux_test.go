@@ -222,8 +222,11 @@ func TestJailStoreBudget(t *testing.T) {
 		c.ReadValue = func(string) ([]byte, error) { return []byte("typed-by-the-human-0123456789"), nil }
 	})
 	cmd := clientCmd(t, tb.sock, "stores", true)
-	out := make(chan []byte, 1)
-	go func() { b, _ := cmd.CombinedOutput(); out <- b }()
+	var out syncBuf
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
 	waitUntil(t, "the jail's first store prompt", func() bool { return ap.onScreen.Load() == 1 })
 	c, err := Dial(tb.sock)
 	if err != nil {
@@ -235,8 +238,9 @@ func TestJailStoreBudget(t *testing.T) {
 	// End the jailed client (its waiting prompt is withdrawn).
 	time.Sleep(400 * time.Millisecond)
 	cmd.Process.Kill()
-	got := <-out
-	if !strings.Contains(string(got), "STORE 1 busy=true") || !strings.Contains(string(got), "a store request from this jail is already waiting") {
+	cmd.Wait()
+	got := out.String()
+	if !strings.Contains(got, "STORE 1 busy=true") || !strings.Contains(got, "a store request from this jail is already waiting") {
 		t.Errorf("jailed stores: %q; want the second refused with ErrBusy naming the limit", got)
 	}
 }
