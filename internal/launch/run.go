@@ -142,6 +142,13 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		}
 	}
 
+	// A requester that went away (Ctrl-C, a closed connection, a cancelled
+	// MCP call) while the human answered: nothing starts.
+	if err := ctx.Err(); err != nil {
+		c.audit(key, "approval_cancelled", map[string]any{"binary": pin.Path, "after": "approval"})
+		return nil, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: the request was withdrawn: %w", ErrDenied, err)}
+	}
+
 	// 7. Decrypt, only now.
 	values, err := c.decrypt(key, req.Grants)
 	if err != nil {
@@ -405,6 +412,8 @@ func auditDecision(d approve.Decision, err error) string {
 	switch {
 	case errors.Is(err, approve.ErrTimeout):
 		return "timeout"
+	case errors.Is(err, approve.ErrCancelled):
+		return "cancelled"
 	case errors.Is(err, approve.ErrNoTTY), errors.Is(err, approve.ErrNoDisplay):
 		return "no-tty"
 	case err != nil:
