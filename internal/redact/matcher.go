@@ -129,10 +129,11 @@ var gatedForms = []struct {
 }{
 	{denseEscapes, `\`, 0},
 	{percentForms, "%", 0},
-	// xxd, hexdump -C and od -c put two spaces ("  ", "  |", cell
-	// padding) before their text column, and a line shows at most 16
-	// bytes by default (xxd -c 32 doubles that).
-	{dumpForms, "  ", 64},
+	// xxd, hexdump -C and od -c start each line with its offset (eight
+	// or seven digits, the first a 0 below 256 MiB) and show its text
+	// column within 128 bytes of the line start (xxd -c 32 is the widest
+	// common layout). The stream's start counts as a line start.
+	{dumpForms, "\n0", 128},
 }
 
 // dfaBudget is the table size (entries) above which the largest values

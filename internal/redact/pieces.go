@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -9,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
-	"strings"
 )
 
 // Large values (keys, certificates, service-account files) are not put in
@@ -58,7 +58,12 @@ const (
 // pieceTexts returns what the piece stage looks for of a large value v:
 // the value itself; its JSON string form (a program embedding the file in
 // JSON); base64 in both alphabets at the three alignments (a fragment's
-// base64 depends on its offset mod 3); hex in both cases. A PEM value adds
+// base64 depends on its offset mod 3); hex in both cases.
+//
+// Every comparison in the stage is of folded bytes: ASCII letters in
+// lower case, '-' as '+' and '_' as '/'. One text then stands for both
+// base64 alphabets and both hex cases, which halves the index; the price
+// is that a value's case variants are replaced too. A PEM value adds
 // its DER bytes, in hex (the base64 is the PEM body, already covered), and
 // a JSON object its long string fields decoded (a private key printed
 // after json.load), so the obvious fragments are caught as well.
@@ -81,16 +86,15 @@ func pieceTexts(v []byte) [][]byte {
 		}
 	}
 	out := [][]byte{v, jsonEscape(v, false)}
-	for _, e := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
-		for k := range 3 {
-			buf := make([]byte, k+len(v))
-			copy(buf[k:], v)
-			enc := e.EncodeToString(buf)
-			out = append(out, []byte(enc[(8*k+5)/6:]))
-		}
+	// The URL alphabet and upper-case hex need no texts of their own:
+	// the piece stage compares folded bytes (see fold).
+	for k := range 3 {
+		buf := make([]byte, k+len(v))
+		copy(buf[k:], v)
+		enc := base64.RawStdEncoding.EncodeToString(buf)
+		out = append(out, []byte(enc[(8*k+5)/6:]))
 	}
-	h := hex.EncodeToString(v)
-	out = append(out, []byte(h), []byte(strings.ToUpper(h)))
+	out = append(out, []byte(hex.EncodeToString(v)))
 	for _, s := range subs {
 		out = append(out, s, []byte(hex.EncodeToString(s)))
 	}
@@ -116,6 +120,13 @@ func newPieces(texts [][]byte, sec []int32) *pieces {
 		if len(t) < fragMin {
 			continue
 		}
+		t = bytes.Clone(t)
+		for j, c := range t {
+			t[j] = foldTab[c]
+		}
+		if len(t) < fragMin {
+			continue
+		}
 		p.texts = append(p.texts, t)
 		p.sec = append(p.sec, sec[i])
 		grams += len(t) - pq + 1
@@ -123,8 +134,10 @@ func newPieces(texts [][]byte, sec []int32) *pieces {
 	if len(p.texts) == 0 {
 		return nil
 	}
-	// 16 bits a gram: one probe in four hundred is a false "maybe".
-	lg := max(bits.Len(uint(grams*16)), 12)
+	// 8 bits a gram (two in one word): about one probe in twenty-five is
+	// a false "maybe", and a second probe four bytes on clears nearly all
+	// of those; a bigger filter falls out of cache and costs more.
+	lg := max(bits.Len(uint(grams*8)), 12)
 	p.bloom = make([]uint64, 1<<(lg-6))
 	p.bshift = uint(64 - lg)
 	entries := grams/pg + len(p.texts)
@@ -176,16 +189,43 @@ func (p *pieces) pieceBytes() int {
 	return n
 }
 
-// gramAt returns the q-gram of b starting at i with line breaks skipped,
-// and the index of the byte after it.
+// gramAt returns the folded q-gram of b starting at i with line breaks
+// skipped.
 func gramAt(b []byte, i int) (uint64, bool) {
 	if i+8 <= len(b) {
 		v := binary.LittleEndian.Uint64(b[i:])
 		if !hasBreak(v, ^uint64(0)) {
-			return v, true
+			return foldWord(v), true
 		}
 	}
-	return gather(b[i:], pq)
+	v, ok := gather(b[i:], pq)
+	return foldWord(v), ok
+}
+
+// foldTab folds one byte (see pieceTexts).
+var foldTab = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = byte(c + 'a' - 'A')
+	}
+	t['-'], t['_'] = '+', '/'
+	return t
+}()
+
+// foldWord is foldTab applied to the eight bytes of v at once: upper-case
+// letters get 0x20 added, '-' loses 2 and '_' 0x30.
+func foldWord(v uint64) uint64 {
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	h := v & low7
+	ge := h + ones*(0x80-'A')                                           // bit 7 set where h >= 'A'
+	gt := h + ones*(0x7f-'Z')                                           // bit 7 set where h > 'Z'
+	up := (ge &^ gt) &^ v & highs                                       // ASCII upper-case letters
+	z := func(t uint64) uint64 { return ^((t&low7 + low7) | t | low7) } // 0x80 where t's byte is 0
+	dash := z(v^ones*'-') >> 7
+	und := z(v^ones*'_') >> 7
+	return v + up>>2 - 2*dash - 0x30*und
 }
 
 // seed checks the sample at x: the Bloom filter first (the gram at x and
@@ -263,7 +303,7 @@ func extendBack(b []byte, y, lo int, tx []byte, o int) (int, int) {
 		if isSkip(b[k]) {
 			continue
 		}
-		if b[k] != tx[j-1] {
+		if foldTab[b[k]] != tx[j-1] {
 			break
 		}
 		i, j = k, j-1
@@ -280,7 +320,7 @@ func extendFwd(b []byte, y int, tx []byte, o int) (int, int) {
 		if isSkip(b[k]) {
 			continue
 		}
-		if b[k] != tx[j] {
+		if foldTab[b[k]] != tx[j] {
 			break
 		}
 		j++

@@ -89,6 +89,7 @@ func (m *Matcher) NewWriter(dst io.Writer) *Writer {
 		g := m.gated[i]
 		st := newStage(m, g.d, dst)
 		st.gate, st.reach, st.next = g.gate, g.reach, next
+		st.prevLast = '\n' // the stream's start is a line start
 		next, dst = st, st
 	}
 	w := newStage(m, &m.dfa, dst)
@@ -188,7 +189,7 @@ func (w *Writer) Flush() error {
 	w.emit(w.done, end)
 	w.abs += end
 	w.held = w.held[:0]
-	w.pos, w.done, w.state, w.gateUntil = 0, 0, w.d.root, 0
+	w.pos, w.done, w.state, w.gateUntil, w.prevLast = 0, 0, w.d.root, 0, '\n'
 	w.flushOut()
 	if w.err == nil && w.next != nil {
 		if err := w.next.Flush(); err != nil {
@@ -253,6 +254,12 @@ func (w *Writer) scanTo(end int) {
 			w.exact(end)
 		default:
 			i := w.pos - hl
+			if w.gate != nil && w.pos >= w.gateUntil && !w.cand && w.state != w.d.root &&
+				w.back(w.pos, int(w.d.ext[w.state/w.d.stride])) >= w.gateUntil {
+				// What is under way began past the gate's reach: by the
+				// gate's rule it is not an occurrence, so forget it.
+				w.state = w.d.root
+			}
 			if w.gate != nil && w.pos >= w.gateUntil && w.state == w.d.root {
 				w.pos = hl + i + w.skipToGate(i)
 				continue
@@ -273,13 +280,20 @@ func (w *Writer) scanTo(end int) {
 			}
 			j := min(i+w.block, len(w.p))
 			if w.gate != nil {
+				// Short steps: within a gate's reach, then a few bytes at a
+				// time until the state is back at the root and the next
+				// gate can be looked for.
 				if w.gateUntil-hl > i {
 					j = min(j, w.gateUntil-hl)
+				} else {
+					j = min(j, i+64)
 				}
 				// Scanning on past the reach (a pattern may be under
 				// way) passes gates too: their reach counts.
 				if k := bytes.LastIndex(w.p[i:j], w.gate); k >= 0 {
 					w.gateUntil = max(w.gateUntil, hl+i+k+len(w.gate)+w.reach)
+				} else if w.gateEndsAt(i) {
+					w.gateUntil = max(w.gateUntil, hl+i-1+len(w.gate)+w.reach)
 				}
 			}
 			w.cooldown -= j - i
@@ -294,6 +308,19 @@ func (w *Writer) scanTo(end int) {
 	}
 }
 
+// gateEndsAt reports whether a two-byte gate begins just before w.p[i]:
+// with the byte before it, or the last byte of the previous write.
+func (w *Writer) gateEndsAt(i int) bool {
+	if len(w.gate) != 2 || i >= len(w.p) || w.p[i] != w.gate[1] {
+		return false
+	}
+	prev := w.prevLast
+	if i > 0 {
+		prev = w.p[i-1]
+	}
+	return prev == w.gate[0]
+}
+
 // skipToGate returns how many bytes of w.p from i a gated stage can pass
 // over unscanned (its state stays the root): those before the next
 // occurrence of its gate. It sets gateUntil to the reach of that
@@ -302,20 +329,15 @@ func (w *Writer) scanTo(end int) {
 func (w *Writer) skipToGate(i int) int {
 	hl := len(w.held)
 	span := len(w.gate) + w.reach
-	if len(w.gate) == 2 && i < len(w.p) && w.p[i] == w.gate[1] {
-		prev := w.prevLast // the gate may have begun with the last write
-		if i > 0 {
-			prev = w.p[i-1]
-		}
-		if prev == w.gate[0] {
-			w.gateUntil = hl + i + span - 1
-			return 0
-		}
+	if w.gateEndsAt(i) {
+		w.gateUntil = hl + i + span - 1
+		return 0
 	}
 	var k int
-	if len(w.gate) == 1 {
+	switch {
+	case len(w.gate) == 1:
 		k = bytes.IndexByte(w.p[i:], w.gate[0])
-	} else {
+	default:
 		k = bytes.Index(w.p[i:], w.gate)
 	}
 	if k < 0 {
