@@ -303,7 +303,9 @@ func (b *OpenedBackup) Restore(dir string, allowed []string, force bool) (info B
 	if err := safefile.CreateExclusive(stage, MasterKeyFile, b.mk); err != nil {
 		return info, "", err
 	}
-	if err := safefile.SyncDir(filepath.Join(stage, SecretsDir)); err != nil {
+	// One flush of the whole staging tree before it becomes the vault:
+	// the rename must never publish files whose bytes are not on disk.
+	if err := syncTree(stage); err != nil {
 		return info, "", err
 	}
 	if aside, err = swapIn(stage, dir, force); err != nil {
@@ -386,7 +388,8 @@ func contains(list []string, s string) bool {
 }
 
 // writeEntry writes size bytes from r to a new 0600 file at path (O_EXCL:
-// the stage is fresh, so an existing file means a duplicate entry).
+// the stage is fresh, so an existing file means a duplicate entry). It is
+// not fsynced here: syncTree flushes the whole stage once.
 func writeEntry(path string, r io.Reader, size int64) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -395,9 +398,6 @@ func writeEntry(path string, r io.Reader, size int64) error {
 	n, err := io.Copy(f, r)
 	if err == nil && n != size {
 		err = io.ErrUnexpectedEOF
-	}
-	if err == nil {
-		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
