@@ -177,8 +177,8 @@ rm -f ./daemon-alive
 	cp.Contain = true
 	fin := &finishAudit{}
 	cp.Audit = fin
-	var buf bytes.Buffer
-	req := &Request{Argv: argv, Cwd: app, Env: e.evil, PATH: "/usr/bin:/bin", Grants: nil, Stdout: &buf, Stderr: &buf}
+	buf := &lockedBuf{}
+	req := &Request{Argv: argv, Cwd: app, Env: e.evil, PATH: "/usr/bin:/bin", Grants: nil, Stdout: buf, Stderr: buf}
 	hide(req)
 	os.Remove(filepath.Join(app, "daemon-alive"))
 	res, err := cp.Run(t.Context(), req)

@@ -112,10 +112,10 @@ func (e *ctxEnv) checkpoint() *Checkpoint {
 // run runs argv in cwd with TOKEN in $TOKEN, the agent's environment as
 // the requester's, and returns the child's output.
 func (e *ctxEnv) run(cwd string, argv []string, mutate ...func(*Request)) (string, *Result, error) {
-	var out bytes.Buffer
+	out := &lockedBuf{}
 	req := &Request{Argv: argv, Cwd: cwd, Env: e.evil, PATH: "/usr/bin:/bin",
 		Grants: []policy.Grant{{Secret: "TOKEN", Delivery: policy.DeliverEnv, Env: "TOKEN"}},
-		Stdout: &out, Stderr: &out}
+		Stdout: out, Stderr: out}
 	for _, m := range mutate {
 		m(req)
 	}
@@ -452,4 +452,23 @@ py_compile.compile("evil.py", cfile=importlib.util.cache_from_source("helper.py"
 	if !strings.Contains(e.ap.screenText(), "python bytecode: a cache private to this run") {
 		t.Fatalf("the screen does not say the bytecode cache is private:\n%s", e.ap.screenText())
 	}
+}
+
+// lockedBuf is one buffer for both of a child's streams (their pumps write
+// from two goroutines).
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
