@@ -3,7 +3,6 @@
 package cli
 
 import (
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -320,7 +319,7 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	deadline := time.Now().Add(10 * time.Second)
 	for !ok() {
 		if time.Now().After(deadline) {
-			t.Fatal(fmt.Sprintf("timed out waiting for %s", what))
+			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

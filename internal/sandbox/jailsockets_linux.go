@@ -38,9 +38,6 @@ var socketDirs = []string{
 	"~/.config/emacs/server",
 }
 
-// gnupgDir's S.* sockets are gpg-agent's when no runtime dir exists.
-const gnupgDir = "~/.gnupg"
-
 // socketVars are the variables that name an outside socket, each with the
 // way to find the socket's path in its value ("" when it names none). They
 // are dropped from the agent's environment (SSH_AUTH_SOCK stays with
