@@ -9,13 +9,6 @@ import (
 	"time"
 )
 
-func storeRequest() *Request {
-	return &Request{
-		Store: &StoreAsk{Name: "SLACK_TOKEN", Purpose: "post the release notes"},
-		Chain: []Proc{{PID: 42, Exe: "/usr/bin/node", Comm: "node"}},
-	}
-}
-
 // A store request runs nothing: its screen has no program, hash, argv or
 // sandbox rows, none of the program warnings an empty path would raise,
 // and no "allow always" (there is no rule to save).

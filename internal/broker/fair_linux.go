@@ -38,7 +38,6 @@ const busyPrefix = "busy: "
 // do; ErrRefused.Is matches it to ErrFromJail.
 const jailPrefix = "refused inside a jail: "
 
-
 // Is lets callers match a refusal with errors.Is(err, ErrBusy) or
 // errors.Is(err, ErrFromJail).
 func (e *ErrRefused) Is(target error) bool {
