@@ -150,7 +150,7 @@ try screen 'SCREENDIR=%[6]s screen -ls | grep -q human'
 try bus 'dbus-send --bus=unix:path=%[7]s --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ListNames'
 try cwd 'echo ok > ./written'
 rm -f ./daemon-alive
-(setsid sh -c 'sleep 1; touch ./daemon-alive' </dev/null >/dev/null 2>&1 &)
+(setsid sh -c 'sleep 3; touch ./daemon-alive' </dev/null >/dev/null 2>&1 &)
 `, humanPTS, e.home, e.v.Dir(), os.Getpid(), tmuxSock, filepath.Join(tmp, "screen"), bus)
 	// Inline, so nothing is pinned and the control runs with no helper
 	// (pinned files are served from a mount and PID namespace, which
@@ -169,7 +169,7 @@ rm -f ./daemon-alive
 			t.Fatalf("control: the uncontained probe did not reach %s, so the contained result would prove nothing:\n%s", door, out)
 		}
 	}
-	if !waitFor(filepath.Join(app, "daemon-alive"), 5*time.Second) {
+	if !waitFor(filepath.Join(app, "daemon-alive"), 10*time.Second) {
 		t.Fatal("control: the uncontained run's daemon did not survive it")
 	}
 
@@ -197,7 +197,7 @@ rm -f ./daemon-alive
 	if !strings.Contains(out, "cwd:reached") {
 		t.Errorf("the contained run could not write its working directory:\n%s", out)
 	}
-	if waitFor(filepath.Join(app, "daemon-alive"), 3*time.Second) {
+	if waitFor(filepath.Join(app, "daemon-alive"), 5*time.Second) {
 		t.Error("a daemon started by the contained run outlived it")
 	}
 	if k, ok := fin.fields["killed"].(int); !ok || k < 1 {
