@@ -728,7 +728,7 @@ func attackOutput(w *world, tb *table) {
 	for _, n := range names {
 		exp, by := expStopped, "streaming scrubber replaces it with [envseal:TOKEN] (run_scrub.txtar, redact encodings tests)"
 		if wrapped(n) {
-			exp, by = expNotStopped, "not scrubbed: base64 wrapped at 76 columns (documented limit)"
+			by = "the scrubber matches across line breaks at any column (redact TestRealToolsScrubbed, run_large.txtar)"
 		}
 		note := fmt.Sprintf("run exit %d, in output: %v", r.code, got[n])
 		w.report(tb, "read the value from child output: "+n, exp, !got[n], by, note,
