@@ -110,7 +110,7 @@ func envValue(env []string, name string) string {
 func (rc *runContext) ruleFiles() []policy.File {
 	out := slices.Clone(rc.files)
 	for i := range out {
-		if b := rc.data[out[i].Path]; isText(b) {
+		if b := rc.data[out[i].Path]; isText(b) && !secretLooking(out[i].Path) {
 			out[i].Text = string(b)
 		}
 	}
@@ -259,4 +259,21 @@ func canonicalDirs(dirs []string) []string {
 		out = append(out, filepath.Clean(d))
 	}
 	return out
+}
+
+// secretLooking names files whose text must never be kept for a diff (a
+// .env read by `node --env-file=.env` holds values): hashed only.
+func secretLooking(p string) bool {
+	b := strings.ToLower(filepath.Base(p))
+	for _, pre := range []string{".env", "credentials", "secret", "id_rsa", "id_ed25519", ".netrc", ".pgpass", ".npmrc", ".pypirc"} {
+		if strings.HasPrefix(b, pre) {
+			return true
+		}
+	}
+	for _, ext := range []string{".pem", ".key", ".p12", ".pfx", ".jks", ".kdbx"} {
+		if strings.HasSuffix(b, ext) {
+			return true
+		}
+	}
+	return false
 }
