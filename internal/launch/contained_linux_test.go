@@ -29,21 +29,7 @@ func onTerminal(t *testing.T) bool {
 	if os.Getenv(childEnv) == t.Name() {
 		return false
 	}
-	dir, err := os.MkdirTemp("", "envseal-tty-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	self, _ := os.Executable()
-	b, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "launch.test")
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := copyTestBinary(t, "envseal-tty-")
 	cmd := exec.Command(bin, "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
 	cmd.Dir = dir
 	cmd.Env = []string{childEnv + "=" + t.Name(), "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/nonexistent", "TMPDIR=/tmp", "LANG=C.UTF-8", "TERM=dumb"}

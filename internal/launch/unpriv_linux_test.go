@@ -20,7 +20,24 @@ func asUnprivileged(t *testing.T) bool {
 	if os.Geteuid() != 0 {
 		return false
 	}
-	dir, err := os.MkdirTemp("", "envseal-unpriv-")
+	dir, bin := copyTestBinary(t, "envseal-unpriv-")
+	cmd := exec.Command(bin, "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/nonexistent", "TMPDIR=/tmp", "LANG=C.UTF-8"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
+		t.Fatalf("%s as uid 65534: %v\n%s", t.Name(), err, out)
+	}
+	t.Logf("ran as uid 65534:\n%s", out)
+	return true
+}
+
+// copyTestBinary copies this test binary into a fresh 0755 directory that
+// uid 65534 can enter, and returns the directory and the copy.
+func copyTestBinary(t *testing.T, prefix string) (dir, bin string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,18 +51,9 @@ func asUnprivileged(t *testing.T) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "launch.test")
+	bin = filepath.Join(dir, "launch.test")
 	if err := os.WriteFile(bin, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
-	cmd.Dir = dir
-	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/nonexistent", "TMPDIR=/tmp", "LANG=C.UTF-8"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
-		t.Fatalf("%s as uid 65534: %v\n%s", t.Name(), err, out)
-	}
-	t.Logf("ran as uid 65534:\n%s", out)
-	return true
+	return dir, bin
 }
