@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/envseal/envseal/internal/guard"
+	"github.com/envseal/envseal/internal/sys"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,7 +32,7 @@ func HelperMain(args []string) int {
 	}
 	// The environment may hold env-delivered secrets: no core dumps, and
 	// /proc/<pid>/{mem,environ} closed to other processes of this uid.
-	guard.Harden()
+	hardenErr := sys.Harden()
 	// Namespaces entered by unshare, Landlock, capabilities and the
 	// working directory are per thread, and the target is forked from
 	// this one. Never unlocked: the thread dies with the process.
@@ -47,6 +47,9 @@ func HelperMain(args []string) int {
 		statusFD = -1 // not an inherited descriptor: never write to it
 	}
 	delete(inherited, statusFD)
+	if hardenErr != nil {
+		return helperFail(statusFD, fmt.Errorf("harden the helper before the target gets its secrets: %w", hardenErr))
+	}
 	h, err := parseHelperArgs(args)
 	if err != nil {
 		return helperFail(statusFD, err)

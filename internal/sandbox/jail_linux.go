@@ -136,7 +136,7 @@ func jailSocketArgs(path string, env []string, o JailOptions) ([]string, error) 
 // the ones the agent keeps), starts cmd and calls AfterStart, which
 // returns a *HelperError if a layer failed (exit JailExitCode).
 //
-// JailCommand makes the calling process dumpable again (guard.Harden
+// JailCommand makes the calling process dumpable again (sys.Harden
 // made it not): the child inherits that flag, and the kernel lets an
 // unprivileged parent write the child's uid_map only while
 // /proc/<child> belongs to the user, which a non-dumpable child's does

@@ -13,8 +13,9 @@ import (
 	xterm "golang.org/x/term"
 )
 
-// ErrNoTTY means there is no controlling terminal to ask the human on.
-var ErrNoTTY = errors.New("no terminal to ask on (/dev/tty is not available)")
+// ErrNoTTY means there is no controlling terminal to ask the human on. It is
+// the one definition: approve.ErrNoTTY is the same error.
+var ErrNoTTY = errors.New("no terminal to ask")
 
 // Path is the controlling terminal device.
 const Path = "/dev/tty"
@@ -26,7 +27,7 @@ type TTY struct{ f *os.File }
 func Open() (*TTY, error) {
 	f, err := os.OpenFile(Path, os.O_RDWR, 0)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoTTY, err)
+		return nil, fmt.Errorf("%w on (/dev/tty is not available): %v", ErrNoTTY, err)
 	}
 	if !xterm.IsTerminal(int(f.Fd())) {
 		f.Close()
