@@ -7,7 +7,7 @@
 // Cobra is used for the command tree, help text and flag parsing (including
 // the "--" that separates envseal's flags from a child's argv in `run`);
 // writing and testing that by hand would be more code than everything it
-// saves, and DESIGN names it as an accepted dependency.
+// saves, and docs/ARCHITECTURE.md lists it among the accepted dependencies.
 package cli
 
 import (

@@ -13,8 +13,8 @@ import (
 	"testing"
 )
 
-// TestSealedChildIsNotDumpable is the same-uid proof behind DESIGN §2
-// fact 1: a process of the child's own uid cannot read the environment or
+// TestSealedChildIsNotDumpable is the same-uid proof behind docs/ARCHITECTURE.md
+// kernel fact 1: a process of the child's own uid cannot read the environment or
 // memory of a child exec'd from the sealed 0111 memfd, nor ptrace it —
 // while a plain exec of the same program, with the same uid and
 // environment, is readable by the very same reader (the control that lets

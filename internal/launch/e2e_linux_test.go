@@ -33,8 +33,8 @@ func testIDs() (uid, gid int, cred *syscall.Credential) {
 
 const testValue = "e2e-secret-value-5b1f9c0d7a"
 
-// TestApprovedChildUnreadableBySameUID is the end-to-end proof of DESIGN
-// §2 fact 1 through `envseal run`: a same-uid attacker can read neither
+// TestApprovedChildUnreadableBySameUID is the end-to-end proof of
+// docs/ARCHITECTURE.md kernel fact 1 through `envseal run`: a same-uid attacker can read neither
 // /proc/<child>/environ nor /proc/<child>/mem of the approved child that
 // holds the secret in its environment, nor the memory of envseal itself.
 // The control — the same program started plainly by the same uid with the

@@ -127,7 +127,7 @@ func jailSocketArgs(path string, env []string, o JailOptions) ([]string, error) 
 // (the envseal binary, "/proc/self/exe") as the helper with --jail, in a
 // new user namespace (the caller's uid and gid mapped to themselves, so
 // files keep their owner) and mount namespace, with ambient
-// CAP_SYS_ADMIN for the helper's mounts (DESIGN.md §2 fact 4) — the
+// CAP_SYS_ADMIN for the helper's mounts (docs/ARCHITECTURE.md kernel fact 4) — the
 // helper drops it before CMD runs. path is CMD resolved on PATH, argv
 // its argv (argv[0] as typed), env the agent's environment: the
 // variables naming outside sockets are removed (socketVars; the display's
