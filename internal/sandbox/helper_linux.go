@@ -15,16 +15,13 @@ import (
 )
 
 // HelperMain runs the helper stage and returns its exit status; args are
-// the arguments after HelperArg (os.Args[2:]). cmd/envseal calls it before
-// any other parsing:
-//
-//	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperArg {
-//		os.Exit(sandbox.HelperMain(os.Args[2:]))
-//	}
+// the arguments after HelperArg (os.Args[2:]). cli.Main calls it right
+// after hardening the process and before any flag parsing, when os.Args[1]
+// is HelperArg.
 //
 // Before the target starts, any failure is one line on stderr starting
 // "envseal __sandbox_helper: ", the same message on the status fd, and
-// exit status 127. Afterwards the status is the target's: its exit code,
+// exit status HelperExitCode (127). Afterwards the status is the target's: its exit code,
 // or 128+N when signal N killed it.
 func HelperMain(args []string) int {
 	if len(args) > 0 && args[0] == jailFlag {

@@ -1,7 +1,10 @@
-// Package term is envseal's only access to the controlling terminal.
-// Prompts and hidden input go to /dev/tty and never to stdin or stdout:
-// stdin and stdout belong to whatever invoked envseal (often an AI agent),
-// and the human's answers must not pass through it.
+// Package term reads hidden input (a passphrase, a value to store) from
+// the controlling terminal. It goes to /dev/tty and never to stdin or
+// stdout: those belong to whatever invoked envseal (often an AI agent),
+// and the human's answers must not pass through it. Approval prompts,
+// which need deadlines and cancellation, have their own terminal code in
+// internal/approve (tty_unix.go); this package is the blocking, simple
+// case.
 package term
 
 import (
