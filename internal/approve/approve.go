@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"github.com/envseal/envseal/internal/sys"
 	"github.com/envseal/envseal/internal/term"
 	"io"
 	"strings"
@@ -148,7 +149,7 @@ var (
 	// parse; denied rather than guessed.
 	ErrBadPeriod = errors.New("approval period not understood")
 	// ErrUnsupported: this approver does not work on this OS yet.
-	ErrUnsupported = errors.New("approver not supported on this OS yet")
+	ErrUnsupported = sys.Unsupported("approver not supported on this OS yet")
 	// ErrCancelled: the request was withdrawn while it waited for the
 	// human (its client went away: Ctrl-C, SIGTERM, a closed connection).
 	// Whatever the human answers afterwards, nothing runs.

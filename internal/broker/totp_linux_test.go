@@ -180,11 +180,24 @@ func TestStoreFactorSkipped(t *testing.T) {
 	if storeFactorSkipped(nil) {
 		t.Error("no second factor: nothing to skip")
 	}
-	f := &storeFactor{}
+	dir, key := t.TempDir(), seal.NewKey()
+	defer key.Wipe()
+	seed, t0 := totp.NewSeed(), time.Now()
+	if err := totp.NewStore(dir, key).Enroll(seed, totp.Code(seed, t0), t0); err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return t0.Add(totp.Period) }
+	f, err := totp.OpenFactor(dir, key, true, now, func(string) {})
+	if err != nil || f == nil {
+		t.Fatalf("OpenFactor: %v, %v", f, err)
+	}
+	defer f.Wipe()
 	if !storeFactorSkipped(f) {
 		t.Error("an unverified factor was not reported")
 	}
-	f.verified = true
+	if err := f.Verify(totp.Code(seed, now())); err != nil {
+		t.Fatal(err)
+	}
 	if storeFactorSkipped(f) {
 		t.Error("a verified factor was reported")
 	}

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"github.com/envseal/envseal/internal/sys"
 	"os"
 	"strings"
 )
@@ -88,7 +89,7 @@ type Options struct {
 // ErrUnsupported is matched (errors.Is) by every "this tier cannot run
 // here" error. A requested tier that cannot run fails closed: callers
 // must never fall back to a weaker tier on their own.
-var ErrUnsupported = errors.New("sandbox tier not supported")
+var ErrUnsupported = sys.Unsupported("sandbox tier not supported")
 
 // ErrHelper is matched (errors.Is) by *HelperError: the helper stage
 // refused or failed before the target was started.

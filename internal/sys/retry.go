@@ -25,3 +25,13 @@ func RetryErr(fn func() error) error {
 		}
 	}
 }
+
+// Unsupported is the error of a feature this OS (or kernel) lacks. Every
+// package's ErrUnsupported is one, so errors.Is(err, errors.ErrUnsupported)
+// matches them all, and each keeps a message that says what is missing.
+type Unsupported string
+
+func (u Unsupported) Error() string { return string(u) }
+
+// Is makes an Unsupported match errors.ErrUnsupported.
+func (u Unsupported) Is(target error) bool { return target == errors.ErrUnsupported }

@@ -2,6 +2,7 @@ package sys
 
 import (
 	"errors"
+	"fmt"
 	"syscall"
 	"testing"
 )
@@ -41,5 +42,19 @@ func TestHardenClearsDumpable(t *testing.T) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_CORE, &lim); err != nil || lim.Cur != 0 || lim.Max != 0 {
 		t.Fatalf("after Harden: RLIMIT_CORE = %+v, %v; want 0/0", lim, err)
+	}
+}
+
+func TestUnsupportedMatchesTheStandardSentinel(t *testing.T) {
+	var err error = Unsupported("envseal run is not supported on this OS yet")
+	wrapped := fmt.Errorf("run: %w", err)
+	if !errors.Is(wrapped, errors.ErrUnsupported) || !errors.Is(wrapped, err) {
+		t.Fatalf("%v does not match errors.ErrUnsupported and itself", wrapped)
+	}
+	if errors.Is(wrapped, Unsupported("something else")) {
+		t.Fatal("two different Unsupported errors match")
+	}
+	if err.Error() != "envseal run is not supported on this OS yet" {
+		t.Fatalf("message %q", err)
 	}
 }
