@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/redact"
 )
 
@@ -141,7 +142,7 @@ func (s *Server) serveScan(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 		res.Hits = hits
 	}
 	res.Total = total
-	s.cfg.Audit.Event(k, "value_scan", map[string]any{"bytes": m.Size, "hits": total, "secrets": res.Secrets, "pid": peerPID})
+	s.cfg.Audit.Event(k, audit.ValueScan, map[string]any{"bytes": m.Size, "hits": total, "secrets": res.Secrets, "pid": peerPID})
 	writeFrame(c, TypeScanOK, res)
 }
 

@@ -290,7 +290,7 @@ func (s *Server) handle(c *net.UnixConn, cred *unix.Ucred, p peer) {
 			// the jail the agent would choose when the human types it.
 			// Locking is the human's, from outside (the idle lock still
 			// applies).
-			s.auditEvent("lock_refused", map[string]any{"requester_pid": p.pid, "reason": "jailed client"})
+			s.auditEvent(audit.LockRefused, map[string]any{"requester_pid": p.pid, "reason": "jailed client"})
 			s.cfg.Logf("refused envseal lock from inside a jail (pid %d)", p.pid)
 			writeError(c, jailPrefix+"envseal lock would make the broker ask for the passphrase when the agent chooses")
 			return
@@ -483,7 +483,7 @@ func (s *Server) serveStore(c *net.UnixConn, f Frame, peerPID int) {
 	defer func() { c.CloseRead(); <-watched }()
 	d, err := s.approver.Approve(ctx, req)
 	if err != nil || d == approve.Deny || storeFactorSkipped(sf) {
-		s.cfg.Audit.Event(seal.Key{}, "store_request_declined", map[string]any{"secret": m.Name})
+		s.cfg.Audit.Event(seal.Key{}, audit.StoreRequestDeclined, map[string]any{"secret": m.Name})
 		reply(false, "declined")
 		return
 	}
@@ -514,7 +514,7 @@ func (s *Server) serveStore(c *net.UnixConn, f Frame, peerPID int) {
 		reply(false, err.Error())
 		return
 	}
-	s.cfg.Audit.Event(k, "secret_stored", map[string]any{"secret": m.Name, "generation": meta.Generation, "source": "broker request"})
+	s.cfg.Audit.Event(k, audit.SecretStored, map[string]any{"secret": m.Name, "generation": meta.Generation, "source": "broker request"})
 	if meta.Weak {
 		// Said to the human here, not to the agent that asked.
 		s.cfg.Logf("warning: the value typed for %s looks like a placeholder or has under 64 bits of entropy; 'envseal list' marks it weak", m.Name)

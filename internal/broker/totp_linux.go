@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/totp"
 )
@@ -26,7 +27,7 @@ func (s *Server) storeSecondFactor() (sf approve.SecondFactor, done func(), err 
 		return nil, nil, err
 	}
 	f, err := totp.OpenFactor(s.cfg.Vault.Dir(), k, p.TOTP, time.Now, func(reason string) {
-		s.cfg.Audit.Event(k, "totp_failed", map[string]any{"reason": reason, "during": "store request", "via": "broker"})
+		s.cfg.Audit.Event(k, audit.TOTPFailed, map[string]any{"reason": reason, "during": "store request", "via": "broker"})
 	})
 	if err != nil || f == nil {
 		k.Wipe()

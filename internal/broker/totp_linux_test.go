@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
@@ -56,13 +57,14 @@ type auditRec struct {
 	evs []string
 }
 
-func (a *auditRec) Event(_ seal.Key, kind string, f map[string]any) {
+func (a *auditRec) Event(_ seal.Key, kind audit.Event, f map[string]any) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	ev := string(kind)
 	if r, ok := f["reason"].(string); ok {
-		kind += ":" + r
+		ev += ":" + r
 	}
-	a.evs = append(a.evs, kind)
+	a.evs = append(a.evs, ev)
 }
 
 func (a *auditRec) count(ev string) int {

@@ -137,7 +137,7 @@ func auditUnlockFailed(l *audit.Log, err error) {
 	if !errors.Is(err, vault.ErrWrongPassphrase) {
 		return
 	}
-	l.Event(seal.Key{}, "unlock_failed", map[string]any{
+	l.Event(seal.Key{}, audit.UnlockFailed, map[string]any{
 		"reason": "wrong passphrase",
 		"argv":   os.Args[1:],
 		"chain":  processChain(os.Getpid()),
@@ -183,8 +183,8 @@ func (a *app) runAuditor(dir, channel string) runAuditor {
 }
 
 // Event implements launch.Auditor.
-func (r runAuditor) Event(key seal.Key, kind string, fields map[string]any) {
-	if kind == "approval_requested" || kind == "approval_decided" {
+func (r runAuditor) Event(key seal.Key, kind audit.Event, fields map[string]any) {
+	if kind == audit.ApprovalRequested || kind == audit.ApprovalDecided {
 		fields = maps.Clone(fields)
 		if fields == nil {
 			fields = map[string]any{}

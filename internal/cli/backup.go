@@ -93,7 +93,7 @@ not replaced unless --force.`,
 				return fmt.Errorf("write backup: %w", err)
 			}
 			id := hex.EncodeToString(info.ID[:8])
-			a.auditLog(v.Dir()).Event(k, "vault_backup", map[string]any{"backup": id, "file": out, "secrets": info.Secrets})
+			a.auditLog(v.Dir()).Event(k, audit.VaultBackup, map[string]any{"backup": id, "file": out, "secrets": info.Secrets})
 			a.infof("wrote %s: %d secrets and %d other files, encrypted (backup %s)", out, info.Secrets, len(info.Files), id)
 			a.infof("restore with 'envseal restore %s' and the current passphrase", args[0])
 			return nil
@@ -177,7 +177,7 @@ is then kept next to it (the path is printed), not deleted.`,
 			}
 			defer k.Wipe()
 			id := hex.EncodeToString(info.ID[:8])
-			a.auditLog(v.Dir()).Event(k, "vault_restored", map[string]any{"backup": id, "written": info.Created, "secrets": info.Secrets})
+			a.auditLog(v.Dir()).Event(k, audit.VaultRestored, map[string]any{"backup": id, "written": info.Created, "secrets": info.Secrets})
 			a.infof("restored %d secrets and %d other files into %s (backup %s of %s)", info.Secrets, len(info.Files), dir, id, info.Created.Local().Format("2006-01-02 15:04:05"))
 			if aside != "" {
 				a.infof("the vault that was there is kept in %s; delete it when you no longer need it", aside)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/childenv"
 	"github.com/envseal/envseal/internal/detect"
 	"github.com/envseal/envseal/internal/envfile"
@@ -96,9 +97,9 @@ secrets are never replaced. Values are never printed.`,
 			defer k.Wipe()
 			log := a.auditLog(v.Dir())
 			err = p.apply(v, k, keep, func(name string, gen uint64) {
-				log.Event(k, "secret_stored", map[string]any{"secret": name, "generation": gen, "source": "import"})
+				log.Event(k, audit.SecretStored, map[string]any{"secret": name, "generation": gen, "source": "import"})
 			}, func(name string) {
-				log.Event(k, "secret_revoked", map[string]any{"secret": name, "reason": "import rolled back"})
+				log.Event(k, audit.SecretRevoked, map[string]any{"secret": name, "reason": "import rolled back"})
 			})
 			if err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/term"
 )
@@ -44,7 +45,7 @@ func (a *app) policyListCmd() *cobra.Command {
 			defer k.Wipe()
 			p, err := policy.NewStore(v.Dir(), k).Load()
 			if errors.Is(err, policy.ErrTampered) {
-				a.auditLog(v.Dir()).Event(k, "policy_tampered", map[string]any{"error": err.Error()})
+				a.auditLog(v.Dir()).Event(k, audit.PolicyTampered, map[string]any{"error": err.Error()})
 			}
 			if err != nil {
 				return withHint(err, "restore policy.seal from a backup, or 'envseal policy reset' to start with no rules")
@@ -116,12 +117,12 @@ func (a *app) policyRevokeCmd() *cobra.Command {
 				return withHint(err, "see the rule ids with 'envseal policy list'")
 			}
 			if errors.Is(err, policy.ErrTampered) {
-				a.auditLog(v.Dir()).Event(k, "policy_tampered", map[string]any{"error": err.Error()})
+				a.auditLog(v.Dir()).Event(k, audit.PolicyTampered, map[string]any{"error": err.Error()})
 			}
 			if err != nil {
 				return err
 			}
-			a.auditLog(v.Dir()).Event(k, "policy_changed", map[string]any{"action": "revoke", "rule": args[0]})
+			a.auditLog(v.Dir()).Event(k, audit.PolicyChanged, map[string]any{"action": "revoke", "rule": args[0]})
 			a.infof("revoked rule %s", args[0])
 			return nil
 		},
@@ -151,7 +152,7 @@ confirmation typed on the terminal.`,
 			if err := policy.NewStore(v.Dir(), k).Reset(); err != nil {
 				return err
 			}
-			a.auditLog(v.Dir()).Event(k, "policy_changed", map[string]any{"action": "reset"})
+			a.auditLog(v.Dir()).Event(k, audit.PolicyChanged, map[string]any{"action": "reset"})
 			a.infof("the policy is now empty")
 			return nil
 		},

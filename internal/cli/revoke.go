@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -32,7 +33,7 @@ run envseal cannot destroy secrets without you.`,
 				}
 				return err
 			}
-			a.auditLog(v.Dir()).Event(k, "secret_revoked", map[string]any{"secret": name})
+			a.auditLog(v.Dir()).Event(k, audit.SecretRevoked, map[string]any{"secret": name})
 			a.infof("revoked %s", name)
 			return nil
 		},

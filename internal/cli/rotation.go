@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -42,7 +43,7 @@ doctor' report secrets whose value is older than its period.`,
 			if err != nil {
 				return err
 			}
-			a.auditLog(v.Dir()).Event(k, "secret_rotation_set", map[string]any{"secret": name, "rotate_days": rotationField(meta)})
+			a.auditLog(v.Dir()).Event(k, audit.SecretRotationSet, map[string]any{"secret": name, "rotate_days": rotationField(meta)})
 			if p := meta.RotationPeriod(); p > 0 {
 				a.infof("%s: rotate every %s; due %s", name, days(p), meta.RotationDue().Local().Format("2006-01-02"))
 			} else {

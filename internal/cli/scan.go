@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/detect"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/term"
@@ -298,9 +299,9 @@ func (a *app) scanImport(findings []detect.Finding, prefix string, yes bool, pf 
 			}
 		}
 		err := a.moveFile(v, k, p, byPath[p], itemFor, mine, func(name string, gen uint64) {
-			log.Event(k, "secret_stored", map[string]any{"secret": name, "generation": gen, "source": "scan"})
+			log.Event(k, audit.SecretStored, map[string]any{"secret": name, "generation": gen, "source": "scan"})
 		}, func(name string) {
-			log.Event(k, "secret_revoked", map[string]any{"secret": name, "reason": "scan import rolled back"})
+			log.Event(k, audit.SecretRevoked, map[string]any{"secret": name, "reason": "scan import rolled back"})
 		})
 		var ref *refusedFile
 		if errors.As(err, &ref) {

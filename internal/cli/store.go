@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/detect"
 	"github.com/envseal/envseal/internal/redact"
 	"github.com/envseal/envseal/internal/term"
@@ -115,7 +116,7 @@ value's shape (sk-, ghp_, AKIA, xoxb-, glpat-, …) is shown by 'envseal list'.`
 			if err != nil {
 				return err
 			}
-			a.auditLog(v.Dir()).Event(k, "secret_stored", map[string]any{"secret": name, "generation": meta.Generation, "source": valueSource(gen, fromIn)})
+			a.auditLog(v.Dir()).Event(k, audit.SecretStored, map[string]any{"secret": name, "generation": meta.Generation, "source": valueSource(gen, fromIn)})
 			how := "stored " + name
 			if meta.Generation > 1 {
 				how = fmt.Sprintf("replaced %s (generation %d)", name, meta.Generation)

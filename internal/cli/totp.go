@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
@@ -152,7 +153,7 @@ func (a *app) totpEnable(pf *passphraseFlag, cf *codeFlag) error {
 	}
 	// The seed is on the screen and in the scrollback: wipe both.
 	t.Printf("\x1b[2J\x1b[3J\x1b[H")
-	a.auditLog(v.Dir()).Event(k, "totp_enabled", map[string]any{"algorithm": "SHA1", "digits": totp.Digits, "period": int(totp.Period.Seconds())})
+	a.auditLog(v.Dir()).Event(k, audit.TOTPEnabled, map[string]any{"algorithm": "SHA1", "digits": totp.Digits, "period": int(totp.Period.Seconds())})
 	a.infof("TOTP is on: every approval now also asks for a code from your authenticator app (rules you already saved still run without one)")
 	return nil
 }
@@ -190,13 +191,13 @@ or totp.seal? 'envseal totp reset'.`,
 				return err
 			}
 			if err := st.Verify(code, time.Now()); err != nil {
-				a.auditLog(v.Dir()).Event(k, "totp_failed", map[string]any{"reason": totp.Reason(err), "during": "disable"})
+				a.auditLog(v.Dir()).Event(k, audit.TOTPFailed, map[string]any{"reason": totp.Reason(err), "during": "disable"})
 				return withHint(fmt.Errorf("TOTP not disabled: %w", err), launch.TOTPHint(err))
 			}
 			if err := totpOff(v, k, st); err != nil {
 				return err
 			}
-			a.auditLog(v.Dir()).Event(k, "totp_disabled", map[string]any{"via": "code"})
+			a.auditLog(v.Dir()).Event(k, audit.TOTPDisabled, map[string]any{"via": "code"})
 			a.infof("TOTP is off: approvals no longer ask for a code")
 			return nil
 		},
@@ -231,7 +232,7 @@ kept. Enable TOTP again afterwards with a new seed.`,
 			if err := totpOff(v, k, st); err != nil {
 				return err
 			}
-			a.auditLog(v.Dir()).Event(k, "totp_disabled", map[string]any{"via": "reset"})
+			a.auditLog(v.Dir()).Event(k, audit.TOTPDisabled, map[string]any{"via": "reset"})
 			a.infof("TOTP is off; 'envseal totp enable' turns it on again with a new seed")
 			return nil
 		},
@@ -293,7 +294,7 @@ current failure count and lockout.`,
 			defer st.Wipe()
 			s, err := st.Status(time.Now())
 			if err != nil {
-				a.auditLog(v.Dir()).Event(k, "totp_failed", map[string]any{"reason": totp.Reason(err), "during": "status"})
+				a.auditLog(v.Dir()).Event(k, audit.TOTPFailed, map[string]any{"reason": totp.Reason(err), "during": "status"})
 				return withHint(err, launch.TOTPHint(err))
 			}
 			fmt.Fprintf(a.stdout, "totp: on (totp.seal authenticates); %d wrong codes in a row", s.Failures)
@@ -314,7 +315,7 @@ current failure count and lockout.`,
 func totpState(a *app, v *vault.Vault, k seal.Key) (bool, error) {
 	p, err := policy.NewStore(v.Dir(), k).Load()
 	if errors.Is(err, policy.ErrTampered) {
-		a.auditLog(v.Dir()).Event(k, "policy_tampered", map[string]any{"error": err.Error()})
+		a.auditLog(v.Dir()).Event(k, audit.PolicyTampered, map[string]any{"error": err.Error()})
 	}
 	if err != nil {
 		return false, withHint(err, "restore policy.seal from a backup, or 'envseal policy reset' to start with no rules")

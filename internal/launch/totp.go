@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/totp"
 )
@@ -20,7 +21,7 @@ var ErrSecondFactor = approve.ErrSecondFactor
 // is over: it wipes the TOTP subkey.
 func (c *Checkpoint) secondFactor(key seal.Key, policyFlag bool) (sf approve.SecondFactor, done func(), err error) {
 	f, err := totp.OpenFactor(c.Vault.Dir(), key, policyFlag, c.now, func(reason string) {
-		c.audit(key, "totp_failed", map[string]any{"reason": reason})
+		c.audit(key, audit.TOTPFailed, map[string]any{"reason": reason})
 	})
 	if err != nil {
 		return nil, nil, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w: %w", ErrDenied, ErrSecondFactor, err), Hint: TOTPHint(err)}
