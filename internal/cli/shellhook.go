@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/detect"
+	"github.com/envseal/envseal/internal/moving"
 )
 
 // maxHookLine bounds what --check reads: a command line is short; a
@@ -126,7 +127,7 @@ func (a *app) hookCheck() error {
 	seen := map[string]bool{}
 	for i := range fs {
 		f := &fs[i]
-		name := suggestName(f, "")
+		name := moving.SuggestName(f, "")
 		if seen[name] {
 			continue
 		}
