@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -197,25 +198,18 @@ func (r runAuditor) Event(key seal.Key, kind string, fields map[string]any) {
 	r.log.Event(key, kind, fields)
 }
 
-// shown is one line of the log as `audit show` prints it.
-type shown struct {
-	raw    []byte
-	rec    audit.Record
-	fields map[string]any
-	err    error
-}
-
 func (a *app) auditShow(f *showFlags) error {
 	if f.n < 0 {
 		return withHint(fmt.Errorf("-n %d is negative", f.n), "give a number of records, or 0 for all")
 	}
-	var since time.Time
+	var filter audit.Filter
+	filter.Secret = f.secret
 	if f.since != "" {
 		d, err := parseSince(f.since)
 		if err != nil {
 			return withHint(err, "use a duration such as 90m, 36h or 7d")
 		}
-		since = time.Now().Add(-d)
+		filter.Since = time.Now().Add(-d)
 	}
 	v, err := openVault()
 	if err != nil {
@@ -237,20 +231,7 @@ func (a *app) auditShow(f *showFlags) error {
 	// The chain is checked without the key: it catches damage, not a
 	// deliberate rewrite, which is what 'audit verify' is for.
 	sum, verr := audit.Verify(bytes.NewReader(data), seal.Key{})
-
-	keep := func(s *shown) bool {
-		if s.err != nil {
-			return f.secret == "" && since.IsZero()
-		}
-		return (since.IsZero() || !s.rec.Time.Before(since)) && (f.secret == "" || aboutSecret(s.fields, f.secret))
-	}
-	var out []*shown
-	lines := splitLines(data)
-	for _, line := range lines {
-		if s := parseShown(line); keep(s) {
-			out = append(out, s)
-		}
-	}
+	out := filter.Entries(data)
 	if f.n > 0 && len(out) > f.n {
 		out = out[len(out)-f.n:]
 	}
@@ -263,102 +244,23 @@ func (a *app) auditShow(f *showFlags) error {
 	case !f.asJSON && !f.follow:
 		a.infof("%d of %d records shown; hash chain intact, MACs not checked (run 'envseal audit verify')", len(out), sum.Records)
 	}
-	if f.follow {
-		return a.follow(l, file, size, keep, f.asJSON)
-	}
-	return nil
-}
-
-// follow prints records as they are appended, polling the file; when the
-// log is moved aside it says so and follows the new one.
-func (a *app) follow(l *audit.Log, file *os.File, off int64, keep func(*shown) bool, asJSON bool) error {
-	// Ctrl-C is how following ends, so it ends it cleanly (exit 0).
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(stop)
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	var partial []byte
-	for {
-		select {
-		case <-stop:
-			return nil
-		case <-tick.C:
-		}
-		if cur, err := os.Stat(l.Path()); err == nil {
-			if old, err := file.Stat(); err == nil && !os.SameFile(cur, old) {
-				a.warnf("the audit log was moved aside; following the new one")
-				nf, _, err := l.Snapshot()
-				if err != nil {
-					return err
-				}
-				file.Close()
-				file, off, partial = nf, 0, nil
-			}
-		}
-		fi, err := file.Stat()
-		if err != nil || fi.Size() <= off {
-			continue
-		}
-		buf := make([]byte, fi.Size()-off)
-		n, _ := file.ReadAt(buf, off)
-		off += int64(n)
-		partial = append(partial, buf[:n]...)
-		cut := bytes.LastIndexByte(partial, '\n') + 1
-		var out []*shown
-		for _, line := range splitLines(partial[:cut]) {
-			if s := parseShown(line); keep(s) {
-				out = append(out, s)
-			}
-		}
-		partial = append(partial[:0], partial[cut:]...)
-		if err := a.printShown(out, asJSON, false); err != nil {
-			return err
-		}
-	}
-}
-
-func splitLines(b []byte) [][]byte {
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	if len(b) == 0 {
+	if !f.follow {
 		return nil
 	}
-	return bytes.Split(b, []byte("\n"))
+	// Ctrl-C is how following ends, so it ends it cleanly (exit 0).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return l.Follow(ctx, file, size, filter, func() { a.warnf("the audit log was moved aside; following the new one") },
+		func(es []*audit.Entry) error { return a.printShown(es, f.asJSON, false) })
 }
 
-func parseShown(line []byte) *shown {
-	s := &shown{raw: line}
-	s.rec, s.err = audit.ParseRecord(line)
-	if s.err == nil {
-		s.fields, s.err = s.rec.FieldMap()
-	}
-	return s
-}
-
-// aboutSecret reports whether a record concerns secret name: the fields
-// "secret", "secrets" and "leaks" are where events name secrets.
-func aboutSecret(f map[string]any, name string) bool {
-	if f["secret"] == name {
-		return true
-	}
-	if l, ok := f["secrets"].([]any); ok && slices.Contains(l, any(name)) {
-		return true
-	}
-	if m, ok := f["leaks"].(map[string]any); ok {
-		if _, ok := m[name]; ok {
-			return true
-		}
-	}
-	return false
-}
-
-func (a *app) printShown(recs []*shown, asJSON, header bool) error {
+func (a *app) printShown(recs []*audit.Entry, asJSON, header bool) error {
 	if asJSON {
 		for _, s := range recs {
-			if s.err != nil {
+			if s.Err != nil {
 				continue // not JSON we could vouch for; the warning names it
 			}
-			a.stdout.Write(append(s.raw, '\n'))
+			a.stdout.Write(append(s.Raw, '\n'))
 		}
 		return nil
 	}
@@ -367,15 +269,15 @@ func (a *app) printShown(recs []*shown, asJSON, header bool) error {
 		fmt.Fprintln(tw, "SEQ\tTIME\tEVENT\tDETAILS")
 	}
 	for _, s := range recs {
-		if s.err != nil {
-			fmt.Fprintf(tw, "?\t\t(unreadable)\t%s\n", strconv.Quote(s.err.Error()))
+		if s.Err != nil {
+			fmt.Fprintf(tw, "?\t\t(unreadable)\t%s\n", strconv.Quote(s.Err.Error()))
 			continue
 		}
-		seq := strconv.FormatUint(s.rec.Seq, 10)
-		if !s.rec.Keyed() {
+		seq := strconv.FormatUint(s.Record.Seq, 10)
+		if !s.Record.Keyed() {
 			seq += "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", seq, s.rec.Time.Local().Format(time.DateTime), s.rec.Event, details(s.fields))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", seq, s.Record.Time.Local().Format(time.DateTime), s.Record.Event, details(s.Fields))
 	}
 	return tw.Flush()
 }
