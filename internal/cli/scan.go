@@ -203,7 +203,7 @@ func (a *app) scanImport(findings []detect.Finding, prefix string, yes bool, pf 
 		defer tty.Close()
 	}
 	err = b.Name(func(f *detect.Finding) (string, error) {
-		name, err := chooseName(tty, f, moving.FreeName(f, moving.SuggestName(f, prefix), taken), taken)
+		name, err := chooseName(tty, f, moving.FreeName(f, detect.SuggestName(f, prefix), taken), taken)
 		taken[name] = true
 		return name, err
 	})

@@ -22,26 +22,6 @@ func IsDotenv(path string) bool {
 	return b == ".env" || strings.HasPrefix(b, ".env.") || strings.HasSuffix(b, ".env")
 }
 
-// SuggestName turns a finding into a secret name: its variable when it
-// has one, else kind-line; with prefix.
-func SuggestName(f *detect.Finding, prefix string) string {
-	base := f.Name
-	if base == "" {
-		base = f.Kind + "-" + strconv.Itoa(f.Line)
-	}
-	var b strings.Builder
-	for _, c := range []byte(base) {
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
-			b.WriteByte(c)
-		}
-	}
-	name := prefix + b.String()
-	if len(name) > 120 {
-		name = name[:120]
-	}
-	return name
-}
-
 // FreeName is the name to offer for f: suggested, or suggested-2, -3, …
 // when taken; kind-line when suggested is not a valid secret name.
 func FreeName(f *detect.Finding, suggested string, taken map[string]bool) string {

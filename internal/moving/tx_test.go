@@ -69,7 +69,7 @@ func TestFilePlanShellScript(t *testing.T) {
 			t.Fatalf("%d findings, want 1", len(findings))
 		}
 		b := NewBatch(findings)
-		if err := b.Name(func(f *detect.Finding) (string, error) { return SuggestName(f, "app."), nil }); err != nil {
+		if err := b.Name(func(f *detect.Finding) (string, error) { return detect.SuggestName(f, "app."), nil }); err != nil {
 			t.Fatal(err)
 		}
 		p, err := b.PlanFile(path)
@@ -126,15 +126,14 @@ func TestIsDotenvAndNames(t *testing.T) {
 	}
 	f := &detect.Finding{Kind: "github", Line: 7}
 	taken := map[string]bool{"github-7": true, "github-7-2": true}
-	if got := FreeName(f, SuggestName(f, ""), taken); got != "github-7-3" {
+	if got := FreeName(f, detect.SuggestName(f, ""), taken); got != "github-7-3" {
 		t.Errorf("FreeName = %s, want github-7-3", got)
 	}
 	f.Name = "api key!"
-	if got := SuggestName(f, "p."); got != "p.apikey" {
+	if got := detect.SuggestName(f, "p."); got != "p.apikey" {
 		t.Errorf("SuggestName = %s, want p.apikey", got)
 	}
 	if got := FreeName(f, "-bad", nil); got != "github-7" {
 		t.Errorf("FreeName of an invalid name = %s, want github-7", got)
 	}
 }
-
