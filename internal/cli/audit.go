@@ -86,34 +86,32 @@ truncated) and exits 1. FILE checks another log of this vault instead, such as
 one moved aside as audit.log.corrupt-<time>.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			v, k, err := pf.unlock()
-			if err != nil {
-				return err
-			}
-			defer k.Wipe()
-			var sum audit.Summary
-			if len(args) == 1 {
-				f, ferr := safefile.OpenFile(args[0])
-				if ferr != nil {
-					return ferr
-				}
-				sum, err = audit.Verify(f, k)
-				f.Close()
-			} else {
-				sum, err = a.auditLog(v.Dir()).Verify(k)
-			}
-			if errors.Is(err, audit.ErrTampered) {
-				hint := "it was changed outside envseal: keep a copy to inspect; the next record envseal writes moves it aside and starts a new chain that points to it"
+			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
+				var err error
+				var sum audit.Summary
 				if len(args) == 1 {
-					hint = "this copy was changed after envseal wrote it; the record named is the first one that cannot be trusted"
+					f, ferr := safefile.OpenFile(args[0])
+					if ferr != nil {
+						return ferr
+					}
+					sum, err = audit.Verify(f, k)
+					f.Close()
+				} else {
+					sum, err = a.auditLog(v.Dir()).Verify(k)
 				}
-				return withHint(fmt.Errorf("audit log does not verify: %w", err), hint)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(a.stdout, sum)
-			return nil
+				if errors.Is(err, audit.ErrTampered) {
+					hint := "it was changed outside envseal: keep a copy to inspect; the next record envseal writes moves it aside and starts a new chain that points to it"
+					if len(args) == 1 {
+						hint = "this copy was changed after envseal wrote it; the record named is the first one that cannot be trusted"
+					}
+					return withHint(fmt.Errorf("audit log does not verify: %w", err), hint)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, sum)
+				return nil
+			})
 		},
 	}
 	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")

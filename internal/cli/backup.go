@@ -55,48 +55,45 @@ not replaced unless --force.`,
 			if _, err := os.Lstat(out); err == nil && !force {
 				return withHint(fmt.Errorf("%s already exists", out), "choose another file name, or add --force to replace it")
 			}
-			v, k, err := pf.unlock()
-			if err != nil {
-				return err
-			}
-			defer k.Wipe()
-			tmp, err := os.CreateTemp(filepath.Dir(out), ".envseal-backup-*")
-			if err != nil {
-				return fmt.Errorf("create backup: %w", err)
-			}
-			defer os.Remove(tmp.Name())
-			info, err := v.Backup(tmp, k, backupFiles, func(add vault.BackupAdd) error {
-				return audit.Snapshot(v.Dir(), func() error {
-					for _, name := range auditFiles {
-						if err := addVaultFile(add, v.Dir(), name); err != nil {
-							return err
+			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
+				tmp, err := os.CreateTemp(filepath.Dir(out), ".envseal-backup-*")
+				if err != nil {
+					return fmt.Errorf("create backup: %w", err)
+				}
+				defer os.Remove(tmp.Name())
+				info, err := v.Backup(tmp, k, backupFiles, func(add vault.BackupAdd) error {
+					return audit.Snapshot(v.Dir(), func() error {
+						for _, name := range auditFiles {
+							if err := addVaultFile(add, v.Dir(), name); err != nil {
+								return err
+							}
 						}
-					}
-					return nil
+						return nil
+					})
 				})
+				if err == nil {
+					err = tmp.Sync()
+				}
+				if cerr := tmp.Close(); err == nil {
+					err = cerr
+				}
+				if err != nil {
+					return fmt.Errorf("write backup: %w", err)
+				}
+				if force {
+					err = os.Rename(tmp.Name(), out)
+				} else {
+					err = os.Link(tmp.Name(), out) // fails rather than replace a file created meanwhile
+				}
+				if err != nil {
+					return fmt.Errorf("write backup: %w", err)
+				}
+				id := hex.EncodeToString(info.ID[:8])
+				a.auditLog(v.Dir()).Event(k, "vault_backup", map[string]any{"backup": id, "file": out, "secrets": info.Secrets})
+				a.infof("wrote %s: %d secrets and %d other files, encrypted (backup %s)", out, info.Secrets, len(info.Files), id)
+				a.infof("restore with 'envseal restore %s' and the current passphrase", args[0])
+				return nil
 			})
-			if err == nil {
-				err = tmp.Sync()
-			}
-			if cerr := tmp.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return fmt.Errorf("write backup: %w", err)
-			}
-			if force {
-				err = os.Rename(tmp.Name(), out)
-			} else {
-				err = os.Link(tmp.Name(), out) // fails rather than replace a file created meanwhile
-			}
-			if err != nil {
-				return fmt.Errorf("write backup: %w", err)
-			}
-			id := hex.EncodeToString(info.ID[:8])
-			a.auditLog(v.Dir()).Event(k, "vault_backup", map[string]any{"backup": id, "file": out, "secrets": info.Secrets})
-			a.infof("wrote %s: %d secrets and %d other files, encrypted (backup %s)", out, info.Secrets, len(info.Files), id)
-			a.infof("restore with 'envseal restore %s' and the current passphrase", args[0])
-			return nil
 		},
 	}
 	c.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")

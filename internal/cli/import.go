@@ -12,6 +12,8 @@ import (
 	"github.com/envseal/envseal/internal/moving"
 
 	"github.com/envseal/envseal/internal/envfile"
+	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/vault"
 )
 
 func (a *app) importCmd() *cobra.Command {
@@ -78,41 +80,38 @@ secrets are never replaced. Values are never printed.`,
 			if err := p.CheckVault(v); err != nil {
 				return err
 			}
-			v, k, err := pf.unlock()
-			if err != nil {
-				return err
-			}
-			defer k.Wipe()
-			log := a.auditLog(v.Dir())
-			err = p.Apply(v, k, keep, func(name string, gen uint64) {
-				log.Event(k, "secret_stored", map[string]any{"secret": name, "generation": gen, "source": "import"})
-			}, func(name string) {
-				log.Event(k, "secret_revoked", map[string]any{"secret": name, "reason": "import rolled back"})
-			})
-			if err != nil {
-				return err
-			}
-			names := make([]string, len(p.Items))
-			for i, it := range p.Items {
-				names[i] = it.Secret
-			}
-			a.infof("stored %d secrets: %s", len(names), strings.Join(names, ", "))
-			var weak []string
-			for _, n := range names {
-				if m, err := v.Stat(n); err == nil && m.Weak {
-					weak = append(weak, n)
+			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
+				log := a.auditLog(v.Dir())
+				err = p.Apply(v, k, keep, func(name string, gen uint64) {
+					log.Event(k, "secret_stored", map[string]any{"secret": name, "generation": gen, "source": "import"})
+				}, func(name string) {
+					log.Event(k, "secret_revoked", map[string]any{"secret": name, "reason": "import rolled back"})
+				})
+				if err != nil {
+					return err
 				}
-			}
-			if len(weak) > 0 {
-				a.warnf("values that look like placeholders or have under 64 bits of entropy: %s ('envseal list' marks them weak)", strings.Join(weak, ", "))
-			}
-			a.infof("wrote %s", envsealFile)
-			if keep {
-				a.warnf("%s still holds the values (--keep); delete it once 'envseal run' works", path)
-			} else {
-				a.infof("removed the values from %s", path)
-			}
-			return nil
+				names := make([]string, len(p.Items))
+				for i, it := range p.Items {
+					names[i] = it.Secret
+				}
+				a.infof("stored %d secrets: %s", len(names), strings.Join(names, ", "))
+				var weak []string
+				for _, n := range names {
+					if m, err := v.Stat(n); err == nil && m.Weak {
+						weak = append(weak, n)
+					}
+				}
+				if len(weak) > 0 {
+					a.warnf("values that look like placeholders or have under 64 bits of entropy: %s ('envseal list' marks them weak)", strings.Join(weak, ", "))
+				}
+				a.infof("wrote %s", envsealFile)
+				if keep {
+					a.warnf("%s still holds the values (--keep); delete it once 'envseal run' works", path)
+				} else {
+					a.infof("removed the values from %s", path)
+				}
+				return nil
+			})
 		},
 	}
 	f := c.Flags()
