@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -17,12 +16,8 @@ import (
 )
 
 const (
-	defaultGenerateLen = 32
-	minGenerateLen     = 16
-	maxGenerateLen     = 4096
-	// urlSafe is the alphabet of generated values: RFC 4648 §5 base64url,
-	// safe in URLs, headers and shell words without quoting.
-	urlSafe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	minGenerateLen = 16
+	maxGenerateLen = 4096
 )
 
 func (a *app) storeCmd() *cobra.Command {
@@ -87,7 +82,7 @@ value's shape (sk-, ghp_, AKIA, xoxb-, glpat-, …) is shown by 'envseal list'.`
 				var value []byte
 				switch {
 				case gen:
-					value = generateValue(generate)
+					value = vault.Generate(generate)
 				case fromIn:
 					value, err = readValue(a.stdin, raw)
 				default:
@@ -142,8 +137,8 @@ value's shape (sk-, ghp_, AKIA, xoxb-, glpat-, …) is shown by 'envseal list'.`
 	f := c.Flags()
 	f.BoolVar(&fromIn, "stdin", false, "read the value from standard input")
 	f.BoolVar(&raw, "raw", false, "with --stdin, keep the bytes exactly (no trailing newline is dropped)")
-	f.IntVar(&generate, "generate", defaultGenerateLen, "generate a random URL-safe value of `LEN` characters")
-	f.Lookup("generate").NoOptDefVal = fmt.Sprint(defaultGenerateLen)
+	f.IntVar(&generate, "generate", vault.GeneratedLen, "generate a random URL-safe value of `LEN` characters")
+	f.Lookup("generate").NoOptDefVal = fmt.Sprint(vault.GeneratedLen)
 	f.BoolVar(&force, "force", false, "replace an existing secret")
 	f.StringVar(&rotate, "rotate-every", "", "rotation period: `PERIOD` like 30d or 12w, or never (default 90d)")
 	f.IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
@@ -193,17 +188,6 @@ func readValue(r io.Reader, raw bool) ([]byte, error) {
 			"keep a larger file outside the vault encrypted (e.g. with age) and store its key here")
 	}
 	return b, nil
-}
-
-// generateValue returns n characters drawn uniformly from urlSafe (64
-// symbols, so masking 6 random bits has no modulo bias).
-func generateValue(n int) []byte {
-	b := make([]byte, n)
-	rand.Read(b)
-	for i := range b {
-		b[i] = urlSafe[b[i]&63]
-	}
-	return b
 }
 
 // hintf prints the one hint that follows a warning.
