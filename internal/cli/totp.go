@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"strings"
 	"time"
 
@@ -115,13 +114,13 @@ func (a *app) totpEnable(pf *passphraseFlag, cf *codeFlag) error {
 		}
 		seed := totp.NewSeed()
 		defer clear(seed)
-		uri := totp.URI(totpAccount(), seed)
+		uri := totp.URI(totp.Account(), seed)
 		qr, err := totp.QR(uri)
 		if err != nil {
 			return err
 		}
 		t.Printf("\nScan this with your authenticator app (Aegis, Google Authenticator, 1Password, …):\n\n%s\n%s\n\n", qr, uri)
-		t.Printf("Or type the secret in by hand: %s\n(SHA1, 6 digits, 30 seconds)\n\n", groupBy4(totp.EncodeSeed(seed)))
+		t.Printf("Or type the secret in by hand: %s\n(SHA1, 6 digits, 30 seconds)\n\n", totp.Grouped(seed))
 		st := totp.NewStore(v.Dir(), k)
 		defer st.Wipe()
 		attempts := 3
@@ -142,7 +141,7 @@ func (a *app) totpEnable(pf *passphraseFlag, cf *codeFlag) error {
 			}
 			t.Printf("That code does not match; type the code the app shows now.\n")
 		}
-		if _, err := policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { p.TOTP = true; return nil }); err != nil {
+		if err := totp.SetFlag(v.Dir(), k, true); err != nil {
 			// totp.seal exists, so TOTP is already on (totp.Active); say what failed.
 			return withHint(fmt.Errorf("TOTP is on (totp.seal written) but the policy flag could not be set: %w", err), "run 'envseal totp status --verify'")
 		}
@@ -231,13 +230,14 @@ kept. Enable TOTP again afterwards with a new seed.`,
 	return c
 }
 
-// totpOff clears the policy flag, then removes totp.seal: a crash in
-// between leaves the file, which still means on (fail closed).
+// totpOff turns TOTP off (totp.TurnOff), with the hint for a policy that
+// would not change.
 func totpOff(v *vault.Vault, k seal.Key, st *totp.Store) error {
-	if _, err := policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { p.TOTP = false; return nil }); err != nil {
-		return withHint(err, "restore policy.seal, or 'envseal policy reset' first")
+	err := totp.TurnOff(v.Dir(), k, st)
+	if fe := (*totp.FlagError)(nil); errors.As(err, &fe) {
+		return withHint(fe.Err, "restore policy.seal, or 'envseal policy reset' first")
 	}
-	return st.Remove()
+	return err
 }
 
 func (a *app) totpStatusCmd() *cobra.Command {
@@ -297,40 +297,14 @@ current failure count and lockout.`,
 	return c
 }
 
-// totpState loads the sealed policy and says whether TOTP is on (the flag,
-// or totp.seal being there).
+// totpState says whether TOTP is on, recording a tampered policy.
 func totpState(a *app, v *vault.Vault, k seal.Key) (bool, error) {
-	p, err := policy.NewStore(v.Dir(), k).Load()
+	on, err := totp.On(v.Dir(), k)
 	if errors.Is(err, policy.ErrTampered) {
 		a.auditLog(v.Dir()).Event(k, "policy_tampered", map[string]any{"error": err.Error()})
 	}
 	if err != nil {
 		return false, withHint(err, "restore policy.seal from a backup, or 'envseal policy reset' to start with no rules")
 	}
-	return totp.Active(v.Dir(), p.TOTP), nil
-}
-
-// totpAccount is USER@HOST for the authenticator app's label.
-func totpAccount() string {
-	name := "user"
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		name = u.Username
-	}
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "localhost"
-	}
-	return name + "@" + host
-}
-
-// groupBy4 splits s into groups of four for typing by hand.
-func groupBy4(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i += 4 {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(s[i:min(i+4, len(s))])
-	}
-	return b.String()
+	return on, nil
 }
