@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"strings"
 
@@ -77,7 +76,8 @@ left as it was. Existing secrets are never replaced. Dotenv files (.env,
 				res = r
 			}
 			if history {
-				a.scanHistory(res)
+				home, _ := os.UserHomeDir()
+				res.ScanHistoryFiles(home, os.Getenv)
 			}
 			defer func() {
 				for i := range res.Findings {
@@ -147,28 +147,6 @@ left as it was. Existing secrets are never replaced. Dotenv files (.env,
 	f.StringVar(&prefix, "prefix", "", "with --import: prepend `P` to every suggested secret name")
 	f.IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
-}
-
-func (a *app) scanHistory(res *detect.Result) {
-	home, _ := os.UserHomeDir()
-	for _, h := range detect.HistoryFiles(home, os.Getenv) {
-		fi, err := os.Lstat(h.Path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err == nil && !fi.Mode().IsRegular() {
-			res.Skipped = append(res.Skipped, detect.Skipped{Path: h.Path, Reason: "not a regular file (a symlink?), not followed", Notice: true})
-			continue
-		}
-		data, err := detect.ReadFile(h.Path, detect.MaxFileSize)
-		if err != nil {
-			res.Skipped = append(res.Skipped, detect.Skipped{Path: h.Path, Reason: err.Error(), Notice: true})
-			continue
-		}
-		res.Files++
-		res.Findings = append(res.Findings, detect.ScanHistory(h, data)...)
-		clear(data)
-	}
 }
 
 // scanImport moves the findings' values into the vault and out of their
