@@ -10,7 +10,6 @@ import (
 
 	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/policy"
-	"github.com/envseal/envseal/internal/safefile"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/totp"
 	"github.com/envseal/envseal/internal/vault"
@@ -36,7 +35,8 @@ func Write(v *vault.Vault, k seal.Key, out string, force bool) (vault.BackupInfo
 	info, err := v.Backup(tmp, k, vaultFiles, func(add vault.BackupAdd) error {
 		return audit.Snapshot(v.Dir(), func() error {
 			for _, name := range auditFiles {
-				if err := addFile(add, v.Dir(), name); err != nil {
+				// Not there yet (no record written): nothing to carry.
+				if err := add.File(name, filepath.Join(v.Dir(), name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return err
 				}
 			}
@@ -61,23 +61,6 @@ func Write(v *vault.Vault, k seal.Key, out string, force bool) (vault.BackupInfo
 		return info, fmt.Errorf("write backup: %w", err)
 	}
 	return info, nil
-}
-
-// addFile adds dir/name to the archive if it exists.
-func addFile(add vault.BackupAdd, dir, name string) error {
-	f, err := safefile.OpenFile(filepath.Join(dir, name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	return add(name, f, st.Size())
 }
 
 // OpenError is an archive that does not open with the passphrase given
