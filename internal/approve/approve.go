@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"github.com/envseal/envseal/internal/term"
 	"io"
 	"strings"
 	"time"
@@ -123,7 +124,7 @@ type Approver interface {
 // Errors an Approver returns, matchable with errors.Is. Each one means deny.
 var (
 	// ErrNoTTY: there is no controlling terminal to ask on.
-	ErrNoTTY = errors.New("no terminal to ask for approval")
+	ErrNoTTY = term.ErrNoTTY
 	// ErrNoDisplay: a GUI approver was chosen but no display is set.
 	ErrNoDisplay = errors.New("no graphical session to ask for approval")
 	// ErrTimeout: nobody answered in time.

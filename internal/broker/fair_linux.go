@@ -11,7 +11,7 @@ import (
 	"github.com/envseal/envseal/internal/seal"
 )
 
-// Fair service (DESIGN invariant 6): no client can starve another, and the
+// Fair service (docs/ARCHITECTURE.md invariant 6): no client can starve another, and the
 // human's own requests are always served. Clients are told apart by
 // namespace (peer_linux.go): the human's own (unjailed) connections have
 // their MaxClients slots to themselves; each jail gets a small budget of

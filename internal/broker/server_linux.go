@@ -19,9 +19,9 @@ import (
 
 	"github.com/envseal/envseal/internal/approve"
 	"github.com/envseal/envseal/internal/audit"
-	"github.com/envseal/envseal/internal/guard"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/sys"
 )
 
 // MaxClients bounds the human's own (unjailed) concurrent connections;
@@ -36,7 +36,8 @@ const firstFrameTimeout = 10 * time.Second
 
 // Server is the broker daemon.
 type Server struct {
-	cfg Config
+	cfg       Config
+	hardenErr error // from sys.Harden in New; Serve refuses to serve if set
 
 	unlockMu sync.Mutex // serializes asking the human for the passphrase
 	mu       sync.Mutex
@@ -59,9 +60,10 @@ type Server struct {
 }
 
 // New returns a server. It hardens the process (non-dumpable, no core
-// files) and mlocks the key.
+// files) and mlocks the key; if hardening fails, Serve returns the error
+// before it accepts a connection.
 func New(cfg Config) *Server {
-	guard.Harden()
+	hardenErr := sys.Harden()
 	defer debug.FreeOSMemory() // the start-up unlock's Argon2id memory
 	if cfg.IdleLock <= 0 {
 		cfg.IdleLock = DefaultIdleLock
@@ -73,7 +75,7 @@ func New(cfg Config) *Server {
 		cfg.Logf = func(string, ...any) {}
 	}
 	s := &Server{
-		cfg: cfg, key: cfg.Key, lastUse: time.Now(), cache: exeseal.NewCache(64),
+		cfg: cfg, hardenErr: hardenErr, key: cfg.Key, lastUse: time.Now(), cache: exeseal.NewCache(64),
 		slots: make(chan struct{}, MaxClients), closing: make(chan struct{}),
 		humans: map[int]int{}, self: readSelfNS(),
 	}
@@ -88,6 +90,10 @@ func New(cfg Config) *Server {
 // Serve accepts connections until Close. Each peer is checked with
 // SO_PEERCRED before a byte of its request is read.
 func (s *Server) Serve(ln *net.UnixListener) error {
+	if s.hardenErr != nil {
+		ln.Close()
+		return fmt.Errorf("broker: harden the process before serving: %w", s.hardenErr)
+	}
 	go func() { <-s.closing; ln.Close() }()
 	for {
 		c, err := ln.AcceptUnix()

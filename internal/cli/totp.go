@@ -141,7 +141,7 @@ func (a *app) totpEnable(pf *passphraseFlag, cf *codeFlag) error {
 			}
 			t.Printf("That code does not match; type the code the app shows now.\n")
 		}
-		if err := totp.SetFlag(v.Dir(), k, true); err != nil {
+		if _, err := policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { p.TOTP = true; return nil }); err != nil {
 			// totp.seal exists, so TOTP is already on (totp.Active); say what failed.
 			return withHint(fmt.Errorf("TOTP is on (totp.seal written) but the policy flag could not be set: %w", err), "run 'envseal totp status --verify'")
 		}
@@ -230,14 +230,13 @@ kept. Enable TOTP again afterwards with a new seed.`,
 	return c
 }
 
-// totpOff turns TOTP off (totp.TurnOff), with the hint for a policy that
-// would not change.
+// totpOff clears the policy flag, then removes totp.seal: a crash in
+// between leaves the file, which still means on (fail closed).
 func totpOff(v *vault.Vault, k seal.Key, st *totp.Store) error {
-	err := totp.TurnOff(v.Dir(), k, st)
-	if fe := (*totp.FlagError)(nil); errors.As(err, &fe) {
-		return withHint(fe.Err, "restore policy.seal, or 'envseal policy reset' first")
+	if _, err := policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { p.TOTP = false; return nil }); err != nil {
+		return withHint(err, "restore policy.seal, or 'envseal policy reset' first")
 	}
-	return err
+	return st.Remove()
 }
 
 func (a *app) totpStatusCmd() *cobra.Command {
@@ -297,14 +296,15 @@ current failure count and lockout.`,
 	return c
 }
 
-// totpState says whether TOTP is on, recording a tampered policy.
+// totpState loads the sealed policy and says whether TOTP is on (the flag,
+// or totp.seal being there).
 func totpState(a *app, v *vault.Vault, k seal.Key) (bool, error) {
-	on, err := totp.On(v.Dir(), k)
+	p, err := policy.NewStore(v.Dir(), k).Load()
 	if errors.Is(err, policy.ErrTampered) {
 		a.auditLog(v.Dir()).Event(k, "policy_tampered", map[string]any{"error": err.Error()})
 	}
 	if err != nil {
 		return false, withHint(err, "restore policy.seal from a backup, or 'envseal policy reset' to start with no rules")
 	}
-	return on, nil
+	return totp.Active(v.Dir(), p.TOTP), nil
 }

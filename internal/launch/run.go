@@ -12,11 +12,11 @@ import (
 	"github.com/envseal/envseal/internal/approve"
 	"github.com/envseal/envseal/internal/childenv"
 	"github.com/envseal/envseal/internal/exeseal"
-	"github.com/envseal/envseal/internal/guard"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/redact"
 	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/sys"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -35,7 +35,10 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		}
 		return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("%w: %v", ErrRefusedEnv, err), Hint: hint}
 	}
-	guard.Harden()
+	if err := sys.Harden(); err != nil {
+		return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("harden envseal's process: %w", err),
+			Hint: "envseal needs prctl(PR_SET_DUMPABLE) and setrlimit(RLIMIT_CORE) before it decrypts anything"}
+	}
 	if err := c.validate(req); err != nil {
 		return nil, err
 	}

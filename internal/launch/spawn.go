@@ -189,6 +189,10 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	outW.Close()
 	errW.Close()
 	if err != nil {
+		if cmd.Process != nil { // started, but envseal could not re-harden itself
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
 		if sb != nil {
 			sb.Close()
 		}

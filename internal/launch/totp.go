@@ -12,7 +12,7 @@ import (
 
 // ErrSecondFactor: TOTP is on and the one-time code was refused, or the
 // TOTP state cannot be used. The run is denied (126).
-var ErrSecondFactor = errors.New("second factor")
+var ErrSecondFactor = approve.ErrSecondFactor
 
 // secondFactor returns the TOTP check an approval must pass, or nil when
 // TOTP is off. TOTP is on when the sealed policy says so or totp.seal

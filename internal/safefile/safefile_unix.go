@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/envseal/envseal/internal/sys"
 	"golang.org/x/sys/unix"
 )
 
@@ -264,12 +265,7 @@ func LockDir(dir string) (*Lock, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	for {
-		err = unix.Flock(fd, unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	err = sys.RetryErr(func() error { return unix.Flock(fd, unix.LOCK_EX) })
 	if err != nil {
 		unix.Close(fd)
 		return nil, &fs.PathError{Op: "flock", Path: path, Err: err}

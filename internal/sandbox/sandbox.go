@@ -69,7 +69,7 @@ type Options struct {
 
 	// Pins are files served, inside the run's own mount namespace, as a
 	// read-only copy of the bytes that were hashed, mounted over their
-	// real path (DESIGN §2 fact 5): the program reads exactly what was
+	// real path (docs/ARCHITECTURE.md kernel fact 5): the program reads exactly what was
 	// approved, at the path it expects, whatever the path holds outside.
 	// Any tier: pins give a standard run a user and mount namespace too.
 	Pins []Pin
