@@ -14,12 +14,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/launch"
+	"github.com/envseal/envseal/internal/moving"
 	"github.com/envseal/envseal/internal/safefile"
 	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
@@ -233,7 +235,10 @@ func refuseUnknownSubcommands(c *cobra.Command) {
 func hintFor(err error) string {
 	var ce *vault.CorruptError
 	var ue *safefile.UnsafeError
+	var he *moving.HintError
 	switch {
+	case errors.As(err, &he):
+		return he.Hint
 	case errors.Is(err, vault.ErrNotInitialized):
 		return "create a vault with 'envseal init' (or point ENVSEAL_HOME at an existing one)"
 	case errors.Is(err, vault.ErrWrongPassphrase):
@@ -259,4 +264,11 @@ func openVault() (*vault.Vault, error) {
 		return nil, err
 	}
 	return vault.Open(dir)
+}
+
+// writeFileAtomic is safefile's atomic replace of one of the user's files
+// (githook.go's hook script; that file is being moved to a package of its
+// own, which will call safefile directly).
+func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
+	return safefile.WriteFileAtomic(path, data, mode)
 }

@@ -29,22 +29,27 @@ var layer = map[string]int{
 	"internal/closure":    0,
 	"internal/detect":     0,
 	// 1: mechanisms with one job each.
-	"internal/safefile": 1,
-	"internal/redact":   1,
-	"internal/exeseal":  1,
-	"internal/sandbox":  1,
-	"internal/approve":  1,
-	"internal/envfile":  1,
+	"internal/safefile":  1,
+	"internal/redact":    1,
+	"internal/exeseal":   1,
+	"internal/sandbox":   1,
+	"internal/approve":   1,
+	"internal/envfile":   1,
+	"internal/shellhook": 1,
 	// 2: stores and checks built on them.
-	"internal/vault":  2,
-	"internal/policy": 2,
-	"internal/audit":  2,
-	"internal/totp":   2,
-	"internal/guard":  3,
+	"internal/vault":     2,
+	"internal/policy":    2,
+	"internal/audit":     2,
+	"internal/totp":      2,
+	"internal/mcpconfig": 2,
+	"internal/guard":     3,
+	"internal/moving":    3,
+	"internal/backup":    3,
 	// 4: the checkpoint — the one way a value leaves the vault.
 	"internal/launch": 4,
 	// 5: transports onto the checkpoint.
 	"internal/broker": 5,
+	"internal/demo":   5,
 	// 6: clients of the transports.
 	"internal/mcpserver": 6,
 	// 7: the command line, and main.
