@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -103,7 +101,7 @@ func (a *app) jail(o sandbox.JailOptions, argv []string) error {
 	}
 
 	code, err := a.startJail(path, argv, o)
-	if err != nil && o.BestEffort && !o.NoNamespaces && errors.Is(err, errJailClone) {
+	if err != nil && o.BestEffort && !o.NoNamespaces && errors.Is(err, sandbox.ErrJailClone) {
 		a.warnf("jail layer missing: namespaces: %v", errors.Unwrap(err))
 		o.NoNamespaces = true
 		code, err = a.startJail(path, argv, o)
@@ -117,59 +115,19 @@ func (a *app) jail(o sandbox.JailOptions, argv []string) error {
 	return nil
 }
 
-var errJailClone = errors.New("cannot create the jail's namespaces")
-
-// startJail runs the agent and returns its exit status (128+N when signal
-// N killed it).
+// startJail runs the agent in the jail and returns its exit status; the
+// supervision is sandbox.RunJail's, the hints are the CLI's.
 func (a *app) startJail(path string, argv []string, o sandbox.JailOptions) (int, error) {
-	cmd, h, err := sandbox.JailCommand("/proc/self/exe", path, argv, os.Environ(), o)
-	if err != nil {
-		return 0, withCode(err, exitInternal, "")
-	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	// The terminal sends ^C and ^\ to the agent directly (same process
-	// group); envseal only waits. SIGTERM and SIGHUP sent to envseal are
-	// passed on.
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	if err := cmd.Start(); err != nil {
-		h.Close()
-		return 0, withCode(fmt.Errorf("%w: %w", errJailClone, err), exitInternal,
+	code, err := sandbox.RunJail("/proc/self/exe", path, argv, os.Environ(), o, os.Stdin, os.Stdout, os.Stderr)
+	var le *sandbox.JailLayerError
+	switch {
+	case err == nil:
+		return code, nil
+	case errors.Is(err, sandbox.ErrJailClone):
+		return 0, withCode(err, exitInternal,
 			"the jail needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, kernel.apparmor_restrict_unprivileged_userns=0), or pass --best-effort")
-	}
-	if err := h.AfterStart(); err != nil {
-		cmd.Wait()
-		var he *sandbox.HelperError
-		if errors.As(err, &he) {
-			err = errors.New("jail: " + he.Msg)
-		}
+	case errors.As(err, &le):
 		return 0, withCode(err, exitInternal, "nothing was run; pass --best-effort to run the agent without the missing layer")
 	}
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				if s == syscall.SIGTERM || s == syscall.SIGHUP {
-					cmd.Process.Signal(s)
-				}
-			case <-done:
-				return
-			}
-		}
-	}()
-	err = cmd.Wait()
-	close(done)
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal()), nil
-		}
-		return ee.ExitCode(), nil
-	}
-	if err != nil {
-		return 0, withCode(fmt.Errorf("wait for the agent: %w", err), exitInternal, "")
-	}
-	return 0, nil
+	return 0, withCode(err, exitInternal, "")
 }

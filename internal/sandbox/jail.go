@@ -3,7 +3,8 @@ package sandbox
 // The jail (`envseal jail -- CMD`) is how the human starts an AI agent: CMD
 // and everything it starts run where the vault, the broker's terminal and
 // every process outside cannot be reached. JailCommand builds the command
-// on the human's side; the helper binary, started as
+// on the human's side and RunJail starts and supervises it (runjail.go);
+// the helper binary, started as
 // `envseal __sandbox_helper --jail …`, sets the layers up and execs CMD
 // (jail_linux.go, jailhelper_linux.go).
 
