@@ -69,4 +69,12 @@
 // prev is the hash of the old file's last line, writes its own record after
 // it, and warns the user. envseal never refuses to work because the log is
 // damaged, and never deletes it.
+//
+// # Reading and writing for the commands
+//
+// What `envseal audit show` does with the log lives here too, so the CLI
+// holds only its flags: Filter and Follow (follow.go) pick and tail
+// records, Details and WriteEntries (show.go) render them. RunAuditor
+// (runauditor.go) is the checkpoint's Auditor for a run: the log, with the
+// approval channel and the process chain added to approval records.
 package audit

@@ -3,10 +3,13 @@ package audit
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
+	"time"
 )
 
 // detailOrder puts the fields a reader looks for first.
@@ -76,4 +79,38 @@ func showValue(v any) string {
 		return "null"
 	}
 	return fmt.Sprint(v)
+}
+
+// WriteEntries prints entries for `envseal audit show`: with asJSON the
+// stored lines, one JSON object a line (unreadable ones left out: they are
+// not JSON anyone can vouch for, and the caller warns about them);
+// otherwise a table of SEQ, TIME (local), EVENT and Details, with a header
+// line when header is set. A record written without a MAC has its
+// sequence number marked "*".
+func WriteEntries(w io.Writer, recs []*Entry, asJSON, header bool) error {
+	if asJSON {
+		for _, s := range recs {
+			if s.Err != nil {
+				continue
+			}
+			w.Write(append(s.Raw, '\n'))
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if header {
+		fmt.Fprintln(tw, "SEQ\tTIME\tEVENT\tDETAILS")
+	}
+	for _, s := range recs {
+		if s.Err != nil {
+			fmt.Fprintf(tw, "?\t\t(unreadable)\t%s\n", strconv.Quote(s.Err.Error()))
+			continue
+		}
+		seq := strconv.FormatUint(s.Record.Seq, 10)
+		if !s.Record.Keyed() {
+			seq += "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", seq, s.Record.Time.Local().Format(time.DateTime), s.Record.Event, Details(s.Fields))
+	}
+	return tw.Flush()
 }

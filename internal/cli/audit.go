@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -142,19 +140,7 @@ func auditUnlockFailed(l *audit.Log, err error) {
 }
 
 // processChain is pid and its ancestors as "PID EXE (COMM)" strings.
-func processChain(pid int) []string { return procStrings(approve.ProcessChain(pid, 4)) }
-
-func procStrings(ps []approve.Proc) []string {
-	out := make([]string, 0, len(ps))
-	for _, p := range ps {
-		s := strconv.Itoa(p.PID) + " " + p.Exe
-		if p.Comm != "" {
-			s += " (" + p.Comm + ")"
-		}
-		out = append(out, s)
-	}
-	return out
-}
+func processChain(pid int) []string { return audit.ProcStrings(approve.ProcessChain(pid, 4)) }
 
 // valueSource names where a stored value came from (never the value).
 func valueSource(generated, fromStdin bool) string {
@@ -167,31 +153,9 @@ func valueSource(generated, fromStdin bool) string {
 	return "tty"
 }
 
-// runAuditor is the checkpoint's Auditor for `envseal run`: the audit log,
-// with the approval channel added to the approval events (the checkpoint
-// only sees an Approver interface).
-type runAuditor struct {
-	log     *audit.Log
-	channel string
-}
-
-func (a *app) runAuditor(dir, channel string) runAuditor {
-	return runAuditor{log: a.auditLog(dir), channel: channel}
-}
-
-// Event implements launch.Auditor.
-func (r runAuditor) Event(key seal.Key, kind audit.Event, fields map[string]any) {
-	if kind == audit.ApprovalRequested || kind == audit.ApprovalDecided {
-		fields = maps.Clone(fields)
-		if fields == nil {
-			fields = map[string]any{}
-		}
-		fields["channel"] = r.channel
-		if ps, ok := fields["chain"].([]approve.Proc); ok {
-			fields["chain"] = procStrings(ps)
-		}
-	}
-	r.log.Event(key, kind, fields)
+// runAuditor is the checkpoint's Auditor for a run approved on channel.
+func (a *app) runAuditor(dir, channel string) audit.RunAuditor {
+	return audit.RunAuditor{Log: a.auditLog(dir), Channel: channel}
 }
 
 func (a *app) auditShow(f *showFlags) error {
@@ -231,7 +195,7 @@ func (a *app) auditShow(f *showFlags) error {
 	if f.n > 0 && len(out) > f.n {
 		out = out[len(out)-f.n:]
 	}
-	if err := a.printShown(out, f.asJSON, true); err != nil {
+	if err := audit.WriteEntries(a.stdout, out, f.asJSON, true); err != nil {
 		return err
 	}
 	switch {
@@ -247,35 +211,7 @@ func (a *app) auditShow(f *showFlags) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return l.Follow(ctx, file, size, filter, func() { a.warnf("the audit log was moved aside; following the new one") },
-		func(es []*audit.Entry) error { return a.printShown(es, f.asJSON, false) })
-}
-
-func (a *app) printShown(recs []*audit.Entry, asJSON, header bool) error {
-	if asJSON {
-		for _, s := range recs {
-			if s.Err != nil {
-				continue // not JSON we could vouch for; the warning names it
-			}
-			a.stdout.Write(append(s.Raw, '\n'))
-		}
-		return nil
-	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	if header {
-		fmt.Fprintln(tw, "SEQ\tTIME\tEVENT\tDETAILS")
-	}
-	for _, s := range recs {
-		if s.Err != nil {
-			fmt.Fprintf(tw, "?\t\t(unreadable)\t%s\n", strconv.Quote(s.Err.Error()))
-			continue
-		}
-		seq := strconv.FormatUint(s.Record.Seq, 10)
-		if !s.Record.Keyed() {
-			seq += "*"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", seq, s.Record.Time.Local().Format(time.DateTime), s.Record.Event, audit.Details(s.Fields))
-	}
-	return tw.Flush()
+		func(es []*audit.Entry) error { return audit.WriteEntries(a.stdout, es, f.asJSON, false) })
 }
 
 // parseSince accepts a Go duration or a whole number of days ("7d").
