@@ -113,34 +113,26 @@ func (a *app) totpEnable(pf *passphraseFlag, cf *codeFlag) error {
 		if on {
 			return withHint(totp.ErrEnabled, "to enrol a new device: 'envseal totp disable' (needs a current code), then enable again")
 		}
-		seed := totp.NewSeed()
-		defer clear(seed)
-		uri := totp.URI(totp.Account(), seed)
-		qr, err := totp.QR(uri)
+		e, err := totp.NewEnrolment(totp.Account())
 		if err != nil {
 			return err
 		}
-		t.Printf("\nScan this with your authenticator app (Aegis, Google Authenticator, 1Password, …):\n\n%s\n%s\n\n", qr, uri)
-		t.Printf("Or type the secret in by hand: %s\n(SHA1, 6 digits, 30 seconds)\n\n", totp.Grouped(seed))
+		defer e.Wipe()
+		t.Printf("%s", e.Screen())
 		st := totp.NewStore(v.Dir(), k)
 		defer st.Wipe()
 		attempts := 3
 		if cf.fd >= 0 {
 			attempts = 1
 		}
-		for i := 1; ; i++ {
-			code, err := cf.read(t)
-			if err != nil {
-				return err
-			}
-			err = st.Enroll(seed, code, time.Now())
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, totp.ErrBadCode) || i == attempts {
-				return withHint(fmt.Errorf("TOTP not enabled: %w", err), "check that the phone's clock is right, then run 'envseal totp enable' again")
-			}
-			t.Printf("That code does not match; type the code the app shows now.\n")
+		err = e.Confirm(st, attempts, func() (string, error) { return cf.read(t) },
+			func() { t.Printf("That code does not match; type the code the app shows now.\n") })
+		var ne *totp.NotEnrolledError
+		if errors.As(err, &ne) {
+			return withHint(err, "check that the phone's clock is right, then run 'envseal totp enable' again")
+		}
+		if err != nil {
+			return err
 		}
 		if _, err := policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { p.TOTP = true; return nil }); err != nil {
 			// totp.seal exists, so TOTP is already on (totp.Active); say what failed.
@@ -260,11 +252,7 @@ current failure count and lockout.`,
 				if err != nil {
 					return err
 				}
-				if p, _ := totp.Present(v.Dir()); p {
-					fmt.Fprintln(a.stdout, "totp: on (totp.seal is present; --verify checks it with the passphrase)")
-				} else {
-					fmt.Fprintln(a.stdout, "totp: off as far as the files show (no totp.seal); the flag is sealed in the policy: --verify checks it")
-				}
+				fmt.Fprintln(a.stdout, totp.PresenceReport(v.Dir()))
 				return nil
 			}
 			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
@@ -273,7 +261,7 @@ current failure count and lockout.`,
 					return err
 				}
 				if !on {
-					fmt.Fprintln(a.stdout, "totp: off (policy flag clear, no totp.seal)")
+					fmt.Fprintln(a.stdout, totp.OffReport)
 					return nil
 				}
 				st := totp.NewStore(v.Dir(), k)
@@ -283,11 +271,7 @@ current failure count and lockout.`,
 					a.auditLog(v.Dir()).Event(k, audit.TOTPFailed, map[string]any{"reason": totp.Reason(err), "during": "status"})
 					return withHint(err, launch.TOTPHint(err))
 				}
-				fmt.Fprintf(a.stdout, "totp: on (totp.seal authenticates); %d wrong codes in a row", s.Failures)
-				if s.LockedFor > 0 {
-					fmt.Fprintf(a.stdout, "; approvals locked for %s", s.LockedFor.Round(time.Second))
-				}
-				fmt.Fprintln(a.stdout)
+				fmt.Fprintln(a.stdout, s.Report())
 				return nil
 			})
 		},

@@ -25,4 +25,9 @@
 // A deleted totp.seal therefore cannot switch TOTP off while the policy says
 // on, and a damaged one denies every approval until it is restored or reset
 // with the passphrase; nothing here ever falls back to "TOTP off".
+//
+// The steps of `envseal totp enable` and `envseal totp status` that are not
+// prompts or flags live here too (enrol.go): the Enrolment a human scans
+// and confirms with a code, and the status lines. Turning the policy flag
+// on or off stays with the caller: this package does not import policy.
 package totp
