@@ -4,21 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
-	"runtime"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/broker"
 	"github.com/envseal/envseal/internal/guard"
 	"github.com/envseal/envseal/internal/policy"
-	"github.com/envseal/envseal/internal/safefile"
-	"github.com/envseal/envseal/internal/sandbox"
-	"github.com/envseal/envseal/internal/totp"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -91,57 +83,12 @@ func writeSignals(w io.Writer, sigs []guard.Signal) {
 	}
 }
 
-// doctorFacts gathers the facts guard cannot reach itself (it sits below
-// the sandbox, vault and audit packages).
+// doctorFacts gathers the facts `envseal doctor` checks without the key;
+// the CLI names the vault, the jail and the broker's socket.
 func (a *app) doctorFacts() guard.Facts {
-	f := guard.SystemFacts()
+	src := guard.Sources{BrokerSocket: broker.SocketPath()}
 	if dir, err := vault.Home(); err == nil {
-		f.VaultDir = dir
-		f.CheckVaultDir = func(dir string) error {
-			if _, err := os.Stat(dir); err != nil {
-				return err
-			}
-			return safefile.CheckDir(dir)
-		}
-		f.Audit = func() (int, error) { return audit.CheckChain(dir) }
-		if inJail(dir) {
-			// The vault here is the jail's empty read-only cover: no
-			// audit log to open (EROFS on its lock is not damage) and no
-			// vault dir to judge. jail.inside says where this runs.
-			f.CheckVaultDir, f.Audit = nil, nil
-		}
-		if v, err := vault.Open(dir); err == nil {
-			f.TOTP = func() (bool, error) { return totp.Present(dir) }
-			if ents, err := v.List(); err == nil {
-				f.Secrets = []guard.SecretHealth{}
-				for _, e := range ents {
-					if e.Err == nil {
-						f.Secrets = append(f.Secrets, guard.SecretHealth{Name: e.Name, Due: e.RotationDue(), Weak: e.Weak})
-					}
-				}
-			}
-		}
+		src.VaultDir, src.Jailed = dir, inJail(dir)
 	}
-	if runtime.GOOS == "linux" {
-		f.Tiers = sandbox.Supported()
-		f.TierOrder = sandbox.Tiers()
-		f.TierHint = func(err error) string {
-			var ue *sandbox.UnsupportedError
-			if errors.As(err, &ue) {
-				return ue.Hint
-			}
-			return ""
-		}
-		f.LandlockABI = sandbox.LandlockABI()
-		f.Broker = func() (string, error) {
-			p := broker.SocketPath()
-			c, err := net.DialTimeout("unix", p, 500*time.Millisecond)
-			if err != nil {
-				return p, err
-			}
-			c.Close()
-			return p, nil
-		}
-	}
-	return f
+	return guard.Gather(src)
 }
