@@ -43,7 +43,7 @@ terminal (/dev/tty), or read once from --passphrase-fd N for automation.`,
 			a.auditLog(dir).Event(k, audit.VaultInit, map[string]any{"kdf": kdfParams.String()})
 			k.Wipe()
 			a.infof("created vault in %s (%s)", dir, kdfParams)
-			if passphraseWeakness(pass) != "" {
+			if vault.PassphraseWeakness(pass) != "" {
 				a.warnWeakPassphrase(pass) // its hint replaces the "next" line: one hint per command
 				return nil
 			}

@@ -8,54 +8,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/audit"
-	"github.com/envseal/envseal/internal/detect"
-	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
-
-// minPassphraseBits is the estimate under which init and passwd warn. The
-// master key file can be copied and attacked offline; at 50 bits and one
-// Argon2id guess per 0.1 s per core, a 1,000-core rig needs over a
-// thousand years on average. The estimator (detect.EstimateBits) only
-// screens out obvious mistakes ("abc", "password1", "aaaaaaaa").
-const minPassphraseBits = 50
-
-// passphraseWeakness says why pass is a poor vault passphrase, "" if it is
-// not. It never includes the passphrase or a figure derived from it beyond
-// "under the bar", so stderr (which an agent may read) learns nothing.
-func passphraseWeakness(pass []byte) string {
-	// Placeholder patterns are for values ("…-here" and so on); only a
-	// short passphrase is judged by them, so "… my words here" passes.
-	if len(pass) < 16 && detect.Placeholder(pass) {
-		return "is a common word or placeholder"
-	}
-	if detect.EstimateBits(pass) < minPassphraseBits {
-		return fmt.Sprintf("is weak (estimated under %d bits)", minPassphraseBits)
-	}
-	return ""
-}
 
 // warnWeakPassphrase prints the warning and hint for a weak passphrase.
 // It warns rather than refuses: the human may have reasons (a throw-away
 // vault), and a refusal would only teach them to pad "abc" with "1234".
 func (a *app) warnWeakPassphrase(pass []byte) {
-	w := passphraseWeakness(pass)
+	w := vault.PassphraseWeakness(pass)
 	if w == "" {
 		return
 	}
 	a.warnf("this passphrase %s: anyone who copies the vault files can try guesses offline", w)
 	a.hintf("a phrase of four or more random words is strong and easy to type; change it any time with 'envseal passwd'")
-}
-
-// passwdParams is the Argon2id cost for a re-wrapped key: the current
-// default, or the vault's own where that is higher, so a passphrase change
-// never lowers the cost of guessing.
-func passwdParams(old seal.KDFParams) seal.KDFParams {
-	p := kdfParams
-	p.Time = max(p.Time, old.Time)
-	p.MemoryKiB = max(p.MemoryKiB, old.MemoryKiB)
-	p.Threads = max(p.Threads, old.Threads)
-	return p
 }
 
 func (a *app) passwdCmd() *cobra.Command {
@@ -106,7 +71,7 @@ passphrase.`,
 			if err != nil {
 				return err
 			}
-			p := passwdParams(old)
+			p := vault.RewrapParams(kdfParams, old)
 			if err := v.ChangePassphrase(oldPass, newPass, p); err != nil {
 				if errors.Is(err, vault.ErrWrongPassphrase) {
 					return withHint(errors.New("the passphrase was changed by another process meanwhile"), "run 'envseal passwd' again with the passphrase now in effect")

@@ -47,3 +47,14 @@ func (v *Vault) ChangePassphrase(oldPass, newPass []byte, p seal.KDFParams) erro
 	}
 	return nil
 }
+
+// RewrapParams is the Argon2id cost for a master key re-wrapped under a new
+// passphrase: def (the current default), or the vault's own old cost where
+// that is higher, so a passphrase change never lowers the cost of guessing.
+func RewrapParams(def, old seal.KDFParams) seal.KDFParams {
+	p := def
+	p.Time = max(p.Time, old.Time)
+	p.MemoryKiB = max(p.MemoryKiB, old.MemoryKiB)
+	p.Threads = max(p.Threads, old.Threads)
+	return p
+}
