@@ -1,45 +1,22 @@
 package cli
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/listing"
 	"github.com/envseal/envseal/internal/vault"
 )
 
-type listEntry struct {
-	Name       string     `json:"name"`
-	Created    *time.Time `json:"created,omitempty"`
-	Updated    *time.Time `json:"updated,omitempty"`
-	Generation uint64     `json:"generation,omitempty"`
-	Provider   string     `json:"provider,omitempty"`
-	Weak       bool       `json:"weak,omitempty"`
-	RotateDays int64      `json:"rotate_every_days,omitempty"` // -1: never
-	Due        *time.Time `json:"rotation_due,omitempty"`
-	Overdue    bool       `json:"overdue,omitempty"`
-	LastUsed   *time.Time `json:"last_used,omitempty"`
-	UseUnknown bool       `json:"last_used_unknown,omitempty"` // not in the audit log's recent part`
-	Error      string     `json:"error,omitempty"`
-}
-
 // secretHealth is one secret's metadata plus what the audit log says of
-// its use.
-type secretHealth struct {
-	vault.Entry
-	LastUsed time.Time
-	// UseUnknown: not used within the part of the audit log that was read
-	// (audit.LastUseScan), so "never" cannot be claimed.
-	UseUnknown bool
-}
+// its use (listing renders it).
+type secretHealth = listing.Secret
 
 func (a *app) listCmd() *cobra.Command {
 	var asJSON, due bool
@@ -67,9 +44,9 @@ are any, so it can gate a script); set a period with
 				return err
 			}
 			now := time.Now()
-			out := make([]listEntry, 0, len(ents))
+			out := make([]listing.Entry, 0, len(ents))
 			for _, e := range ents {
-				le := toListEntry(e, now)
+				le := listing.ToEntry(e, now)
 				if e.Err != nil {
 					a.warnf("%v", e.Err)
 				}
@@ -79,13 +56,7 @@ are any, so it can gate a script); set a period with
 				out = append(out, le)
 			}
 			if asJSON {
-				bw := bufio.NewWriterSize(a.stdout, 64<<10)
-				enc := json.NewEncoder(bw)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(out); err != nil {
-					return err
-				}
-				if err := bw.Flush(); err != nil {
+				if err := listing.WriteJSON(a.stdout, out); err != nil {
 					return err
 				}
 			} else if err := a.printList(out, len(ents), due, now); err != nil {
@@ -102,31 +73,7 @@ are any, so it can gate a script); set a period with
 	return c
 }
 
-func toListEntry(e secretHealth, now time.Time) listEntry {
-	le := listEntry{Name: e.Name}
-	if e.Err != nil {
-		le.Error = e.Err.Error()
-		return le
-	}
-	cr, up := e.Created, e.Updated
-	le.Created, le.Updated, le.Generation = &cr, &up, e.Generation
-	le.Provider, le.Weak = e.Provider, e.Weak
-	if p := e.RotationPeriod(); p > 0 {
-		le.RotateDays = int64(p / (24 * time.Hour))
-		d := e.RotationDue()
-		le.Due, le.Overdue = &d, !now.Before(d)
-	} else {
-		le.RotateDays = -1
-	}
-	if !e.LastUsed.IsZero() {
-		lu := e.LastUsed
-		le.LastUsed = &lu
-	}
-	le.UseUnknown = e.LastUsed.IsZero() && e.UseUnknown
-	return le
-}
-
-func (a *app) printList(out []listEntry, total int, due bool, now time.Time) error {
+func (a *app) printList(out []listing.Entry, total int, due bool, now time.Time) error {
 	if total == 0 {
 		a.infof("the vault is empty; add a secret with 'envseal store NAME'")
 		return nil
@@ -135,60 +82,7 @@ func (a *app) printList(out []listEntry, total int, due bool, now time.Time) err
 		a.infof("no secret is due for rotation")
 		return nil
 	}
-	bw := bufio.NewWriterSize(a.stdout, 64<<10)
-	tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tPROVIDER\tUPDATED\tAGE\tLAST USED\tROTATE\tDUE\tGEN")
-	for _, e := range out {
-		if e.Error != "" {
-			fmt.Fprintf(tw, "%s\t(unreadable)\t\t\t\t\t\t\n", e.Name)
-			continue
-		}
-		prov := e.Provider
-		if prov == "" {
-			prov = "-"
-		}
-		if e.Weak {
-			prov += " (weak)"
-		}
-		used := "never"
-		switch {
-		case e.LastUsed != nil:
-			used = ago(now.Sub(*e.LastUsed))
-		case e.UseUnknown:
-			used = "-"
-		}
-		rot, dueS := "never", "-"
-		if e.RotateDays > 0 {
-			rot = fmt.Sprintf("%dd", e.RotateDays)
-			if left := e.Due.Sub(now); left > 0 {
-				dueS = "in " + days(left)
-			} else {
-				dueS = "OVERDUE " + days(-left)
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", e.Name, prov, e.Updated.Local().Format(time.DateTime),
-			days(now.Sub(*e.Updated)), used, rot, dueS, e.Generation)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	return bw.Flush()
-}
-
-// days renders a duration as whole days ("0d" under a day).
-func days(d time.Duration) string { return fmt.Sprintf("%dd", int64(d/(24*time.Hour))) }
-
-// ago renders how long ago something happened, coarsely.
-func ago(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d/time.Minute))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d/time.Hour))
-	}
-	return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
+	return listing.WriteTable(a.stdout, out, now)
 }
 
 // listEntries asks the broker when its socket answers (inside envseal jail

@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/audit"
+	"github.com/envseal/envseal/internal/listing"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -42,7 +43,7 @@ doctor' report secrets whose value is older than its period.`,
 				}
 				a.auditLog(v.Dir()).Event(k, audit.SecretRotationSet, map[string]any{"secret": name, "rotate_days": rotationField(meta)})
 				if p := meta.RotationPeriod(); p > 0 {
-					a.infof("%s: rotate every %s; due %s", name, days(p), meta.RotationDue().Local().Format("2006-01-02"))
+					a.infof("%s: rotate every %s; due %s", name, listing.Days(p), meta.RotationDue().Local().Format("2006-01-02"))
 				} else {
 					a.infof("%s: no rotation reminder", name)
 				}

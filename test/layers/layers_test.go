@@ -45,6 +45,7 @@ var layer = map[string]int{
 	"internal/guard":     3,
 	"internal/moving":    3,
 	"internal/backup":    3,
+	"internal/listing":   3,
 	// 4: the checkpoint — the one way a value leaves the vault.
 	"internal/launch": 4,
 	// 5: transports onto the checkpoint.
