@@ -1,16 +1,11 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/envseal/envseal/internal/approve"
 	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
@@ -41,62 +36,24 @@ func (a *app) policyListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
-				p, err := policy.NewStore(v.Dir(), k).Load()
-				if errors.Is(err, policy.ErrTampered) {
-					a.auditLog(v.Dir()).Event(k, audit.PolicyTampered, map[string]any{"error": err.Error()})
-				}
+				p, err := a.loadPolicy(v, k)
 				if err != nil {
-					return withHint(err, "restore policy.seal from a backup, or 'envseal policy reset' to start with no rules")
+					return err
 				}
 				if asJSON {
-					enc := json.NewEncoder(a.stdout)
-					enc.SetIndent("", "  ")
-					rules := p.Rules
-					if rules == nil {
-						rules = []policy.Rule{}
-					}
-					return enc.Encode(rules)
+					return policy.WriteJSON(a.stdout, p.Rules)
 				}
 				if len(p.Rules) == 0 {
 					a.infof("no rules yet; 'envseal run' asks you the first time and saves a rule when you allow always")
 					return nil
 				}
-				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tBINARY\tSHA256\tARGS\tSECRETS\tSANDBOX\tEXPIRES")
-				now := time.Now()
-				for _, r := range p.Rules {
-					exp := "never"
-					if r.Expires != nil {
-						exp = r.Expires.Local().Format(time.DateTime)
-						if r.Expired(now) {
-							exp += " (expired)"
-						}
-					}
-					var gs []string
-					for _, g := range r.Grants {
-						gs = append(gs, g.String())
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Binary, approve.ShortHash(r.SHA256),
-						quoteArgs(r.Argv), strings.Join(gs, ", "), r.Sandbox, exp)
-				}
-				return tw.Flush()
+				return policy.WriteTable(a.stdout, p.Rules, time.Now())
 			})
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
-}
-
-func quoteArgs(args []string) string {
-	if len(args) == 0 {
-		return "(none)"
-	}
-	q := make([]string, len(args))
-	for i, s := range args {
-		q[i] = fmt.Sprintf("%q", s)
-	}
-	return strings.Join(q, " ")
 }
 
 func (a *app) policyRevokeCmd() *cobra.Command {
@@ -171,4 +128,17 @@ func confirmReset(prompt, refused string) error {
 		return withHint(errors.New(refused), "type RESET exactly to confirm")
 	}
 	return nil
+}
+
+// loadPolicy loads the sealed policy; a tampered one is recorded in the
+// audit log and answered with how to recover.
+func (a *app) loadPolicy(v *vault.Vault, k seal.Key) (*policy.Policy, error) {
+	p, err := policy.NewStore(v.Dir(), k).Load()
+	if errors.Is(err, policy.ErrTampered) {
+		a.auditLog(v.Dir()).Event(k, audit.PolicyTampered, map[string]any{"error": err.Error()})
+	}
+	if err != nil {
+		return nil, withHint(err, "restore policy.seal from a backup, or 'envseal policy reset' to start with no rules")
+	}
+	return p, nil
 }

@@ -284,12 +284,9 @@ current failure count and lockout.`,
 // totpState loads the sealed policy and says whether TOTP is on (the flag,
 // or totp.seal being there).
 func totpState(a *app, v *vault.Vault, k seal.Key) (bool, error) {
-	p, err := policy.NewStore(v.Dir(), k).Load()
-	if errors.Is(err, policy.ErrTampered) {
-		a.auditLog(v.Dir()).Event(k, audit.PolicyTampered, map[string]any{"error": err.Error()})
-	}
+	p, err := a.loadPolicy(v, k)
 	if err != nil {
-		return false, withHint(err, "restore policy.seal from a backup, or 'envseal policy reset' to start with no rules")
+		return false, err
 	}
 	return totp.Active(v.Dir(), p.TOTP), nil
 }

@@ -8,6 +8,9 @@
 // file is an error that names it — never a silent empty policy, because an
 // empty policy would only mean "ask again", while a forged one would mean
 // "hand the secret over".
+//
+// How the rules are shown to the human (`envseal policy list`, as a table
+// or JSON) lives here too (show.go), so the command holds only its flags.
 package policy
 
 import (
