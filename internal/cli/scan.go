@@ -164,13 +164,9 @@ func (a *app) scanImport(findings []detect.Finding, prefix string, yes bool, pf 
 	if err != nil {
 		return 0, err
 	}
-	ents, err := v.List()
+	taken, err := v.Names()
 	if err != nil {
 		return 0, err
-	}
-	taken := map[string]bool{}
-	for _, e := range ents {
-		taken[e.Name] = true
 	}
 
 	// Name every distinct value before anything changes.

@@ -75,7 +75,7 @@ value's shape (sk-, ghp_, AKIA, xoxb-, glpat-, …) is shown by 'envseal list'.`
 			if err != nil {
 				return err
 			}
-			if !force && exists(v, name) {
+			if !force && v.Has(name) {
 				return existsErr(name)
 			}
 			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
@@ -156,19 +156,6 @@ func storeArgs(c *cobra.Command, args []string) error {
 		}
 	}
 	return cobra.ExactArgs(1)(c, args)
-}
-
-func exists(v *vault.Vault, name string) bool {
-	ents, err := v.List()
-	if err != nil {
-		return false
-	}
-	for _, e := range ents {
-		if e.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 func existsErr(name string) error {

@@ -508,3 +508,24 @@ func (v *Vault) checkMaster(master seal.Key) error {
 	}
 	return nil
 }
+
+// Names is the set of the names of the stored secrets (any that List
+// lists, readable or not): the names an import must not take.
+func (v *Vault) Names() (map[string]bool, error) {
+	ents, err := v.List()
+	if err != nil {
+		return nil, err
+	}
+	taken := make(map[string]bool, len(ents))
+	for _, e := range ents {
+		taken[e.Name] = true
+	}
+	return taken, nil
+}
+
+// Has reports whether a secret named name is stored; a vault that cannot
+// be listed says no (the store that follows reports ErrExists itself).
+func (v *Vault) Has(name string) bool {
+	taken, err := v.Names()
+	return err == nil && taken[name]
+}
