@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,10 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/envseal/envseal/internal/moving"
-
 	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/detect"
+	"github.com/envseal/envseal/internal/moving"
 	"github.com/envseal/envseal/internal/term"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -91,19 +89,7 @@ left as it was. Existing secrets are never replaced. Dotenv files (.env,
 				}
 			}
 			if asJSON {
-				out := struct {
-					Findings []detect.Finding `json:"findings"`
-					Skipped  []detect.Skipped `json:"skipped"`
-				}{res.Findings, res.Skipped}
-				if out.Findings == nil {
-					out.Findings = []detect.Finding{}
-				}
-				if out.Skipped == nil {
-					out.Skipped = []detect.Skipped{}
-				}
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(out); err != nil {
+				if err := res.WriteJSON(a.stdout); err != nil {
 					return err
 				}
 			} else {

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -172,4 +173,23 @@ func ReadFile(p string, max int64) ([]byte, error) {
 // IsBinary reports whether data has a NUL byte in its first 8 KiB.
 func IsBinary(data []byte) bool {
 	return bytes.IndexByte(data[:min(len(data), binarySniff)], 0) >= 0
+}
+
+// WriteJSON writes r as `envseal scan --json` does: an indented object of
+// the findings (locations and kinds, never values) and the skipped files,
+// each an array even when empty.
+func (r *Result) WriteJSON(w io.Writer) error {
+	out := struct {
+		Findings []Finding `json:"findings"`
+		Skipped  []Skipped `json:"skipped"`
+	}{r.Findings, r.Skipped}
+	if out.Findings == nil {
+		out.Findings = []Finding{}
+	}
+	if out.Skipped == nil {
+		out.Skipped = []Skipped{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
