@@ -2,10 +2,8 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -62,7 +60,7 @@ secrets are never replaced. Values are never printed.`,
 				return err
 			}
 			defer p.Wipe()
-			printImportTable(a.stdout, p)
+			p.WriteTable(a.stdout)
 			if len(p.Items) == 0 {
 				if sel.All || len(sel.Only) > 0 {
 					return withHint(fmt.Errorf("%s has no values to import", path), "nothing was changed")
@@ -91,18 +89,9 @@ secrets are never replaced. Values are never printed.`,
 				if err != nil {
 					return err
 				}
-				names := make([]string, len(p.Items))
-				for i, it := range p.Items {
-					names[i] = it.Secret
-				}
+				names := p.Secrets()
 				a.infof("stored %d secrets: %s", len(names), strings.Join(names, ", "))
-				var weak []string
-				for _, n := range names {
-					if m, err := v.Stat(n); err == nil && m.Weak {
-						weak = append(weak, n)
-					}
-				}
-				if len(weak) > 0 {
+				if weak := moving.Weak(v, names); len(weak) > 0 {
 					a.warnf("values that look like placeholders or have under 64 bits of entropy: %s ('envseal list' marks them weak)", strings.Join(weak, ", "))
 				}
 				a.infof("wrote %s", envsealFile)
@@ -125,19 +114,4 @@ secrets are never replaced. Values are never printed.`,
 	f.BoolVar(&dryRun, "dry-run", false, "print what would move and what would stay; change nothing")
 	f.IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
-}
-
-// printImportTable shows what moves and what stays, with why: the human
-// checks the guess before (with --dry-run) or after the fact. Names only.
-func printImportTable(w io.Writer, p *moving.DotenvPlan) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VARIABLE\tLINE\tACTION\tWHY")
-	for _, r := range p.Rows {
-		action := "stays in " + filepath.Base(p.Path)
-		if r.Move {
-			action = "moves to secret " + r.Secret
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", r.Key, r.Line, action, r.Why)
-	}
-	tw.Flush()
 }

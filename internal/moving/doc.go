@@ -20,5 +20,7 @@
 // error or a message.
 //
 // The command line (internal/cli) keeps the flags, the prompts for names
-// and the table it prints; it holds none of the rewriting.
+// and its messages; it holds none of the rewriting. The table of what
+// moves and what stays is the plan's (show.go), so that it names exactly
+// what the plan will do.
 package moving
