@@ -2,6 +2,7 @@ package audit
 
 import (
 	"maps"
+	"os"
 	"strconv"
 
 	"github.com/envseal/envseal/internal/approve"
@@ -44,4 +45,20 @@ func ProcStrings(ps []approve.Proc) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// ProcessChain is pid and up to three of its ancestors, as a record's
+// "chain" field.
+func ProcessChain(pid int) []string { return ProcStrings(approve.ProcessChain(pid, 4)) }
+
+// WrongPassphrase records a failed unlock by this process. There is no
+// key yet, so the record is unkeyed; the next keyed record covers it. Who
+// asked is the useful part: an agent guessing passphrases shows up as its
+// arguments and process chain.
+func (l *Log) WrongPassphrase() {
+	l.Event(seal.Key{}, UnlockFailed, map[string]any{
+		"reason": "wrong passphrase",
+		"argv":   os.Args[1:],
+		"chain":  ProcessChain(os.Getpid()),
+	})
 }

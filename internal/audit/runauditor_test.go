@@ -2,7 +2,9 @@ package audit
 
 import (
 	"bytes"
+	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -87,5 +89,21 @@ func TestWriteEntries(t *testing.T) {
 	}
 	if !bytes.Equal(js.Bytes(), want) {
 		t.Errorf("JSON view:\n%s\nwant the stored lines:\n%s", js.Bytes(), want)
+	}
+}
+
+// TestWrongPassphraseRecord: a failed unlock is an unkeyed record naming
+// this process first in its chain.
+func TestWrongPassphraseRecord(t *testing.T) {
+	l, _ := testLog(t)
+	l.WrongPassphrase()
+	lines := readLines(t, l)
+	e := ParseEntry(bytes.TrimSuffix(lines[len(lines)-1], []byte("\n")))
+	if e.Err != nil || e.Record.Event != string(UnlockFailed) || e.Record.Keyed() || e.Fields["reason"] != "wrong passphrase" {
+		t.Fatalf("record: %s", lines[len(lines)-1])
+	}
+	chain, _ := e.Fields["chain"].([]any)
+	if me := strconv.Itoa(os.Getpid()) + " "; len(chain) == 0 || !strings.HasPrefix(chain[0].(string), me) {
+		t.Errorf("chain %v does not start with this process", chain)
 	}
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/envseal/envseal/internal/approve"
 	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/safefile"
 	"github.com/envseal/envseal/internal/seal"
@@ -125,22 +124,12 @@ func newAuditLog(dir string, w io.Writer) *audit.Log {
 	return l
 }
 
-// auditUnlockFailed records a wrong passphrase. There is no key yet, so
-// the record is unkeyed; the next keyed record covers it. Who asked is the
-// useful part: an agent guessing passphrases shows up as its process chain.
+// auditUnlockFailed records err in l if it is a wrong passphrase.
 func auditUnlockFailed(l *audit.Log, err error) {
-	if !errors.Is(err, vault.ErrWrongPassphrase) {
-		return
+	if errors.Is(err, vault.ErrWrongPassphrase) {
+		l.WrongPassphrase()
 	}
-	l.Event(seal.Key{}, audit.UnlockFailed, map[string]any{
-		"reason": "wrong passphrase",
-		"argv":   os.Args[1:],
-		"chain":  processChain(os.Getpid()),
-	})
 }
-
-// processChain is pid and its ancestors as "PID EXE (COMM)" strings.
-func processChain(pid int) []string { return audit.ProcStrings(approve.ProcessChain(pid, 4)) }
 
 // valueSource names where a stored value came from (never the value).
 func valueSource(generated, fromStdin bool) string {
