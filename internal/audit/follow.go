@@ -3,9 +3,13 @@ package audit
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"slices"
 	"time"
+
+	"github.com/envseal/envseal/internal/seal"
 )
 
 // Entry is one line of the log as read for display: its record and
@@ -119,4 +123,41 @@ func (l *Log) Follow(ctx context.Context, file *os.File, off int64, f Filter, mo
 			return err
 		}
 	}
+}
+
+// Shown is what `envseal audit show` reads of the log at one moment.
+type Shown struct {
+	// Entries are the records f kept, the last n only when n > 0.
+	Entries []*Entry
+	// Records is how many records the log holds; VerifyErr is what the
+	// hash-chain check without the key found (nil: the chain is whole).
+	// It catches damage, not a deliberate rewrite: Verify with the key
+	// does that.
+	Records   int
+	VerifyErr error
+	// File and Size are the snapshot, for Follow to go on from; the
+	// caller closes File.
+	File *os.File
+	Size int64
+}
+
+// Show reads the log as it is now, checks its hash chain without the key,
+// and keeps the records f keeps (the last n when n > 0). A log that does
+// not exist yet is an fs.ErrNotExist.
+func (l *Log) Show(f Filter, n int) (*Shown, error) {
+	file, size, err := l.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	data := make([]byte, size)
+	if _, err := io.ReadFull(file, data); err != nil {
+		file.Close()
+		return nil, fmt.Errorf("read %s: %w", l.Path(), err)
+	}
+	sum, verr := Verify(bytes.NewReader(data), seal.Key{})
+	out := f.Entries(data)
+	if n > 0 && len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return &Shown{Entries: out, Records: sum.Records, VerifyErr: verr, File: file, Size: size}, nil
 }

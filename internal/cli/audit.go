@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -165,33 +164,22 @@ func (a *app) auditShow(f *showFlags) error {
 		return err
 	}
 	l := a.auditLog(v.Dir())
-	file, size, err := l.Snapshot()
+	sh, err := l.Show(filter, f.n)
 	if errors.Is(err, fs.ErrNotExist) {
 		return withHint(fmt.Errorf("no audit log in %s yet", v.Dir()), "envseal starts it with the next thing it records")
 	}
 	if err != nil {
 		return err
 	}
-	defer file.Close()
-	data := make([]byte, size)
-	if _, err := io.ReadFull(file, data); err != nil {
-		return fmt.Errorf("read %s: %w", l.Path(), err)
-	}
-	// The chain is checked without the key: it catches damage, not a
-	// deliberate rewrite, which is what 'audit verify' is for.
-	sum, verr := audit.Verify(bytes.NewReader(data), seal.Key{})
-	out := filter.Entries(data)
-	if f.n > 0 && len(out) > f.n {
-		out = out[len(out)-f.n:]
-	}
-	if err := audit.WriteEntries(a.stdout, out, f.asJSON, true); err != nil {
+	defer sh.File.Close()
+	if err := audit.WriteEntries(a.stdout, sh.Entries, f.asJSON, true); err != nil {
 		return err
 	}
 	switch {
-	case verr != nil:
-		a.warnf("the log does not verify: %v; records are shown as they are (run 'envseal audit verify')", verr)
+	case sh.VerifyErr != nil:
+		a.warnf("the log does not verify: %v; records are shown as they are (run 'envseal audit verify')", sh.VerifyErr)
 	case !f.asJSON && !f.follow:
-		a.infof("%d of %d records shown; hash chain intact, MACs not checked (run 'envseal audit verify')", len(out), sum.Records)
+		a.infof("%d of %d records shown; hash chain intact, MACs not checked (run 'envseal audit verify')", len(sh.Entries), sh.Records)
 	}
 	if !f.follow {
 		return nil
@@ -199,7 +187,7 @@ func (a *app) auditShow(f *showFlags) error {
 	// Ctrl-C is how following ends, so it ends it cleanly (exit 0).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return l.Follow(ctx, file, size, filter, func() { a.warnf("the audit log was moved aside; following the new one") },
+	return l.Follow(ctx, sh.File, sh.Size, filter, func() { a.warnf("the audit log was moved aside; following the new one") },
 		func(es []*audit.Entry) error { return audit.WriteEntries(a.stdout, es, f.asJSON, false) })
 }
 
