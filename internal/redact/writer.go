@@ -3,9 +3,9 @@ package redact
 import (
 	"bytes"
 	"encoding/binary"
-	"math/bits"
 	"fmt"
 	"io"
+	"math/bits"
 )
 
 const (
@@ -521,8 +521,8 @@ func index2(b []byte, c0, c1 byte) int {
 	x0, x1 := ones*uint64(c0), ones*uint64(c1)
 	i := 0
 	for ; i+17 <= len(b); i += 16 {
-		t := binary.LittleEndian.Uint64(b[i:])^x0 | binary.LittleEndian.Uint64(b[i+1:])^x1
-		u := binary.LittleEndian.Uint64(b[i+8:])^x0 | binary.LittleEndian.Uint64(b[i+9:])^x1
+		t := binary.LittleEndian.Uint64(b[i:]) ^ x0 | binary.LittleEndian.Uint64(b[i+1:]) ^ x1
+		u := binary.LittleEndian.Uint64(b[i+8:]) ^ x0 | binary.LittleEndian.Uint64(b[i+9:]) ^ x1
 		// (t-ones)&^t&highs has its lowest bit in t's first zero byte.
 		zt, zu := (t-ones)&^t&highs, (u-ones)&^u&highs
 		if zt|zu != 0 {
