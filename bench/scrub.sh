@@ -4,7 +4,7 @@
 #      100 secrets next to a plain copy, and with one large (64 KiB, 1 MiB)
 #      value, with its table memory;
 #   2. end to end, in one hyperfine run: `cat FILE | cat > /dev/null` next to
-#      `envseal run -- cat FILE > /dev/null` with 10 secrets (output that
+#      `envseal run -- cat < FILE > /dev/null` with 10 secrets (output that
 #      holds each of them in every common encoding, wrapped forms included,
 #      every MiB), and with one 64 KiB PEM-style secret (fragments of it
 #      every MiB); peak memory of each (/usr/bin/time -f %M).
@@ -88,8 +88,10 @@ for _ in $(seq "$size_mib"); do cat "$work/mib"; done > "$work/big"
 [ "$(stat -c %s "$work/big")" -eq $((size_mib * 1024 * 1024)) ]
 
 ten="--secret S0 --secret S1 --secret S2 --secret S3 --secret S4 --secret S5 --secret S6 --secret S7 --secret S8 --secret S9"
-run10="$es run --passphrase-fd 3 $ten -- cat $work/big 3<$work/pass"
-runkey="$es run --passphrase-fd 3 --secret KEY -- cat $work/big 3<$work/pass"
+# The file comes in on stdin: a run pins the files its argv names, up to
+# 64 MiB each, so `-- cat BIG` would be refused.
+run10="$es run --passphrase-fd 3 $ten -- cat 3<$work/pass <$work/big"
+runkey="$es run --passphrase-fd 3 --secret KEY -- cat 3<$work/pass <$work/big"
 
 # The measurement runs in a tmux pane: its first run of each command asks
 # for approval there and the code is typed in as a human would ("allow

@@ -285,9 +285,12 @@ func (w *Writer) scanTo(end int) {
 				}
 				if !ok || n < minSkip {
 					// Output that keeps looking like a secret (or is one):
-					// stop paying for the filter for a while.
+					// stop paying for the filter for a while, longer each
+					// time in a row. A maybe a few KiB on costs only the
+					// short exact scan above: output that leaks every
+					// 10 KiB still runs at the filter's speed.
 					w.skipFails = min(w.skipFails+1, 6)
-					w.cooldown = skipBlock << w.skipFails
+					w.cooldown = minSkip << w.skipFails
 					limit = w.block
 				} else {
 					w.skipFails = 0
