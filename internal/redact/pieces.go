@@ -404,6 +404,15 @@ func (w *pieceWriter) process(b []byte, final bool) int {
 			w.inMatch = false
 			continue
 		}
+		// The common case inlined: a sample without a line break whose
+		// gram the Bloom filter rules out is all seed would look at.
+		for x+8 <= len(b) {
+			v := binary.LittleEndian.Uint64(b[x:])
+			if hasBreak(v, ^uint64(0)) || w.p.bloomHas(foldWord(v)) {
+				break
+			}
+			x += pstep
+		}
 		if x >= len(b) {
 			break
 		}
