@@ -523,16 +523,30 @@ func (w *Writer) write(b []byte) {
 func index2(b []byte, c0, c1 byte) int {
 	x0, x1 := ones*uint64(c0), ones*uint64(c1)
 	i := 0
-	for ; i+17 <= len(b); i += 16 {
-		t := binary.LittleEndian.Uint64(b[i:]) ^ x0 | binary.LittleEndian.Uint64(b[i+1:]) ^ x1
-		u := binary.LittleEndian.Uint64(b[i+8:]) ^ x0 | binary.LittleEndian.Uint64(b[i+9:]) ^ x1
-		// (t-ones)&^t&highs has its lowest bit in t's first zero byte.
-		zt, zu := (t-ones)&^t&highs, (u-ones)&^u&highs
-		if zt|zu != 0 {
-			if zt != 0 {
-				return i + bits.TrailingZeros64(zt)/8
+	if len(b) >= 40 {
+		w0 := binary.LittleEndian.Uint64(b)
+		for ; i+40 <= len(b); i += 32 {
+			// Word k holds b[i+8k:], and with the next word's first byte
+			// shifted in, b[i+8k+1:].
+			w1 := binary.LittleEndian.Uint64(b[i+8:])
+			w2 := binary.LittleEndian.Uint64(b[i+16:])
+			w3 := binary.LittleEndian.Uint64(b[i+24:])
+			w4 := binary.LittleEndian.Uint64(b[i+32:])
+			t0 := w0 ^ x0 | (w0>>8|w1<<56)^x1
+			t1 := w1 ^ x0 | (w1>>8|w2<<56)^x1
+			t2 := w2 ^ x0 | (w2>>8|w3<<56)^x1
+			t3 := w3 ^ x0 | (w3>>8|w4<<56)^x1
+			// (t-ones)&^t&highs has its lowest bit in t's first zero byte.
+			z0, z1 := (t0-ones)&^t0&highs, (t1-ones)&^t1&highs
+			z2, z3 := (t2-ones)&^t2&highs, (t3-ones)&^t3&highs
+			if z0|z1|z2|z3 != 0 {
+				for k, z := range [4]uint64{z0, z1, z2, z3} {
+					if z != 0 {
+						return i + 8*k + bits.TrailingZeros64(z)/8
+					}
+				}
 			}
-			return i + 8 + bits.TrailingZeros64(zu)/8
+			w0 = w4
 		}
 	}
 	for ; i+1 < len(b); i++ {
