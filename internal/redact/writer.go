@@ -532,10 +532,10 @@ func index2(b []byte, c0, c1 byte) int {
 			w2 := binary.LittleEndian.Uint64(b[i+16:])
 			w3 := binary.LittleEndian.Uint64(b[i+24:])
 			w4 := binary.LittleEndian.Uint64(b[i+32:])
-			t0 := w0 ^ x0 | (w0>>8 | w1<<56) ^ x1
-			t1 := w1 ^ x0 | (w1>>8 | w2<<56) ^ x1
-			t2 := w2 ^ x0 | (w2>>8 | w3<<56) ^ x1
-			t3 := w3 ^ x0 | (w3>>8 | w4<<56) ^ x1
+			t0 := (w0 ^ x0) | ((w0>>8 | w1<<56) ^ x1)
+			t1 := (w1 ^ x0) | ((w1>>8 | w2<<56) ^ x1)
+			t2 := (w2 ^ x0) | ((w2>>8 | w3<<56) ^ x1)
+			t3 := (w3 ^ x0) | ((w3>>8 | w4<<56) ^ x1)
 			// (t-ones)&^t&highs has its lowest bit in t's first zero byte.
 			z0, z1 := (t0-ones)&^t0&highs, (t1-ones)&^t1&highs
 			z2, z3 := (t2-ones)&^t2&highs, (t3-ones)&^t3&highs
