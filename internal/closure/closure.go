@@ -52,15 +52,16 @@ const (
 var ErrTooLarge = errors.New("the run reads too many files to pin")
 
 type finder struct {
-	spec  Spec
-	seen  map[string]bool
-	set   Set
-	notes map[string]bool
+	spec    Spec
+	seen    map[string]bool
+	scanned map[string]bool // scripts whose modules were looked for
+	set     Set
+	notes   map[string]bool
 }
 
 // Discover lists the closure of s (see the package doc for what it knows).
 func Discover(s Spec) (*Set, error) {
-	f := &finder{spec: s, seen: map[string]bool{}, notes: map[string]bool{}}
+	f := &finder{spec: s, seen: map[string]bool{}, scanned: map[string]bool{}, notes: map[string]bool{}}
 	if err := f.run(); err != nil {
 		return nil, err
 	}
@@ -207,8 +208,62 @@ func (f *finder) run() error {
 	case name == "git":
 		f.git()
 	}
-	f.userConfigs(append([]string{name}, commandWords(args)...))
+	f.userConfigs(append([]string{name, runnerName(script), filepath.Base(s.Argv[0])}, commandWords(args)...))
 	return nil
+}
+
+// runnerName is the command a node runner's script stands for (the
+// program is /usr/lib/node_modules/npm/bin/npm-cli.js, its configs are
+// npm's).
+func runnerName(script string) string {
+	switch filepath.Base(script) {
+	case "npm-cli.js":
+		return "npm"
+	case "npx-cli.js":
+		return "npx"
+	case "pnpm.cjs":
+		return "pnpm"
+	case "yarn.js":
+		return "yarn"
+	}
+	return ""
+}
+
+// script pins the modules of a script another file runs by name (a
+// recipe's `python3 deploy.py`, a package.json script's `node
+// deploy.js`), once.
+func (f *finder) script(p string) {
+	p = canonical(p)
+	if l := extLanguage(p); l != "" && !f.scanned[p] {
+		f.scanned[p] = true
+		f.scriptModules(l, p)
+	}
+}
+
+// commandLines pins what the commands of shell lines (recipes, package.json
+// scripts, a shell script's lines) depend on by name: their per-user
+// configs (a .curlrc with trace-ascii) and their $PATH lookups (a curl
+// dropped into a writable PATH directory before the real one).
+func (f *finder) commandLines(lines []string) {
+	var words []string
+	for _, l := range lines {
+		l = strings.TrimLeft(strings.TrimSpace(l), "@-+")
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		for _, w := range commandWords([]string{"-c", l}) {
+			if !slices.Contains(words, w) {
+				words = append(words, w)
+			}
+		}
+	}
+	if len(words) > maxPerDir {
+		words = words[:maxPerDir]
+	}
+	for _, w := range words {
+		f.onPath(w)
+	}
+	f.userConfigs(words)
 }
 
 func (f *finder) abs(p string) string {
@@ -304,8 +359,10 @@ func (f *finder) scriptModules(lang, script string) {
 		f.nearest(dir, "package.json", "the script's package.json")
 		f.note("node: node_modules is not pinned")
 	case "shell":
+		f.scanned[canonical(script)] = true
 		f.shellSources(script)
 		f.namedFiles(script, f.spec.Cwd, "named by "+filepath.Base(script))
+		f.commandLines(readLines(script))
 	}
 }
 
@@ -460,7 +517,7 @@ func (f *finder) userConfigs(names []string) {
 		"wget":  {".wgetrc"},
 		"npm":   {".npmrc"},
 		"npx":   {".npmrc"},
-		"pnpm":  {".npmrc"},
+		"pnpm":  {".npmrc", ".config/pnpm/rc"},
 		"yarn":  {".npmrc", ".yarnrc", ".yarnrc.yml"},
 		"pip":   {".config/pip/pip.conf", ".pip/pip.conf"},
 		"ssh":   {".ssh/config"},
@@ -493,6 +550,7 @@ func (f *finder) namedFiles(file, base, reason string) {
 			}
 			if p := joinAbs(base, w); isFile(p) {
 				f.add(p, reason)
+				f.script(p)
 			}
 		}
 	}
@@ -537,6 +595,13 @@ func (f *finder) makeIncludes(mf, dir string, depth int) {
 	f.add(mf, "a makefile")
 	// Recipes run programs and scripts by name: `./scripts/deploy.sh`.
 	f.namedFiles(mf, dir, "named by "+filepath.Base(mf))
+	var recipes []string
+	for _, line := range readLines(mf) {
+		if strings.HasPrefix(line, "\t") {
+			recipes = append(recipes, line)
+		}
+	}
+	f.commandLines(recipes)
 	if depth > maxTreeDepth {
 		return
 	}
@@ -577,6 +642,9 @@ func (f *finder) npm(args []string) {
 	for _, n := range []string{"package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "yarn.lock", ".npmrc", ".yarnrc", ".yarnrc.yml", ".pnpmfile.cjs"} {
 		f.add(filepath.Join(root, n), "read by the package manager")
 	}
+	if tool := npxTool(f.spec.Argv); tool != "" {
+		f.nodeBin(root, tool)
+	}
 	script := npmScript(args)
 	if script == "" {
 		f.note("node_modules is not pinned")
@@ -597,10 +665,51 @@ func (f *finder) npm(args []string) {
 			w = strings.Trim(w, `"'`)
 			if p := joinAbs(root, w); isFile(p) {
 				f.add(p, "named by the "+name+" script")
+				f.script(p)
 			}
 		}
+		// The script's commands: node_modules/.bin tools it runs, the
+		// configs and PATH lookups of the others.
+		for _, w := range commandWords([]string{"-c", line}) {
+			f.nodeBin(root, w)
+		}
+		f.commandLines([]string{line})
 	}
 	f.note("node_modules is not pinned")
+}
+
+// nodeBin pins the entry script of a node_modules/.bin tool (`npx tool`, a
+// package.json script running `wrangler deploy`) and the modules beside it;
+// the rest of node_modules is not pinned.
+func (f *finder) nodeBin(root, name string) {
+	bin := filepath.Join(root, "node_modules", ".bin", name)
+	if !isFile(bin) {
+		return
+	}
+	f.add(bin, "node_modules/.bin/"+name)
+	f.scanned[canonical(bin)] = true
+	f.scriptModules("node", canonical(bin))
+}
+
+// npxTool names the node_modules/.bin tool of `npx TOOL`, `npm exec
+// TOOL`, `pnpm exec TOOL`, `yarn exec TOOL` or `pnpm dlx TOOL`.
+func npxTool(argv []string) string {
+	var ops []string
+	for _, a := range argv[1:] {
+		if a == "--" {
+			continue
+		}
+		if !strings.HasPrefix(a, "-") {
+			ops = append(ops, a)
+		}
+	}
+	switch {
+	case len(ops) > 0 && filepath.Base(argv[0]) == "npx":
+		return ops[0]
+	case len(ops) > 1 && slices.Contains([]string{"exec", "x", "dlx"}, ops[0]):
+		return ops[1]
+	}
+	return ""
 }
 
 func isNodeRunner(script string) bool {
@@ -666,8 +775,42 @@ func (f *finder) git() {
 		for _, hp := range gitConfigPaths(c, "core", "hookspath") {
 			f.hooks(expandHome(hp, f.spec.Home, worktree))
 		}
+		// A remote on this machine (a path or file:// URL): pushing runs
+		// its receive hooks, as the user, with the run's environment.
+		for _, key := range []string{"url", "pushurl"} {
+			for _, u := range gitConfigPaths(c, "remote", key) {
+				f.localRemote(u, filepath.Dir(c))
+			}
+		}
+	}
+	for _, a := range f.spec.Argv[1:] {
+		if strings.HasPrefix(a, "/") || strings.HasPrefix(a, "file://") || strings.HasPrefix(a, "./") || strings.HasPrefix(a, "../") {
+			f.localRemote(a, f.spec.Cwd)
+		}
 	}
 	f.note("git: includeIf sections are not followed")
+}
+
+// localRemote pins the config and hooks of a repository on this machine
+// that git would push to or fetch from.
+func (f *finder) localRemote(url, base string) {
+	p, ok := strings.CutPrefix(url, "file://")
+	if !ok && (strings.Contains(url, "://") || (strings.Contains(url, ":") && !strings.HasPrefix(url, "/") && !strings.HasPrefix(url, "."))) {
+		return // ssh, https, host:path — another machine's hooks
+	}
+	p = expandHome(p, f.spec.Home, base)
+	gitdir := p
+	if st, err := os.Stat(filepath.Join(p, ".git")); err == nil && st.IsDir() {
+		gitdir = filepath.Join(p, ".git")
+	} else if !isFile(filepath.Join(p, "HEAD")) {
+		return
+	}
+	cfg := filepath.Join(gitdir, "config")
+	f.add(cfg, "config of the local remote "+p)
+	f.hooks(filepath.Join(gitdir, "hooks"))
+	for _, hp := range gitConfigPaths(cfg, "core", "hookspath") {
+		f.hooks(expandHome(hp, f.spec.Home, p))
+	}
 }
 
 func (f *finder) hooks(dir string) {
