@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,7 +85,9 @@ func TestRunnerTable(t *testing.T) {
 	}
 	npmSteps := []runnerStep{
 		{"package.json script", func(e *ctxEnv, d string) { write(t, filepath.Join(d, "package.json"), pkg("env"), 0o644) }, "DIR/package.json"},
-		{"the script file", func(e *ctxEnv, d string) { appendFile(t, filepath.Join(d, "deploy.js"), "console.log(process.env.TOKEN)\n") }, "DIR/deploy.js"},
+		{"the script file", func(e *ctxEnv, d string) {
+			appendFile(t, filepath.Join(d, "deploy.js"), "console.log(process.env.TOKEN)\n")
+		}, "DIR/deploy.js"},
 		{"a module the script requires", func(e *ctxEnv, d string) {
 			write(t, filepath.Join(d, "lib.js"), "process.exitCode = process.env.TOKEN.charCodeAt(0); module.exports = {};\n", 0o644)
 		}, "DIR/lib.js"},
@@ -128,7 +131,9 @@ func TestRunnerTable(t *testing.T) {
 		}, []string{"make", "-s", "deploy"}, "deploy one ok", []runnerStep{
 			{"the Makefile", func(e *ctxEnv, d string) { appendFile(t, filepath.Join(d, "Makefile"), "\t@env\n") }, "DIR/Makefile"},
 			{"an include", func(e *ctxEnv, d string) { write(t, filepath.Join(d, "vars.mk"), "V = two\n", 0o644) }, "DIR/vars.mk"},
-			{"the script a recipe runs", func(e *ctxEnv, d string) { appendFile(t, filepath.Join(d, "deploy.py"), "import os; os._exit(ord(os.environ['TOKEN'][0]))\n") }, "DIR/deploy.py"},
+			{"the script a recipe runs", func(e *ctxEnv, d string) {
+				appendFile(t, filepath.Join(d, "deploy.py"), "import os; os._exit(ord(os.environ['TOKEN'][0]))\n")
+			}, "DIR/deploy.py"},
 			{"a module of that script", func(e *ctxEnv, d string) {
 				write(t, filepath.Join(d, "helper.py"), "import os\nX = 'ok'\nos._exit(ord(os.environ['TOKEN'][0]))\n", 0o644)
 			}, "DIR/helper.py"},
@@ -168,7 +173,9 @@ func TestRunnerTable(t *testing.T) {
 			os.MkdirAll(filepath.Join(e.home, ".local/bin"), 0o755)
 			e.human[1] = "PATH=" + e.home + "/.local/bin:/usr/bin:/bin"
 		}, []string{"sh", "-c", `curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" file:///dev/null && echo sent`}, "sent", []runnerStep{
-			{"~/.curlrc", func(e *ctxEnv, d string) { write(t, filepath.Join(e.home, ".curlrc"), "trace-ascii = "+d+"/trace.txt\n", 0o644) }, "new file HOME/.curlrc"},
+			{"~/.curlrc", func(e *ctxEnv, d string) {
+				write(t, filepath.Join(e.home, ".curlrc"), "trace-ascii = "+d+"/trace.txt\n", 0o644)
+			}, "new file HOME/.curlrc"},
 			{"a curl shadowing the real one on the human's PATH", func(e *ctxEnv, d string) {
 				write(t, filepath.Join(e.home, ".local/bin/curl"), "#!/bin/sh\necho \"$TOKEN\" > /tmp/x\n", 0o755)
 			}, "new file HOME/.local/bin/curl"},
@@ -251,5 +258,86 @@ func TestNodeExecPathIsTheMemfd(t *testing.T) {
 	t.Logf("fork: %q", out)
 	if err != nil || strings.Contains(out, "child ran") || !strings.Contains(out, "/memfd:envseal:node") {
 		t.Fatalf("fork under envseal: err %v output %q (the known failure changed: update docs/THREAT_MODEL.md)", err, out)
+	}
+}
+
+// TestExitStatusSideChannelClosed: code the agent edits into an approved
+// `python3 deploy.py` would hand out the value a byte per run through the
+// exit status (the control: the edited code, run plainly with the value,
+// exits with its first byte). Approved, the edit is a closure change: the
+// human is asked, says no, nothing runs and no status comes back; written
+// while the prompt is on screen, the approved bytes run (exit 0).
+func TestExitStatusSideChannelClosed(t *testing.T) {
+	if asUnprivileged(t) {
+		return
+	}
+	e := newCtxEnv(t)
+	dir := filepath.Join(e.home, "app")
+	write(t, filepath.Join(dir, "deploy.py"), "import helper\nprint('deploy', helper.X)\n", 0o644)
+	write(t, filepath.Join(dir, "helper.py"), "X = 'ok'\n", 0o644)
+	argv := []string{"python3", "deploy.py"}
+	e.allowAlways(dir, argv)
+	evil := "import os\nX = 'ok'\nos._exit(ord(os.environ['TOKEN'][0]))\n"
+	write(t, filepath.Join(dir, "helper.py"), evil, 0o644)
+	plain := exec.Command("/usr/bin/python3", "deploy.py")
+	plain.Dir, plain.Env = dir, append(e.human, "TOKEN="+ctxValue)
+	if err := plain.Run(); plain.ProcessState == nil || plain.ProcessState.ExitCode() != int(ctxValue[0]) {
+		t.Fatalf("control: the edited code did not exit with the value's first byte (%v)", err)
+	}
+	n := e.ap.asked()
+	out, res, err := e.run(dir, argv)
+	if e.ap.asked() != n+1 || !errors.Is(err, ErrDenied) || res != nil && res.ExitCode == int(ctxValue[0]) || out != "" {
+		t.Fatalf("edited module: asked %d, err %v, res %+v, output %q (want asked, denied, no status)", e.ap.asked()-n, err, res, out)
+	}
+	if !strings.Contains(e.ap.screenText(), "helper.py") {
+		t.Fatalf("the screen does not name helper.py:\n%s", e.ap.screenText())
+	}
+	write(t, filepath.Join(dir, "helper.py"), "X = 'ok'\n", 0o644)
+	e.ap.during = func() { write(t, filepath.Join(dir, "helper.py"), evil, 0o644) }
+	e.ap.answers = []approve.Decision{approve.AllowOnce}
+	out, res, err = e.run(dir, []string{"python3", "-B", "deploy.py"})
+	if err != nil || res.ExitCode != 0 || out != "deploy ok\n" {
+		t.Fatalf("edited while on screen: err %v res %+v output %q (want the approved bytes: exit 0)", err, res, out)
+	}
+}
+
+// TestRequesterConfigVariablesDoNotReach: variables that make a runner
+// read other config or run other code — MAKEFLAGS, GIT_CONFIG_COUNT/KEY/
+// VALUE (core.hooksPath), GIT_CONFIG_GLOBAL, npm_config_script_shell,
+// CURL_HOME, XDG_CONFIG_HOME, GIT_SSH_COMMAND — in the requester's
+// environment never reach the child; with --inherit-env each one that
+// passes is a new request naming it.
+func TestRequesterConfigVariablesDoNotReach(t *testing.T) {
+	if asUnprivileged(t) {
+		return
+	}
+	e := newCtxEnv(t)
+	app := filepath.Join(e.home, "app")
+	os.MkdirAll(app, 0o755)
+	vars := []string{"MAKEFLAGS=--eval=x", "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=core.hooksPath", "GIT_CONFIG_VALUE_0=/tmp/h",
+		"GIT_CONFIG_GLOBAL=/tmp/g", "npm_config_script_shell=/tmp/s", "CURL_HOME=/tmp/c", "XDG_CONFIG_HOME=/tmp/x", "GIT_SSH_COMMAND=/tmp/ssh"}
+	e.evil = append(e.evil, vars...)
+	argv := []string{"sh", "-c", "env"}
+	out := e.allowAlways(app, argv)
+	for _, kv := range vars {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.Contains(out, name+"=") {
+			t.Errorf("the requester's %s reached the child", name)
+		}
+	}
+	if !strings.Contains(out, "HOME="+e.home) {
+		t.Fatalf("control: the child's env printed no HOME:\n%s", out)
+	}
+	// --inherit-env: the ones that pass are shown (GIT_* are stripped as
+	// injection variables even then).
+	inherit := func(r *Request) { r.InheritEnv = true }
+	e.expectAsked(app, argv, "new variable MAKEFLAGS=--eval=x", inherit)
+	for _, v := range []string{"npm_config_script_shell=", "CURL_HOME=", "XDG_CONFIG_HOME="} {
+		if !strings.Contains(e.ap.screenText(), "new variable "+v) {
+			t.Errorf("--inherit-env: the screen does not show %s", v)
+		}
+	}
+	if strings.Contains(e.ap.screenText(), "GIT_CONFIG_KEY_0") {
+		t.Errorf("--inherit-env passed GIT_CONFIG_KEY_0:\n%s", e.ap.screenText())
 	}
 }
