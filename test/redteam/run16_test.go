@@ -43,7 +43,6 @@ func (w *world) agentIn(dir string, extraEnv []string, argv ...string) res {
 	return w.exec(cmd)
 }
 
-
 func attackRuleContext(w *world, tb *table) {
 	app := w.p("app16")
 	w.mkdir(app)
