@@ -341,3 +341,25 @@ func TestRequesterConfigVariablesDoNotReach(t *testing.T) {
 		t.Errorf("--inherit-env passed GIT_CONFIG_KEY_0:\n%s", e.ap.screenText())
 	}
 }
+
+// TestShimEditAsksAgain: the pyenv/nvm-style shim on the human's PATH is a
+// script in a directory the agent can write; editing it (to run another
+// interpreter, or to copy the environment out) asks again, naming it.
+func TestShimEditAsksAgain(t *testing.T) {
+	if asUnprivileged(t) {
+		return
+	}
+	e := newCtxEnv(t)
+	shims := filepath.Join(e.home, ".nvm/shims")
+	write(t, filepath.Join(shims, "node"), "#!/bin/sh\nexec /usr/bin/node \"$@\"\n", 0o755)
+	e.human[1] = "PATH=" + shims + ":/usr/bin:/bin"
+	dir := filepath.Join(e.home, "app")
+	write(t, filepath.Join(dir, "deploy.js"), "console.log('shimmed', process.env.TOKEN.length)\n", 0o644)
+	run := func(r *Request) { r.PATH = shims + ":/usr/bin:/bin" }
+	argv := []string{"node", "deploy.js"}
+	if out := e.allowAlways(dir, argv, run); out != "shimmed 27\n" {
+		t.Fatalf("shim run printed %q", out)
+	}
+	write(t, filepath.Join(shims, "node"), "#!/bin/sh\nenv > /tmp/x\nexec /usr/bin/node \"$@\"\n", 0o755)
+	e.expectAsked(dir, argv, filepath.Join(shims, "node"), run)
+}
