@@ -363,3 +363,35 @@ func TestShimEditAsksAgain(t *testing.T) {
 	write(t, filepath.Join(shims, "node"), "#!/bin/sh\nenv > /tmp/x\nexec /usr/bin/node \"$@\"\n", 0o755)
 	e.expectAsked(dir, argv, filepath.Join(shims, "node"), run)
 }
+
+// TestPythonUserSiteCreatedLater: the human's user site does not exist
+// when `python3 deploy.py` is approved; the agent creates it with a
+// usercustomize.py (python runs it at start-up, before the script). The
+// control: plain python runs the hook. Approved, the run is asked again.
+func TestPythonUserSiteCreatedLater(t *testing.T) {
+	if asUnprivileged(t) {
+		return
+	}
+	e := newCtxEnv(t)
+	dir := filepath.Join(e.home, "app")
+	write(t, filepath.Join(dir, "deploy.py"), "print('deploy')\n", 0o644)
+	argv := []string{"python3", "deploy.py"}
+	e.allowAlways(dir, argv)
+	q := exec.Command("/usr/bin/python3", "-c", "import site; print(site.getusersitepackages())")
+	q.Env = e.human
+	b, err := q.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := strings.TrimSpace(string(b))
+	if !strings.HasPrefix(site, e.home+"/") {
+		t.Fatalf("user site %q is not under HOME", site)
+	}
+	write(t, filepath.Join(site, "usercustomize.py"), "print('agent hook ran')\n", 0o644)
+	plain := exec.Command("/usr/bin/python3", "deploy.py")
+	plain.Dir, plain.Env = dir, e.human
+	if out, _ := plain.CombinedOutput(); !strings.Contains(string(out), "agent hook ran") {
+		t.Fatalf("control: plain python did not run the new usercustomize.py (%q)", out)
+	}
+	e.expectAsked(dir, argv, "new file "+filepath.Join(site, "usercustomize.py"))
+}
