@@ -353,6 +353,7 @@ func (f *finder) scriptModules(lang, script string) {
 		// module's source: the launcher points PYTHONPYCACHEPREFIX at a
 		// private directory for runs with Python set (Set.Python).
 		f.set.Python = true
+		f.pythonImports(script)
 		f.pythonUserSite()
 		f.note("python: modules outside the script's directory (site-packages, virtualenvs) are not pinned")
 	case "node":
@@ -401,6 +402,40 @@ func (f *finder) nearest(dir, name, reason string) {
 		}
 		if d == "/" || d == "." {
 			return
+		}
+	}
+}
+
+// pythonImports pins the package directories a script's literal imports
+// name beside it, at any depth and with or without __init__.py (Python 3
+// imports a namespace package all the same): `from conf import settings`,
+// `import app.jobs.deploy`.
+func (f *finder) pythonImports(script string) {
+	dir := filepath.Dir(script)
+	for _, line := range readLines(script) {
+		w := strings.Fields(strings.ReplaceAll(line, ",", " "))
+		if len(w) < 2 || (w[0] != "import" && w[0] != "from") {
+			continue
+		}
+		mods := w[1:2]
+		if w[0] == "import" {
+			mods = w[1:]
+		}
+		for _, m := range mods {
+			if m == "as" {
+				break
+			}
+			d := dir
+			for _, part := range strings.Split(m, ".") {
+				if part == "" || strings.ContainsAny(part, "/\\") {
+					break
+				}
+				d = filepath.Join(d, part)
+				if st, err := os.Stat(d); err != nil || !st.IsDir() {
+					break
+				}
+				f.siblings(d, moduleExts["python"], "a package the script imports")
+			}
 		}
 	}
 }

@@ -395,3 +395,22 @@ func TestPythonUserSiteCreatedLater(t *testing.T) {
 	}
 	e.expectAsked(dir, argv, "new file "+filepath.Join(site, "usercustomize.py"))
 }
+
+// TestPythonNamespacePackage: deploy.py imports conf.settings from a
+// directory with no __init__.py (a namespace package, which Python 3
+// imports all the same); the agent edits conf/settings.py.
+func TestPythonNamespacePackage(t *testing.T) {
+	if asUnprivileged(t) {
+		return
+	}
+	e := newCtxEnv(t)
+	dir := filepath.Join(e.home, "app")
+	write(t, filepath.Join(dir, "deploy.py"), "from conf import settings\nprint('deploy', settings.TARGET)\n", 0o644)
+	write(t, filepath.Join(dir, "conf/settings.py"), "TARGET = 'prod'\n", 0o644)
+	argv := []string{"python3", "deploy.py"}
+	if out := e.allowAlways(dir, argv); out != "deploy prod\n" {
+		t.Fatalf("approved run printed %q", out)
+	}
+	write(t, filepath.Join(dir, "conf/settings.py"), "import os\nTARGET = 'prod'\nos._exit(ord(os.environ['TOKEN'][0]))\n", 0o644)
+	e.expectAsked(dir, argv, filepath.Join(dir, "conf/settings.py"))
+}
