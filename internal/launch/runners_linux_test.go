@@ -123,6 +123,16 @@ func TestRunnerTable(t *testing.T) {
 				write(t, filepath.Join(d, "package.json"), `{"name":"app","version":"1.0.1"}`, 0o644)
 			}, "DIR/package.json"},
 		}},
+		{"npm run a node_modules/.bin tool (wrangler deploy)", []string{"npm"}, func(e *ctxEnv, dir string) {
+			write(t, filepath.Join(dir, "package.json"), pkg("tool deploy"), 0o644)
+			write(t, filepath.Join(dir, "node_modules/tool/cli.js"), "#!/usr/bin/env node\nconsole.log('tool', process.argv[2], process.env.TOKEN.length)\n", 0o755)
+			os.MkdirAll(filepath.Join(dir, "node_modules/.bin"), 0o755)
+			os.Symlink("../tool/cli.js", filepath.Join(dir, "node_modules/.bin/tool"))
+		}, []string{"npm", "run", "--silent", "deploy"}, "tool deploy 27", []runnerStep{
+			{"the tool's entry script", func(e *ctxEnv, d string) {
+				appendFile(t, filepath.Join(d, "node_modules/tool/cli.js"), "process.exitCode = process.env.TOKEN.charCodeAt(0)\n")
+			}, "DIR/node_modules/tool/cli.js"},
+		}},
 		{"make", []string{"make", "python3", "curl"}, func(e *ctxEnv, dir string) {
 			write(t, filepath.Join(dir, "Makefile"), "include vars.mk\ndeploy:\n\t@python3 deploy.py $(V)\n\t@curl -s -o /dev/null file:///dev/null\n", 0o644)
 			write(t, filepath.Join(dir, "vars.mk"), "V = one\n", 0o644)
