@@ -122,6 +122,26 @@ func attackRuleContext(w *world, tb *table) {
 		ctl(ctlR.code == int(w.value[0]), "control: the payload exits %d, not the first byte", ctlR.code))
 	w.writeFile(lib, []byte("target() { echo prod; }\n"), 0o644)
 
+	// Write after the check: the agent edits lib.sh harmlessly (so the
+	// human is asked and sees that text), and once the prompt is on
+	// screen replaces it with the payload. The human approves what was
+	// shown; the run must get those bytes.
+	w.writeFile(lib, []byte("target() { echo staging; }\n"), 0o644)
+	swapped := append([]byte("target() { echo prod; }\n"), evilSh[:len(evilSh)-len("echo deploy prod\n")]...)
+	w.resetLeak(leak)
+	r = w.approveWhileSwapping(app, func() { w.writeFile(lib+".new", swapped, 0o644); os.Rename(lib+".new", lib) }, "sh", "deploy.sh")
+	leakedSwap := w.leakedPart(leak)
+	w.resetLeak(leak)
+	onDisk, _ := os.ReadFile(lib)
+	swapControl := payloadWorks("sh", lib)
+	if swapControl == "" {
+		swapControl = ctl(string(onDisk) == string(swapped), "control: the swap did not land on disk")
+	}
+	w.report(tb, "replace a closure file (lib.sh) while the approval is on screen", expStopped, !leakedSwap && strings.Contains(r.out, "deploy staging"),
+		"the child gets the bytes that were hashed and shown, mounted read-only over their path (launch TestWriteAfterCheckServesApprovedBytes)",
+		fmt.Sprintf("run exit %d, printed the approved text %v, leaked %v", r.code, strings.Contains(r.out, "deploy staging"), leakedSwap), swapControl)
+	w.writeFile(lib, []byte("target() { echo prod; }\n"), 0o644)
+
 	// The curl rule: a .curlrc in the human's HOME, a curl on a writable
 	// directory of the human's PATH (w.wbin comes first), the agent's own
 	// HOME, CURL_HOME with --inherit-env.
@@ -185,6 +205,51 @@ func (w *world) approveDirectIn(dir string, argv ...string) res {
 			return res{code: exitCode(<-done), out: out.String() + h.text()}
 		}
 	}
+}
+
+// approveWhileSwapping runs `envseal run -- ARGV` as the agent in dir,
+// waits for its approval prompt (at the broker, or on the run's terminal
+// in direct mode), calls swap, then answers "allow once" as the human.
+func (w *world) approveWhileSwapping(dir string, swap func(), argv ...string) res {
+	a := w.runArgv(nil, argv...)
+	if w.mode == modeJail {
+		a = append([]string{w.envseal, "jail", "--"}, a...)
+	}
+	cmd := w.command(nil, a[0], a[1:]...)
+	cmd.Dir = dir
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	answer := func(h *human, from int) {
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			if m := codeRE.FindStringSubmatch(h.text()[from:]); m != nil {
+				swap()
+				time.Sleep(200 * time.Millisecond)
+				fmt.Fprintf(h.master, "%s\r", m[1])
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if w.mode == modeJail {
+		w.broker.setAnswer("none")
+		defer w.broker.setAnswer("deny")
+		from := len(w.broker.text())
+		if err := cmd.Start(); err != nil {
+			return res{code: -1, errout: err.Error()}
+		}
+		answer(w.broker.human, from)
+		err := cmd.Wait()
+		return res{code: exitCode(err), out: out.String()}
+	}
+	f := w.passFD()
+	defer f.Close()
+	cmd.ExtraFiles = []*os.File{f}
+	h := w.startOnPty(cmd)
+	defer h.master.Close()
+	answer(h, 0)
+	err := cmd.Wait()
+	return res{code: exitCode(err), out: out.String() + h.text()}
 }
 
 func (b *brokerProc) countOrZero() int {
