@@ -311,7 +311,9 @@ func attackInsideApprovedRun(w *world, tb *table) {
 		{"bus", "dbus-send --bus=unix:path=" + bus + " --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ListNames"},
 	}
 	if w.broker != nil {
-		doors = append(doors, [2]string{"pts", "echo probe16 > " + w.broker.tty})
+		doors = append(doors, [2]string{"pts", "echo probe16 > " + w.broker.tty},
+			[2]string{"broker", w.envseal + " status | grep -q 'mode: broker'"},
+			[2]string{"signal", "kill -0 " + strconv.Itoa(w.broker.cmd.Process.Pid)})
 	}
 	results := w.p("inside16.out")
 	leak := w.p("inside16.leak")
@@ -379,7 +381,8 @@ func attackInsideApprovedRun(w *world, tb *table) {
 		name := map[string]string{
 			"tty": "open /dev/tty", "pts": "open the broker's terminal", "bashrc": "write ~/.bashrc", "vault": "list the vault",
 			"proc": "read /proc/<broker>/status", "tmux": "talk to the human's tmux server", "screen": "find the human's screen session",
-			"bus": "talk to the D-Bus session bus",
+			"bus":    "talk to the D-Bus session bus",
+			"broker": "talk to the broker (envseal status: more requests from inside a run)", "signal": "signal the broker (kill -0)",
 		}[dr[0]]
 		stopped := in[dr[0]] == "blocked"
 		if dr[0] == "bashrc" {
