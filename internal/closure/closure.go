@@ -850,7 +850,14 @@ func (f *finder) localRemote(url, base string) {
 
 func (f *finder) hooks(dir string) {
 	for _, h := range gitHooks {
-		f.add(filepath.Join(dir, h), "git hook")
+		p := filepath.Join(dir, h)
+		f.add(p, "git hook")
+		// What a present hook sources, names and runs (husky's
+		// `./scripts/check.sh`, `npx lint-staged`) is its closure too.
+		if c := canonical(p); isFile(c) && !f.scanned[c] {
+			f.scanned[c] = true
+			f.scriptModules("shell", c)
+		}
 	}
 }
 

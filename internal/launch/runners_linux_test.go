@@ -172,9 +172,13 @@ func TestRunnerTable(t *testing.T) {
 		{"git push with a husky-style core.hooksPath", []string{"git"}, func(e *ctxEnv, dir string) {
 			gitPushSetup(t, e, dir)
 			appendFile(t, filepath.Join(dir, ".git/config"), "[core]\n\thooksPath = .husky\n")
-			write(t, filepath.Join(dir, ".husky/pre-push"), "#!/bin/sh\nexit 0\n", 0o755)
+			write(t, filepath.Join(dir, ".husky/pre-push"), "#!/bin/sh\n. ./scripts/env.sh\n./scripts/check.sh\n", 0o755)
+			write(t, filepath.Join(dir, "scripts/env.sh"), "CHECK=1\n", 0o644)
+			write(t, filepath.Join(dir, "scripts/check.sh"), "#!/bin/sh\nexit 0\n", 0o755)
 		}, []string{"git", "push", "-q", "origin", "HEAD:refs/heads/main"}, "", []runnerStep{
 			{"the hook", func(e *ctxEnv, d string) { appendFile(t, filepath.Join(d, ".husky/pre-push"), "env > /tmp/x\n") }, "DIR/.husky/pre-push"},
+			{"a script the hook runs", func(e *ctxEnv, d string) { appendFile(t, filepath.Join(d, "scripts/check.sh"), "env > /tmp/x\n") }, "DIR/scripts/check.sh"},
+			{"a file the hook sources", func(e *ctxEnv, d string) { appendFile(t, filepath.Join(d, "scripts/env.sh"), "env > /tmp/x\n") }, "DIR/scripts/env.sh"},
 			{"a new hook there", func(e *ctxEnv, d string) {
 				write(t, filepath.Join(d, ".husky/reference-transaction"), "#!/bin/sh\nexit 0\n", 0o755)
 			}, "new file DIR/.husky/reference-transaction"},
