@@ -197,6 +197,11 @@ func (f *finder) run() error {
 			f.scriptModules(lang, f.abs(op))
 		}
 	}
+	if language(name) == "python" || language(filepath.Base(s.Argv[0])) == "python" {
+		if mod := flagValue(args, "-m"); mod != "" {
+			f.pythonModule(mod)
+		}
+	}
 	if lang == "shell" && hasArg(args, "-c") {
 		f.shellCommand(args)
 	}
@@ -289,6 +294,38 @@ func firstOperand(args []string) string {
 }
 
 func hasArg(args []string, a string) bool { return slices.Contains(args, a) }
+
+// flagValue is the operand after flag (`-m app.deploy`), before any "--".
+func flagValue(args []string, flag string) string {
+	for i, a := range args {
+		if a == "--" {
+			return ""
+		}
+		if a == flag && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// pythonModule: `python3 -m app.deploy` puts the cwd first on sys.path and
+// runs app/deploy.py (or app/deploy/__main__.py): the cwd's modules — a new
+// one there shadows the standard library or the module itself — and the
+// module with its siblings and imports are the closure.
+func (f *finder) pythonModule(mod string) {
+	f.set.Python = true
+	f.siblings(f.spec.Cwd, moduleExts["python"], "python -m puts the working directory first on sys.path")
+	rel := strings.ReplaceAll(mod, ".", "/")
+	for _, p := range []string{filepath.Join(f.spec.Cwd, rel+".py"), filepath.Join(f.spec.Cwd, rel, "__main__.py")} {
+		if isFile(p) {
+			f.add(p, "the module python -m runs")
+			f.script(p)
+			return
+		}
+	}
+	f.pythonUserSite()
+	f.note("python: modules outside the script's directory (site-packages, virtualenvs) are not pinned")
+}
 
 // language maps an interpreter's name to the module files it loads.
 func language(name string) string {

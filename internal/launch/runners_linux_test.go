@@ -133,6 +133,23 @@ func TestRunnerTable(t *testing.T) {
 				appendFile(t, filepath.Join(d, "node_modules/tool/cli.js"), "process.exitCode = process.env.TOKEN.charCodeAt(0)\n")
 			}, "DIR/node_modules/tool/cli.js"},
 		}},
+		{"python3 -m a module of the project", []string{"python3"}, func(e *ctxEnv, dir string) {
+			write(t, filepath.Join(dir, "app/__init__.py"), "", 0o644)
+			write(t, filepath.Join(dir, "app/deploy.py"), "from app import target\nprint('deploy', target.NAME)\n", 0o644)
+			write(t, filepath.Join(dir, "app/target.py"), "NAME = 'prod'\n", 0o644)
+			write(t, filepath.Join(dir, "settings.py"), "X = 1\n", 0o644)
+		}, []string{"python3", "-m", "app.deploy"}, "deploy prod", []runnerStep{
+			{"the module it runs", func(e *ctxEnv, d string) {
+				appendFile(t, filepath.Join(d, "app/deploy.py"), "import os; os._exit(7)\n")
+			}, "DIR/app/deploy.py"},
+			{"a module beside it", func(e *ctxEnv, d string) {
+				appendFile(t, filepath.Join(d, "app/target.py"), "import os; os._exit(7)\n")
+			}, "DIR/app/target.py"},
+			{"a new module in the cwd shadowing the stdlib", func(e *ctxEnv, d string) { write(t, filepath.Join(d, "os.py"), "", 0o644) }, "new file DIR/os.py"},
+		}},
+		{"psql", []string{"psql"}, func(e *ctxEnv, dir string) {}, []string{"psql", "--version"}, "psql (PostgreSQL)", []runnerStep{
+			{"~/.psqlrc (\\! runs shell commands)", func(e *ctxEnv, d string) { write(t, filepath.Join(e.home, ".psqlrc"), "\\! env > /tmp/x\n", 0o644) }, "new file HOME/.psqlrc"},
+		}},
 		{"make", []string{"make", "python3", "curl"}, func(e *ctxEnv, dir string) {
 			write(t, filepath.Join(dir, "Makefile"), "include vars.mk\ndeploy:\n\t@python3 deploy.py $(V)\n\t@curl -s -o /dev/null file:///dev/null\n", 0o644)
 			write(t, filepath.Join(dir, "vars.mk"), "V = one\n", 0o644)
