@@ -524,6 +524,47 @@ func (f *finder) shellCommand(args []string) {
 	for _, name := range commandWords(args) {
 		f.onPath(name)
 	}
+	// Files the command string names (`source ./env.sh &&
+	// ./scripts/release.sh`), with what they source and name in turn.
+	for i, a := range args {
+		if a != "-c" || i+1 >= len(args) {
+			continue
+		}
+		for _, w := range strings.FieldsFunc(args[i+1], func(r rune) bool {
+			return r == ' ' || r == '\t' || r == '\n' || r == ';' || r == '&' || r == '|' || r == '(' || r == ')' || r == '<' || r == '>' || r == '"' || r == '\'' || r == '`' || r == '='
+		}) {
+			if w == "" || strings.ContainsAny(w, "$*?") || len(w) > 512 {
+				continue
+			}
+			if p := joinAbs(f.spec.Cwd, w); isFile(p) {
+				f.add(p, "named by the -c command")
+				if extLanguage(p) == "" && shellShebang(p) {
+					if c := canonical(p); !f.scanned[c] {
+						f.scanned[c] = true
+						f.scriptModules("shell", c)
+					}
+				}
+				f.script(p)
+			}
+		}
+	}
+}
+
+// shellShebang reports a file starting with a #! line for a shell.
+func shellShebang(p string) bool {
+	lines := readLines(p)
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "#!") {
+		return false
+	}
+	w := strings.Fields(strings.TrimPrefix(lines[0], "#!"))
+	if len(w) == 0 {
+		return false
+	}
+	name := filepath.Base(w[0])
+	if name == "env" && len(w) > 1 {
+		name = w[1]
+	}
+	return language(name) == "shell"
 }
 
 func (f *finder) onPath(name string) {

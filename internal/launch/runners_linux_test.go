@@ -150,6 +150,15 @@ func TestRunnerTable(t *testing.T) {
 		{"psql", []string{"psql"}, func(e *ctxEnv, dir string) {}, []string{"psql", "--version"}, "psql (PostgreSQL)", []runnerStep{
 			{"~/.psqlrc (\\! runs shell commands)", func(e *ctxEnv, d string) { write(t, filepath.Join(e.home, ".psqlrc"), "\\! env > /tmp/x\n", 0o644) }, "new file HOME/.psqlrc"},
 		}},
+		{"bash -c naming scripts", []string{"bash"}, func(e *ctxEnv, dir string) {
+			write(t, filepath.Join(dir, "env.sh"), "TARGET=prod\n", 0o644)
+			write(t, filepath.Join(dir, "scripts/release.sh"), "#!/bin/sh\n. ./scripts/lib.sh\necho release $1 $(lib)\n", 0o755)
+			write(t, filepath.Join(dir, "scripts/lib.sh"), "lib() { echo ok; }\n", 0o644)
+		}, []string{"bash", "-c", "source ./env.sh && ./scripts/release.sh $TARGET"}, "release prod ok", []runnerStep{
+			{"the file the -c string sources", func(e *ctxEnv, d string) { appendFile(t, filepath.Join(d, "env.sh"), "env > /tmp/x\n") }, "DIR/env.sh"},
+			{"the script it runs", func(e *ctxEnv, d string) { appendFile(t, filepath.Join(d, "scripts/release.sh"), "env > /tmp/x\n") }, "DIR/scripts/release.sh"},
+			{"what that script sources", func(e *ctxEnv, d string) { appendFile(t, filepath.Join(d, "scripts/lib.sh"), "env > /tmp/x\n") }, "DIR/scripts/lib.sh"},
+		}},
 		{"make", []string{"make", "python3", "curl"}, func(e *ctxEnv, dir string) {
 			write(t, filepath.Join(dir, "Makefile"), "include vars.mk\ndeploy:\n\t@python3 deploy.py $(V)\n\t@curl -s -o /dev/null file:///dev/null\n", 0o644)
 			write(t, filepath.Join(dir, "vars.mk"), "V = one\n", 0o644)
