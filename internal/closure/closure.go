@@ -524,25 +524,44 @@ func (f *finder) shellCommand(args []string) {
 	for _, name := range commandWords(args) {
 		f.onPath(name)
 	}
-	// Files the command string names (`source ./env.sh &&
-	// ./scripts/release.sh`), with what they source and name in turn.
+	// The files the command string runs or sources (`source ./env.sh &&
+	// ./scripts/release.sh`, `python3 tools/x.py`), with what they source
+	// and name in turn. Only those positions: a file the string merely
+	// mentions (a marker, a log it appends to) is data, not code.
 	for i, a := range args {
 		if a != "-c" || i+1 >= len(args) {
 			continue
 		}
-		for _, w := range strings.FieldsFunc(args[i+1], func(r rune) bool {
-			return r == ' ' || r == '\t' || r == '\n' || r == ';' || r == '&' || r == '|' || r == '(' || r == ')' || r == '<' || r == '>' || r == '"' || r == '\'' || r == '`' || r == '='
-		}) {
-			if w == "" || strings.ContainsAny(w, "$*?") || len(w) > 512 {
+		cmd := args[i+1]
+		for _, sep := range []string{"&&", "||", ";", "|", "(", ")", "\n", "`", "$("} {
+			cmd = strings.ReplaceAll(cmd, sep, "\x00")
+		}
+		for _, part := range strings.Split(cmd, "\x00") {
+			w := strings.Fields(part)
+			for len(w) > 0 && (strings.Contains(w[0], "=") || w[0] == "exec" || w[0] == "env" || w[0] == "command") {
+				w = w[1:]
+			}
+			if len(w) == 0 {
 				continue
 			}
-			if p := joinAbs(f.spec.Cwd, w); isFile(p) {
-				f.add(p, "named by the -c command")
-				if extLanguage(p) == "" && shellShebang(p) {
-					if c := canonical(p); !f.scanned[c] {
-						f.scanned[c] = true
-						f.scriptModules("shell", c)
-					}
+			var code string
+			switch {
+			case (w[0] == "source" || w[0] == ".") && len(w) > 1:
+				code = w[1]
+			case strings.Contains(w[0], "/"):
+				code = w[0]
+			case language(w[0]) != "":
+				code = firstOperand(w[1:])
+			}
+			code = strings.Trim(code, `"'`)
+			if code == "" || strings.ContainsAny(code, "$*?") {
+				continue
+			}
+			if p := joinAbs(f.spec.Cwd, code); isFile(p) {
+				f.add(p, "run by the -c command")
+				if c := canonical(p); extLanguage(p) == "" && shellShebang(p) && !f.scanned[c] {
+					f.scanned[c] = true
+					f.scriptModules("shell", c)
 				}
 				f.script(p)
 			}
