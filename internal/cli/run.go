@@ -24,6 +24,7 @@ type runFlags struct {
 	secrets     []string
 	stdinSecret string
 	fileSecrets []string
+	tmplFiles   []string
 	envsealFile string
 	inheritEnv  bool
 	sandbox     string
@@ -48,9 +49,12 @@ code and Enter to allow once, or the code followed by ! to allow always.
 
 Secrets are named with --secret ENV=NAME (or --secret NAME for ENV=NAME
 upper-cased), --stdin-secret NAME, --file-secret ENV=NAME (ENV holds
-/dev/fd/N of a read-only sealed file), or, without any of those, by the
-nearest .envseal file (ENV_VAR=secret-name lines) from the current directory
-up. The program runs from a sealed copy of the approved bytes, with a clean
+/dev/fd/N of a read-only sealed file), --template-file ENV=TEMPLATE (a
+config file with {{ secret "NAME" }} placeholders, rendered into a
+read-only sealed file for the program only; ENV holds its /dev/fd/N; the
+rule pins the template by hash, so an edited template asks again), or,
+without any of those, by the nearest .envseal file (ENV_VAR=secret-name
+lines) from the current directory up. The program runs from a sealed copy of the approved bytes, with a clean
 environment, and its output is scrubbed of every secret value and its common
 encodings.
 
@@ -71,6 +75,7 @@ Exit status: the program's; 125 envseal failed, 126 denied, 127 not found,
 	fl.StringArrayVar(&f.secrets, "secret", nil, "deliver secret NAME in variable ENV (`ENV=NAME` or NAME); repeatable")
 	fl.StringVar(&f.stdinSecret, "stdin-secret", "", "write secret `NAME` to the program's stdin once, then close it")
 	fl.StringArrayVar(&f.fileSecrets, "file-secret", nil, "pass secret NAME as a read-only file; ENV holds its /dev/fd path (`ENV=NAME`); repeatable")
+	fl.StringArrayVar(&f.tmplFiles, "template-file", nil, "render `ENV=TEMPLATE` ({{ secret \"NAME\" }} placeholders) into a read-only file for the program only; ENV holds its /dev/fd path; repeatable")
 	fl.StringVar(&f.envsealFile, "envseal-file", "", "read ENV=secret mappings from `PATH` instead of the nearest .envseal")
 	fl.BoolVar(&f.inheritEnv, "inherit-env", false, "keep your environment (loader and interpreter hooks are still removed)")
 	fl.StringVar(&f.sandbox, "sandbox", "standard", "sandbox `TIER`: standard, hardened or lockdown")
@@ -147,6 +152,7 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 		Argv: argv, Cwd: cwd, Env: os.Environ(), PATH: os.Getenv("PATH"),
 		InheritEnv: f.inheritEnv, Grants: grants, Sandbox: f.sandbox, OnLeak: onLeak,
 		Network: f.network, RW: absDirs(cwd, f.rw), Hide: hiddenDirs(v.Dir()), Pins: absPaths(cwd, f.pins),
+		Templates: f.templates(cwd),
 		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr,
 		RequesterPID: os.Getppid(),
 	}
@@ -180,7 +186,13 @@ func (f *runFlags) grants(cwd string) ([]policy.Grant, error) {
 	if f.stdinSecret != "" {
 		gs = append(gs, policy.Grant{Secret: f.stdinSecret, Delivery: policy.DeliverStdin})
 	}
-	if len(gs) > 0 && f.envsealFile == "" {
+	for _, s := range f.tmplFiles {
+		env, path, ok := strings.Cut(s, "=")
+		if !ok || env == "" || path == "" {
+			return nil, bad("--template-file %q: want ENV=TEMPLATE", s)
+		}
+	}
+	if (len(gs) > 0 || len(f.tmplFiles) > 0) && f.envsealFile == "" {
 		return gs, nil
 	}
 	path := f.envsealFile
@@ -206,6 +218,20 @@ func (f *runFlags) grants(cwd string) ([]policy.Grant, error) {
 		return nil, withCode(fmt.Errorf("%s maps no secrets", path), exitInternal, "add ENV_VAR=secret-name lines")
 	}
 	return gs, nil
+}
+
+// templates are the --template-file flags, paths made absolute (the
+// checkpoint resolves symlinks, reads and pins them).
+func (f *runFlags) templates(cwd string) []policy.Template {
+	var out []policy.Template
+	for _, s := range f.tmplFiles {
+		env, path, _ := strings.Cut(s, "=")
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(cwd, path)
+		}
+		out = append(out, policy.Template{Env: env, Path: filepath.Clean(path)})
+	}
+	return out
 }
 
 // defaultEnvName is NAME upper-cased with '-' and '.' turned into '_'.

@@ -69,6 +69,9 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	if err := rc.discover(req, pin, c.Vault.Dir()); err != nil {
 		return nil, err
 	}
+	if req, err = rc.withTemplates(req); err != nil {
+		return nil, err
+	}
 
 	// 5. Policy (needs the key: the policy is sealed).
 	key, err := c.Unlock()
@@ -257,7 +260,7 @@ func (c *Checkpoint) validate(req *Request) error {
 		}
 		envs[g.Env] = true
 	}
-	return nil
+	return validateTemplates(req, envs)
 }
 
 func sandboxHint(err error) string {
@@ -334,6 +337,7 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 	case policy.NotCovered:
 		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s covers this command, but not these secrets or this sandbox tier", m.Rule.ID))
 	}
+	ar.Context = append(ar.Context, rc.templateRows(pin, req)...)
 	ar.Context = append(ar.Context, c.contextRows(req, pin, rc)...)
 	if c.Direct && (tierOrDefault(req.Sandbox) != sandbox.Standard || rc.serves(pin)) {
 		ar.Warnings = append(ar.Warnings, "the program runs in a user namespace you own (its sandbox, or the mounts that serve its pinned files): in direct mode other processes running as you can still ptrace it and read its memory (use the broker and envseal jail to close that)")
@@ -356,6 +360,13 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 		case policy.DeliverFD:
 			s.Delivery, s.FD = approve.DeliverFD, secretFD(pin, rc, nfd)
 			nfd++
+		case policy.DeliverTemplate:
+			s.Delivery, s.Template = approve.DeliverTemplate, g.Template
+			for k, t := range rc.templates {
+				if t.env == g.Env {
+					s.FD = rc.templateFD(pin, req, k)
+				}
+			}
 		default:
 			s.Delivery = approve.DeliverEnv
 		}

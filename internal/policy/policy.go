@@ -27,13 +27,25 @@ const (
 	DeliverEnv   Delivery = "env"   // environment variable Env
 	DeliverStdin Delivery = "stdin" // written to the child's stdin once, then closed
 	DeliverFD    Delivery = "fd"    // sealed read-only memfd; Env holds /dev/fd/N
+	// DeliverTemplate: the secret is one of those a --template-file uses;
+	// the rendered file is a sealed read-only memfd, Env holds /dev/fd/N.
+	// The template's bytes are pinned by hash in the rule's Files.
+	DeliverTemplate Delivery = "template"
 )
+
+// Template is one --template-file: a file with {{ secret "NAME" }}
+// placeholders (internal/inject), rendered for the child only.
+type Template struct {
+	Env  string `json:"env"`  // the variable that holds /dev/fd/N of the rendered file
+	Path string `json:"path"` // absolute path of the template
+}
 
 // Grant is one secret a rule hands over.
 type Grant struct {
 	Secret   string   `json:"secret"`
 	Delivery Delivery `json:"delivery"`
-	Env      string   `json:"env,omitempty"` // for env and fd delivery
+	Env      string   `json:"env,omitempty"`      // for env, fd and template delivery
+	Template string   `json:"template,omitempty"` // for template delivery: the template's canonical path
 }
 
 // String renders the grant for humans.
@@ -43,6 +55,8 @@ func (g Grant) String() string {
 		return g.Secret + " → stdin"
 	case DeliverFD:
 		return g.Secret + " → " + g.Env + "=/dev/fd/N"
+	case DeliverTemplate:
+		return g.Secret + " → " + g.Env + "=/dev/fd/N rendered from " + g.Template
 	}
 	return g.Secret + " → $" + g.Env
 }
