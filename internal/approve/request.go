@@ -94,10 +94,10 @@ const ShortSecretLen = 6
 type Delivery int
 
 const (
-	DeliverEnv   Delivery = iota // environment variable Env=value
-	DeliverStdin                 // written once to stdin, then closed
-	DeliverFD                    // sealed memfd as FD, Env=/dev/fd/FD
-	DeliverTemplate              // put into the rendered Template, a sealed memfd as FD, Env=/dev/fd/FD
+	DeliverEnv      Delivery = iota // environment variable Env=value
+	DeliverStdin                    // written once to stdin, then closed
+	DeliverFD                       // sealed memfd as FD, Env=/dev/fd/FD
+	DeliverTemplate                 // put into the rendered Template, a sealed memfd as FD, Env=/dev/fd/FD
 )
 
 // Secret is one secret the program would receive.

@@ -153,7 +153,7 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 		InheritEnv: f.inheritEnv, Grants: grants, Sandbox: f.sandbox, OnLeak: onLeak,
 		Network: f.network, RW: absDirs(cwd, f.rw), Hide: hiddenDirs(v.Dir()), Pins: absPaths(cwd, f.pins),
 		Templates: f.templates(cwd),
-		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr,
+		Stdin:     a.stdin, Stdout: a.stdout, Stderr: a.stderr,
 		RequesterPID: os.Getppid(),
 	}
 	res, err := cp.Run(context.Background(), req)

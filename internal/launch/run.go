@@ -12,7 +12,6 @@ import (
 	"github.com/envseal/envseal/internal/approve"
 	"github.com/envseal/envseal/internal/childenv"
 	"github.com/envseal/envseal/internal/exeseal"
-	"github.com/envseal/envseal/internal/guard"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/redact"
 	"github.com/envseal/envseal/internal/sandbox"
@@ -35,7 +34,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		}
 		return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("%w: %v", ErrRefusedEnv, err), Hint: hint}
 	}
-	guard.Harden()
+	harden()
 	if err := c.validate(req); err != nil {
 		return nil, err
 	}

@@ -5,8 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/envseal/envseal/internal/guard"
 )
 
 // secretFile returns a sealed, read-only memfd holding value, for fd
@@ -83,12 +86,42 @@ func growPipe(f *os.File) {
 // envseal's memory; docs/THREAT_MODEL.md lists the window (hardened and
 // lockdown are already ptrace-able by the same uid in direct mode, and
 // the jail keeps an agent from reaching outside processes at all).
+//
+// Dumpability is per process, so concurrent starts (a broker serving many
+// runs) take turns: otherwise one start's "non-dumpable again" lands
+// while another child's uid_map is still unwritten, and that run fails
+// with "fork/exec /proc/self/exe: permission denied" (TestLoad64Clients as
+// an ordinary user).
 func startDumpable(start func() error) error {
+	dumpableMu.Lock()
+	defer dumpableMu.Unlock()
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
 		return os.NewSyscallError("prctl(PR_SET_DUMPABLE)", err)
 	}
 	defer unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	return start()
+}
+
+var dumpableMu sync.Mutex
+
+// harden is guard.Harden in turn with startDumpable: a run that starts
+// while another run's child is being started must not make the process
+// non-dumpable under it.
+func harden() {
+	dumpableMu.Lock()
+	defer dumpableMu.Unlock()
+	guard.Harden()
+}
+
+// StartDumpable is startDumpable for code outside launch that starts a
+// child in a new user namespace from a process envseal made non-dumpable
+// (guard.Harden): the broker's tests start jailed clients from the
+// process the broker runs in. It takes the same turns as the checkpoint.
+func StartDumpable(start func() error) error {
+	if os.Geteuid() == 0 {
+		return start() // root writes any uid_map
+	}
+	return startDumpable(start)
 }
 
 // userWritable: what the user may write, a same-uid agent may write.
