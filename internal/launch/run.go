@@ -332,7 +332,11 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s for this command expired at %s", m.Rule.ID, m.Rule.Expires.Format(time.RFC3339)))
 	case policy.ContextChanged:
 		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s covers this program and argv, but not this context (changes below)", m.Rule.ID))
-		ar.Context = append(ar.Context, changeRows(m.Rule.DiffContext(q))...)
+		// With the new texts (the query has hashes only), so the screen
+		// shows both sides of an edited file's diff.
+		qt := q
+		qt.Files = rc.ruleFiles()
+		ar.Context = append(ar.Context, changeRows(m.Rule.DiffContext(qt))...)
 	case policy.NotCovered:
 		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s covers this command, but not these secrets or this sandbox tier", m.Rule.ID))
 	}
