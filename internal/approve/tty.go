@@ -60,6 +60,8 @@ func outcome(d Decision, err error, timeout time.Duration) string {
 		return fmt.Sprintf("\nenvseal: denied: no answer within %s\n", fmtDuration(timeout))
 	case errors.Is(err, ErrWrongCode):
 		return "envseal: denied: the code did not match\n"
+	case errors.Is(err, ErrBadWiden):
+		return "envseal: denied: " + err.Error() + "\n"
 	case errors.Is(err, ErrSecondFactor):
 		return "envseal: denied: " + err.Error() + "\n"
 	case errors.Is(err, ErrCancelled):

@@ -78,7 +78,7 @@ func (a *app) policyListCmd() *cobra.Command {
 					gs = append(gs, g.String())
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Binary, approve.ShortHash(r.SHA256),
-					quoteArgs(r.Argv), strings.Join(gs, ", "), r.Sandbox, exp)
+					r.ArgvString(), strings.Join(gs, ", "), r.Sandbox, exp)
 			}
 			return tw.Flush()
 		},

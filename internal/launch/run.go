@@ -136,6 +136,15 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 				exp := r.Created.Add(p)
 				r.Expires, res.Approval = &exp, "for "+approve.FormatPeriod(p)
 			}
+			if n := d.Widened(); n > 0 {
+				// The human widened argument [n] (policy/widen.go); the
+				// approver checked it can be, and so does this.
+				if err := policy.CanWiden(req.Argv, n); err != nil {
+					return nil, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w", ErrDenied, err)}
+				}
+				r.AnyArg = n
+				res.Approval += fmt.Sprintf(", argument [%d] any value", n)
+			}
 			if _, err := store.Update(func(p *policy.Policy) error { p.Put(r); return nil }); err != nil {
 				return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("save rule: %w", err)}
 			}
@@ -331,7 +340,7 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 	case policy.Expired:
 		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s for this command expired at %s", m.Rule.ID, m.Rule.Expires.Format(time.RFC3339)))
 	case policy.ContextChanged:
-		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s covers this program and argv, but not this context (changes below)", m.Rule.ID))
+		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s covers this program and argv %s, but not this context (changes below)", m.Rule.ID, m.Rule.ArgvString()))
 		// With the new texts (the query has hashes only), so the screen
 		// shows both sides of an edited file's diff.
 		qt := q
@@ -423,6 +432,9 @@ func approvalHint(err error) string {
 // auditDecision is the decision as the audit log names it: once, always,
 // deny, timeout or no-tty (an approver that could not ask at all).
 func auditDecision(d approve.Decision, err error) string {
+	if n := d.Widened(); n > 0 && err == nil {
+		return auditDecision(d.Widen(0), nil) + fmt.Sprintf(", argument [%d] any value", n)
+	}
 	switch {
 	case errors.Is(err, approve.ErrTimeout):
 		return "timeout"

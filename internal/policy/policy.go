@@ -75,6 +75,10 @@ type Rule struct {
 	Interpreter       string     `json:"interpreter,omitempty"`
 	InterpreterSHA256 string     `json:"interpreter_sha256,omitempty"`
 	Argv              []string   `json:"argv"` // exact arguments after argv[0]
+	// AnyArg, when not 0, is the one argument position (1 = Argv[0], as
+	// the approval screen numbers argv) the human widened to any value
+	// ArgAllowed accepts (widen.go). Never set by default.
+	AnyArg int `json:"any_arg,omitempty"`
 	Grants            []Grant    `json:"grants"`
 	Sandbox           string     `json:"sandbox"`
 	Network           bool       `json:"network,omitempty"` // lockdown: the host network was allowed
@@ -163,7 +167,7 @@ func (p *Policy) Lookup(q Query) Match {
 	best := Match{Verdict: NoRule}
 	for i := range p.Rules {
 		r := &p.Rules[i]
-		if r.Binary != q.Binary || !slices.Equal(r.Argv, q.Argv) {
+		if r.Binary != q.Binary || !r.argvMatches(q.Argv) {
 			continue
 		}
 		if r.SHA256 != q.SHA256 || r.Interpreter != q.Interpreter || r.InterpreterSHA256 != q.InterpreterSHA256 {
@@ -221,7 +225,7 @@ func covers(have, want []Grant) bool {
 // hash or a narrower grant set is superseded by the human's new decision).
 func (p *Policy) Put(r Rule) {
 	p.Rules = slices.DeleteFunc(p.Rules, func(o Rule) bool {
-		return o.Binary == r.Binary && slices.Equal(o.Argv, r.Argv) && o.Cwd == r.Cwd
+		return o.Binary == r.Binary && slices.Equal(o.Argv, r.Argv) && o.AnyArg == r.AnyArg && o.Cwd == r.Cwd
 	})
 	p.Rules = append(p.Rules, r)
 }
