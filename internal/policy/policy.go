@@ -69,22 +69,22 @@ func TierRank(t string) int { return slices.Index(tiers, t) }
 
 // Rule is one "allow always" decision.
 type Rule struct {
-	ID                string     `json:"id"`
-	Binary            string     `json:"binary"` // canonical path of what was named on the command line
-	SHA256            string     `json:"sha256"` // of Binary's bytes (the script itself for #! scripts)
-	Interpreter       string     `json:"interpreter,omitempty"`
-	InterpreterSHA256 string     `json:"interpreter_sha256,omitempty"`
-	Argv              []string   `json:"argv"` // exact arguments after argv[0]
+	ID                string   `json:"id"`
+	Binary            string   `json:"binary"` // canonical path of what was named on the command line
+	SHA256            string   `json:"sha256"` // of Binary's bytes (the script itself for #! scripts)
+	Interpreter       string   `json:"interpreter,omitempty"`
+	InterpreterSHA256 string   `json:"interpreter_sha256,omitempty"`
+	Argv              []string `json:"argv"` // exact arguments after argv[0]
 	// AnyArg, when not 0, is the one argument position (1 = Argv[0], as
 	// the approval screen numbers argv) the human widened to any value
 	// ArgAllowed accepts (widen.go). Never set by default.
-	AnyArg int `json:"any_arg,omitempty"`
-	Grants            []Grant    `json:"grants"`
-	Sandbox           string     `json:"sandbox"`
-	Network           bool       `json:"network,omitempty"` // lockdown: the host network was allowed
-	RW                []string   `json:"rw,omitempty"`      // lockdown: extra writable directories allowed
-	Created           time.Time  `json:"created"`
-	Expires           *time.Time `json:"expires,omitempty"`
+	AnyArg  int        `json:"any_arg,omitempty"`
+	Grants  []Grant    `json:"grants"`
+	Sandbox string     `json:"sandbox"`
+	Network bool       `json:"network,omitempty"` // lockdown: the host network was allowed
+	RW      []string   `json:"rw,omitempty"`      // lockdown: extra writable directories allowed
+	Created time.Time  `json:"created"`
+	Expires *time.Time `json:"expires,omitempty"`
 
 	// The run's context (context.go): the canonical working directory,
 	// the child's whole environment apart from the secrets, and every file
