@@ -43,9 +43,13 @@ func (a *app) runCmd() *cobra.Command {
 		Use:   "run [flags] -- CMD [ARGS...]",
 		Short: "Run a program you approved, with secrets it never has to print",
 		Long: `Run CMD with secrets from the vault. CMD gets them only if you approved exactly
-this program (path and SHA-256) with exactly these arguments: the first time,
+this program (path and SHA-256) with exactly these arguments (the exact argv,
+unless you widened one argument on the approval screen): the first time,
 envseal shows you what will run on your terminal with a random code; type the
-code and Enter to allow once, or the code followed by ! to allow always.
+code and Enter to allow once, the code and +8h to allow for a while, or the
+code and ! to allow always. CODE!*N also lets argument [N] be any value
+(never a flag, '=', ':', '+', '..' or spaces; not offered for shells,
+interpreters, launchers or task runners).
 
 Secrets are named with --secret ENV=NAME (or --secret NAME for ENV=NAME
 upper-cased), --stdin-secret NAME, --file-secret ENV=NAME (ENV holds
