@@ -88,17 +88,6 @@ func (a *app) policyListCmd() *cobra.Command {
 	return c
 }
 
-func quoteArgs(args []string) string {
-	if len(args) == 0 {
-		return "(none)"
-	}
-	q := make([]string, len(args))
-	for i, s := range args {
-		q[i] = fmt.Sprintf("%q", s)
-	}
-	return strings.Join(q, " ")
-}
-
 func (a *app) policyRevokeCmd() *cobra.Command {
 	var pf passphraseFlag
 	c := &cobra.Command{
