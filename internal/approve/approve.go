@@ -330,5 +330,12 @@ func answerHelp(r *Request, code string, timeout time.Duration) string {
 		"  %s      allow once\n"+
 		"  %s+8h   allow for 8 hours, or any period: +30m, +7d (saves a rule that expires)\n"+
 		"  %s!     allow always (saves a rule for this path, hash, exact argv and context)\n",
-		fmtDuration(timeout), code, code, code) + widenHelp(r, code)
+		fmtDuration(timeout), code, code, code)
+}
+
+// ttyHelp is answerHelp plus the widening lines (widen.go), which only the
+// terminal has room for: a pinentry-curses window of 24 rows does not fit
+// them (the same answer is accepted there).
+func ttyHelp(r *Request, code string, timeout time.Duration) string {
+	return answerHelp(r, code, timeout) + widenHelp(r, code)
 }

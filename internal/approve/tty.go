@@ -39,7 +39,7 @@ func (a *ttyApprover) Approve(ctx context.Context, r *Request) (Decision, error)
 		return Deny, noTTY(a.c.ttyPath, fmt.Errorf("flush terminal input: %w", err))
 	}
 	deadline := a.c.deadline(ctx)
-	prompt := "\n" + r.Text() + "\n" + answerHelp(r, code, a.c.timeout) + "approval code: "
+	prompt := "\n" + r.Text() + "\n" + ttyHelp(r, code, a.c.timeout) + "approval code: "
 	if err := t.writeAll(ctx, []byte(prompt), deadline); err != nil {
 		return Deny, err
 	}

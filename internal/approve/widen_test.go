@@ -62,7 +62,7 @@ func TestJudgeWiden(t *testing.T) {
 // hands the agent.
 func TestScreenOffersWidening(t *testing.T) {
 	git := &Request{Path: "/usr/bin/git", SHA256: strings.Repeat("a", 64), Argv: []string{"git", "push", "origin", "main"}}
-	help := answerHelp(git, "ABCDEF", time.Minute)
+	help := ttyHelp(git, "ABCDEF", time.Minute)
 	for _, want := range []string{
 		"ABCDEF!*3   allow always, and argument [3] may then be ANY value the agent chooses (or *N for another [N]: 1, 2, 3)",
 		"not starting with '-' (never a flag)",
@@ -77,7 +77,7 @@ func TestScreenOffersWidening(t *testing.T) {
 		{Path: "/usr/bin/git", Argv: []string{"git", "--upload-pack=x"}},
 		{Store: &StoreAsk{Name: "X"}},
 	} {
-		if h := answerHelp(r, "ABCDEF", time.Minute); strings.Contains(h, "*") {
+		if h := ttyHelp(r, "ABCDEF", time.Minute); strings.Contains(h, "*") {
 			t.Errorf("%q is offered widening:\n%s", r.Argv, h)
 		}
 	}
