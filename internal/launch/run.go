@@ -68,7 +68,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	if err := rc.discover(req, pin, c.Vault.Dir()); err != nil {
 		return nil, err
 	}
-	if req, err = rc.withTemplates(req); err != nil {
+	if req, err = rc.withTemplates(req, c.Vault.Dir()); err != nil {
 		return nil, err
 	}
 

@@ -63,7 +63,12 @@ func validateTemplates(req *Request, envs map[string]bool) error {
 // with a DeliverTemplate grant for every secret they use. A template that
 // is missing, not a regular file or malformed fails here, before the
 // passphrase is asked and long before anything runs.
-func (rc *runContext) withTemplates(req *Request) (*Request, error) {
+//
+// A template inside the vault or a hidden directory (the runtime dir with
+// the broker socket) is refused: rendering copies the file's bytes to the
+// child, and through the broker that would hand a jailed agent, which
+// cannot read those files, a copy of master.key or a sealed secret.
+func (rc *runContext) withTemplates(req *Request, vaultDir string) (*Request, error) {
 	if len(req.Templates) == 0 {
 		return req, nil
 	}
@@ -73,6 +78,12 @@ func (rc *runContext) withTemplates(req *Request) (*Request, error) {
 		p, err := filepath.EvalSymlinks(rt.Path)
 		if err != nil {
 			return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("%w: template %s: %w", ErrBadRequest, rt.Path, err), Hint: "name an existing template file with --template-file ENV=PATH"}
+		}
+		for _, d := range canonicalDirs(append([]string{vaultDir}, req.Hide...)) {
+			if p == d || strings.HasPrefix(p, d+"/") {
+				return nil, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: template %s is inside %s, which programs never see", ErrDenied, p, d),
+					Hint: "keep templates in your project; they hold placeholders, never values"}
+			}
 		}
 		b, ok := rc.data[p]
 		var sha string
