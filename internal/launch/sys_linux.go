@@ -1,15 +1,15 @@
 package launch
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
 	"sync"
 
+	"github.com/envseal/envseal/internal/sys"
 	"golang.org/x/sys/unix"
-
-	"github.com/envseal/envseal/internal/guard"
 )
 
 // secretFile returns a sealed, read-only memfd holding value, for fd
@@ -87,6 +87,10 @@ func growPipe(f *os.File) {
 // lockdown are already ptrace-able by the same uid in direct mode, and
 // the jail keeps an agent from reaching outside processes at all).
 //
+// If envseal cannot make itself non-dumpable again, the run fails closed:
+// the error is returned even though start succeeded, and the caller kills
+// the child before anything of the run's secrets is relayed.
+//
 // Dumpability is per process, so concurrent starts (a broker serving many
 // runs) take turns: otherwise one start's "non-dumpable again" lands
 // while another child's uid_map is still unwritten, and that run fails
@@ -95,27 +99,30 @@ func growPipe(f *os.File) {
 func startDumpable(start func() error) error {
 	dumpableMu.Lock()
 	defer dumpableMu.Unlock()
-	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
-		return os.NewSyscallError("prctl(PR_SET_DUMPABLE)", err)
+	if err := sys.SetDumpable(true); err != nil {
+		return err
 	}
-	defer unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-	return start()
+	err := start()
+	if rearm := sys.Harden(); rearm != nil {
+		return errors.Join(err, fmt.Errorf("make envseal non-dumpable again: %w", rearm))
+	}
+	return err
 }
 
 var dumpableMu sync.Mutex
 
-// harden is guard.Harden in turn with startDumpable: a run that starts
+// harden is sys.Harden in turn with startDumpable: a run that starts
 // while another run's child is being started must not make the process
 // non-dumpable under it.
-func harden() {
+func harden() error {
 	dumpableMu.Lock()
 	defer dumpableMu.Unlock()
-	guard.Harden()
+	return sys.Harden()
 }
 
 // StartDumpable is startDumpable for code outside launch that starts a
 // child in a new user namespace from a process envseal made non-dumpable
-// (guard.Harden): the broker's tests start jailed clients from the
+// (sys.Harden): the broker's tests start jailed clients from the
 // process the broker runs in. It takes the same turns as the checkpoint.
 func StartDumpable(start func() error) error {
 	if os.Geteuid() == 0 {

@@ -7,7 +7,7 @@ import (
 	"os"
 	"os/exec"
 
-	"github.com/envseal/envseal/internal/guard"
+	"github.com/envseal/envseal/internal/sys"
 )
 
 func secretFile(name string, value []byte) (*os.File, error) {
@@ -20,7 +20,7 @@ func growPipe(*os.File) {}
 
 func startDumpable(start func() error) error { return start() }
 
-func harden() { guard.Harden() }
+func harden() error { return sys.Harden() }
 
 // StartDumpable is start (see sys_linux.go).
 func StartDumpable(start func() error) error { return start() }
