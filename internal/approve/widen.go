@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/widen"
 )
 
 // Widening a rule (policy/widen.go): the human answers CODE!*N (or
@@ -62,7 +62,7 @@ func (r *Request) canWiden(pos int) error {
 			return fmt.Errorf("%w: %s is %s: any value of its arguments could be any program", ErrBadWiden, clean(n, false).text, what)
 		}
 	}
-	if err := policy.CanWiden(r.Argv, pos); err != nil {
+	if err := widen.Check(r.Argv, pos); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadWiden, err)
 	}
 	return nil
@@ -109,6 +109,6 @@ func widenHelp(r *Request, code string) string {
 		fmt.Fprintf(&b, "%d", p)
 	}
 	b.WriteString(")\n")
-	fmt.Fprintf(&b, "              the value must be %s; the rest stays exact\n", policy.ArgRule)
+	fmt.Fprintf(&b, "              the value must be %s; the rest stays exact\n", widen.Rule)
 	return b.String()
 }

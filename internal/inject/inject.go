@@ -20,7 +20,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/envseal/envseal/internal/vault"
+	"github.com/envseal/envseal/internal/secretname"
 )
 
 // MaxSize is the largest template Parse accepts.
@@ -151,7 +151,7 @@ func placeholder(s string) (name string, literal bool, err error) {
 		return "", false, errors.New(`the secret's name must be one double-quoted word: {{ secret "NAME" }}`)
 	}
 	name = arg[1 : len(arg)-1]
-	if err := vault.ValidName(name); err != nil {
+	if err := secretname.Valid(name); err != nil {
 		return "", false, fmt.Errorf("not a secret name: %w", err)
 	}
 	return name, false, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
+	"github.com/envseal/envseal/internal/widen"
 )
 
 // Run is the checkpoint. Every error it returns is an *Error carrying the
@@ -143,7 +144,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 			if n := d.Widened(); n > 0 {
 				// The human widened argument [n] (policy/widen.go); the
 				// approver checked it can be, and so does this.
-				if err := policy.CanWiden(req.Argv, n); err != nil {
+				if err := widen.Check(req.Argv, n); err != nil {
 					return nil, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w", ErrDenied, err)}
 				}
 				r.AnyArg = n

@@ -77,7 +77,7 @@ type Rule struct {
 	Argv              []string `json:"argv"` // exact arguments after argv[0]
 	// AnyArg, when not 0, is the one argument position (1 = Argv[0], as
 	// the approval screen numbers argv) the human widened to any value
-	// ArgAllowed accepts (widen.go). Never set by default.
+	// internal/widen allows (widen.go). Never set by default.
 	AnyArg  int        `json:"any_arg,omitempty"`
 	Grants  []Grant    `json:"grants"`
 	Sandbox string     `json:"sandbox"`

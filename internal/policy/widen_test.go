@@ -1,45 +1,9 @@
 package policy
 
 import (
-	"errors"
 	"testing"
 	"time"
 )
-
-func TestArgAllowed(t *testing.T) {
-	for v, want := range map[string]bool{
-		"main": true, "feature/login-2": true, "v1.2.3": true, "a_b": true, "dir/file.txt": true,
-		"": false, "-f": false, "--upload-pack=touch /tmp/x": false, "--exec=sh": false, "+main": false,
-		"main:main": false, ":main": false, "a=b": false, "a b": false, "$(id)": false, "`id`": false,
-		"a;b": false, "*": false, "../../etc/passwd": false, "a/../b": false, "a\nb": false, "é": false,
-	} {
-		if got := ArgAllowed(v); got != want {
-			t.Errorf("ArgAllowed(%q) = %v, want %v", v, got, want)
-		}
-	}
-}
-
-func TestCanWiden(t *testing.T) {
-	argv := []string{"git", "push", "origin", "main"}
-	if err := CanWiden(argv, 3); err != nil {
-		t.Fatalf("CanWiden(git push origin main, 3): %v", err)
-	}
-	for _, tc := range []struct {
-		argv []string
-		pos  int
-	}{
-		{argv, 0}, // the program itself
-		{argv, 4}, // no such argument
-		{[]string{"git", "push", "--force", "x"}, 2}, // a flag now
-		{[]string{"git", "-C", "dir", "push"}, 2},    // an option's value (any repository)
-		{[]string{"git", "push", "origin", "+m"}, 3}, // a force refspec
-		{[]string{"tool", "--out=x", "y"}, 1},        // an assignment
-	} {
-		if err := CanWiden(tc.argv, tc.pos); !errors.Is(err, ErrCannotWiden) {
-			t.Errorf("CanWiden(%q, %d) = %v, want ErrCannotWiden", tc.argv, tc.pos, err)
-		}
-	}
-}
 
 func TestLookupWidened(t *testing.T) {
 	now := time.Now()
