@@ -21,8 +21,8 @@ func WriteJSON(w io.Writer, rules []Rule) error {
 }
 
 // WriteTable writes rules as the table `envseal policy list` shows: the
-// program's hash shortened to 12 digits, the exact arguments quoted, and
-// the expiry as of now.
+// program's hash shortened to 12 digits, the arguments as ArgvString
+// renders them (a widened one as [N]=<any>), and the expiry as of now.
 func WriteTable(w io.Writer, rules []Rule, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tBINARY\tSHA256\tARGS\tSECRETS\tSANDBOX\tEXPIRES")
@@ -39,21 +39,7 @@ func WriteTable(w io.Writer, rules []Rule, now time.Time) error {
 			gs = append(gs, g.String())
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Binary, r.SHA256[:min(len(r.SHA256), 12)],
-			QuoteArgs(r.Argv), strings.Join(gs, ", "), r.Sandbox, exp)
+			r.ArgvString(), strings.Join(gs, ", "), r.Sandbox, exp)
 	}
 	return tw.Flush()
-}
-
-// QuoteArgs renders a rule's exact arguments, each Go-quoted so that a
-// space or an escape sequence in one cannot pass for another; "(none)"
-// for none.
-func QuoteArgs(args []string) string {
-	if len(args) == 0 {
-		return "(none)"
-	}
-	q := make([]string, len(args))
-	for i, s := range args {
-		q[i] = fmt.Sprintf("%q", s)
-	}
-	return strings.Join(q, " ")
 }

@@ -14,18 +14,20 @@ func TestWriteTable(t *testing.T) {
 		{ID: "r1", Binary: "/usr/bin/curl", SHA256: strings.Repeat("ab", 32), Argv: []string{"-s", "a b"},
 			Grants: []Grant{{Secret: "API_KEY", Delivery: DeliverEnv, Env: "API_KEY"}}, Sandbox: "standard"},
 		{ID: "r2", Binary: "/bin/true", SHA256: "cd", Sandbox: "lockdown", Expires: &past},
+		{ID: "r3", Binary: "/usr/bin/gh", SHA256: "ef", Argv: []string{"pr", "123"}, AnyArg: 2, Sandbox: "standard"},
 	}
 	var b bytes.Buffer
 	if err := WriteTable(&b, rules, now); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID") {
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "ID") {
 		t.Fatalf("table:\n%s", b.String())
 	}
 	for i, want := range [][]string{
 		{"r1", strings.Repeat("ab", 6) + " ", `"-s" "a b"`, "API_KEY → $API_KEY", "never"},
 		{"r2", "(none)", "lockdown", "(expired)"},
+		{"r3", `"pr" [2]=<any>`},
 	} {
 		for _, w := range want {
 			if !strings.Contains(lines[i+1], w) {
