@@ -82,6 +82,7 @@ func (s *Server) serveRun(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 		// the requester is the agent.
 		Contain:  true,
 		HumanEnv: startEnv,
+		Warm:     s.warm.take,
 	}
 	req := &launch.Request{
 		Argv: m.Argv, Cwd: m.Cwd, Env: m.Env, PATH: m.PATH,
@@ -111,6 +112,7 @@ func (s *Server) serveRun(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 	stdout.Close()
 	stderr.Close()
 	writeFrame(c, TypeResult, out)
+	s.warm.refill() // the next run's helper stage, off this run's path
 	// Unblock the reader (the client closes after the result anyway).
 	c.CloseRead()
 	<-readerDone

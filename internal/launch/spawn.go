@@ -138,25 +138,36 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 		}
 	}
 
-	var stdinW io.WriteCloser
+	// A pipe of our own rather than cmd.StdinPipe: a warm helper takes
+	// the run without cmd.Start, which is what would close the read end.
+	var stdinR, stdinW *os.File
 	if stdinValue != nil {
-		stdinW, err = cmd.StdinPipe()
+		stdinR, stdinW, err = os.Pipe()
 		if err != nil {
 			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 		}
+		cmd.Stdin = stdinR
 	} else {
 		cmd.Stdin = req.Stdin
+	}
+	closeStdinPipe := func() {
+		if stdinR != nil {
+			stdinR.Close()
+			stdinW.Close()
+		}
 	}
 	// Our own pipes (not StdoutPipe): after the child exits, a grandchild
 	// may still hold the write ends; we must be able to stop reading then.
 	outR, outW, err := os.Pipe()
 	if err != nil {
+		closeStdinPipe()
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 	}
 	defer outR.Close()
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		outW.Close()
+		closeStdinPipe()
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 	}
 	defer errR.Close()
@@ -172,23 +183,41 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 		if err != nil {
 			outW.Close()
 			errW.Close()
+			closeStdinPipe()
 			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err, Hint: sandboxHint(err)}
 		}
 		// argv[0] of the helper stage: the name envseal was invoked by
 		// (multi-call test binaries dispatch on it; the path is fixed).
 		cmd.Args[0] = os.Args[0]
 	}
-	if sb != nil && os.Geteuid() != 0 {
+	// A contained run takes a pre-started helper stage when one is ready
+	// (the same namespaces, then exactly this helper's arguments,
+	// environment and descriptors); otherwise, or if it cannot take the
+	// run (it is then killed first), the helper starts here.
+	var warm *sandbox.Warm
+	if sb != nil && c.Contain && c.Warm != nil {
+		warm = c.Warm()
+	}
+	switch {
+	case warm != nil && warm.Start(cmd) == nil:
+		err = nil
+	case sb != nil && os.Geteuid() != 0:
 		// The kernel lets an unprivileged parent write its child's
 		// uid_map/gid_map only while the child (a fork of us, so
 		// non-dumpable too) is dumpable; see startDumpable.
 		err = startDumpable(func() error { return startNoNewPrivs(cmd) })
-	} else {
+	default:
 		err = startNoNewPrivs(cmd)
 	}
 	outW.Close()
 	errW.Close()
+	if stdinR != nil {
+		stdinR.Close() // the child has its copy
+	}
 	if err != nil {
+		if stdinW != nil {
+			stdinW.Close()
+		}
 		if sb != nil {
 			sb.Close()
 		}

@@ -5,6 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sync"
+
+	"github.com/envseal/envseal/internal/sandbox"
 
 	"golang.org/x/sys/unix"
 )
@@ -84,11 +87,28 @@ func growPipe(f *os.File) {
 // lockdown are already ptrace-able by the same uid in direct mode, and
 // the jail keeps an agent from reaching outside processes at all).
 func startDumpable(start func() error) error {
+	// Dumpability is per process: two starts at once (concurrent runs, a
+	// warm helper being prepared) must not end each other's window.
+	dumpableMu.Lock()
+	defer dumpableMu.Unlock()
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
 		return os.NewSyscallError("prctl(PR_SET_DUMPABLE)", err)
 	}
 	defer unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	return start()
+}
+
+var dumpableMu sync.Mutex
+
+// PrestartContained starts the helper stage of a contained run ahead of
+// the run (see Checkpoint.Warm), the way spawn starts a cold one.
+func PrestartContained() (*sandbox.Warm, error) {
+	return sandbox.StartWarm("/proc/self/exe", os.Args[0], sandbox.Options{Tier: sandbox.Lockdown, NoTTY: true}, func(cmd *exec.Cmd) error {
+		if os.Geteuid() != 0 {
+			return startDumpable(func() error { return startNoNewPrivs(cmd) })
+		}
+		return startNoNewPrivs(cmd)
+	})
 }
 
 // userWritable: what the user may write, a same-uid agent may write.

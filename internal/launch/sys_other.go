@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+
+	"github.com/envseal/envseal/internal/sandbox"
 )
 
 func secretFile(name string, value []byte) (*os.File, error) {
@@ -20,3 +22,8 @@ func startDumpable(start func() error) error { return start() }
 
 // userWritable is not asked outside Linux: everything counts as writable.
 func userWritable(string) bool { return true }
+
+// PrestartContained refuses: contained runs need Linux.
+func PrestartContained() (*sandbox.Warm, error) {
+	return nil, fmt.Errorf("%w: contained runs need Linux", ErrUnsupported)
+}
