@@ -23,8 +23,8 @@ type warmPool struct {
 	paused  bool // locked: none is kept until the next run
 	wg      sync.WaitGroup
 	cond    *sync.Cond // broadcast when a fill ends (under mu)
-	gen     uint64 // bumped by drain: a fill started before it is discarded
-	fails   int    // consecutive failed starts; filling stops at maxWarmFails
+	gen     uint64     // bumped by drain: a fill started before it is discarded
+	fails   int        // consecutive failed starts; filling stops at maxWarmFails
 }
 
 const maxWarmFails = 3
