@@ -121,21 +121,20 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	}
 	cmd.Env = env
 
-	matcher, err := redact.NewMatcher(secrets)
-	if err != nil {
-		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
-	}
 	var (
 		leakOnce sync.Once
 		leaked   = make(chan struct{})
+		mopts    []redact.Option
 	)
 	if req.OnLeak == "kill" {
-		matcher, err = redact.NewMatcher(secrets, redact.OnHit(func(string) {
+		mopts = append(mopts, redact.OnHit(func(string) {
 			leakOnce.Do(func() { close(leaked) })
 		}))
-		if err != nil {
-			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
-		}
+	}
+	// Built once (the automaton is most of a short run's CPU in the broker).
+	matcher, err := redact.NewMatcher(secrets, mopts...)
+	if err != nil {
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 	}
 
 	// A pipe of our own rather than cmd.StdinPipe: a warm helper takes
@@ -234,7 +233,16 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 				Hint: "the sandbox could not be set up; run with --sandbox standard, or see 'envseal run --help'"}
 		}
 	}
-	c.audit(key, "run_started", map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants)})
+	// The record (written and fsynced) goes while the program runs, not
+	// before we wait for it: a short program is not kept waiting on the
+	// disk. It is complete before spawn returns, so every later record
+	// of the run follows it in the log.
+	startedLogged := make(chan struct{})
+	go func(fields map[string]any) {
+		defer close(startedLogged)
+		c.audit(key, "run_started", fields)
+	}(map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants)})
+	defer func() { <-startedLogged }()
 	// The child has its own copies now; drop ours.
 	for _, f := range fdFiles {
 		f.Close()
