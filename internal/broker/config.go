@@ -7,6 +7,7 @@ import (
 	"github.com/envseal/envseal/internal/approve"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/sys"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -15,7 +16,7 @@ const DefaultIdleLock = 15 * time.Minute
 
 var (
 	// ErrUnsupported is returned on systems without the broker.
-	ErrUnsupported = errors.New("the envseal broker is not supported on this OS yet")
+	ErrUnsupported = sys.Unsupported("the envseal broker is not supported on this OS yet")
 	// ErrNoBroker is returned by Dial when no broker answers.
 	ErrNoBroker = errors.New("no broker is running")
 	// ErrRunning is returned by Listen when a broker already answers.

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/seal"
 )
@@ -161,8 +162,8 @@ type runAudit struct {
 	child *childHandle
 }
 
-func (r *runAudit) Event(key seal.Key, kind string, fields map[string]any) {
-	if kind == "run_started" {
+func (r *runAudit) Event(key seal.Key, kind audit.Event, fields map[string]any) {
+	if kind == audit.RunStarted {
 		if pid, ok := fields["pid"].(int); ok {
 			r.child.started(pid)
 		}

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/envseal/envseal/internal/detect"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/redact"
 )
 
@@ -113,7 +113,7 @@ func (s *Server) serveScan(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 		writeError(c, "list: "+err.Error())
 		return
 	}
-	res := &ScanResultMsg{Hits: []detect.ValueHit{}}
+	res := &ScanResultMsg{Hits: []redact.ValueHit{}}
 	var secrets []redact.Secret
 	defer func() {
 		for _, sec := range secrets {
@@ -133,7 +133,7 @@ func (s *Server) serveScan(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 		secrets = append(secrets, redact.Secret{Name: e.Name, Value: v})
 	}
 	res.Secrets = len(secrets)
-	hits, total, err := detect.FindValues(secrets, data)
+	hits, total, err := redact.FindValues(secrets, data)
 	if err != nil {
 		writeError(c, "value scan: "+err.Error())
 		return
@@ -142,7 +142,7 @@ func (s *Server) serveScan(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 		res.Hits = hits
 	}
 	res.Total = total
-	s.cfg.Audit.Event(k, "value_scan", map[string]any{"bytes": m.Size, "hits": total, "secrets": res.Secrets, "pid": peerPID})
+	s.cfg.Audit.Event(k, audit.ValueScan, map[string]any{"bytes": m.Size, "hits": total, "secrets": res.Secrets, "pid": peerPID})
 	writeFrame(c, TypeScanOK, res)
 }
 

@@ -383,8 +383,8 @@ func (a *app) storedValueHits(files []*addedFile, pf *passphraseFlag) ([]string,
 
 // brokerValueHits asks a running, unlocked broker, in pieces of at most
 // broker.MaxScanSize cut at line ends (the offsets are shifted back).
-func brokerValueHits(blob []byte) ([]detect.ValueHit, string, error) {
-	var all []detect.ValueHit
+func brokerValueHits(blob []byte) ([]redact.ValueHit, string, error) {
+	var all []redact.ValueHit
 	for off := 0; off < len(blob); {
 		end := min(off+broker.MaxScanSize, len(blob))
 		if end < len(blob) {
@@ -414,7 +414,7 @@ func brokerValueHits(blob []byte) ([]detect.ValueHit, string, error) {
 
 // directValueHits unlocks the vault with the passphrase (the terminal, or
 // --passphrase-fd) and matches every stored value itself.
-func (a *app) directValueHits(blob []byte, pf *passphraseFlag) ([]detect.ValueHit, error) {
+func (a *app) directValueHits(blob []byte, pf *passphraseFlag) ([]redact.ValueHit, error) {
 	if pf.fd < 0 {
 		t, err := term.Open()
 		if err != nil {
@@ -449,6 +449,6 @@ func (a *app) directValueHits(blob []byte, pf *passphraseFlag) ([]detect.ValueHi
 		}
 		secrets = append(secrets, redact.Secret{Name: e.Name, Value: val})
 	}
-	hits, _, err := detect.FindValues(secrets, blob)
+	hits, _, err := redact.FindValues(secrets, blob)
 	return hits, err
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/exeseal"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/sandbox"
@@ -68,14 +69,14 @@ type Runner interface {
 // it is available and the zero Key before unlock (an event recorded then
 // is chained, and covered by the next keyed record).
 type Auditor interface {
-	Event(key seal.Key, kind string, fields map[string]any)
+	Event(key seal.Key, kind audit.Event, fields map[string]any)
 }
 
 // NopAuditor discards events.
 type NopAuditor struct{}
 
 // Event implements Auditor.
-func (NopAuditor) Event(seal.Key, string, map[string]any) {}
+func (NopAuditor) Event(seal.Key, audit.Event, map[string]any) {}
 
 // Checkpoint is the direct (in-process) Runner.
 type Checkpoint struct {
@@ -125,7 +126,7 @@ func (c *Checkpoint) now() time.Time {
 	return time.Now()
 }
 
-func (c *Checkpoint) audit(key seal.Key, kind string, f map[string]any) {
+func (c *Checkpoint) audit(key seal.Key, kind audit.Event, f map[string]any) {
 	if c.Audit != nil {
 		c.Audit.Event(key, kind, f)
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/childenv"
 	"github.com/envseal/envseal/internal/exeseal"
 	"github.com/envseal/envseal/internal/policy"
@@ -214,6 +215,10 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 		stdinR.Close() // the child has its copy
 	}
 	if err != nil {
+		if cmd.Process != nil { // started, but envseal could not re-harden itself
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
 		if stdinW != nil {
 			stdinW.Close()
 		}
@@ -240,7 +245,7 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	startedLogged := make(chan struct{})
 	go func(fields map[string]any) {
 		defer close(startedLogged)
-		c.audit(key, "run_started", fields)
+		c.audit(key, audit.RunStarted, fields)
 	}(map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants)})
 	defer func() { <-startedLogged }()
 	// The child has its own copies now; drop ours.

@@ -114,6 +114,12 @@ func StartWarm(self, arg0 string, o Options, start func(*exec.Cmd) error) (*Warm
 	err = start(cmd)
 	theirs.Close()
 	null.Close()
+	if err != nil && cmd.Process != nil {
+		// Started, but the launcher failed around it (it could not make
+		// itself non-dumpable again): nothing of it is kept.
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
 	if err != nil {
 		ours.Close()
 		closeMounts()
@@ -432,7 +438,7 @@ func decodeSpec(b []byte) (*warmSpec, error) {
 
 // warmMain is the warm helper: wait for one run, install what execve
 // would have given a cold helper, then be that helper.
-func warmMain(args []string) int {
+func warmMain(args []string, hardenErr error) int {
 	if len(args) != 2 || args[0] != "--ctl-fd" {
 		return helperFail(-1, errors.New("usage: --warm --ctl-fd N"))
 	}
@@ -495,7 +501,7 @@ func warmMain(args []string) int {
 			return helperFail(lenientStatusFD(sp.args), fmt.Errorf("chdir %s: %w", sp.dir, os.NewSyscallError("chdir", err)))
 		}
 	}
-	return helperStage(sp.args, sp.env)
+	return helperStage(sp.args, sp.env, hardenErr)
 }
 
 // installFDs puts received descriptor fds[i] at number targets[i], not
