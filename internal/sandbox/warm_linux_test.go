@@ -17,7 +17,7 @@ import (
 
 // warmProbe is a shell script whose output describes the sandbox it runs
 // in: a warm helper must give the run exactly what a cold one gives.
-const warmProbe = `echo "env=$WARM_TEST"; pwd; ls /proc | grep -c '^[0-9]'; ls /proc/self/fd | sort -n | tr '\n' ' '; echo
+const warmProbe = `echo "env=$WARM_TEST"; pwd; [ $$ -lt 100 ] && [ "$(ls /proc | grep -c '^[0-9]')" -lt 100 ] && echo own-pid-ns; ls /proc/self/fd | sort -n | tr '\n' ' '; echo
 grep -E '^(NoNewPrivs|Seccomp|CapEff|CapBnd|CapAmb):' /proc/self/status
 cat /dev/fd/3; echo
 touch ./w && echo cwd-writable; touch /etc/envseal-warm-test 2>/dev/null || echo etc-read-only
@@ -103,7 +103,7 @@ func TestWarmHelperMatchesCold(t *testing.T) {
 	if warm != cold {
 		t.Fatalf("warm run differs from cold run:\n--- cold\n%s--- warm\n%s", cold, warm)
 	}
-	for _, want := range []string{"env=value", "Seccomp:\t2", "NoNewPrivs:\t1", "CapEff:\t0000000000000000", "passed on fd 3", "cwd-writable", "etc-read-only", "no-tty"} {
+	for _, want := range []string{"env=value", "own-pid-ns", "Seccomp:\t2", "NoNewPrivs:\t1", "CapEff:\t0000000000000000", "passed on fd 3", "cwd-writable", "etc-read-only", "no-tty"} {
 		if !strings.Contains(warm, want) {
 			t.Errorf("warm run output lacks %q:\n%s", want, warm)
 		}
