@@ -496,7 +496,9 @@ func warmMain(args []string, hardenErr error) int {
 			unix.Close(fd)
 		}
 	}
-	prefault()
+	// Before the ready byte, so that no descriptor of ours is open, and
+	// nothing of ours runs, once the run arrives.
+	populate(mappedRanges())
 	// Ready: StartWarm returns once this byte arrives, so a run never
 	// lands on a helper still starting up.
 	if err := unix.Sendmsg(ctl, []byte{'r'}, nil, nil, 0); err != nil {
@@ -586,17 +588,15 @@ func installFDs(targets, fds []int) error {
 	return nil
 }
 
-// prefault maps the pages of this binary and of the heap the run will
-// touch before the run arrives (MADV_POPULATE_READ; best effort): the
-// helper code after the spec has never run in this process, and taking
-// its page faults on the run's path cost a millisecond and more.
+// mappedRanges lists this process's readable file-backed mappings (the
+// envseal binary) for populate.
 //
 // Raw syscalls only: an os.File could start the runtime's netpoller,
 // whose descriptors would then sit on the numbers the run needs.
-func prefault() {
+func mappedRanges() [][2]uintptr {
 	fd, err := unix.Open("/proc/self/maps", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return
+		return nil
 	}
 	var maps []byte
 	buf := make([]byte, 64<<10)
@@ -608,6 +608,7 @@ func prefault() {
 		maps = append(maps, buf[:n]...)
 	}
 	unix.Close(fd)
+	var out [][2]uintptr
 	for _, line := range strings.Split(string(maps), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 || !strings.HasPrefix(f[1], "r") {
@@ -619,9 +620,20 @@ func prefault() {
 		}
 		a, err1 := strconv.ParseUint(lo, 16, 64)
 		b, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil || b <= a || len(f) >= 6 && strings.HasPrefix(f[5], "[v") {
-			continue // [vvar], [vdso], [vsyscall]
+		if err1 != nil || err2 != nil || b <= a || len(f) < 6 || !strings.HasPrefix(f[5], "/") {
+			continue // file-backed only: the binary's code and data
 		}
-		unix.Syscall(unix.SYS_MADVISE, uintptr(a), uintptr(b-a), unix.MADV_POPULATE_READ)
+		out = append(out, [2]uintptr{uintptr(a), uintptr(b)})
+	}
+	return out
+}
+
+// populate maps the pages of ranges ahead of use (MADV_POPULATE_READ;
+// best effort): the helper code that runs after the spec arrives has
+// never run in this process, and its page faults on the run's path cost
+// a millisecond and more.
+func populate(ranges [][2]uintptr) {
+	for _, r := range ranges {
+		unix.Syscall(unix.SYS_MADVISE, r[0], r[1]-r[0], unix.MADV_POPULATE_READ)
 	}
 }
