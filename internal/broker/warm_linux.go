@@ -7,18 +7,18 @@ import (
 	"github.com/envseal/envseal/internal/sandbox"
 )
 
-// warmPool keeps one pre-started helper stage of a contained run ready
+// warmPool keeps pre-started helper stages of a contained run ready
 // (sandbox.Warm: cloned into the run's namespaces, envseal exec'd, the Go
 // runtime up, waiting for its run), so that a run does only its own work
 // — mounts, pins, Landlock, seccomp, exec — on the way to the program.
-// Each helper serves one run and is never reused; after a run the next
-// one is started. None is kept while the broker is locked (the next run after the
-// unlock starts cold and refills), and every one is killed when the
-// broker closes. The zero value is ready to use.
+// Each helper serves one run and is never reused; after a run the pool is
+// topped up again. None is kept while the broker is locked (the next run
+// after the unlock starts cold and refills), and every one is killed when
+// the broker closes. The zero value is ready to use.
 type warmPool struct {
 	mu      sync.Mutex
-	ready   *sandbox.Warm
-	filling bool
+	ready   []*sandbox.Warm
+	filling bool // one goroutine tops the pool up, one helper at a time
 	closed  bool
 	paused  bool // locked: none is kept until the next run
 	wg      sync.WaitGroup
@@ -27,23 +27,33 @@ type warmPool struct {
 	fails   int        // consecutive failed starts; filling stops at maxWarmFails
 }
 
-const maxWarmFails = 3
+const (
+	maxWarmFails = 3
+	// warmKeep helpers are kept ready: runs that follow each other with
+	// no gap (an agent's MCP calls) would otherwise outrun a single
+	// helper's start (≈ 5 ms) and wait for it.
+	warmKeep = 2
+)
 
-// take hands out the ready helper (nil if none). The next one is started
-// by refill once the run is over: started at once it would compete for
-// the CPU with the run it was taken for.
+// take hands out a ready helper (nil if none). The pool is topped up by
+// refill once the run is over: started at once the next helper would
+// compete for the CPU with the run it was taken for.
 //
-// A helper still starting is waited for: what is left of its start is
-// less than a cold start (a blocking wait on its arrival, no polling).
+// A helper still starting is waited for when none is ready: what is left
+// of its start is less than a cold start (a blocking wait on its
+// arrival, no polling).
 func (p *warmPool) take() *sandbox.Warm {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.paused = false // a run is being started: the broker is unlocked
-	for p.ready == nil && p.filling {
+	for len(p.ready) == 0 && p.filling {
 		p.arrived().Wait()
 	}
-	w := p.ready
-	p.ready = nil
+	if len(p.ready) == 0 {
+		return nil
+	}
+	w := p.ready[0]
+	p.ready = p.ready[1:]
 	return w
 }
 
@@ -54,14 +64,15 @@ func (p *warmPool) arrived() *sync.Cond {
 	return p.cond
 }
 
-// refill starts the next helper after a run (unless locked meanwhile).
+// refill tops the pool up after a run (unless locked meanwhile).
 func (p *warmPool) refill() { p.fill() }
 
-// fill starts a helper in the background unless one is ready or coming.
+// fill starts topping the pool up in the background unless it is full or
+// already being filled.
 func (p *warmPool) fill() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || p.paused || p.ready != nil || p.filling || p.fails >= maxWarmFails {
+	if p.closed || p.paused || len(p.ready) >= warmKeep || p.filling || p.fails >= maxWarmFails {
 		return
 	}
 	p.filling = true
@@ -69,39 +80,49 @@ func (p *warmPool) fill() {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		w, err := launch.PrestartContained()
-		p.mu.Lock()
-		p.filling = false
-		defer p.arrived().Broadcast()
-		if err != nil {
-			p.fails++
+		for {
+			w, err := launch.PrestartContained()
+			p.mu.Lock()
+			if err != nil {
+				p.fails++
+			} else {
+				p.fails = 0
+			}
+			keep := err == nil && !p.closed && !p.paused && gen == p.gen && len(p.ready) < warmKeep
+			if keep {
+				p.ready = append(p.ready, w)
+			}
+			more := keep && len(p.ready) < warmKeep
+			if !more {
+				p.filling = false
+			}
+			p.arrived().Broadcast()
 			p.mu.Unlock()
-			return
+			if err == nil && !keep {
+				w.Close()
+			}
+			if !more {
+				return
+			}
 		}
-		p.fails = 0
-		if p.closed || p.paused || gen != p.gen || p.ready != nil {
-			p.mu.Unlock()
-			w.Close()
-			return
-		}
-		p.ready = w
-		p.mu.Unlock()
 	}()
 }
 
-// drain kills the ready helper (the broker locked); none is started
+// drain kills the ready helpers (the broker locked); none is started
 // again until the next take.
 func (p *warmPool) drain() {
 	p.mu.Lock()
-	w := p.ready
+	ws := p.ready
 	p.ready = nil
 	p.gen++
 	p.paused = true
 	p.mu.Unlock()
-	w.Close()
+	for _, w := range ws {
+		w.Close()
+	}
 }
 
-// close kills the ready helper and keeps none from now on.
+// close kills the ready helpers and keeps none from now on.
 func (p *warmPool) close() {
 	p.mu.Lock()
 	p.closed = true
