@@ -144,7 +144,7 @@ func (a *app) runViaBroker(f *runFlags, argv []string, cwd string, grants []poli
 	req := &launch.Request{
 		Argv: argv, Cwd: cwd, Env: os.Environ(), PATH: os.Getenv("PATH"),
 		InheritEnv: f.inheritEnv, Grants: grants, Sandbox: f.sandbox, OnLeak: onLeak,
-		Network: f.network, RW: absDirs(cwd, f.rw), Pins: absPaths(cwd, f.pins),
+		Network: f.network, RW: absDirs(cwd, f.rw), Pins: absPaths(cwd, f.pins), Templates: f.templates(cwd),
 		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr,
 	}
 	res, err := bc.Run(context.Background(), req)

@@ -91,9 +91,13 @@ func growPipe(f *os.File) {
 // If envseal cannot make itself non-dumpable again, the run fails closed:
 // the error is returned even though start succeeded, and the caller kills
 // the child before anything of the run's secrets is relayed.
+//
+// Dumpability is per process, so concurrent starts (a broker serving many
+// runs) take turns: otherwise one start's "non-dumpable again" lands
+// while another child's uid_map is still unwritten, and that run fails
+// with "fork/exec /proc/self/exe: permission denied" (TestLoad64Clients as
+// an ordinary user).
 func startDumpable(start func() error) error {
-	// Dumpability is per process: two starts at once (concurrent runs, a
-	// warm helper being prepared) must not end each other's window.
 	dumpableMu.Lock()
 	defer dumpableMu.Unlock()
 	if err := sys.SetDumpable(true); err != nil {
@@ -117,6 +121,26 @@ func PrestartContained() (*sandbox.Warm, error) {
 		}
 		return startNoNewPrivs(cmd)
 	})
+}
+
+// harden is sys.Harden in turn with startDumpable: a run that starts
+// while another run's child is being started must not make the process
+// non-dumpable under it.
+func harden() error {
+	dumpableMu.Lock()
+	defer dumpableMu.Unlock()
+	return sys.Harden()
+}
+
+// StartDumpable is startDumpable for code outside launch that starts a
+// child in a new user namespace from a process envseal made non-dumpable
+// (sys.Harden): the broker's tests start jailed clients from the
+// process the broker runs in. It takes the same turns as the checkpoint.
+func StartDumpable(start func() error) error {
+	if os.Geteuid() == 0 {
+		return start() // root writes any uid_map
+	}
+	return startDumpable(start)
 }
 
 // userWritable: what the user may write, a same-uid agent may write.
