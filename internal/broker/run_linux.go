@@ -128,6 +128,12 @@ type childHandle struct {
 }
 
 func (h *childHandle) started(pid int) {
+	h.mu.Lock()
+	set := h.set
+	h.mu.Unlock()
+	if set {
+		return // known already (RunPID, then run_started)
+	}
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return
@@ -161,6 +167,10 @@ type runAudit struct {
 	inner launch.Auditor
 	child *childHandle
 }
+
+// RunPID is the child's pid as soon as it started (the checkpoint calls
+// it before run_started is written).
+func (r *runAudit) RunPID(pid int) { r.child.started(pid) }
 
 func (r *runAudit) Event(key seal.Key, kind audit.Event, fields map[string]any) {
 	if kind == audit.RunStarted {

@@ -247,6 +247,11 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	// before we wait for it: a short program is not kept waiting on the
 	// disk. It is complete before spawn returns, so every later record
 	// of the run follows it in the log.
+	// Whoever forwards signals learns the pid now, not when the record
+	// is written (a signal sent meanwhile would be lost).
+	if s, ok := c.Audit.(interface{ RunPID(int) }); ok {
+		s.RunPID(cmd.Process.Pid)
+	}
 	startedLogged := make(chan struct{})
 	go func(fields map[string]any) {
 		defer close(startedLogged)
