@@ -83,6 +83,7 @@ func (s *Server) serveRun(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 		// the requester is the agent.
 		Contain:  true,
 		HumanEnv: startEnv,
+		Warm:     s.warm.take,
 	}
 	req := &launch.Request{
 		Argv: m.Argv, Cwd: m.Cwd, Env: m.Env, PATH: m.PATH,
@@ -112,6 +113,7 @@ func (s *Server) serveRun(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 	stdout.Close()
 	stderr.Close()
 	writeFrame(c, TypeResult, out)
+	s.warm.refill() // the next run's helper stage, off this run's path
 	// Unblock the reader (the client closes after the result anyway).
 	c.CloseRead()
 	<-readerDone
@@ -126,6 +128,12 @@ type childHandle struct {
 }
 
 func (h *childHandle) started(pid int) {
+	h.mu.Lock()
+	set := h.set
+	h.mu.Unlock()
+	if set {
+		return // known already (RunPID, then run_started)
+	}
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return
@@ -159,6 +167,10 @@ type runAudit struct {
 	inner launch.Auditor
 	child *childHandle
 }
+
+// RunPID is the child's pid as soon as it started (the checkpoint calls
+// it before run_started is written).
+func (r *runAudit) RunPID(pid int) { r.child.started(pid) }
 
 func (r *runAudit) Event(key seal.Key, kind audit.Event, fields map[string]any) {
 	if kind == audit.RunStarted {
