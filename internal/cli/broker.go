@@ -12,7 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/approve"
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/server"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
@@ -43,7 +45,7 @@ asks for the passphrase here again. 'envseal lock' wipes it at once.`,
 	}
 	fl := c.Flags()
 	fl.IntVar(&f.pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N` (at start only)")
-	fl.DurationVar(&f.idle, "idle-lock", broker.DefaultIdleLock, "wipe the key after `DUR` without a request")
+	fl.DurationVar(&f.idle, "idle-lock", server.DefaultIdleLock, "wipe the key after `DUR` without a request")
 	fl.StringVar(&f.approver, "approver", approve.KindTTY, "how to ask you: tty, pinentry, zenity or kdialog")
 	fl.DurationVar(&f.timeout, "approval-timeout", approve.DefaultTimeout, "deny if nobody answers within `DUR` (max 10m)")
 	return c
@@ -86,16 +88,16 @@ func (a *app) runBroker(f *brokerFlags) error {
 	if err != nil {
 		return withHint(err, hintFor(err))
 	}
-	ln, err := broker.Listen("")
+	ln, err := server.Listen("")
 	if err != nil {
 		key.Wipe()
 		hint := "fix the directory named above (it must be yours, mode 0700)"
-		if errors.Is(err, broker.ErrRunning) {
+		if errors.Is(err, wire.ErrRunning) {
 			hint = "use the broker that is running, or stop it first"
 		}
 		return withHint(err, hint)
 	}
-	srv := broker.New(broker.Config{
+	srv := server.New(server.Config{
 		Vault: v, Key: key, ApproverName: f.approver, IdleLock: f.idle,
 		Approver: ap,
 		Audit:    a.runAuditor(v.Dir(), f.approver),
@@ -128,9 +130,9 @@ func (a *app) runBroker(f *brokerFlags) error {
 // runViaBroker runs argv through the broker when its socket answers. done
 // is false when no broker answers (the caller takes the direct path).
 func (a *app) runViaBroker(f *runFlags, argv []string, cwd string, grants []policy.Grant) (done bool, err error) {
-	bc, derr := broker.Dial("")
+	bc, derr := client.Dial("")
 	if derr != nil {
-		if errors.Is(derr, broker.ErrNoBroker) || errors.Is(derr, broker.ErrUnsupported) {
+		if errors.Is(derr, wire.ErrNoBroker) || errors.Is(derr, wire.ErrUnsupported) {
 			return false, nil
 		}
 		// A socket directory that is not ours, a broker of another uid:

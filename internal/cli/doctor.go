@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/audit"
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/guard"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/safefile"
@@ -136,7 +136,7 @@ func (a *app) doctorFacts() guard.Facts {
 		}
 		f.LandlockABI = sandbox.LandlockABI()
 		f.Broker = func() (string, error) {
-			p := broker.SocketPath()
+			p := wire.SocketPath()
 			c, err := net.DialTimeout("unix", p, 500*time.Millisecond)
 			if err != nil {
 				return p, err

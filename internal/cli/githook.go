@@ -14,7 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/detect"
 	"github.com/envseal/envseal/internal/redact"
 	"github.com/envseal/envseal/internal/term"
@@ -362,7 +363,7 @@ func (a *app) storedValueHits(files []*addedFile, pf *passphraseFlag) ([]string,
 		hits, err = a.directValueHits(blob, pf)
 		if errors.Is(err, term.ErrNoTTY) {
 			fix := "start 'envseal broker' in your own terminal, or commit from a terminal"
-			if !errors.Is(berr, broker.ErrNoBroker) {
+			if !errors.Is(berr, wire.ErrNoBroker) {
 				fix = "commit from a terminal, or unlock the broker (its next run asks on its terminal)"
 			}
 			a.warnf("the values of stored secrets were not checked (%s, and there is no terminal to ask the passphrase on); %s", why, fix)
@@ -382,17 +383,17 @@ func (a *app) storedValueHits(files []*addedFile, pf *passphraseFlag) ([]string,
 }
 
 // brokerValueHits asks a running, unlocked broker, in pieces of at most
-// broker.MaxScanSize cut at line ends (the offsets are shifted back).
+// wire.MaxScanSize cut at line ends (the offsets are shifted back).
 func brokerValueHits(blob []byte) ([]detect.ValueHit, string, error) {
 	var all []detect.ValueHit
 	for off := 0; off < len(blob); {
-		end := min(off+broker.MaxScanSize, len(blob))
+		end := min(off+wire.MaxScanSize, len(blob))
 		if end < len(blob) {
 			if i := bytes.LastIndexByte(blob[off:end], '\n'); i > 0 {
 				end = off + i + 1
 			}
 		}
-		c, err := broker.Dial("")
+		c, err := client.Dial("")
 		if err != nil {
 			return nil, "no broker is running", err
 		}

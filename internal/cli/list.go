@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/audit"
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -195,7 +195,7 @@ func ago(d time.Duration) string {
 // the vault directory is hidden, the broker can still read it), else reads
 // the vault and its audit log directly.
 func listEntries() ([]secretHealth, error) {
-	if bc, err := broker.Dial(""); err == nil {
+	if bc, err := client.Dial(""); err == nil {
 		les, err := bc.List()
 		if err != nil {
 			return nil, fmt.Errorf("list through the broker: %w", err)

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/approve"
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/mcpserver"
 	"github.com/envseal/envseal/internal/policy"
@@ -49,7 +49,7 @@ func (a *app) serveMCP() error {
 		// The rules are sealed; an unlocked broker can show them (no
 		// values are in them). Without a broker policy_list says so.
 		Rules: func(context.Context) ([]policy.Rule, error) {
-			bc, err := broker.Dial("")
+			bc, err := client.Dial("")
 			if err != nil {
 				return nil, fmt.Errorf("%w: the rules are sealed; ask the human to start 'envseal broker' (or to run 'envseal policy list')", err)
 			}

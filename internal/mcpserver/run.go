@@ -11,7 +11,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/envfile"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
@@ -147,12 +148,12 @@ func (t *tools) runCommand(ctx context.Context, creq *mcp.CallToolRequest, in Ru
 
 // run goes through the broker when one answers, else the direct path.
 func (t *tools) run(ctx context.Context, req *launch.Request) (*launch.Result, string, error) {
-	bc, err := broker.Dial(t.cfg.Socket)
+	bc, err := client.Dial(t.cfg.Socket)
 	if err == nil {
 		res, err := bc.Run(ctx, req)
 		return res, "broker", err
 	}
-	if !errors.Is(err, broker.ErrNoBroker) && !errors.Is(err, broker.ErrUnsupported) {
+	if !errors.Is(err, wire.ErrNoBroker) && !errors.Is(err, wire.ErrUnsupported) {
 		// A socket directory that is not ours or a broker of another uid:
 		// someone is interfering; do not fall back silently.
 		return nil, "broker", err

@@ -8,7 +8,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/envfile"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -102,7 +103,7 @@ func (t *tools) entries() ([]SecretInfo, string, error) {
 		}
 		return tm.UTC().Format(time.RFC3339)
 	}
-	if bc, err := broker.Dial(t.cfg.Socket); err == nil {
+	if bc, err := client.Dial(t.cfg.Socket); err == nil {
 		les, err := bc.List()
 		if err != nil {
 			return nil, "", fmt.Errorf("list through the broker: %w", err)
@@ -161,9 +162,9 @@ func (t *tools) requestSecret(ctx context.Context, creq *mcp.CallToolRequest, in
 	if err := checkPurpose(in.Purpose); err != nil {
 		return nil, out, err
 	}
-	bc, err := broker.Dial(t.cfg.Socket)
+	bc, err := client.Dial(t.cfg.Socket)
 	if err != nil {
-		if errors.Is(err, broker.ErrNoBroker) || errors.Is(err, broker.ErrUnsupported) {
+		if errors.Is(err, wire.ErrNoBroker) || errors.Is(err, wire.ErrUnsupported) {
 			return nil, out, fmt.Errorf("%w; %s, or ask them to run 'envseal store %s' themselves", err, askForBroker, in.Name)
 		}
 		return nil, out, err

@@ -18,7 +18,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
 )
@@ -274,7 +275,7 @@ func agentFlood(args []string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := broker.Dial("")
+			c, err := client.Dial("")
 			if err == nil {
 				_, err = c.Run(context.Background(), &launch.Request{
 					Argv: []string{"sh", "-c", "touch " + args[1]}, Cwd: filepath.Dir(args[1]), PATH: "/usr/bin:/bin",
@@ -282,7 +283,7 @@ func agentFlood(args []string) error {
 					Grants: []policy.Grant{{Secret: secretName, Env: secretName, Delivery: policy.DeliverEnv}},
 				})
 			}
-			if errors.Is(err, broker.ErrBusy) {
+			if errors.Is(err, wire.ErrBusy) {
 				busy.Add(1)
 			} else {
 				other.Add(1)

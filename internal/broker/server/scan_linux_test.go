@@ -1,7 +1,8 @@
-package broker
+package server
 
 import (
 	"errors"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/broker/wire"
 )
 
 // The scan frame answers names and offsets (never values), refuses
@@ -31,20 +33,23 @@ func TestScanValues(t *testing.T) {
 	r, w, _ := os.Pipe()
 	defer r.Close()
 	defer w.Close()
-	c := dialT(t, tb.sock)
-	b, _ := EncodeFrame(TypeScan, &ScanMsg{Size: 4})
-	if err := c.write(b, unix.UnixRights(int(r.Fd()))); err != nil {
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: tb.sock, Net: "unix"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	f, err := ReadFrame(c.c)
-	if err != nil || f.Type != TypeError || !strings.Contains(DecodeError(f.Payload), "sealed") {
+	b, _ := wire.EncodeFrame(wire.TypeScan, &wire.ScanMsg{Size: 4})
+	if _, _, err := c.WriteMsgUnix(b, unix.UnixRights(int(r.Fd())), nil); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	f, err := wire.ReadFrame(c)
+	if err != nil || f.Type != wire.TypeError || !strings.Contains(wire.DecodeError(f.Payload), "sealed") {
 		t.Fatalf("unsealed content: frame %q err %v", f.Type, err)
 	}
 	c.Close()
 
 	// Over the size limit: refused by the client and by the decoder.
-	if _, err := DecodeScan([]byte(`{"size":9000000}`)); !errors.Is(err, ErrProtocol) {
+	if _, err := wire.DecodeScan([]byte(`{"size":9000000}`)); !errors.Is(err, wire.ErrProtocol) {
 		t.Errorf("DecodeScan(over limit) = %v", err)
 	}
 
@@ -55,7 +60,7 @@ func TestScanValues(t *testing.T) {
 		lim.allow(now, 1)
 	}
 	_, err = dialT(t, tb.sock).ScanValues(content)
-	var re *ErrRefused
+	var re *wire.ErrRefused
 	if !errors.As(err, &re) || !strings.Contains(re.Msg, "too many value scans") {
 		t.Fatalf("over budget: %v", err)
 	}

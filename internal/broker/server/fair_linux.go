@@ -1,4 +1,4 @@
-package broker
+package server
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/seal"
 )
 
@@ -30,26 +31,6 @@ const (
 	MaxJailed = 128
 )
 
-// busyPrefix starts every refusal for lack of capacity; ErrRefused.Is
-// matches it to ErrBusy.
-const busyPrefix = "busy: "
-
-// jailPrefix starts every refusal of something a jailed client may not
-// do; ErrRefused.Is matches it to ErrFromJail.
-const jailPrefix = "refused inside a jail: "
-
-// Is lets callers match a refusal with errors.Is(err, ErrBusy) or
-// errors.Is(err, ErrFromJail).
-func (e *ErrRefused) Is(target error) bool {
-	switch target {
-	case ErrBusy:
-		return len(e.Msg) >= len(busyPrefix) && e.Msg[:len(busyPrefix)] == busyPrefix
-	case ErrFromJail:
-		return len(e.Msg) >= len(jailPrefix) && e.Msg[:len(jailPrefix)] == jailPrefix
-	}
-	return false
-}
-
 // budgets counts the jails' requests in flight.
 type budgets struct {
 	mu     sync.Mutex
@@ -68,9 +49,9 @@ func (b *budgets) enter(p peer) (release func(), refusal string) {
 	}
 	switch {
 	case b.flight[p.ns] >= MaxJailInFlight:
-		return nil, fmt.Sprintf("%sthis jail already has %d requests in flight (the limit per jail); wait for one to finish", busyPrefix, MaxJailInFlight)
+		return nil, fmt.Sprintf("%sthis jail already has %d requests in flight (the limit per jail); wait for one to finish", wire.BusyPrefix, MaxJailInFlight)
 	case b.total >= MaxJailed:
-		return nil, fmt.Sprintf("%sjailed clients have %d requests in flight (the limit for all jails); wait for one to finish", busyPrefix, MaxJailed)
+		return nil, fmt.Sprintf("%sjailed clients have %d requests in flight (the limit for all jails); wait for one to finish", wire.BusyPrefix, MaxJailed)
 	}
 	b.flight[p.ns]++
 	b.total++
@@ -96,7 +77,7 @@ func (b *budgets) enterStore(p peer) (release func(), refusal string) {
 		b.flight, b.stores, b.peers = map[string]int{}, map[string]int{}, map[int]int{}
 	}
 	if b.stores[p.ns] >= MaxJailStores {
-		return nil, fmt.Sprintf("%sa store request from this jail is already waiting for the human (the limit is %d)", busyPrefix, MaxJailStores)
+		return nil, fmt.Sprintf("%sa store request from this jail is already waiting for the human (the limit is %d)", wire.BusyPrefix, MaxJailStores)
 	}
 	b.stores[p.ns]++
 	return func() {

@@ -1,5 +1,5 @@
 //go:build !race
 
-package broker
+package server
 
 const raceEnabled = false

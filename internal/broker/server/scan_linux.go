@@ -1,4 +1,4 @@
-package broker
+package server
 
 import (
 	"fmt"
@@ -8,8 +8,21 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/detect"
 	"github.com/envseal/envseal/internal/redact"
+)
+
+// The scan frame is an oracle ("does this text contain a stored value?"),
+// so it is bounded: content at most wire.MaxScanSize, at most
+// scanBudgetBytes and scanBudgetCount scans per scanWindow for the whole
+// broker (whoever asks), one scan at a time, never an unlock prompt (a
+// locked broker refuses), and one audit record per scan with the size and
+// hit count.
+const (
+	scanWindow      = 10 * time.Minute
+	scanBudgetBytes = 32 << 20
+	scanBudgetCount = 120
 )
 
 // scanSeals must all be set on the content memfd: the broker reads bytes
@@ -54,9 +67,9 @@ func (l *scanLimiter) allow(now time.Time, n int64) (bool, time.Duration) {
 }
 
 // serveScan answers where stored values occur in the content sent.
-func (s *Server) serveScan(c *net.UnixConn, f Frame, fds []int, peerPID int) {
+func (s *Server) serveScan(c *net.UnixConn, f wire.Frame, fds []int, peerPID int) {
 	defer closeFDs(fds)
-	m, err := DecodeScan(f.Payload)
+	m, err := wire.DecodeScan(f.Payload)
 	if err != nil {
 		writeError(c, err.Error())
 		return
@@ -113,7 +126,7 @@ func (s *Server) serveScan(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 		writeError(c, "list: "+err.Error())
 		return
 	}
-	res := &ScanResultMsg{Hits: []detect.ValueHit{}}
+	res := &wire.ScanResultMsg{Hits: []detect.ValueHit{}}
 	var secrets []redact.Secret
 	defer func() {
 		for _, sec := range secrets {
@@ -143,49 +156,5 @@ func (s *Server) serveScan(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 	}
 	res.Total = total
 	s.cfg.Audit.Event(k, "value_scan", map[string]any{"bytes": m.Size, "hits": total, "secrets": res.Secrets, "pid": peerPID})
-	writeFrame(c, TypeScanOK, res)
-}
-
-// ScanValues asks the broker where stored secrets' values occur in
-// content (at most MaxScanSize bytes). The answer has names and offsets,
-// never values.
-func (c *Conn) ScanValues(content []byte) (*ScanResultMsg, error) {
-	defer c.c.Close()
-	if len(content) > MaxScanSize {
-		return nil, fmt.Errorf("scan of %d bytes is over the %d-byte limit", len(content), MaxScanSize)
-	}
-	fd, err := unix.MemfdCreate("envseal-scan", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	if err != nil {
-		return nil, fmt.Errorf("memfd_create: %w", err)
-	}
-	defer unix.Close(fd)
-	for off := 0; off < len(content); {
-		n, err := unix.Write(fd, content[off:])
-		if err != nil {
-			return nil, fmt.Errorf("write scan content: %w", err)
-		}
-		off += n
-	}
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, scanSeals|unix.F_SEAL_SEAL); err != nil {
-		return nil, fmt.Errorf("seal scan content: %w", err)
-	}
-	b, err := EncodeFrame(TypeScan, &ScanMsg{Size: int64(len(content))})
-	if err != nil {
-		return nil, err
-	}
-	if err := c.write(b, unix.UnixRights(fd)); err != nil {
-		return nil, fmt.Errorf("send to broker: %w", err)
-	}
-	c.c.SetReadDeadline(time.Now().Add(60 * time.Second))
-	f, err := ReadFrame(c.c)
-	if err != nil {
-		return nil, fmt.Errorf("read broker reply: %w", err)
-	}
-	if f.Type == TypeError {
-		return nil, &ErrRefused{Msg: DecodeError(f.Payload)}
-	}
-	if f.Type != TypeScanOK {
-		return nil, protoErr("unexpected reply %q to scan", f.Type)
-	}
-	return DecodeScanResult(f.Payload)
+	writeFrame(c, wire.TypeScanOK, res)
 }

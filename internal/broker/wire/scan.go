@@ -1,8 +1,6 @@
-package broker
+package wire
 
 import (
-	"time"
-
 	"github.com/envseal/envseal/internal/detect"
 )
 
@@ -12,16 +10,10 @@ import (
 // secret names and byte offsets, never a value.
 //
 // The frame is an oracle ("does this text contain a stored value?"), so it
-// is bounded: content at most MaxScanSize, at most scanBudgetBytes and
-// scanBudgetCount scans per scanWindow for the whole broker (whoever
-// asks), one scan at a time, never an unlock prompt (a locked broker
-// refuses), and one audit record per scan with the size and hit count.
-const (
-	MaxScanSize     = 8 << 20
-	scanWindow      = 10 * time.Minute
-	scanBudgetBytes = 32 << 20
-	scanBudgetCount = 120
-)
+// is bounded: content at most MaxScanSize, and the server's budget
+// (server/scan_linux.go).
+// MaxScanSize bounds the content of one scan.
+const MaxScanSize = 8 << 20
 
 // ScanMsg announces the content's size; the content is the one descriptor
 // sent with the frame (a memfd sealed against writes, shrinking and
@@ -47,7 +39,7 @@ func DecodeScan(p []byte) (*ScanMsg, error) {
 		return nil, err
 	}
 	if m.Size < 0 || m.Size > MaxScanSize {
-		return nil, protoErr("scan of %d bytes (max %d)", m.Size, MaxScanSize)
+		return nil, Errorf("scan of %d bytes (max %d)", m.Size, MaxScanSize)
 	}
 	return &m, nil
 }
@@ -59,7 +51,7 @@ func DecodeScanResult(p []byte) (*ScanResultMsg, error) {
 		return nil, err
 	}
 	if len(m.Hits) > detect.MaxValueHits {
-		return nil, protoErr("%d hits (max %d)", len(m.Hits), detect.MaxValueHits)
+		return nil, Errorf("%d hits (max %d)", len(m.Hits), detect.MaxValueHits)
 	}
 	return &m, nil
 }

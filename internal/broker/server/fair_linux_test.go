@@ -1,4 +1,4 @@
-package broker
+package server
 
 import (
 	"bufio"
@@ -20,6 +20,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/seal"
 )
@@ -44,7 +46,7 @@ func clientMode(mode, sock string, args []string) int {
 	// Runs start in the marker's directory: a contained run writes only
 	// beneath its working directory.
 	run := func(ctx context.Context, cwd string, argv ...string) error {
-		c, err := Dial(sock)
+		c, err := client.Dial(sock)
 		if err != nil {
 			return err
 		}
@@ -63,7 +65,7 @@ func clientMode(mode, sock string, args []string) int {
 		for i := 0; i < n; i++ {
 			go func() {
 				err := run(context.Background(), filepath.Dir(args[1]), "sh", "-c", "touch "+args[1])
-				if errors.Is(err, ErrBusy) {
+				if errors.Is(err, wire.ErrBusy) {
 					busy.Add(1)
 				} else {
 					other.Add(1)
@@ -79,26 +81,26 @@ func clientMode(mode, sock string, args []string) int {
 		io.Copy(io.Discard, os.Stdin) // hold the flood until the test is done
 		return 0
 	case "lock":
-		c, err := Dial(sock)
+		c, err := client.Dial(sock)
 		if err == nil {
 			err = c.Lock()
 		}
-		fmt.Printf("lock: fromjail=%v err=%v\n", errors.Is(err, ErrFromJail), err)
+		fmt.Printf("lock: fromjail=%v err=%v\n", errors.Is(err, wire.ErrFromJail), err)
 		return 0
 	case "stores": // two store requests at once; the jail's budget is one
 		// Each result is printed as it comes: the first waits for a human
 		// who never answers the jail, until the test ends this process.
 		for i := 0; i < 2; i++ {
 			go func() {
-				c, err := Dial(sock)
+				c, err := client.Dial(sock)
 				if err == nil {
-					var r *StoreResultMsg
+					var r *wire.StoreResultMsg
 					if r, err = c.Store(fmt.Sprintf("NEW_%d", i), "x"); err == nil {
 						fmt.Printf("STORE %d stored=%v %s\n", i, r.Stored, r.Reason)
 						return
 					}
 				}
-				fmt.Printf("STORE %d busy=%v %v\n", i, errors.Is(err, ErrBusy), err)
+				fmt.Printf("STORE %d busy=%v %v\n", i, errors.Is(err, wire.ErrBusy), err)
 			}()
 			time.Sleep(300 * time.Millisecond) // the first one waits for the human by now
 		}
@@ -183,7 +185,7 @@ func TestJailFloodLeavesHumanServed(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := Dial(tb.sock)
+	c, err := client.Dial(tb.sock)
 	if err != nil {
 		t.Fatalf("the human's dial during the flood: %v", err)
 	}
@@ -196,7 +198,7 @@ func TestJailFloodLeavesHumanServed(t *testing.T) {
 	if ap.human.Load() != 1 {
 		t.Errorf("%d human prompts, want 1", ap.human.Load())
 	}
-	c, _ = Dial(tb.sock)
+	c, _ = client.Dial(tb.sock)
 	if st, err := c.Status(); err != nil || st.Locked {
 		t.Errorf("the human's status during the flood: %+v, %v", st, err)
 	}
@@ -228,7 +230,7 @@ func TestJailStoreBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, "the jail's first store prompt", func() bool { return ap.onScreen.Load() == 1 })
-	c, err := Dial(tb.sock)
+	c, err := client.Dial(tb.sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +317,7 @@ func TestCancelledRunNeverStarts(t *testing.T) {
 		tb := startBroker(t, approve.AllowOnce, nil)
 		dir := t.TempDir()
 		marker := filepath.Join(dir, "ran")
-		c, err := Dial(tb.sock)
+		c, err := client.Dial(tb.sock)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,7 +339,7 @@ func TestCancelledRunNeverStarts(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				done := make(chan error, 1)
 				go func() {
-					c, err := Dial(tb.sock)
+					c, err := client.Dial(tb.sock)
 					if err == nil {
 						req := runReq("sh", "-c", "touch "+marker)
 						req.Cwd = dir
@@ -389,7 +391,7 @@ func TestCancelledRunNeverStarts(t *testing.T) {
 // program, not a withdrawal: the run goes on to its own exit status.
 func TestWithdrawAfterStartIsASignal(t *testing.T) {
 	tb := startBroker(t, approve.AllowOnce, nil)
-	c, err := Dial(tb.sock)
+	c, err := client.Dial(tb.sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,8 +406,7 @@ func TestWithdrawAfterStartIsASignal(t *testing.T) {
 	if n := tb.srv.approver.withdraw(os.Getpid()); n != 0 {
 		t.Errorf("withdrew %d prompts of a run that already started", n)
 	}
-	fb, _ := EncodeFrame(TypeSignal, &SignalMsg{Signal: int(syscall.SIGINT)})
-	c.write(fb, nil)
+	c.Signal(int(syscall.SIGINT))
 	select {
 	case res := <-done:
 		if res == nil || res.ExitCode != 42 {

@@ -1,4 +1,4 @@
-package broker
+package wire
 
 import (
 	"bytes"
@@ -59,7 +59,8 @@ const (
 // ErrProtocol wraps every malformed-input failure of the decoder.
 var ErrProtocol = errors.New("broker protocol error")
 
-func protoErr(format string, args ...any) error {
+// Errorf is an ErrProtocol with context.
+func Errorf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrProtocol, fmt.Sprintf(format, args...))
 }
 
@@ -133,7 +134,7 @@ type ErrorMsg struct {
 // AppendFrame appends the encoding of one frame to dst.
 func AppendFrame(dst []byte, typ byte, payload []byte) ([]byte, error) {
 	if len(payload) > MaxPayload {
-		return dst, protoErr("payload of %d bytes is over the %d-byte limit", len(payload), MaxPayload)
+		return dst, Errorf("payload of %d bytes is over the %d-byte limit", len(payload), MaxPayload)
 	}
 	dst = append(dst, Version, typ)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)))
@@ -157,10 +158,10 @@ func EncodeFrame(typ byte, v any) ([]byte, error) {
 // length.
 func ParseHeader(h []byte) (typ byte, n int, err error) {
 	if len(h) < HeaderSize {
-		return 0, 0, protoErr("short header")
+		return 0, 0, Errorf("short header")
 	}
 	if h[0] != Version {
-		return 0, 0, protoErr("protocol version %d (this envseal speaks %d)", h[0], Version)
+		return 0, 0, Errorf("protocol version %d (this envseal speaks %d)", h[0], Version)
 	}
 	typ = h[1]
 	switch typ {
@@ -168,11 +169,11 @@ func ParseHeader(h []byte) (typ byte, n int, err error) {
 	case TypeRun, TypeSignal, TypeStatus, TypeLock, TypeList, TypeStore, TypePolicy,
 		TypeResult, TypeStatusOK, TypeOK, TypeListOK, TypeStoreOK, TypePolicyOK, TypeError:
 	default:
-		return 0, 0, protoErr("unknown frame type %#x", typ)
+		return 0, 0, Errorf("unknown frame type %#x", typ)
 	}
 	l := binary.BigEndian.Uint32(h[2:HeaderSize])
 	if l > MaxPayload {
-		return 0, 0, protoErr("payload of %d bytes is over the %d-byte limit", l, MaxPayload)
+		return 0, 0, Errorf("payload of %d bytes is over the %d-byte limit", l, MaxPayload)
 	}
 	return typ, int(l), nil
 }
@@ -184,10 +185,11 @@ func ReadFrame(r io.Reader) (Frame, error) {
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return Frame{}, err
 	}
-	return readPayload(r, h[:])
+	return ReadPayload(r, h[:])
 }
 
-func readPayload(r io.Reader, h []byte) (Frame, error) {
+// ReadPayload reads the payload of the frame whose header is h.
+func ReadPayload(r io.Reader, h []byte) (Frame, error) {
 	typ, n, err := ParseHeader(h)
 	if err != nil {
 		return Frame{}, err
@@ -208,10 +210,10 @@ func decodeJSON(p []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(p))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
-		return protoErr("%v", err)
+		return Errorf("%v", err)
 	}
 	if d.More() {
-		return protoErr("trailing data after the message")
+		return Errorf("trailing data after the message")
 	}
 	return nil
 }
@@ -226,17 +228,17 @@ func DecodeRun(p []byte) (*RunMsg, error) {
 	}
 	switch {
 	case len(m.Argv) == 0:
-		return nil, protoErr("empty argv")
+		return nil, Errorf("empty argv")
 	case len(m.Argv) > MaxArgs:
-		return nil, protoErr("%d arguments (max %d)", len(m.Argv), MaxArgs)
+		return nil, Errorf("%d arguments (max %d)", len(m.Argv), MaxArgs)
 	case len(m.Env) > MaxEnv:
-		return nil, protoErr("%d environment entries (max %d)", len(m.Env), MaxEnv)
+		return nil, Errorf("%d environment entries (max %d)", len(m.Env), MaxEnv)
 	case len(m.Grants) > MaxGrants:
-		return nil, protoErr("%d secrets (max %d)", len(m.Grants), MaxGrants)
+		return nil, Errorf("%d secrets (max %d)", len(m.Grants), MaxGrants)
 	case !strings.HasPrefix(m.Cwd, "/"):
-		return nil, protoErr("cwd is not absolute")
+		return nil, Errorf("cwd is not absolute")
 	case len(m.RW) > MaxGrants:
-		return nil, protoErr("%d writable dirs (max %d)", len(m.RW), MaxGrants)
+		return nil, Errorf("%d writable dirs (max %d)", len(m.RW), MaxGrants)
 	}
 	strs := [][]string{m.Argv, m.Env, m.RW, {m.Cwd, m.PATH, m.Sandbox, m.OnLeak}}
 	for _, g := range m.Grants {
@@ -245,7 +247,7 @@ func DecodeRun(p []byte) (*RunMsg, error) {
 	for _, ss := range strs {
 		for _, s := range ss {
 			if len(s) > MaxString || strings.IndexByte(s, 0) >= 0 {
-				return nil, protoErr("a string is over %d bytes or holds a NUL byte", MaxString)
+				return nil, Errorf("a string is over %d bytes or holds a NUL byte", MaxString)
 			}
 		}
 	}
@@ -260,7 +262,7 @@ func DecodeSignal(p []byte) (int, error) {
 		return 0, err
 	}
 	if !forwardable(m.Signal) {
-		return 0, protoErr("signal %d is not forwarded", m.Signal)
+		return 0, Errorf("signal %d is not forwarded", m.Signal)
 	}
 	return m.Signal, nil
 }
@@ -360,10 +362,10 @@ func DecodeStore(p []byte) (*StoreMsg, error) {
 		return nil, err
 	}
 	if err := vault.ValidName(m.Name); err != nil {
-		return nil, protoErr("%v", err)
+		return nil, Errorf("%v", err)
 	}
 	if len(m.Purpose) > MaxPurpose || strings.IndexByte(m.Purpose, 0) >= 0 {
-		return nil, protoErr("purpose is over %d bytes or holds a NUL byte", MaxPurpose)
+		return nil, Errorf("purpose is over %d bytes or holds a NUL byte", MaxPurpose)
 	}
 	return &m, nil
 }

@@ -1,4 +1,4 @@
-package broker
+package server
 
 import (
 	"bytes"
@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/broker/client"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/vault"
 )
 
-func dialT(t *testing.T, sock string) *Conn {
+func dialT(t *testing.T, sock string) *client.Conn {
 	t.Helper()
-	c, err := Dial(sock)
+	c, err := client.Dial(sock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
-// Package broker is the long-running envseal daemon a human starts in a
-// terminal of their own, its wire protocol, and the client `envseal run`
-// uses when the broker's socket answers.
+// Package server is the long-running envseal broker a human starts in a
+// terminal of their own. Its wire protocol is package wire; the client
+// `envseal run`, the git hook and the MCP server use is package client.
 //
 // Why a broker: in direct mode the agent and the human share a terminal
 // and the passphrase is typed for every run. The broker unlocks once, shows
@@ -15,4 +15,4 @@
 // stderr travel as SCM_RIGHTS with the run frame, so the child's output
 // is scrubbed by the broker and written straight to the client's
 // descriptors — no plaintext ever crosses the socket.
-package broker
+package server

@@ -1,4 +1,4 @@
-package broker
+package server
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/exeseal"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/vault"
@@ -108,7 +109,7 @@ func (s *Server) Serve(ln *net.UnixListener) error {
 		}
 		// Who is asking decides which budget the connection takes: a jail
 		// cannot use up the human's slots.
-		cred, err := peerCred(c)
+		cred, err := wire.PeerCred(c)
 		if err != nil {
 			writeError(c, "cannot identify the peer")
 			c.Close()
@@ -129,7 +130,7 @@ func (s *Server) Serve(ln *net.UnixListener) error {
 			case s.slots <- struct{}{}:
 				release = func() { <-s.slots }
 			default:
-				writeError(c, busyPrefix+"the broker has too many clients; try again")
+				writeError(c, wire.BusyPrefix+"the broker has too many clients; try again")
 				c.Close()
 				continue
 			}
@@ -163,11 +164,11 @@ func (s *Server) Lock() {
 }
 
 // Status reports the broker's state.
-func (s *Server) Status() *StatusMsg {
+func (s *Server) Status() *wire.StatusMsg {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &StatusMsg{
-		Version: Version, PID: os.Getpid(), Locked: !s.key.Valid(),
+	return &wire.StatusMsg{
+		Version: wire.Version, PID: os.Getpid(), Locked: !s.key.Valid(),
 		IdleLock: int64(s.cfg.IdleLock / time.Second), Active: s.active,
 		Served: s.served.Load(), Approver: s.cfg.ApproverName,
 	}
@@ -217,7 +218,7 @@ func (s *Server) unlock() (seal.Key, error) {
 	}
 	s.mu.Unlock()
 	if s.cfg.Unlock == nil {
-		return seal.Key{}, ErrLocked
+		return seal.Key{}, wire.ErrLocked
 	}
 	s.unlockMu.Lock()
 	defer s.unlockMu.Unlock()
@@ -274,10 +275,10 @@ func (s *Server) handle(c *net.UnixConn, cred *unix.Ucred, p peer) {
 		}()
 	}
 	switch f.Type {
-	case TypeStatus:
+	case wire.TypeStatus:
 		closeFDs(fds)
-		writeFrame(c, TypeStatusOK, s.Status())
-	case TypeLock:
+		writeFrame(c, wire.TypeStatusOK, s.Status())
+	case wire.TypeLock:
 		closeFDs(fds)
 		if p.jailed {
 			// A lock makes the next run ask for the passphrase: from inside
@@ -286,24 +287,24 @@ func (s *Server) handle(c *net.UnixConn, cred *unix.Ucred, p peer) {
 			// applies).
 			s.auditEvent("lock_refused", map[string]any{"requester_pid": p.pid, "reason": "jailed client"})
 			s.cfg.Logf("refused envseal lock from inside a jail (pid %d)", p.pid)
-			writeError(c, jailPrefix+"envseal lock would make the broker ask for the passphrase when the agent chooses")
+			writeError(c, wire.JailPrefix+"envseal lock would make the broker ask for the passphrase when the agent chooses")
 			return
 		}
 		s.Lock()
-		writeFrame(c, TypeOK, nil)
-	case TypeWithdraw:
+		writeFrame(c, wire.TypeOK, nil)
+	case wire.TypeWithdraw:
 		closeFDs(fds)
 		n := s.approver.withdraw(p.pid)
-		writeFrame(c, TypeWithdrawOK, &WithdrawMsg{Withdrawn: n})
-	case TypeRun:
+		writeFrame(c, wire.TypeWithdrawOK, &wire.WithdrawMsg{Withdrawn: n})
+	case wire.TypeRun:
 		s.serveRun(c, f, fds, int(cred.Pid))
-	case TypeList:
+	case wire.TypeList:
 		closeFDs(fds)
 		s.serveList(c)
-	case TypePolicy:
+	case wire.TypePolicy:
 		closeFDs(fds)
 		s.servePolicy(c)
-	case TypeStore:
+	case wire.TypeStore:
 		closeFDs(fds)
 		if p.jailed {
 			release, refusal := s.jails.enterStore(p)
@@ -314,7 +315,7 @@ func (s *Server) handle(c *net.UnixConn, cred *unix.Ucred, p peer) {
 			defer release()
 		}
 		s.serveStore(c, f, int(cred.Pid))
-	case TypeScan:
+	case wire.TypeScan:
 		s.serveScan(c, f, fds, int(cred.Pid))
 	default:
 		closeFDs(fds)
@@ -325,39 +326,39 @@ func (s *Server) handle(c *net.UnixConn, cred *unix.Ucred, p peer) {
 // readFirstFrame reads the header with recvmsg so descriptors sent with
 // the frame arrive with it, then the payload. Descriptors on any later
 // read are discarded by the kernel (plain read(2)).
-func readFirstFrame(c *net.UnixConn) (Frame, []int, error) {
-	var h [HeaderSize]byte
+func readFirstFrame(c *net.UnixConn) (wire.Frame, []int, error) {
+	var h [wire.HeaderSize]byte
 	oob := make([]byte, unix.CmsgSpace(3*4))
 	got := 0
 	var fds []int
-	for got < HeaderSize {
+	for got < wire.HeaderSize {
 		n, oobn, flags, _, err := c.ReadMsgUnix(h[got:], oob)
 		if oobn > 0 {
 			more, perr := parseRights(oob[:oobn])
 			fds = append(fds, more...)
 			if perr != nil {
-				return Frame{}, fds, perr
+				return wire.Frame{}, fds, perr
 			}
 		}
 		if flags&unix.MSG_CTRUNC != 0 {
-			return Frame{}, fds, protoErr("too many descriptors")
+			return wire.Frame{}, fds, wire.Errorf("too many descriptors")
 		}
 		if err != nil {
-			return Frame{}, fds, fmt.Errorf("read request: %w", err)
+			return wire.Frame{}, fds, fmt.Errorf("read request: %w", err)
 		}
 		if n == 0 {
-			return Frame{}, fds, protoErr("connection closed before a request")
+			return wire.Frame{}, fds, wire.Errorf("connection closed before a request")
 		}
 		got += n
 	}
-	f, err := readPayload(c, h[:])
+	f, err := wire.ReadPayload(c, h[:])
 	return f, fds, err
 }
 
 func parseRights(oob []byte) ([]int, error) {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
-		return nil, protoErr("control message: %v", err)
+		return nil, wire.Errorf("control message: %v", err)
 	}
 	var fds []int
 	for _, m := range msgs {
@@ -366,7 +367,7 @@ func parseRights(oob []byte) ([]int, error) {
 		}
 		r, err := unix.ParseUnixRights(&m)
 		if err != nil {
-			return fds, protoErr("rights: %v", err)
+			return fds, wire.Errorf("rights: %v", err)
 		}
 		fds = append(fds, r...)
 	}
@@ -380,7 +381,7 @@ func closeFDs(fds []int) {
 }
 
 func writeFrame(c *net.UnixConn, typ byte, v any) error {
-	b, err := EncodeFrame(typ, v)
+	b, err := wire.EncodeFrame(typ, v)
 	if err != nil {
 		return err
 	}
@@ -390,7 +391,7 @@ func writeFrame(c *net.UnixConn, typ byte, v any) error {
 }
 
 func writeError(c *net.UnixConn, msg string) {
-	writeFrame(c, TypeError, &ErrorMsg{Msg: msg})
+	writeFrame(c, wire.TypeError, &wire.ErrorMsg{Msg: msg})
 }
 
 // serveList answers with names and metadata; a jailed client cannot read
@@ -401,7 +402,7 @@ func (s *Server) serveList(c *net.UnixConn) {
 		writeError(c, "list: "+err.Error())
 		return
 	}
-	out := &ListMsg{Secrets: []ListEntry{}}
+	out := &wire.ListMsg{Secrets: []wire.ListEntry{}}
 	names := make([]string, len(ents))
 	for i, e := range ents {
 		names[i] = e.Name
@@ -411,7 +412,7 @@ func (s *Server) serveList(c *net.UnixConn) {
 		uses, complete = nil, false
 	}
 	for _, e := range ents {
-		le := ListEntry{Name: e.Name}
+		le := wire.ListEntry{Name: e.Name}
 		if e.Err != nil {
 			le.Error = e.Err.Error()
 		} else {
@@ -421,7 +422,7 @@ func (s *Server) serveList(c *net.UnixConn) {
 		}
 		out.Secrets = append(out.Secrets, le)
 	}
-	writeFrame(c, TypeListOK, out)
+	writeFrame(c, wire.TypeListOK, out)
 }
 
 // serveStore asks the human, on the broker's channel, to accept a request
@@ -429,14 +430,14 @@ func (s *Server) serveList(c *net.UnixConn) {
 // an agent injects cannot accept it) and then to type the value. The value
 // goes from the broker's terminal straight into the vault; the client only
 // learns stored or not.
-func (s *Server) serveStore(c *net.UnixConn, f Frame, peerPID int) {
-	m, err := DecodeStore(f.Payload)
+func (s *Server) serveStore(c *net.UnixConn, f wire.Frame, peerPID int) {
+	m, err := wire.DecodeStore(f.Payload)
 	if err != nil {
 		writeError(c, err.Error())
 		return
 	}
 	reply := func(stored bool, reason string) {
-		writeFrame(c, TypeStoreOK, &StoreResultMsg{Stored: stored, Reason: reason})
+		writeFrame(c, wire.TypeStoreOK, &wire.StoreResultMsg{Stored: stored, Reason: reason})
 	}
 	if s.cfg.ReadValue == nil {
 		reply(false, "the broker has no terminal to type a value on")
@@ -541,5 +542,5 @@ func (s *Server) servePolicy(c *net.UnixConn) {
 	if rules == nil {
 		rules = []policy.Rule{}
 	}
-	writeFrame(c, TypePolicyOK, &PolicyMsg{Rules: rules})
+	writeFrame(c, wire.TypePolicyOK, &wire.PolicyMsg{Rules: rules})
 }

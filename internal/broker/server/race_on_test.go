@@ -1,6 +1,6 @@
 //go:build race
 
-package broker
+package server
 
 // The race detector's shadow memory never goes back to the OS, so RSS
 // is not compared under it.

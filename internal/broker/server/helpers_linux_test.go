@@ -1,4 +1,4 @@
-package broker
+package server
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
@@ -52,16 +53,16 @@ func rawStatusClient(sock string) int {
 		return 2
 	}
 	defer c.Close()
-	b, _ := EncodeFrame(TypeStatus, nil)
+	b, _ := wire.EncodeFrame(wire.TypeStatus, nil)
 	c.Write(b)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	f, err := ReadFrame(c)
+	f, err := wire.ReadFrame(c)
 	if err != nil {
 		fmt.Printf("read: %v\n", err)
 		return 3
 	}
-	if f.Type == TypeError {
-		fmt.Printf("error: %s\n", DecodeError(f.Payload))
+	if f.Type == wire.TypeError {
+		fmt.Printf("error: %s\n", wire.DecodeError(f.Payload))
 		return 0
 	}
 	fmt.Printf("reply %c\n", f.Type)
@@ -114,7 +115,7 @@ func startBroker(t *testing.T, d approve.Decision, cfg func(*Config)) *testBroke
 	if cfg != nil {
 		cfg(&c)
 	}
-	tb.sock = filepath.Join(dir, "run", SocketName)
+	tb.sock = filepath.Join(dir, "run", wire.SocketName)
 	ln, err := Listen(tb.sock)
 	if err != nil {
 		t.Fatal(err)
@@ -177,4 +178,12 @@ func rssKiB(t *testing.T) int {
 	}
 	t.Fatal("no VmRSS")
 	return 0
+}
+
+func frame(t testing.TB, typ byte, v any) []byte {
+	b, err := wire.EncodeFrame(typ, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -1,4 +1,4 @@
-package broker
+package client
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
 )
@@ -34,26 +35,26 @@ var _ launch.Runner = (*Conn)(nil)
 // only to a broker of the same user.
 func Dial(path string) (*Conn, error) {
 	if path == "" {
-		path = SocketPath()
+		path = wire.SocketPath()
 	}
-	if err := checkDir(filepath.Dir(path)); err != nil {
+	if err := wire.CheckDir(filepath.Dir(path)); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%w (%s)", ErrNoBroker, path)
+			return nil, fmt.Errorf("%w (%s)", wire.ErrNoBroker, path)
 		}
 		return nil, err
 	}
 	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
-		return nil, fmt.Errorf("%w (%s): %w", ErrNoBroker, path, err)
+		return nil, fmt.Errorf("%w (%s): %w", wire.ErrNoBroker, path, err)
 	}
-	cred, err := peerCred(c)
+	cred, err := wire.PeerCred(c)
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
 	if int(cred.Uid) != os.Getuid() {
 		c.Close()
-		return nil, fmt.Errorf("%w: %s is served by uid %d", ErrPeer, path, cred.Uid)
+		return nil, fmt.Errorf("%w: %s is served by uid %d", wire.ErrPeer, path, cred.Uid)
 	}
 	return &Conn{c: c, Path: path}, nil
 }
@@ -68,30 +69,25 @@ func (c *Conn) write(b []byte, oob []byte) error {
 	return err
 }
 
-// ErrRefused is a protocol-level refusal from the broker.
-type ErrRefused struct{ Msg string }
-
-func (e *ErrRefused) Error() string { return "broker refused the request: " + e.Msg }
-
-func (c *Conn) roundTrip(typ byte) (Frame, error) {
+func (c *Conn) roundTrip(typ byte) (wire.Frame, error) {
 	defer c.c.Close()
-	b, err := EncodeFrame(typ, nil)
+	b, err := wire.EncodeFrame(typ, nil)
 	if err != nil {
-		return Frame{}, err
+		return wire.Frame{}, err
 	}
 	if err := c.write(b, nil); err != nil {
 		if r := c.refusal(); r != nil {
-			return Frame{}, r
+			return wire.Frame{}, r
 		}
-		return Frame{}, fmt.Errorf("send to broker: %w", err)
+		return wire.Frame{}, fmt.Errorf("send to broker: %w", err)
 	}
 	c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	f, err := ReadFrame(c.c)
+	f, err := wire.ReadFrame(c.c)
 	if err != nil {
-		return Frame{}, fmt.Errorf("read broker reply: %w", err)
+		return wire.Frame{}, fmt.Errorf("read broker reply: %w", err)
 	}
-	if f.Type == TypeError {
-		return Frame{}, &ErrRefused{Msg: DecodeError(f.Payload)}
+	if f.Type == wire.TypeError {
+		return wire.Frame{}, &wire.ErrRefused{Msg: wire.DecodeError(f.Payload)}
 	}
 	return f, nil
 }
@@ -101,35 +97,35 @@ func (c *Conn) roundTrip(typ byte) (Frame, error) {
 // with EPIPE, but the reason is still there to read.
 func (c *Conn) refusal() error {
 	c.c.SetReadDeadline(time.Now().Add(time.Second))
-	f, err := ReadFrame(c.c)
-	if err != nil || f.Type != TypeError {
+	f, err := wire.ReadFrame(c.c)
+	if err != nil || f.Type != wire.TypeError {
 		return nil
 	}
-	return &ErrRefused{Msg: DecodeError(f.Payload)}
+	return &wire.ErrRefused{Msg: wire.DecodeError(f.Payload)}
 }
 
 // Status asks the broker for its state.
-func (c *Conn) Status() (*StatusMsg, error) {
-	f, err := c.roundTrip(TypeStatus)
+func (c *Conn) Status() (*wire.StatusMsg, error) {
+	f, err := c.roundTrip(wire.TypeStatus)
 	if err != nil {
 		return nil, err
 	}
-	if f.Type != TypeStatusOK {
-		return nil, protoErr("unexpected reply %q to status", f.Type)
+	if f.Type != wire.TypeStatusOK {
+		return nil, wire.Errorf("unexpected reply %q to status", f.Type)
 	}
-	return DecodeStatus(f.Payload)
+	return wire.DecodeStatus(f.Payload)
 }
 
 // List asks the broker for secret names and metadata.
-func (c *Conn) List() ([]ListEntry, error) {
-	f, err := c.roundTrip(TypeList)
+func (c *Conn) List() ([]wire.ListEntry, error) {
+	f, err := c.roundTrip(wire.TypeList)
 	if err != nil {
 		return nil, err
 	}
-	if f.Type != TypeListOK {
-		return nil, protoErr("unexpected reply %q to list", f.Type)
+	if f.Type != wire.TypeListOK {
+		return nil, wire.Errorf("unexpected reply %q to list", f.Type)
 	}
-	m, err := DecodeList(f.Payload)
+	m, err := wire.DecodeList(f.Payload)
 	if err != nil {
 		return nil, err
 	}
@@ -138,14 +134,14 @@ func (c *Conn) List() ([]ListEntry, error) {
 
 // Policy asks the broker for the approved rules.
 func (c *Conn) Policy() ([]policy.Rule, error) {
-	f, err := c.roundTrip(TypePolicy)
+	f, err := c.roundTrip(wire.TypePolicy)
 	if err != nil {
 		return nil, err
 	}
-	if f.Type != TypePolicyOK {
-		return nil, protoErr("unexpected reply %q to policy", f.Type)
+	if f.Type != wire.TypePolicyOK {
+		return nil, wire.Errorf("unexpected reply %q to policy", f.Type)
 	}
-	m, err := DecodePolicy(f.Payload)
+	m, err := wire.DecodePolicy(f.Payload)
 	if err != nil {
 		return nil, err
 	}
@@ -154,9 +150,9 @@ func (c *Conn) Policy() ([]policy.Rule, error) {
 
 // Store asks the broker to have the human type a new secret's value on
 // the broker's channel. It waits as long as the human takes.
-func (c *Conn) Store(name, purpose string) (*StoreResultMsg, error) {
+func (c *Conn) Store(name, purpose string) (*wire.StoreResultMsg, error) {
 	defer c.c.Close()
-	b, err := EncodeFrame(TypeStore, &StoreMsg{Name: name, Purpose: purpose})
+	b, err := wire.EncodeFrame(wire.TypeStore, &wire.StoreMsg{Name: name, Purpose: purpose})
 	if err != nil {
 		return nil, err
 	}
@@ -166,17 +162,17 @@ func (c *Conn) Store(name, purpose string) (*StoreResultMsg, error) {
 		}
 		return nil, fmt.Errorf("send to broker: %w", err)
 	}
-	f, err := ReadFrame(c.c)
+	f, err := wire.ReadFrame(c.c)
 	if err != nil {
 		return nil, fmt.Errorf("read broker reply: %w", err)
 	}
-	if f.Type == TypeError {
-		return nil, &ErrRefused{Msg: DecodeError(f.Payload)}
+	if f.Type == wire.TypeError {
+		return nil, &wire.ErrRefused{Msg: wire.DecodeError(f.Payload)}
 	}
-	if f.Type != TypeStoreOK {
-		return nil, protoErr("unexpected reply %q to store", f.Type)
+	if f.Type != wire.TypeStoreOK {
+		return nil, wire.Errorf("unexpected reply %q to store", f.Type)
 	}
-	return DecodeStoreResult(f.Payload)
+	return wire.DecodeStoreResult(f.Payload)
 }
 
 // withdraw asks the broker, on a connection of its own, to withdraw this
@@ -187,17 +183,27 @@ func withdraw(path string) {
 	if err != nil {
 		return
 	}
-	c.roundTrip(TypeWithdraw)
+	c.roundTrip(wire.TypeWithdraw)
+}
+
+// Signal sends a signal frame while a run is in progress: the broker
+// forwards it to the child (Run does this for the signals it catches).
+func (c *Conn) Signal(sig int) error {
+	fb, err := wire.EncodeFrame(wire.TypeSignal, &wire.SignalMsg{Signal: sig})
+	if err != nil {
+		return err
+	}
+	return c.write(fb, nil)
 }
 
 // Lock asks the broker to wipe its key.
 func (c *Conn) Lock() error {
-	f, err := c.roundTrip(TypeLock)
+	f, err := c.roundTrip(wire.TypeLock)
 	if err != nil {
 		return err
 	}
-	if f.Type != TypeOK {
-		return protoErr("unexpected reply %q to lock", f.Type)
+	if f.Type != wire.TypeOK {
+		return wire.Errorf("unexpected reply %q to lock", f.Type)
 	}
 	return nil
 }
@@ -212,12 +218,12 @@ func (c *Conn) Run(ctx context.Context, req *launch.Request) (*launch.Result, er
 	fail := func(err error) (*launch.Result, error) {
 		return nil, &launch.Error{Code: launch.ExitFailed, Err: err}
 	}
-	m := &RunMsg{
+	m := &wire.RunMsg{
 		Argv: req.Argv, Cwd: req.Cwd, Env: req.Env, PATH: req.PATH,
 		InheritEnv: req.InheritEnv, Grants: req.Grants, Sandbox: req.Sandbox, OnLeak: req.OnLeak,
 		Network: req.Network, RW: req.RW, Pins: req.Pins,
 	}
-	b, err := EncodeFrame(TypeRun, m)
+	b, err := wire.EncodeFrame(wire.TypeRun, m)
 	if err != nil {
 		return fail(err)
 	}
@@ -259,9 +265,7 @@ func (c *Conn) Run(ctx context.Context, req *launch.Request) (*launch.Result, er
 			select {
 			case s := <-sigs:
 				if n, ok := s.(syscall.Signal); ok {
-					if fb, err := EncodeFrame(TypeSignal, &SignalMsg{Signal: int(n)}); err == nil {
-						c.write(fb, nil)
-					}
+					c.Signal(int(n))
 					// While the run still waits for the human there is no
 					// child to signal: Ctrl-C, SIGTERM and SIGHUP withdraw
 					// the request (the prompt ends, nothing runs). Once the
@@ -281,7 +285,7 @@ func (c *Conn) Run(ctx context.Context, req *launch.Request) (*launch.Result, er
 		}
 	}()
 
-	f, err := ReadFrame(c.c)
+	f, err := wire.ReadFrame(c.c)
 	bridges.wait()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -290,13 +294,13 @@ func (c *Conn) Run(ctx context.Context, req *launch.Request) (*launch.Result, er
 		return fail(fmt.Errorf("read broker reply: %w", err))
 	}
 	switch f.Type {
-	case TypeError:
-		return fail(&ErrRefused{Msg: DecodeError(f.Payload)})
-	case TypeResult:
+	case wire.TypeError:
+		return fail(&wire.ErrRefused{Msg: wire.DecodeError(f.Payload)})
+	case wire.TypeResult:
 	default:
-		return fail(protoErr("unexpected reply %q to run", f.Type))
+		return fail(wire.Errorf("unexpected reply %q to run", f.Type))
 	}
-	r, err := DecodeResult(f.Payload)
+	r, err := wire.DecodeResult(f.Payload)
 	if err != nil {
 		return fail(err)
 	}

@@ -1,4 +1,4 @@
-package broker
+package server
 
 import (
 	"bytes"
@@ -18,6 +18,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
 )
@@ -44,7 +46,7 @@ func TestRunScrubsAndReturnsStatus(t *testing.T) {
 	var out, errb syncBuf
 	req := runReq("sh", "-c", `test "$T" = "`+testToken+`" && echo "ok $T" && echo "e $T" >&2 && exit 7`)
 	req.Stdout, req.Stderr = &out, &errb
-	c, err := Dial(tb.sock)
+	c, err := client.Dial(tb.sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,13 +69,13 @@ func TestRunScrubsAndReturnsStatus(t *testing.T) {
 
 	// A denial is the direct path's 126, a missing command 127.
 	tb.ap.d.Store(int64(approve.Deny))
-	c, _ = Dial(tb.sock)
+	c, _ = client.Dial(tb.sock)
 	_, err = c.Run(context.Background(), runReq("sh", "-c", "true"))
 	var le *launch.Error
 	if !errors.As(err, &le) || le.Code != launch.ExitDenied {
 		t.Errorf("denied run: %v, want exit 126", err)
 	}
-	c, _ = Dial(tb.sock)
+	c, _ = client.Dial(tb.sock)
 	_, err = c.Run(context.Background(), runReq("no-such-command-envseal"))
 	if !errors.As(err, &le) || le.Code != launch.ExitNotFound {
 		t.Errorf("missing command: %v, want exit 127", err)
@@ -149,28 +151,28 @@ func TestUnsafeSocketDirRefused(t *testing.T) {
 	d := t.TempDir()
 	loose := filepath.Join(d, "loose")
 	os.Mkdir(loose, 0o755)
-	if _, err := Listen(filepath.Join(loose, SocketName)); !errors.Is(err, ErrUnsafeDir) {
+	if _, err := Listen(filepath.Join(loose, wire.SocketName)); !errors.Is(err, wire.ErrUnsafeDir) {
 		t.Errorf("listen in a 0755 dir: %v, want ErrUnsafeDir", err)
 	}
-	if _, err := Dial(filepath.Join(loose, SocketName)); !errors.Is(err, ErrUnsafeDir) {
+	if _, err := client.Dial(filepath.Join(loose, wire.SocketName)); !errors.Is(err, wire.ErrUnsafeDir) {
 		t.Errorf("dial in a 0755 dir: %v, want ErrUnsafeDir", err)
 	}
 	link := filepath.Join(d, "link")
 	os.Symlink(loose, link)
-	if _, err := Listen(filepath.Join(link, SocketName)); !errors.Is(err, ErrUnsafeDir) {
+	if _, err := Listen(filepath.Join(link, wire.SocketName)); !errors.Is(err, wire.ErrUnsafeDir) {
 		t.Errorf("listen through a symlink: %v, want ErrUnsafeDir", err)
 	}
 	if os.Getuid() == 0 {
 		other := filepath.Join(d, "other")
 		os.Mkdir(other, 0o700)
 		os.Chown(other, 65534, 65534)
-		if _, err := Listen(filepath.Join(other, SocketName)); !errors.Is(err, ErrUnsafeDir) {
+		if _, err := Listen(filepath.Join(other, wire.SocketName)); !errors.Is(err, wire.ErrUnsafeDir) {
 			t.Errorf("listen in another user's dir: %v, want ErrUnsafeDir", err)
 		}
 	}
 	// Without XDG_RUNTIME_DIR the path is never a bare shared directory.
 	t.Setenv("XDG_RUNTIME_DIR", "")
-	if dir := SocketDir(); dir == os.TempDir() || dir == "/tmp" {
+	if dir := wire.SocketDir(); dir == os.TempDir() || dir == "/tmp" {
 		t.Errorf("fallback socket dir %s is a shared directory", dir)
 	}
 }
@@ -182,7 +184,7 @@ func rawRun(t *testing.T, sock, cwd string, argv []string, stdio [3]*os.File) *n
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := frame(t, TypeRun, &RunMsg{Argv: argv, Cwd: cwd, PATH: "/usr/bin:/bin",
+	b := frame(t, wire.TypeRun, &wire.RunMsg{Argv: argv, Cwd: cwd, PATH: "/usr/bin:/bin",
 		Grants: []policy.Grant{{Secret: "tok", Delivery: policy.DeliverEnv, Env: "T"}}})
 	if _, _, err := c.WriteMsgUnix(b, unix.UnixRights(int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd())), nil); err != nil {
 		t.Fatal(err)
@@ -238,13 +240,13 @@ func TestSignalForwarded(t *testing.T) {
 	c := rawRun(t, tb.sock, dir, []string{"sh", "-c", `trap "exit 7" USR1; echo x > ready; while :; do sleep 0.02; done`}, [3]*os.File{n, n, n})
 	defer c.Close()
 	waitFile(t, ready)
-	c.Write(frame(t, TypeSignal, &SignalMsg{Signal: int(syscall.SIGUSR1)}))
+	c.Write(frame(t, wire.TypeSignal, &wire.SignalMsg{Signal: int(syscall.SIGUSR1)}))
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	f, err := ReadFrame(c)
-	if err != nil || f.Type != TypeResult {
+	f, err := wire.ReadFrame(c)
+	if err != nil || f.Type != wire.TypeResult {
 		t.Fatalf("reply: %v %q", err, f.Type)
 	}
-	r, _ := DecodeResult(f.Payload)
+	r, _ := wire.DecodeResult(f.Payload)
 	if r.ExitCode != 7 || r.Error != nil {
 		t.Errorf("result %+v, want exit 7 from the trapped SIGUSR1", r)
 	}
@@ -255,12 +257,12 @@ func TestSignalForwarded(t *testing.T) {
 func TestMalformedInput(t *testing.T) {
 	tb := startBroker(t, approve.AllowOnce, nil)
 	cases := map[string][]byte{
-		"bad version": {9, TypeStatus, 0, 0, 0, 0},
-		"unknown":     {Version, 'Z', 0, 0, 0, 0},
-		"oversized":   {Version, TypeRun, 0x7f, 0xff, 0xff, 0xff},
-		"bad json":    append([]byte{Version, TypeRun, 0, 0, 0, 3}, "{{{"...),
-		"run no fds":  frame(t, TypeRun, &RunMsg{Argv: []string{"true"}, Cwd: "/"}),
-		"reply type":  frame(t, TypeResult, &ResultMsg{}),
+		"bad version": {9, wire.TypeStatus, 0, 0, 0, 0},
+		"unknown":     {wire.Version, 'Z', 0, 0, 0, 0},
+		"oversized":   {wire.Version, wire.TypeRun, 0x7f, 0xff, 0xff, 0xff},
+		"bad json":    append([]byte{wire.Version, wire.TypeRun, 0, 0, 0, 3}, "{{{"...),
+		"run no fds":  frame(t, wire.TypeRun, &wire.RunMsg{Argv: []string{"true"}, Cwd: "/"}),
+		"reply type":  frame(t, wire.TypeResult, &wire.ResultMsg{}),
 	}
 	for name, b := range cases {
 		c, err := net.Dial("unix", tb.sock)
@@ -269,17 +271,17 @@ func TestMalformedInput(t *testing.T) {
 		}
 		c.Write(b)
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		f, err := ReadFrame(c)
+		f, err := wire.ReadFrame(c)
 		c.Close()
-		if err != nil || f.Type != TypeError {
+		if err != nil || f.Type != wire.TypeError {
 			t.Errorf("%s: reply %q, %v; want an error frame", name, f.Type, err)
 		}
 	}
 	// Truncated: header promises 100 bytes, the client hangs up.
 	c, _ := net.Dial("unix", tb.sock)
-	c.Write([]byte{Version, TypeRun, 0, 0, 0, 100, '{'})
+	c.Write([]byte{wire.Version, wire.TypeRun, 0, 0, 0, 100, '{'})
 	c.Close()
-	cl, err := Dial(tb.sock)
+	cl, err := client.Dial(tb.sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +306,7 @@ func TestIdleLockAndUnlockAgain(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	c, _ := Dial(tb.sock)
+	c, _ := client.Dial(tb.sock)
 	var out syncBuf
 	req := runReq("sh", "-c", `test "$T" = "`+testToken+`" && echo fine`)
 	req.Stdout = &out
@@ -319,7 +321,7 @@ func TestIdleLockAndUnlockAgain(t *testing.T) {
 	tb.srv.mu.Lock()
 	tb.srv.lastUse = time.Now().Add(time.Hour) // keep the idle loop out of it
 	tb.srv.mu.Unlock()
-	lc, _ := Dial(tb.sock)
+	lc, _ := client.Dial(tb.sock)
 	if err := lc.Lock(); err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +335,7 @@ func TestIdleLockAndUnlockAgain(t *testing.T) {
 func TestLoad64Clients(t *testing.T) {
 	tb := startBroker(t, approve.AllowOnce, nil)
 	// Warm up (first run allocates pools) and measure the idle level.
-	c, _ := Dial(tb.sock)
+	c, _ := client.Dial(tb.sock)
 	if _, err := c.Run(context.Background(), runReq("true")); err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +348,7 @@ func TestLoad64Clients(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := Dial(tb.sock)
+			c, err := client.Dial(tb.sock)
 			if err != nil {
 				errs <- err
 				return

@@ -1,4 +1,4 @@
-package broker
+package server
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/seal"
 )
@@ -19,13 +20,13 @@ import (
 // scrubs output on its way to them. While the run lasts the connection
 // carries signal frames from the client; EOF (the client went away)
 // cancels the run, which terminates the child.
-func (s *Server) serveRun(c *net.UnixConn, f Frame, fds []int, peerPID int) {
+func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int) {
 	if len(fds) != 3 {
 		closeFDs(fds)
 		writeError(c, "a run request carries exactly 3 descriptors (stdin, stdout, stderr)")
 		return
 	}
-	m, err := DecodeRun(f.Payload)
+	m, err := wire.DecodeRun(f.Payload)
 	if err != nil {
 		closeFDs(fds)
 		writeError(c, err.Error())
@@ -53,16 +54,16 @@ func (s *Server) serveRun(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 	go func() {
 		defer close(readerDone)
 		for {
-			fr, err := ReadFrame(c)
+			fr, err := wire.ReadFrame(c)
 			if err != nil {
 				cancel()
 				return
 			}
-			if fr.Type != TypeSignal {
+			if fr.Type != wire.TypeSignal {
 				cancel()
 				return
 			}
-			sig, err := DecodeSignal(fr.Payload)
+			sig, err := wire.DecodeSignal(fr.Payload)
 			if err != nil {
 				continue // not forwarded; the run goes on
 			}
@@ -91,7 +92,7 @@ func (s *Server) serveRun(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 		RequesterPID: peerPID,
 	}
 	res, err := cp.Run(ctx, req)
-	out := &ResultMsg{}
+	out := &wire.ResultMsg{}
 	if res != nil {
 		out.ExitCode, out.Approval, out.RuleID, out.Leaks = res.ExitCode, res.Approval, res.RuleID, res.Leaks
 		out.ApprovalWaitMS = res.ApprovalWait.Milliseconds()
@@ -99,9 +100,9 @@ func (s *Server) serveRun(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 	if err != nil {
 		var le *launch.Error
 		if errors.As(err, &le) {
-			out.Error = &WireError{Code: le.Code, Msg: le.Err.Error(), Hint: le.Hint}
+			out.Error = &wire.WireError{Code: le.Code, Msg: le.Err.Error(), Hint: le.Hint}
 		} else {
-			out.Error = &WireError{Code: launch.ExitFailed, Msg: err.Error()}
+			out.Error = &wire.WireError{Code: launch.ExitFailed, Msg: err.Error()}
 		}
 		out.ExitCode = out.Error.Code
 	}
@@ -110,7 +111,7 @@ func (s *Server) serveRun(c *net.UnixConn, f Frame, fds []int, peerPID int) {
 	stdin.Close()
 	stdout.Close()
 	stderr.Close()
-	writeFrame(c, TypeResult, out)
+	writeFrame(c, wire.TypeResult, out)
 	// Unblock the reader (the client closes after the result anyway).
 	c.CloseRead()
 	<-readerDone
@@ -182,7 +183,7 @@ var startEnv = os.Environ()
 // the private /tmp; abstract sockets are scoped away by Landlock.
 func (s *Server) hidden() []string {
 	out := []string{s.cfg.Vault.Dir(), "/run/user", "/run/screen", "/var/run/screen"}
-	if d := SocketDir(); d != "" {
+	if d := wire.SocketDir(); d != "" {
 		out = append(out, d)
 	}
 	if x := os.Getenv("XDG_RUNTIME_DIR"); strings.HasPrefix(x, "/") {

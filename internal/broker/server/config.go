@@ -1,7 +1,6 @@
-package broker
+package server
 
 import (
-	"errors"
 	"time"
 
 	"github.com/envseal/envseal/internal/approve"
@@ -12,24 +11,6 @@ import (
 
 // DefaultIdleLock is how long the broker keeps the key with no request.
 const DefaultIdleLock = 15 * time.Minute
-
-var (
-	// ErrUnsupported is returned on systems without the broker.
-	ErrUnsupported = errors.New("the envseal broker is not supported on this OS yet")
-	// ErrNoBroker is returned by Dial when no broker answers.
-	ErrNoBroker = errors.New("no broker is running")
-	// ErrRunning is returned by Listen when a broker already answers.
-	ErrRunning = errors.New("a broker is already running")
-	// ErrLocked is returned for a run when the broker is locked and has
-	// no way to ask the human for the passphrase.
-	ErrLocked = errors.New("the broker is locked")
-	// ErrUnsafeDir: the socket directory is not a 0700 directory owned by
-	// us, so someone else could replace the socket with their own (and
-	// see every run request).
-	ErrUnsafeDir = errors.New("unsafe broker socket directory")
-	// ErrPeer: the other end of the socket runs as another uid.
-	ErrPeer = errors.New("broker peer runs as another user")
-)
 
 // Config is what a Server needs.
 type Config struct {

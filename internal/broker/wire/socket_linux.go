@@ -1,14 +1,12 @@
-package broker
+package wire
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -38,7 +36,7 @@ func SocketDir() string {
 		return filepath.Join(d, "envseal")
 	}
 	run := filepath.Join("/run/user", strconv.Itoa(uid))
-	if checkDir(run) == nil {
+	if CheckDir(run) == nil {
 		return filepath.Join(run, "envseal")
 	}
 	return filepath.Join(os.TempDir(), "envseal-"+strconv.Itoa(uid))
@@ -47,9 +45,9 @@ func SocketDir() string {
 // SocketPath is the broker's socket.
 func SocketPath() string { return filepath.Join(SocketDir(), SocketName) }
 
-// checkDir refuses anything but a real directory owned by us with no
+// CheckDir refuses anything but a real directory owned by us with no
 // group or other permissions.
-func checkDir(dir string) error {
+func CheckDir(dir string) error {
 	var st unix.Stat_t
 	if err := unix.Lstat(dir, &st); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrUnsafeDir, dir, err)
@@ -65,45 +63,8 @@ func checkDir(dir string) error {
 	return nil
 }
 
-// ensureDir creates dir 0700 if missing and checks it.
-func ensureDir(dir string) error {
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("create %s: %w", dir, err)
-	}
-	return checkDir(dir)
-}
-
-// Listen creates the socket directory if needed, checks it, and listens
-// on path (SocketPath() when empty). A stale socket (nobody answers) is
-// replaced; a live one is left alone.
-func Listen(path string) (*net.UnixListener, error) {
-	if path == "" {
-		path = SocketPath()
-	}
-	if err := ensureDir(filepath.Dir(path)); err != nil {
-		return nil, err
-	}
-	if c, err := net.Dial("unix", path); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("%w on %s", ErrRunning, path)
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("remove stale socket: %w", err)
-	}
-	// The directory is 0700 already; the umask makes the socket itself
-	// 0600 too, in case the directory's mode is ever loosened.
-	old := syscall.Umask(0o177)
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	syscall.Umask(old)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", path, err)
-	}
-	ln.SetUnlinkOnClose(true)
-	return ln, nil
-}
-
-// peerCred returns the SO_PEERCRED credentials of the other end.
-func peerCred(c *net.UnixConn) (*unix.Ucred, error) {
+// PeerCred returns the SO_PEERCRED credentials of the other end.
+func PeerCred(c *net.UnixConn) (*unix.Ucred, error) {
 	raw, err := c.SyscallConn()
 	if err != nil {
 		return nil, err
