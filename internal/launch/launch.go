@@ -43,6 +43,12 @@ type Request struct {
 	// RequesterPID is the process asking (envseal's parent in direct mode,
 	// the client in broker mode); its chain is shown to the human.
 	RequesterPID int
+
+	// Started, when set, is called with the child's pid once it has
+	// started (the sandbox set up) and before it is waited for, so the pid
+	// cannot have been reused yet: the broker opens a pidfd on it to
+	// forward the client's signals.
+	Started func(pid int)
 }
 
 // Result is how a run ended.

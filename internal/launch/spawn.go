@@ -205,6 +205,9 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 				Hint: "the sandbox could not be set up; run with --sandbox standard, or see 'envseal run --help'"}
 		}
 	}
+	if req.Started != nil {
+		req.Started(cmd.Process.Pid)
+	}
 	c.audit(key, "run_started", map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants)})
 	// The child has its own copies now; drop ours.
 	for _, f := range fdFiles {

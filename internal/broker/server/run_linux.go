@@ -75,7 +75,7 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 		Vault:    s.cfg.Vault,
 		Unlock:   s.unlock,
 		Approver: s.approver,
-		Audit:    &runAudit{inner: s.cfg.Audit, child: child},
+		Audit:    &runAudit{inner: s.cfg.Audit},
 		Cache:    s.cache,
 		// Every program the broker starts is contained (its own
 		// namespaces, no terminal, read-only /, the vault and control
@@ -89,7 +89,7 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 		InheritEnv: m.InheritEnv, Grants: m.Grants, Sandbox: m.Sandbox, OnLeak: m.OnLeak,
 		Network: m.Network, RW: m.RW, Hide: s.hidden(), Pins: m.Pins,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		RequesterPID: peerPID,
+		RequesterPID: peerPID, Started: child.started,
 	}
 	res, err := cp.Run(ctx, req)
 	out := &wire.ResultMsg{}
@@ -152,20 +152,12 @@ func (h *childHandle) close() {
 	}
 }
 
-// runAudit passes events through and learns the child's pid from
-// run_started (sent after start, before the child is waited for, so the
-// pid cannot have been reused yet).
+// runAudit marks the broker's run events (via=broker).
 type runAudit struct {
 	inner launch.Auditor
-	child *childHandle
 }
 
 func (r *runAudit) Event(key seal.Key, kind string, fields map[string]any) {
-	if kind == "run_started" {
-		if pid, ok := fields["pid"].(int); ok {
-			r.child.started(pid)
-		}
-	}
 	if fields != nil {
 		fields["via"] = "broker"
 	}
