@@ -12,11 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/approve"
-	"github.com/envseal/envseal/internal/broker/client"
 	"github.com/envseal/envseal/internal/broker/server"
 	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/launch"
-	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/term"
 )
@@ -125,32 +123,6 @@ func (a *app) runBroker(f *brokerFlags) error {
 	err = srv.Serve(ln)
 	a.infof("broker stopped; key wiped")
 	return err
-}
-
-// runViaBroker runs argv through the broker when its socket answers. done
-// is false when no broker answers (the caller takes the direct path).
-func (a *app) runViaBroker(f *runFlags, argv []string, cwd string, grants []policy.Grant) (done bool, err error) {
-	bc, derr := client.Dial("")
-	if derr != nil {
-		if errors.Is(derr, wire.ErrNoBroker) || errors.Is(derr, wire.ErrUnsupported) {
-			return false, nil
-		}
-		// A socket directory that is not ours, a broker of another uid:
-		// do not silently fall back, someone is interfering.
-		return true, withCode(derr, exitInternal, "check $XDG_RUNTIME_DIR/envseal, or use --direct")
-	}
-	onLeak := f.onLeak
-	if onLeak == "scrub" {
-		onLeak = ""
-	}
-	req := &launch.Request{
-		Argv: argv, Cwd: cwd, Env: os.Environ(), PATH: os.Getenv("PATH"),
-		InheritEnv: f.inheritEnv, Grants: grants, Sandbox: f.sandbox, OnLeak: onLeak,
-		Network: f.network, RW: absDirs(cwd, f.rw), Pins: absPaths(cwd, f.pins),
-		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr,
-	}
-	res, err := bc.Run(context.Background(), req)
-	return true, a.runOutcome(res, err)
 }
 
 // runOutcome turns a run's result into the CLI's exit contract, the same

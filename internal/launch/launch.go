@@ -82,8 +82,25 @@ type NopAuditor struct{}
 // Event implements Auditor.
 func (NopAuditor) Event(seal.Key, string, map[string]any) {}
 
-// Checkpoint is the direct (in-process) Runner.
+// Checkpoint is the one place a stored value is decrypted and delivered:
+// runs (Run) and value scans (ScanValues), direct or in the broker. It is
+// made only by New (internal/layers_test.go fails on a package that
+// builds one by hand, sets its fields, or decrypts with vault.Get).
 type Checkpoint struct {
+	Config
+}
+
+// New returns the checkpoint configured by cfg (a nil Audit records
+// nothing).
+func New(cfg Config) *Checkpoint {
+	if cfg.Audit == nil {
+		cfg.Audit = NopAuditor{}
+	}
+	return &Checkpoint{Config: cfg}
+}
+
+// Config is what a Checkpoint needs.
+type Config struct {
 	Vault    *vault.Vault
 	Unlock   func() (seal.Key, error) // asked once the command is pinned
 	Approver approve.Approver

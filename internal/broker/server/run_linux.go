@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"os"
-	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -71,7 +70,7 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 		}
 	}()
 
-	cp := &launch.Checkpoint{
+	cp := launch.New(launch.Config{
 		Vault:    s.cfg.Vault,
 		Unlock:   s.unlock,
 		Approver: s.approver,
@@ -83,11 +82,11 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 		// the requester is the agent.
 		Contain:  true,
 		HumanEnv: startEnv,
-	}
+	})
 	req := &launch.Request{
 		Argv: m.Argv, Cwd: m.Cwd, Env: m.Env, PATH: m.PATH,
 		InheritEnv: m.InheritEnv, Grants: m.Grants, Sandbox: m.Sandbox, OnLeak: m.OnLeak,
-		Network: m.Network, RW: m.RW, Hide: s.hidden(), Pins: m.Pins,
+		Network: m.Network, RW: m.RW, Hide: launch.HideDirs(s.cfg.Vault.Dir(), wire.SocketDir()), Pins: m.Pins,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		RequesterPID: peerPID, Started: child.started,
 	}
@@ -167,19 +166,3 @@ func (r *runAudit) Event(key seal.Key, kind string, fields map[string]any) {
 // startEnv is the broker's environment as the human started it: the
 // child's PATH, HOME, USER, LANG, TERM, TZ and TMPDIR come from here.
 var startEnv = os.Environ()
-
-// hidden lists what a contained child must not see: the vault, the
-// broker's socket dir, the per-user runtime dirs (D-Bus session bus,
-// ssh-agent, gpg-agent, editors' IPC sockets live there) and screen's
-// socket dir. tmux, X11 and most agents' sockets under /tmp are gone with
-// the private /tmp; abstract sockets are scoped away by Landlock.
-func (s *Server) hidden() []string {
-	out := []string{s.cfg.Vault.Dir(), "/run/user", "/run/screen", "/var/run/screen"}
-	if d := wire.SocketDir(); d != "" {
-		out = append(out, d)
-	}
-	if x := os.Getenv("XDG_RUNTIME_DIR"); strings.HasPrefix(x, "/") {
-		out = append(out, x)
-	}
-	return out
-}

@@ -9,8 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/envseal/envseal/internal/broker/wire"
-	"github.com/envseal/envseal/internal/detect"
-	"github.com/envseal/envseal/internal/redact"
+	"github.com/envseal/envseal/internal/launch"
 )
 
 // The scan frame is an oracle ("does this text contain a stored value?"),
@@ -115,46 +114,17 @@ func (s *Server) serveScan(c *net.UnixConn, f wire.Frame, fds []int, peerPID int
 		}
 		off += n
 	}
-	k, err := s.unlock() // a copy of the cached key; no prompt when unlocked
+	// The checkpoint decrypts; the key is a copy of the cached one (no
+	// prompt: the broker is unlocked, checked above).
+	cp := launch.New(launch.Config{Vault: s.cfg.Vault, Unlock: s.unlock, Audit: s.cfg.Audit})
+	r, err := cp.ScanValues(data, peerPID)
 	if err != nil {
-		writeError(c, "the broker is locked")
+		writeError(c, err.Error())
 		return
 	}
-	defer k.Wipe()
-	ents, err := s.cfg.Vault.List()
-	if err != nil {
-		writeError(c, "list: "+err.Error())
-		return
+	res := &wire.ScanResultMsg{Hits: r.Hits, Total: r.Total, Secrets: r.Secrets}
+	for _, u := range r.Unreadable {
+		res.Unreadable = append(res.Unreadable, u.Name)
 	}
-	res := &wire.ScanResultMsg{Hits: []detect.ValueHit{}}
-	var secrets []redact.Secret
-	defer func() {
-		for _, sec := range secrets {
-			clear(sec.Value)
-		}
-	}()
-	for _, e := range ents {
-		if e.Err != nil {
-			res.Unreadable = append(res.Unreadable, e.Name)
-			continue
-		}
-		v, _, err := s.cfg.Vault.Get(k, e.Name)
-		if err != nil {
-			res.Unreadable = append(res.Unreadable, e.Name)
-			continue
-		}
-		secrets = append(secrets, redact.Secret{Name: e.Name, Value: v})
-	}
-	res.Secrets = len(secrets)
-	hits, total, err := detect.FindValues(secrets, data)
-	if err != nil {
-		writeError(c, "value scan: "+err.Error())
-		return
-	}
-	if hits != nil {
-		res.Hits = hits
-	}
-	res.Total = total
-	s.cfg.Audit.Event(k, "value_scan", map[string]any{"bytes": m.Size, "hits": total, "secrets": res.Secrets, "pid": peerPID})
 	writeFrame(c, wire.TypeScanOK, res)
 }

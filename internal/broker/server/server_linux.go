@@ -19,7 +19,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/envseal/envseal/internal/approve"
-	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/guard"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/seal"
@@ -397,32 +396,12 @@ func writeError(c *net.UnixConn, msg string) {
 // serveList answers with names and metadata; a jailed client cannot read
 // the vault directory itself.
 func (s *Server) serveList(c *net.UnixConn) {
-	ents, err := s.cfg.Vault.List()
+	ents, err := wire.ListVault(s.cfg.Vault)
 	if err != nil {
 		writeError(c, "list: "+err.Error())
 		return
 	}
-	out := &wire.ListMsg{Secrets: []wire.ListEntry{}}
-	names := make([]string, len(ents))
-	for i, e := range ents {
-		names[i] = e.Name
-	}
-	uses, complete, err := audit.New(s.cfg.Vault.Dir()).LastUse(names)
-	if err != nil {
-		uses, complete = nil, false
-	}
-	for _, e := range ents {
-		le := wire.ListEntry{Name: e.Name}
-		if e.Err != nil {
-			le.Error = e.Err.Error()
-		} else {
-			le.Created, le.Updated, le.Generation = e.Created, e.Updated, e.Generation
-			le.RotateDays, le.Provider, le.Weak, le.LastUsed = e.RotateDays, e.Provider, e.Weak, uses[e.Name]
-			le.UseUnknown = le.LastUsed.IsZero() && !complete
-		}
-		out.Secrets = append(out.Secrets, le)
-	}
-	writeFrame(c, wire.TypeListOK, out)
+	writeFrame(c, wire.TypeListOK, &wire.ListMsg{Secrets: ents})
 }
 
 // serveStore asks the human, on the broker's channel, to accept a request
