@@ -6,6 +6,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"github.com/envseal/envseal/internal/sys"
+	"github.com/envseal/envseal/internal/term"
 	"io"
 	"strings"
 	"time"
@@ -123,7 +125,7 @@ type Approver interface {
 // Errors an Approver returns, matchable with errors.Is. Each one means deny.
 var (
 	// ErrNoTTY: there is no controlling terminal to ask on.
-	ErrNoTTY = errors.New("no terminal to ask for approval")
+	ErrNoTTY = term.ErrNoTTY
 	// ErrNoDisplay: a GUI approver was chosen but no display is set.
 	ErrNoDisplay = errors.New("no graphical session to ask for approval")
 	// ErrTimeout: nobody answered in time.
@@ -147,7 +149,7 @@ var (
 	// parse; denied rather than guessed.
 	ErrBadPeriod = errors.New("approval period not understood")
 	// ErrUnsupported: this approver does not work on this OS yet.
-	ErrUnsupported = errors.New("approver not supported on this OS yet")
+	ErrUnsupported = sys.Unsupported("approver not supported on this OS yet")
 	// ErrCancelled: the request was withdrawn while it waited for the
 	// human (its client went away: Ctrl-C, SIGTERM, a closed connection).
 	// Whatever the human answers afterwards, nothing runs.

@@ -88,6 +88,6 @@ func fmtDuration(d time.Duration) string {
 
 // noTTY is the error for a terminal that cannot be used, saying what to do.
 func noTTY(path string, err error) error {
-	return fmt.Errorf("%w (%s: %w): run envseal from an interactive terminal, "+
+	return fmt.Errorf("%w for approval (%s: %w): run envseal from an interactive terminal, "+
 		"or start `envseal broker` in one, or choose the pinentry approver", ErrNoTTY, path, err)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/envseal/envseal/internal/sys"
 	"golang.org/x/sys/unix"
 )
 
@@ -65,10 +66,8 @@ func (t *ttyConn) wait(ctx context.Context, events int16, deadline time.Time) er
 		}
 		slice := min(left, 50*time.Millisecond)
 		fds := []unix.PollFd{{Fd: int32(t.fd), Events: events}}
-		n, err := unix.Poll(fds, int((slice+time.Millisecond-1)/time.Millisecond))
+		n, err := sys.Retry(func() (int, error) { return unix.Poll(fds, int((slice+time.Millisecond-1)/time.Millisecond)) })
 		switch {
-		case errors.Is(err, unix.EINTR):
-			continue
 		case err != nil:
 			return fmt.Errorf("poll %s: %w", t.path, err)
 		case n > 0 && fds[0].Revents&unix.POLLNVAL != 0:
@@ -81,9 +80,9 @@ func (t *ttyConn) wait(ctx context.Context, events int16, deadline time.Time) er
 
 func (t *ttyConn) writeAll(ctx context.Context, b []byte, deadline time.Time) error {
 	for len(b) > 0 {
-		n, err := unix.Write(t.fd, b)
+		n, err := sys.Retry(func() (int, error) { return unix.Write(t.fd, b) })
 		switch {
-		case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
+		case errors.Is(err, unix.EAGAIN):
 			if err := t.wait(ctx, unix.POLLOUT, deadline); err != nil {
 				return err
 			}
@@ -106,9 +105,9 @@ func (t *ttyConn) readLine(ctx context.Context, deadline time.Time) (string, err
 		if err := t.wait(ctx, unix.POLLIN, deadline); err != nil {
 			return "", err
 		}
-		n, err := unix.Read(t.fd, buf)
+		n, err := sys.Retry(func() (int, error) { return unix.Read(t.fd, buf) })
 		switch {
-		case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
+		case errors.Is(err, unix.EAGAIN):
 			continue
 		case errors.Is(err, unix.EIO):
 			return "", fmt.Errorf("%w: %s hung up", ErrNoAnswer, t.path)

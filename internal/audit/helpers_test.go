@@ -70,7 +70,7 @@ func (w *warnings) all() []string {
 	return append([]string(nil), w.msgs...)
 }
 
-func mustAppend(t testing.TB, l *Log, k seal.Key, event string, fields map[string]any) {
+func mustAppend(t testing.TB, l *Log, k seal.Key, event Event, fields map[string]any) {
 	t.Helper()
 	if err := l.Append(k, event, fields); err != nil {
 		t.Fatalf("append %s: %v", event, err)

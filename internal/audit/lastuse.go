@@ -17,10 +17,10 @@ const LastUseScan = 4 << 20
 const lastUseChunk = 1 << 20
 
 var (
-	// Searched from its rare first byte ('_'); the event key before it is
-	// checked separately.
-	runStartedTag = []byte(`_started","fields":{`)
-	runEventKey   = []byte(`,"event":"run`)
+	// RunStarted as it appears in a line, split at its rare '_': the tail
+	// is searched for, the head before it checked separately.
+	runStartedTag = []byte(string(RunStarted)[len("run"):] + `","fields":{`)
+	runEventKey   = []byte(`,"event":"` + string(RunStarted)[:len("run")])
 	secretsTag    = []byte(`"secrets":[`)
 	keyedEnd      = []byte(`"}`) // a keyed line ends with the MAC's closing quote; an unkeyed one with null}
 )

@@ -61,7 +61,7 @@ func (l *Log) warn(format string, args ...any) {
 // (the run checkpoint) goes on, since a vault that stops working because
 // the disk is full helps nobody — and the missing record is visible in the
 // warning. master is the master key, or the zero Key before unlock.
-func (l *Log) Event(master seal.Key, kind string, fields map[string]any) {
+func (l *Log) Event(master seal.Key, kind Event, fields map[string]any) {
 	if err := l.Append(master, kind, fields); err != nil {
 		l.warn("could not write the audit record %s: %v", kind, err)
 	}
@@ -74,8 +74,8 @@ func (l *Log) Event(master seal.Key, kind string, fields map[string]any) {
 // must hold no secret value: names, paths, hashes, argv, decisions, counts.
 // A log that does not verify is moved aside first (see rotate); that is
 // reported through Warn, not as an error.
-func (l *Log) Append(master seal.Key, event string, fields map[string]any) error {
-	if !validEvent(event) {
+func (l *Log) Append(master seal.Key, event Event, fields map[string]any) error {
+	if !validEvent(string(event)) {
 		return fmt.Errorf("audit event %q: not a lowercase name of at most %d bytes", event, maxEvent)
 	}
 	fb, err := encodeFields(fields)
@@ -111,7 +111,7 @@ func (l *Log) Append(master seal.Key, event string, fields map[string]any) error
 	case err != nil:
 		return err
 	default:
-		st, problem, err = l.tail(f, sub, event, mk)
+		st, problem, err = l.tail(f, sub, string(event), mk)
 		if err != nil {
 			f.Close()
 			return err
@@ -123,7 +123,7 @@ func (l *Log) Append(master seal.Key, event string, fields map[string]any) error
 		if f, st, out, err = l.rotate(f, st.size, problem, mac); err != nil {
 			return err
 		}
-	case st.size == 0 && event != "vault_init":
+	case st.size == 0 && event != VaultInit:
 		// No log (a vault from before the audit log, or one deleted whole):
 		// say so in the first record rather than start a chain that looks
 		// complete.
@@ -131,7 +131,7 @@ func (l *Log) Append(master seal.Key, event string, fields map[string]any) error
 		l.warn("there was no audit log in %s; started a new one whose first record says so", l.dir)
 	}
 	defer f.Close()
-	line := encodeLine(st.next, l.now(), event, fb, &st.prev, mac)
+	line := encodeLine(st.next, l.now(), string(event), fb, &st.prev, mac)
 	lineOff := st.size + int64(len(out))
 	out = append(append(out, line...), '\n')
 	// One write(2) on an O_APPEND descriptor: the line lands whole at the
@@ -212,7 +212,7 @@ func (l *Log) tail(f *os.File, sub seal.Key, event string, mk *mark) (st tailSta
 		}
 		return st, "", nil
 	}
-	if event == "vault_init" {
+	if event == string(VaultInit) {
 		return st, "a new vault was created where an audit log already was", nil
 	}
 	if !sub.Valid() {
@@ -356,7 +356,7 @@ func (l *Log) rotate(old *os.File, size int64, reason string, mac hash.Hash) (*o
 // to follow it.
 func (l *Log) startChain(st *tailState, fields map[string]any, prev [HashSize]byte, mac hash.Hash) []byte {
 	fb, _ := encodeFields(fields) // strings and numbers only: cannot fail
-	line := encodeLine(1, l.now(), "audit_rotated", fb, &prev, mac)
+	line := encodeLine(1, l.now(), string(AuditRotated), fb, &prev, mac)
 	*st = tailState{size: 0, next: 2, prev: sha256.Sum256(line)}
 	return append(line, '\n')
 }

@@ -216,7 +216,7 @@ func TestAppendRefusesBadInput(t *testing.T) {
 	l, _ := testLog(t)
 	k := testKey(t)
 	for _, ev := range []string{"", "Upper", "has space", "9lead", strings.Repeat("a", 65), "new\nline"} {
-		if err := l.Append(k, ev, nil); err == nil {
+		if err := l.Append(k, Event(ev), nil); err == nil {
 			t.Errorf("event %q accepted", ev)
 		}
 	}

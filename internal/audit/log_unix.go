@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/envseal/envseal/internal/safefile"
+	"github.com/envseal/envseal/internal/sys"
 )
 
 // lockAudit takes flock(2) on dir/audit.lock: exclusive for appenders,
@@ -30,12 +31,7 @@ func lockAudit(dir string, exclusive bool) (release func(), err error) {
 	if exclusive {
 		how = unix.LOCK_EX
 	}
-	for {
-		err = unix.Flock(fd, how)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	err = sys.RetryErr(func() error { return unix.Flock(fd, how) })
 	if err != nil {
 		unix.Close(fd)
 		return nil, &fs.PathError{Op: "flock", Path: path, Err: err}

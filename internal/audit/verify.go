@@ -364,11 +364,11 @@ func (k *checker) check(lr *lineResult, line []byte, partial bool) {
 	case first && k.o.genesis:
 		raw, _ := parseLine(line)
 		ev := string(raw.event)
-		if !(ev == "audit_rotated" || ev == "vault_init" && lr.prev == [HashSize]byte{}) {
+		if !(ev == string(AuditRotated) || ev == string(VaultInit) && lr.prev == [HashSize]byte{}) {
 			k.failAt("genesis", lr, failure{})
 			return
 		}
-		if ev == "audit_rotated" {
+		if ev == string(AuditRotated) {
 			if r, err := raw.record(); err == nil {
 				var f struct {
 					File string `json:"file"`

@@ -2,7 +2,7 @@ package cli
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +10,6 @@ import (
 	"maps"
 	"os"
 	"os/signal"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -85,34 +84,32 @@ truncated) and exits 1. FILE checks another log of this vault instead, such as
 one moved aside as audit.log.corrupt-<time>.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			v, k, err := pf.unlock()
-			if err != nil {
-				return err
-			}
-			defer k.Wipe()
-			var sum audit.Summary
-			if len(args) == 1 {
-				f, ferr := safefile.OpenFile(args[0])
-				if ferr != nil {
-					return ferr
-				}
-				sum, err = audit.Verify(f, k)
-				f.Close()
-			} else {
-				sum, err = a.auditLog(v.Dir()).Verify(k)
-			}
-			if errors.Is(err, audit.ErrTampered) {
-				hint := "it was changed outside envseal: keep a copy to inspect; the next record envseal writes moves it aside and starts a new chain that points to it"
+			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
+				var err error
+				var sum audit.Summary
 				if len(args) == 1 {
-					hint = "this copy was changed after envseal wrote it; the record named is the first one that cannot be trusted"
+					f, ferr := safefile.OpenFile(args[0])
+					if ferr != nil {
+						return ferr
+					}
+					sum, err = audit.Verify(f, k)
+					f.Close()
+				} else {
+					sum, err = a.auditLog(v.Dir()).Verify(k)
 				}
-				return withHint(fmt.Errorf("audit log does not verify: %w", err), hint)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(a.stdout, sum)
-			return nil
+				if errors.Is(err, audit.ErrTampered) {
+					hint := "it was changed outside envseal: keep a copy to inspect; the next record envseal writes moves it aside and starts a new chain that points to it"
+					if len(args) == 1 {
+						hint = "this copy was changed after envseal wrote it; the record named is the first one that cannot be trusted"
+					}
+					return withHint(fmt.Errorf("audit log does not verify: %w", err), hint)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, sum)
+				return nil
+			})
 		},
 	}
 	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
@@ -137,7 +134,7 @@ func auditUnlockFailed(l *audit.Log, err error) {
 	if !errors.Is(err, vault.ErrWrongPassphrase) {
 		return
 	}
-	l.Event(seal.Key{}, "unlock_failed", map[string]any{
+	l.Event(seal.Key{}, audit.UnlockFailed, map[string]any{
 		"reason": "wrong passphrase",
 		"argv":   os.Args[1:],
 		"chain":  processChain(os.Getpid()),
@@ -183,8 +180,8 @@ func (a *app) runAuditor(dir, channel string) runAuditor {
 }
 
 // Event implements launch.Auditor.
-func (r runAuditor) Event(key seal.Key, kind string, fields map[string]any) {
-	if kind == "approval_requested" || kind == "approval_decided" {
+func (r runAuditor) Event(key seal.Key, kind audit.Event, fields map[string]any) {
+	if kind == audit.ApprovalRequested || kind == audit.ApprovalDecided {
 		fields = maps.Clone(fields)
 		if fields == nil {
 			fields = map[string]any{}
@@ -197,25 +194,18 @@ func (r runAuditor) Event(key seal.Key, kind string, fields map[string]any) {
 	r.log.Event(key, kind, fields)
 }
 
-// shown is one line of the log as `audit show` prints it.
-type shown struct {
-	raw    []byte
-	rec    audit.Record
-	fields map[string]any
-	err    error
-}
-
 func (a *app) auditShow(f *showFlags) error {
 	if f.n < 0 {
 		return withHint(fmt.Errorf("-n %d is negative", f.n), "give a number of records, or 0 for all")
 	}
-	var since time.Time
+	var filter audit.Filter
+	filter.Secret = f.secret
 	if f.since != "" {
 		d, err := parseSince(f.since)
 		if err != nil {
 			return withHint(err, "use a duration such as 90m, 36h or 7d")
 		}
-		since = time.Now().Add(-d)
+		filter.Since = time.Now().Add(-d)
 	}
 	v, err := openVault()
 	if err != nil {
@@ -237,20 +227,7 @@ func (a *app) auditShow(f *showFlags) error {
 	// The chain is checked without the key: it catches damage, not a
 	// deliberate rewrite, which is what 'audit verify' is for.
 	sum, verr := audit.Verify(bytes.NewReader(data), seal.Key{})
-
-	keep := func(s *shown) bool {
-		if s.err != nil {
-			return f.secret == "" && since.IsZero()
-		}
-		return (since.IsZero() || !s.rec.Time.Before(since)) && (f.secret == "" || aboutSecret(s.fields, f.secret))
-	}
-	var out []*shown
-	lines := splitLines(data)
-	for _, line := range lines {
-		if s := parseShown(line); keep(s) {
-			out = append(out, s)
-		}
-	}
+	out := filter.Entries(data)
 	if f.n > 0 && len(out) > f.n {
 		out = out[len(out)-f.n:]
 	}
@@ -263,102 +240,23 @@ func (a *app) auditShow(f *showFlags) error {
 	case !f.asJSON && !f.follow:
 		a.infof("%d of %d records shown; hash chain intact, MACs not checked (run 'envseal audit verify')", len(out), sum.Records)
 	}
-	if f.follow {
-		return a.follow(l, file, size, keep, f.asJSON)
-	}
-	return nil
-}
-
-// follow prints records as they are appended, polling the file; when the
-// log is moved aside it says so and follows the new one.
-func (a *app) follow(l *audit.Log, file *os.File, off int64, keep func(*shown) bool, asJSON bool) error {
-	// Ctrl-C is how following ends, so it ends it cleanly (exit 0).
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(stop)
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	var partial []byte
-	for {
-		select {
-		case <-stop:
-			return nil
-		case <-tick.C:
-		}
-		if cur, err := os.Stat(l.Path()); err == nil {
-			if old, err := file.Stat(); err == nil && !os.SameFile(cur, old) {
-				a.warnf("the audit log was moved aside; following the new one")
-				nf, _, err := l.Snapshot()
-				if err != nil {
-					return err
-				}
-				file.Close()
-				file, off, partial = nf, 0, nil
-			}
-		}
-		fi, err := file.Stat()
-		if err != nil || fi.Size() <= off {
-			continue
-		}
-		buf := make([]byte, fi.Size()-off)
-		n, _ := file.ReadAt(buf, off)
-		off += int64(n)
-		partial = append(partial, buf[:n]...)
-		cut := bytes.LastIndexByte(partial, '\n') + 1
-		var out []*shown
-		for _, line := range splitLines(partial[:cut]) {
-			if s := parseShown(line); keep(s) {
-				out = append(out, s)
-			}
-		}
-		partial = append(partial[:0], partial[cut:]...)
-		if err := a.printShown(out, asJSON, false); err != nil {
-			return err
-		}
-	}
-}
-
-func splitLines(b []byte) [][]byte {
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	if len(b) == 0 {
+	if !f.follow {
 		return nil
 	}
-	return bytes.Split(b, []byte("\n"))
+	// Ctrl-C is how following ends, so it ends it cleanly (exit 0).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return l.Follow(ctx, file, size, filter, func() { a.warnf("the audit log was moved aside; following the new one") },
+		func(es []*audit.Entry) error { return a.printShown(es, f.asJSON, false) })
 }
 
-func parseShown(line []byte) *shown {
-	s := &shown{raw: line}
-	s.rec, s.err = audit.ParseRecord(line)
-	if s.err == nil {
-		s.fields, s.err = s.rec.FieldMap()
-	}
-	return s
-}
-
-// aboutSecret reports whether a record concerns secret name: the fields
-// "secret", "secrets" and "leaks" are where events name secrets.
-func aboutSecret(f map[string]any, name string) bool {
-	if f["secret"] == name {
-		return true
-	}
-	if l, ok := f["secrets"].([]any); ok && slices.Contains(l, any(name)) {
-		return true
-	}
-	if m, ok := f["leaks"].(map[string]any); ok {
-		if _, ok := m[name]; ok {
-			return true
-		}
-	}
-	return false
-}
-
-func (a *app) printShown(recs []*shown, asJSON, header bool) error {
+func (a *app) printShown(recs []*audit.Entry, asJSON, header bool) error {
 	if asJSON {
 		for _, s := range recs {
-			if s.err != nil {
+			if s.Err != nil {
 				continue // not JSON we could vouch for; the warning names it
 			}
-			a.stdout.Write(append(s.raw, '\n'))
+			a.stdout.Write(append(s.Raw, '\n'))
 		}
 		return nil
 	}
@@ -367,84 +265,17 @@ func (a *app) printShown(recs []*shown, asJSON, header bool) error {
 		fmt.Fprintln(tw, "SEQ\tTIME\tEVENT\tDETAILS")
 	}
 	for _, s := range recs {
-		if s.err != nil {
-			fmt.Fprintf(tw, "?\t\t(unreadable)\t%s\n", strconv.Quote(s.err.Error()))
+		if s.Err != nil {
+			fmt.Fprintf(tw, "?\t\t(unreadable)\t%s\n", strconv.Quote(s.Err.Error()))
 			continue
 		}
-		seq := strconv.FormatUint(s.rec.Seq, 10)
-		if !s.rec.Keyed() {
+		seq := strconv.FormatUint(s.Record.Seq, 10)
+		if !s.Record.Keyed() {
 			seq += "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", seq, s.rec.Time.Local().Format(time.DateTime), s.rec.Event, details(s.fields))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", seq, s.Record.Time.Local().Format(time.DateTime), s.Record.Event, audit.Details(s.Fields))
 	}
 	return tw.Flush()
-}
-
-// detailOrder puts the fields a reader looks for first.
-var detailOrder = []string{"secret", "secrets", "decision", "channel", "binary", "argv", "exit", "duration_ms", "leaks", "action", "rule", "reason", "error"}
-
-func details(f map[string]any) string {
-	keys := slices.Collect(maps.Keys(f))
-	slices.SortFunc(keys, func(x, y string) int {
-		ix, iy := slices.Index(detailOrder, x), slices.Index(detailOrder, y)
-		switch {
-		case ix >= 0 && iy >= 0:
-			return ix - iy
-		case ix >= 0:
-			return -1
-		case iy >= 0:
-			return 1
-		}
-		return strings.Compare(x, y)
-	})
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		if f[k] == nil || f[k] == "" {
-			continue // e.g. no error: the JSON view keeps it
-		}
-		v := showValue(f[k])
-		if strings.HasSuffix(k, "sha256") {
-			if h, ok := f[k].(string); ok {
-				v = approve.ShortHash(h) // the full hash is in --json
-			}
-		}
-		parts = append(parts, k+"="+v)
-	}
-	return strings.Join(parts, " ")
-}
-
-// showValue renders a field value on one line. Strings that are not plain
-// printable words are quoted with Go escapes, so a path or argv chosen by
-// an agent cannot put terminal escape sequences or fake columns on the
-// reader's screen.
-func showValue(v any) string {
-	switch x := v.(type) {
-	case string:
-		if x == "" || strings.ContainsFunc(x, func(r rune) bool {
-			return r <= ' ' || r == '"' || r == '\\' || r == '=' || r == ',' || r >= 0x7f
-		}) {
-			return strconv.Quote(x)
-		}
-		return x
-	case json.Number:
-		return x.String()
-	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = showValue(e)
-		}
-		return "[" + strings.Join(parts, ",") + "]"
-	case map[string]any:
-		keys := slices.Sorted(maps.Keys(x))
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = showValue(k) + ":" + showValue(x[k])
-		}
-		return "{" + strings.Join(parts, ",") + "}"
-	case nil:
-		return "null"
-	}
-	return fmt.Sprint(v)
 }
 
 // parseSince accepts a Go duration or a whole number of days ("7d").

@@ -4,27 +4,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/audit"
-	"github.com/envseal/envseal/internal/policy"
-	"github.com/envseal/envseal/internal/safefile"
+	"github.com/envseal/envseal/internal/backup"
 	"github.com/envseal/envseal/internal/seal"
-	"github.com/envseal/envseal/internal/totp"
 	"github.com/envseal/envseal/internal/vault"
-)
-
-// backupFiles are the vault files a backup carries besides master.key and
-// secrets/ (the audit files are read under the audit lock). The list
-// cache and lock files are rebuilt; they are not data.
-var (
-	backupFiles  = []string{policy.FileName, totp.FileName}
-	auditFiles   = []string{audit.HeadFile, audit.LogFile}
-	restoreFiles = append(append([]string{}, backupFiles...), auditFiles...)
 )
 
 func (a *app) backupCmd() *cobra.Command {
@@ -55,70 +43,22 @@ not replaced unless --force.`,
 			if _, err := os.Lstat(out); err == nil && !force {
 				return withHint(fmt.Errorf("%s already exists", out), "choose another file name, or add --force to replace it")
 			}
-			v, k, err := pf.unlock()
-			if err != nil {
-				return err
-			}
-			defer k.Wipe()
-			tmp, err := os.CreateTemp(filepath.Dir(out), ".envseal-backup-*")
-			if err != nil {
-				return fmt.Errorf("create backup: %w", err)
-			}
-			defer os.Remove(tmp.Name())
-			info, err := v.Backup(tmp, k, backupFiles, func(add vault.BackupAdd) error {
-				return audit.Snapshot(v.Dir(), func() error {
-					for _, name := range auditFiles {
-						if err := addVaultFile(add, v.Dir(), name); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
+			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
+				info, err := backup.Write(v, k, out, force)
+				if err != nil {
+					return err
+				}
+				id := hex.EncodeToString(info.ID[:8])
+				a.auditLog(v.Dir()).Event(k, audit.VaultBackup, map[string]any{"backup": id, "file": out, "secrets": info.Secrets})
+				a.infof("wrote %s: %d secrets and %d other files, encrypted (backup %s)", out, info.Secrets, len(info.Files), id)
+				a.infof("restore with 'envseal restore %s' and the current passphrase", args[0])
+				return nil
 			})
-			if err == nil {
-				err = tmp.Sync()
-			}
-			if cerr := tmp.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return fmt.Errorf("write backup: %w", err)
-			}
-			if force {
-				err = os.Rename(tmp.Name(), out)
-			} else {
-				err = os.Link(tmp.Name(), out) // fails rather than replace a file created meanwhile
-			}
-			if err != nil {
-				return fmt.Errorf("write backup: %w", err)
-			}
-			id := hex.EncodeToString(info.ID[:8])
-			a.auditLog(v.Dir()).Event(k, "vault_backup", map[string]any{"backup": id, "file": out, "secrets": info.Secrets})
-			a.infof("wrote %s: %d secrets and %d other files, encrypted (backup %s)", out, info.Secrets, len(info.Files), id)
-			a.infof("restore with 'envseal restore %s' and the current passphrase", args[0])
-			return nil
 		},
 	}
 	c.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")
 	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
-}
-
-// addVaultFile adds dir/name to the archive if it exists.
-func addVaultFile(add vault.BackupAdd, dir, name string) error {
-	f, err := safefile.OpenFile(filepath.Join(dir, name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	return add(name, f, st.Size())
 }
 
 func (a *app) restoreCmd() *cobra.Command {
@@ -154,30 +94,21 @@ is then kept next to it (the path is printed), not deleted.`,
 				return err
 			}
 			defer clear(pass)
-			b, err := vault.OpenBackup(f, pass)
-			if errors.Is(err, vault.ErrWrongPassphrase) {
-				return withHint(err, "type the passphrase the vault had when the backup was written")
-			}
-			if err != nil {
-				return withHint(err, "nothing was changed; use another copy of the backup")
-			}
-			defer b.Close()
-			info, aside, err := b.Restore(dir, restoreFiles, force)
+			info, aside, v, k, err := backup.Restore(dir, f, pass, force)
+			var oe *backup.OpenError
 			switch {
-			case errors.Is(err, vault.ErrBackupCorrupt):
+			case errors.Is(err, vault.ErrWrongPassphrase):
+				return withHint(err, "type the passphrase the vault had when the backup was written")
+			case errors.As(err, &oe), errors.Is(err, vault.ErrBackupCorrupt):
 				return withHint(err, "nothing was changed; use another copy of the backup")
 			case errors.Is(err, vault.ErrExists):
 				return withHint(err, "add --force to replace it (it is kept aside), or set ENVSEAL_HOME to another directory")
 			case err != nil:
-				return fmt.Errorf("restore: %w", err)
-			}
-			v, k, err := openRestored(dir, pass)
-			if err != nil {
 				return err
 			}
 			defer k.Wipe()
 			id := hex.EncodeToString(info.ID[:8])
-			a.auditLog(v.Dir()).Event(k, "vault_restored", map[string]any{"backup": id, "written": info.Created, "secrets": info.Secrets})
+			a.auditLog(v.Dir()).Event(k, audit.VaultRestored, map[string]any{"backup": id, "written": info.Created, "secrets": info.Secrets})
 			a.infof("restored %d secrets and %d other files into %s (backup %s of %s)", info.Secrets, len(info.Files), dir, id, info.Created.Local().Format("2006-01-02 15:04:05"))
 			if aside != "" {
 				a.infof("the vault that was there is kept in %s; delete it when you no longer need it", aside)
@@ -188,18 +119,4 @@ is then kept next to it (the path is printed), not deleted.`,
 	c.Flags().BoolVar(&force, "force", false, "replace an existing vault (kept aside, not deleted)")
 	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the passphrase from file descriptor `N`")
 	return c
-}
-
-// openRestored opens the vault just restored, as any later command will:
-// a restore that does not open is reported now, not at the next run.
-func openRestored(dir string, pass []byte) (*vault.Vault, seal.Key, error) {
-	v, err := vault.Open(dir)
-	if err != nil {
-		return nil, seal.Key{}, fmt.Errorf("open restored vault: %w", err)
-	}
-	k, err := v.Unlock(pass)
-	if err != nil {
-		return nil, seal.Key{}, fmt.Errorf("unlock restored vault: %w", err)
-	}
-	return v, k, nil
 }

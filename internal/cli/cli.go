@@ -7,22 +7,25 @@
 // Cobra is used for the command tree, help text and flag parsing (including
 // the "--" that separates envseal's flags from a child's argv in `run`);
 // writing and testing that by hand would be more code than everything it
-// saves, and DESIGN names it as an accepted dependency.
+// saves, and docs/ARCHITECTURE.md lists it among the accepted dependencies.
 package cli
 
 import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/envseal/envseal/internal/guard"
+	"github.com/envseal/envseal/internal/launch"
+	"github.com/envseal/envseal/internal/moving"
 	"github.com/envseal/envseal/internal/safefile"
 	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/sys"
 	"github.com/envseal/envseal/internal/term"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -31,9 +34,9 @@ import (
 const (
 	exitOK       = 0
 	exitError    = 1
-	exitInternal = 125
-	exitDenied   = 126
-	exitNotFound = 127
+	exitInternal = launch.ExitFailed
+	exitDenied   = launch.ExitDenied
+	exitNotFound = launch.ExitNotFound
 )
 
 // kdfParams is what `envseal init` wraps a new master key with. It is
@@ -77,7 +80,11 @@ func (a *app) infof(format string, args ...any) {
 
 // Main runs the CLI with os.Args and returns the process exit code.
 func Main() int {
-	guard.Harden()
+	if err := sys.Harden(); err != nil {
+		// Not protected from a same-uid reader: touch no key.
+		fmt.Fprintf(os.Stderr, "envseal: error: cannot protect envseal's memory: %v\nenvseal: hint: envseal needs prctl(PR_SET_DUMPABLE) and setrlimit(RLIMIT_CORE); run it outside a sandbox that forbids them\n", err)
+		return exitInternal
+	}
 	// The sandbox helper stage re-executes envseal; it is not a command
 	// for humans and must not go through flag parsing.
 	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperArg {
@@ -228,7 +235,10 @@ func refuseUnknownSubcommands(c *cobra.Command) {
 func hintFor(err error) string {
 	var ce *vault.CorruptError
 	var ue *safefile.UnsafeError
+	var he *moving.HintError
 	switch {
+	case errors.As(err, &he):
+		return he.Hint
 	case errors.Is(err, vault.ErrNotInitialized):
 		return "create a vault with 'envseal init' (or point ENVSEAL_HOME at an existing one)"
 	case errors.Is(err, vault.ErrWrongPassphrase):
@@ -254,4 +264,11 @@ func openVault() (*vault.Vault, error) {
 		return nil, err
 	}
 	return vault.Open(dir)
+}
+
+// writeFileAtomic is safefile's atomic replace of one of the user's files
+// (githook.go's hook script; that file is being moved to a package of its
+// own, which will call safefile directly).
+func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
+	return safefile.WriteFileAtomic(path, data, mode)
 }

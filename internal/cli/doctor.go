@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"os"
 	"runtime"
@@ -19,7 +18,6 @@ import (
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/safefile"
 	"github.com/envseal/envseal/internal/sandbox"
-	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/totp"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -105,7 +103,7 @@ func (a *app) doctorFacts() guard.Facts {
 			}
 			return safefile.CheckDir(dir)
 		}
-		f.Audit = func() (int, error) { return auditChain(dir) }
+		f.Audit = func() (int, error) { return audit.CheckChain(dir) }
 		if inJail(dir) {
 			// The vault here is the jail's empty read-only cover: no
 			// audit log to open (EROFS on its lock is not damage) and no
@@ -146,21 +144,4 @@ func (a *app) doctorFacts() guard.Facts {
 		}
 	}
 	return f
-}
-
-// auditChain checks the log's hash chain without the key (anyone can
-// recompute a chain, so this catches damage and clumsy edits, not a
-// deliberate forger; the MACs catch those).
-func auditChain(dir string) (int, error) {
-	l := audit.New(dir)
-	fh, size, err := l.Snapshot()
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return 0, err
-		}
-		return 0, fmt.Errorf("open audit log: %w", err)
-	}
-	defer fh.Close()
-	sum, err := audit.Verify(io.NewSectionReader(fh, 0, size), seal.Key{})
-	return sum.Records, err
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -39,7 +40,7 @@ terminal (/dev/tty), or read once from --passphrase-fd N for automation.`,
 				}
 				return fmt.Errorf("create vault: %w", err)
 			}
-			a.auditLog(dir).Event(k, "vault_init", map[string]any{"kdf": kdfParams.String()})
+			a.auditLog(dir).Event(k, audit.VaultInit, map[string]any{"kdf": kdfParams.String()})
 			k.Wipe()
 			a.infof("created vault in %s (%s)", dir, kdfParams)
 			if passphraseWeakness(pass) != "" {

@@ -28,7 +28,8 @@ const jailProbeArg = "__jailprobe"
 
 func init() {
 	if len(os.Args) > 1 && os.Args[1] == jailProbeArg {
-		os.Exit(jailProbe(os.Args[2:]))
+		// syscall.Exit: os.Exit's exit hooks would print "GOCOVERDIR not set" from a -cover build into the output tests compare.
+		syscall.Exit(jailProbe(os.Args[2:]))
 	}
 }
 
@@ -168,8 +169,8 @@ func newJailEnv(t *testing.T) *jailEnv {
 	e := &jailEnv{t: t, dir: d}
 	uid, gid := os.Getuid(), os.Getgid()
 	if uid == 0 {
-		// Root has CAP_SYS_PTRACE and would prove nothing (DESIGN.md §2
-		// fact 3): broker, jail and attacker all run as nobody.
+		// Root has CAP_SYS_PTRACE and would prove nothing (docs/ARCHITECTURE.md
+		// kernel fact 3): broker, jail and attacker all run as nobody.
 		e.cred = &syscall.Credential{Uid: 65534, Gid: 65534}
 		uid, gid = 65534, 65534
 	}

@@ -96,3 +96,14 @@ func (p *passphraseFlag) unlock() (*vault.Vault, seal.Key, error) {
 	}
 	return v, k, nil
 }
+
+// withKey is the preamble of every command that needs the master key:
+// it unlocks the vault, runs fn, and wipes the key however fn returns.
+func (p *passphraseFlag) withKey(fn func(v *vault.Vault, k seal.Key) error) error {
+	v, k, err := p.unlock()
+	if err != nil {
+		return err
+	}
+	defer k.Wipe()
+	return fn(v, k)
+}

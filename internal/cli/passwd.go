@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/detect"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
@@ -112,7 +113,7 @@ passphrase.`,
 				}
 				return fmt.Errorf("change passphrase: %w", err)
 			}
-			a.auditLog(v.Dir()).Event(k, "passphrase_changed", map[string]any{"kdf": p.String()})
+			a.auditLog(v.Dir()).Event(k, audit.PassphraseChanged, map[string]any{"kdf": p.String()})
 			a.infof("changed the vault passphrase (%s)", p)
 			a.warnWeakPassphrase(newPass)
 			return nil

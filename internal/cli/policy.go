@@ -11,8 +11,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/term"
+	"github.com/envseal/envseal/internal/vault"
 )
 
 func (a *app) policyCmd() *cobra.Command {
@@ -37,50 +40,47 @@ func (a *app) policyListCmd() *cobra.Command {
 		Short: "List approved rules",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			v, k, err := pf.unlock()
-			if err != nil {
-				return err
-			}
-			defer k.Wipe()
-			p, err := policy.NewStore(v.Dir(), k).Load()
-			if errors.Is(err, policy.ErrTampered) {
-				a.auditLog(v.Dir()).Event(k, "policy_tampered", map[string]any{"error": err.Error()})
-			}
-			if err != nil {
-				return withHint(err, "restore policy.seal from a backup, or 'envseal policy reset' to start with no rules")
-			}
-			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				rules := p.Rules
-				if rules == nil {
-					rules = []policy.Rule{}
+			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
+				p, err := policy.NewStore(v.Dir(), k).Load()
+				if errors.Is(err, policy.ErrTampered) {
+					a.auditLog(v.Dir()).Event(k, audit.PolicyTampered, map[string]any{"error": err.Error()})
 				}
-				return enc.Encode(rules)
-			}
-			if len(p.Rules) == 0 {
-				a.infof("no rules yet; 'envseal run' asks you the first time and saves a rule when you allow always")
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tBINARY\tSHA256\tARGS\tSECRETS\tSANDBOX\tEXPIRES")
-			now := time.Now()
-			for _, r := range p.Rules {
-				exp := "never"
-				if r.Expires != nil {
-					exp = r.Expires.Local().Format(time.DateTime)
-					if r.Expired(now) {
-						exp += " (expired)"
+				if err != nil {
+					return withHint(err, "restore policy.seal from a backup, or 'envseal policy reset' to start with no rules")
+				}
+				if asJSON {
+					enc := json.NewEncoder(a.stdout)
+					enc.SetIndent("", "  ")
+					rules := p.Rules
+					if rules == nil {
+						rules = []policy.Rule{}
 					}
+					return enc.Encode(rules)
 				}
-				var gs []string
-				for _, g := range r.Grants {
-					gs = append(gs, g.String())
+				if len(p.Rules) == 0 {
+					a.infof("no rules yet; 'envseal run' asks you the first time and saves a rule when you allow always")
+					return nil
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Binary, approve.ShortHash(r.SHA256),
-					quoteArgs(r.Argv), strings.Join(gs, ", "), r.Sandbox, exp)
-			}
-			return tw.Flush()
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tBINARY\tSHA256\tARGS\tSECRETS\tSANDBOX\tEXPIRES")
+				now := time.Now()
+				for _, r := range p.Rules {
+					exp := "never"
+					if r.Expires != nil {
+						exp = r.Expires.Local().Format(time.DateTime)
+						if r.Expired(now) {
+							exp += " (expired)"
+						}
+					}
+					var gs []string
+					for _, g := range r.Grants {
+						gs = append(gs, g.String())
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Binary, approve.ShortHash(r.SHA256),
+						quoteArgs(r.Argv), strings.Join(gs, ", "), r.Sandbox, exp)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -106,24 +106,22 @@ func (a *app) policyRevokeCmd() *cobra.Command {
 		Short: "Remove a rule (the program will need your approval again)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			v, k, err := pf.unlock()
-			if err != nil {
-				return err
-			}
-			defer k.Wipe()
-			_, err = policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { return p.Remove(args[0]) })
-			if errors.Is(err, policy.ErrNoSuchRule) {
-				return withHint(err, "see the rule ids with 'envseal policy list'")
-			}
-			if errors.Is(err, policy.ErrTampered) {
-				a.auditLog(v.Dir()).Event(k, "policy_tampered", map[string]any{"error": err.Error()})
-			}
-			if err != nil {
-				return err
-			}
-			a.auditLog(v.Dir()).Event(k, "policy_changed", map[string]any{"action": "revoke", "rule": args[0]})
-			a.infof("revoked rule %s", args[0])
-			return nil
+			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
+				var err error
+				_, err = policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { return p.Remove(args[0]) })
+				if errors.Is(err, policy.ErrNoSuchRule) {
+					return withHint(err, "see the rule ids with 'envseal policy list'")
+				}
+				if errors.Is(err, policy.ErrTampered) {
+					a.auditLog(v.Dir()).Event(k, audit.PolicyTampered, map[string]any{"error": err.Error()})
+				}
+				if err != nil {
+					return err
+				}
+				a.auditLog(v.Dir()).Event(k, audit.PolicyChanged, map[string]any{"action": "revoke", "rule": args[0]})
+				a.infof("revoked rule %s", args[0])
+				return nil
+			})
 		},
 	}
 	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
@@ -140,20 +138,17 @@ Every program will need your approval again. Needs the passphrase and a
 confirmation typed on the terminal.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			v, k, err := pf.unlock()
-			if err != nil {
-				return err
-			}
-			defer k.Wipe()
-			if err := confirmReset("Type RESET to replace the policy with an empty one: ", "policy not reset"); err != nil {
-				return err
-			}
-			if err := policy.NewStore(v.Dir(), k).Reset(); err != nil {
-				return err
-			}
-			a.auditLog(v.Dir()).Event(k, "policy_changed", map[string]any{"action": "reset"})
-			a.infof("the policy is now empty")
-			return nil
+			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
+				if err := confirmReset("Type RESET to replace the policy with an empty one: ", "policy not reset"); err != nil {
+					return err
+				}
+				if err := policy.NewStore(v.Dir(), k).Reset(); err != nil {
+					return err
+				}
+				a.auditLog(v.Dir()).Event(k, audit.PolicyChanged, map[string]any{"action": "reset"})
+				a.infof("the policy is now empty")
+				return nil
+			})
 		},
 	}
 	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")

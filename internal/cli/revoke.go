@@ -5,6 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/audit"
+	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -21,20 +23,17 @@ run envseal cannot destroy secrets without you.`,
 			if err := vault.ValidName(name); err != nil {
 				return err
 			}
-			v, k, err := pf.unlock()
-			if err != nil {
-				return err
-			}
-			defer k.Wipe()
-			if err := v.Revoke(k, name); err != nil {
-				if errors.Is(err, vault.ErrNotFound) {
-					return withHint(err, "see the stored names with 'envseal list'")
+			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
+				if err := v.Revoke(k, name); err != nil {
+					if errors.Is(err, vault.ErrNotFound) {
+						return withHint(err, "see the stored names with 'envseal list'")
+					}
+					return err
 				}
-				return err
-			}
-			a.auditLog(v.Dir()).Event(k, "secret_revoked", map[string]any{"secret": name})
-			a.infof("revoked %s", name)
-			return nil
+				a.auditLog(v.Dir()).Event(k, audit.SecretRevoked, map[string]any{"secret": name})
+				a.infof("revoked %s", name)
+				return nil
+			})
 		},
 	}
 	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")

@@ -3,6 +3,8 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/audit"
+	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -33,22 +35,19 @@ doctor' report secrets whose value is older than its period.`,
 			if _, err := v.Stat(name); err != nil {
 				return err
 			}
-			v, k, err := pf.unlock()
-			if err != nil {
-				return err
-			}
-			defer k.Wipe()
-			meta, err := v.SetRotation(k, name, period)
-			if err != nil {
-				return err
-			}
-			a.auditLog(v.Dir()).Event(k, "secret_rotation_set", map[string]any{"secret": name, "rotate_days": rotationField(meta)})
-			if p := meta.RotationPeriod(); p > 0 {
-				a.infof("%s: rotate every %s; due %s", name, days(p), meta.RotationDue().Local().Format("2006-01-02"))
-			} else {
-				a.infof("%s: no rotation reminder", name)
-			}
-			return nil
+			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
+				meta, err := v.SetRotation(k, name, period)
+				if err != nil {
+					return err
+				}
+				a.auditLog(v.Dir()).Event(k, audit.SecretRotationSet, map[string]any{"secret": name, "rotate_days": rotationField(meta)})
+				if p := meta.RotationPeriod(); p > 0 {
+					a.infof("%s: rotate every %s; due %s", name, days(p), meta.RotationDue().Local().Format("2006-01-02"))
+				} else {
+					a.infof("%s: no rotation reminder", name)
+				}
+				return nil
+			})
 		},
 	}
 	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")

@@ -1,21 +1,18 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/moving"
+
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/detect"
-	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/term"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -80,7 +77,8 @@ left as it was. Existing secrets are never replaced. Dotenv files (.env,
 				res = r
 			}
 			if history {
-				a.scanHistory(res)
+				home, _ := os.UserHomeDir()
+				res.ScanHistoryFiles(home, os.Getenv)
 			}
 			defer func() {
 				for i := range res.Findings {
@@ -152,91 +150,16 @@ left as it was. Existing secrets are never replaced. Dotenv files (.env,
 	return c
 }
 
-func (a *app) scanHistory(res *detect.Result) {
-	home, _ := os.UserHomeDir()
-	for _, h := range detect.HistoryFiles(home, os.Getenv) {
-		fi, err := os.Lstat(h.Path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err == nil && !fi.Mode().IsRegular() {
-			res.Skipped = append(res.Skipped, detect.Skipped{Path: h.Path, Reason: "not a regular file (a symlink?), not followed", Notice: true})
-			continue
-		}
-		data, err := detect.ReadFile(h.Path, detect.MaxFileSize)
-		if err != nil {
-			res.Skipped = append(res.Skipped, detect.Skipped{Path: h.Path, Reason: err.Error(), Notice: true})
-			continue
-		}
-		res.Files++
-		res.Findings = append(res.Findings, detect.ScanHistory(h, data)...)
-		clear(data)
-	}
-}
-
-// isDotenv: files `envseal import` handles better (it writes .envseal too).
-func isDotenv(path string) bool {
-	b := filepath.Base(path)
-	return b == ".env" || strings.HasPrefix(b, ".env.") || strings.HasSuffix(b, ".env")
-}
-
-// suggestName turns a finding into a secret name: its variable when it
-// has one, else kind-line; with prefix.
-func suggestName(f *detect.Finding, prefix string) string {
-	base := f.Name
-	if base == "" {
-		base = f.Kind + "-" + strconv.Itoa(f.Line)
-	}
-	var b strings.Builder
-	for _, c := range []byte(base) {
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
-			b.WriteByte(c)
-		}
-	}
-	name := prefix + b.String()
-	if len(name) > 120 {
-		name = name[:120]
-	}
-	return name
-}
-
-// scanItem is one value --import moves, with every place it occurs.
-type scanItem struct {
-	secret string
-	value  []byte
-	finds  []*detect.Finding
-	stored bool
-}
-
 // scanImport moves the findings' values into the vault and out of their
 // files, file by file. It returns how many findings it moved.
 func (a *app) scanImport(findings []detect.Finding, prefix string, yes bool, pf *passphraseFlag) (int, error) {
-	byPath := map[string][]*detect.Finding{}
-	var paths []string
-	for i := range findings {
-		f := &findings[i]
-		if isDotenv(f.Path) {
-			continue
-		}
-		if len(f.Value()) == 0 {
-			continue
-		}
-		if _, ok := byPath[f.Path]; !ok {
-			paths = append(paths, f.Path)
-		}
-		byPath[f.Path] = append(byPath[f.Path], f)
+	b := moving.NewBatch(findings)
+	for _, p := range b.Dotenv {
+		a.warnf("%s is a dotenv file: not rewritten; move its values with 'envseal import %s' (it also writes .envseal)", p, p)
 	}
-	dotenv := map[string]bool{}
-	for _, f := range findings {
-		if isDotenv(f.Path) && !dotenv[f.Path] {
-			dotenv[f.Path] = true
-			a.warnf("%s is a dotenv file: not rewritten; move its values with 'envseal import %s' (it also writes .envseal)", f.Path, f.Path)
-		}
-	}
-	if len(paths) == 0 {
+	if len(b.Paths) == 0 {
 		return 0, nil
 	}
-	sort.Strings(paths)
 	v, err := openVault()
 	if err != nil {
 		return 0, err
@@ -258,28 +181,13 @@ func (a *app) scanImport(findings []detect.Finding, prefix string, yes bool, pf 
 		}
 		defer tty.Close()
 	}
-	var items []*scanItem
-	itemFor := map[*detect.Finding]*scanItem{}
-	for _, p := range paths {
-		for _, f := range byPath[p] {
-			var it *scanItem
-			for _, o := range items {
-				if bytes.Equal(o.value, f.Value()) {
-					it = o
-				}
-			}
-			if it == nil {
-				name, err := chooseName(tty, f, suggestName(f, prefix), taken)
-				if err != nil {
-					return 0, err
-				}
-				taken[name] = true
-				it = &scanItem{secret: name, value: f.Value()}
-				items = append(items, it)
-			}
-			it.finds = append(it.finds, f)
-			itemFor[f] = it
-		}
+	err = b.Name(func(f *detect.Finding) (string, error) {
+		name, err := chooseName(tty, f, moving.FreeName(f, detect.SuggestName(f, prefix), taken), taken)
+		taken[name] = true
+		return name, err
+	})
+	if err != nil {
+		return 0, err
 	}
 
 	v, k, err := pf.unlock()
@@ -289,22 +197,18 @@ func (a *app) scanImport(findings []detect.Finding, prefix string, yes bool, pf 
 	defer k.Wipe()
 	log := a.auditLog(v.Dir())
 	moved := 0
-	for _, p := range paths {
-		var mine []*scanItem
-		for _, f := range byPath[p] {
-			it := itemFor[f]
-			if !it.stored && !containsItem(mine, it) {
-				mine = append(mine, it)
-			}
+	for _, p := range b.Paths {
+		plan, err := b.PlanFile(p)
+		if err == nil {
+			err = plan.Apply(v, k, func(name string, gen uint64) {
+				log.Event(k, audit.SecretStored, map[string]any{"secret": name, "generation": gen, "source": "scan"})
+			}, func(name string) {
+				log.Event(k, audit.SecretRevoked, map[string]any{"secret": name, "reason": "scan import rolled back"})
+			})
 		}
-		err := a.moveFile(v, k, p, byPath[p], itemFor, mine, func(name string, gen uint64) {
-			log.Event(k, "secret_stored", map[string]any{"secret": name, "generation": gen, "source": "scan"})
-		}, func(name string) {
-			log.Event(k, "secret_revoked", map[string]any{"secret": name, "reason": "scan import rolled back"})
-		})
-		var ref *refusedFile
+		var ref *moving.RefusedError
 		if errors.As(err, &ref) {
-			a.warnf("%s: not rewritten, nothing stored for it: %s; %s", ref.path, ref.why, ref.hint)
+			a.warnf("%s: not rewritten, nothing stored for it: %s; %s", ref.Path, ref.Why, ref.Hint)
 			continue
 		}
 		if err != nil {
@@ -313,53 +217,19 @@ func (a *app) scanImport(findings []detect.Finding, prefix string, yes bool, pf 
 			}
 			return moved, err
 		}
-		moved += len(byPath[p])
-		var names []string
-		for _, f := range byPath[p] {
-			if n := itemFor[f].secret; !slicesContains(names, n) {
-				names = append(names, n)
-			}
+		if plan.Mapping != "" {
+			a.infof("%s: the values are now read from the environment; added %s to %s", p, strings.Join(plan.Vars, ", "), plan.Mapping)
 		}
-		a.infof("%s: moved %d values to the vault (%s)", p, len(byPath[p]), strings.Join(names, ", "))
+		n := len(b.Finds(p))
+		moved += n
+		a.infof("%s: moved %d values to the vault (%s)", p, n, strings.Join(b.Names(p), ", "))
 	}
 	return moved, nil
 }
 
-func containsItem(s []*scanItem, it *scanItem) bool {
-	for _, x := range s {
-		if x == it {
-			return true
-		}
-	}
-	return false
-}
-
-func slicesContains(s []string, x string) bool {
-	for _, y := range s {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
-// chooseName asks for a secret name on the terminal (tty nil: take the
-// suggestion), refusing names that exist: import never replaces a secret.
-func chooseName(tty *term.TTY, f *detect.Finding, suggested string, taken map[string]bool) (string, error) {
-	free := func(n string) string {
-		if !taken[n] {
-			return n
-		}
-		for i := 2; ; i++ {
-			if c := n + "-" + strconv.Itoa(i); !taken[c] {
-				return c
-			}
-		}
-	}
-	def := free(suggested)
-	if err := vault.ValidName(def); err != nil {
-		def = free(f.Kind + "-" + strconv.Itoa(f.Line))
-	}
+// chooseName asks for a secret name on the terminal (tty nil: take def),
+// refusing names that exist: import never replaces a secret.
+func chooseName(tty *term.TTY, f *detect.Finding, def string, taken map[string]bool) (string, error) {
 	if tty == nil {
 		return def, nil
 	}
@@ -384,125 +254,4 @@ func chooseName(tty *term.TTY, f *detect.Finding, suggested string, taken map[st
 		return name, nil
 	}
 	return "", withHint(errors.New("no usable secret name given"), "nothing was changed; pass --yes to take the suggested names")
-}
-
-// moveFile stores the values new to this file, then rewrites it with each
-// value replaced by "[envseal:NAME]". A failure revokes what it stored.
-func (a *app) moveFile(v *vault.Vault, k seal.Key, path string, finds []*detect.Finding, itemFor map[*detect.Finding]*scanItem,
-	store []*scanItem, stored func(string, uint64), revoked func(string)) (err error) {
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", path)
-	}
-	data, err := detect.ReadFile(path, detect.MaxFileSize)
-	if err != nil {
-		return err
-	}
-	defer clear(data)
-	for _, f := range finds {
-		if !f.Matches(data) {
-			return withHint(fmt.Errorf("%s changed since it was scanned", path), "run 'envseal scan --import' again; nothing was changed for this file")
-		}
-	}
-	sort.Slice(finds, func(i, j int) bool { si, _ := finds[i].Span(); sj, _ := finds[j].Span(); return si < sj })
-	// Every refusal (a file scan cannot rewrite into working code) comes
-	// here, before anything is stored (scanref.go).
-	lang := langOf(path, data)
-	var refs []replacement
-	secretOf := map[string]string{}
-	last := 0
-	for _, f := range finds {
-		if s, _ := f.Span(); s < last {
-			continue
-		}
-		r, err := referenceFor(lang, path, data, f, itemFor[f].secret)
-		if err != nil {
-			return err
-		}
-		if r.start < last {
-			continue
-		}
-		refs = append(refs, r)
-		last = r.end
-		if r.env != "" {
-			if prev, ok := secretOf[r.env]; ok && prev != itemFor[f].secret {
-				return &refusedFile{path, "two secrets would be read from " + r.env, "choose distinct secret names"}
-			}
-			secretOf[r.env] = itemFor[f].secret
-		}
-	}
-	var out bytes.Buffer
-	last = 0
-	for _, r := range refs {
-		out.Write(data[last:r.start])
-		out.WriteString(r.text)
-		last = r.end
-	}
-	out.Write(data[last:])
-	defer clear(out.Bytes())
-	mapping, err := planMapping(filepath.Dir(path), path, refs, secretOf)
-	if err != nil {
-		return err
-	}
-
-	var done []*scanItem
-	defer func() {
-		if err == nil {
-			return
-		}
-		var left []string
-		for _, it := range done {
-			if rerr := v.Revoke(k, it.secret); rerr != nil {
-				left = append(left, it.secret)
-			} else {
-				it.stored = false
-				revoked(it.secret)
-			}
-		}
-		if len(left) > 0 {
-			err = withHint(fmt.Errorf("%w; and undoing it failed for %s", err, strings.Join(left, ", ")), "'envseal revoke' those names, then scan --import again")
-		} else if _, ok := err.(*exitErr); !ok {
-			err = withHint(err, "the secrets stored for "+path+" were revoked; the file was not changed")
-		}
-	}()
-	for _, it := range store {
-		meta, err := v.Store(k, it.secret, it.value, vault.StoreOptions{})
-		if err != nil {
-			return fmt.Errorf("%s: store %s: %w", path, it.secret, err)
-		}
-		it.stored = true
-		done = append(done, it)
-		stored(it.secret, meta.Generation)
-	}
-	if mapping.new != nil {
-		if err := writeFileAtomic(mapping.path, mapping.new, mapping.mode); err != nil {
-			return err
-		}
-	}
-	if err := writeFileAtomic(path, out.Bytes(), fi.Mode().Perm()); err != nil {
-		if mapping.new != nil {
-			if mapping.old != nil {
-				writeFileAtomic(mapping.path, mapping.old, mapping.mode)
-			} else {
-				os.Remove(mapping.path)
-			}
-		}
-		return err
-	}
-	if mapping.new != nil {
-		a.infof("%s: the values are now read from the environment; added %s to %s", path, strings.Join(sortedKeys(secretOf), ", "), mapping.path)
-	}
-	return nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -1,20 +1,14 @@
 package cli
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/envseal/envseal/internal/detect"
+	"github.com/envseal/envseal/internal/shellhook"
 )
-
-// maxHookLine bounds what --check reads: a command line is short; a
-// pasted blob is not worth scanning past this.
-const maxHookLine = 64 << 10
 
 func (a *app) shellHookCmd() *cobra.Command {
 	var check bool
@@ -41,7 +35,7 @@ ordinary commands start no process. zsh and fish: a preexec hook, given the
 whole line. The hook hands the line to 'envseal shell-hook --check' on
 stdin, never on a command line other processes could read.`,
 		Args:      cobra.MaximumNArgs(1),
-		ValidArgs: []string{"bash", "zsh", "fish"},
+		ValidArgs: shellhook.Shells,
 		RunE: func(c *cobra.Command, args []string) error {
 			if check {
 				return a.hookCheck()
@@ -53,9 +47,9 @@ stdin, never on a command line other processes could read.`,
 			if err != nil {
 				self = "envseal"
 			}
-			script, err := shellHookScript(args[0], self)
+			script, err := shellhook.Script(args[0], self)
 			if err != nil {
-				return err
+				return withHint(err, "envseal shell-hook bash, zsh or fish")
 			}
 			_, err = io.WriteString(a.stdout, script)
 			return err
@@ -65,81 +59,13 @@ stdin, never on a command line other processes could read.`,
 	return c
 }
 
-// shellHookScript is the hook for shell, calling envseal at self.
-func shellHookScript(shell, self string) (string, error) {
-	q := shellQuote(self)
-	switch shell {
-	case "bash":
-		// BASH_COMMAND is the simple command about to run. The regex keeps
-		// ordinary commands from starting a process; __envseal_last stops
-		// a loop body from warning on every turn.
-		return `# envseal shell hook for bash: warns when a command holds a likely secret.
-__envseal_preexec() {
-  local c=$BASH_COMMAND
-  [[ -n ${COMP_LINE-} || $c == __envseal_* ]] && return 0
-  [[ $c =~ [A-Za-z0-9_+/=.-]{16,} ]] || return 0
-  [[ $c == "${__envseal_last-}" ]] && return 0
-  __envseal_last=$c
-  printf '%s\n' "$c" | ` + q + ` shell-hook --check
-  return 0
-}
-trap '__envseal_preexec' DEBUG
-`, nil
-	case "zsh":
-		return `# envseal shell hook for zsh: warns when a command line holds a likely secret.
-__envseal_preexec() {
-  [[ $1 =~ '[A-Za-z0-9_+/=.-]{16,}' ]] || return 0
-  print -r -- "$1" | ` + q + ` shell-hook --check
-}
-autoload -Uz add-zsh-hook
-add-zsh-hook preexec __envseal_preexec
-`, nil
-	case "fish":
-		return `# envseal shell hook for fish: warns when a command line holds a likely secret.
-function __envseal_preexec --on-event fish_preexec
-    string match -qr '[A-Za-z0-9_+/=.-]{16,}' -- $argv[1]; or return 0
-    printf '%s\n' $argv[1] | ` + q + ` shell-hook --check
-end
-`, nil
-	}
-	return "", withHint(fmt.Errorf("unknown shell %q", shell), "envseal shell-hook bash, zsh or fish")
-}
-
-// shellQuote quotes s for bash, zsh and fish alike: single quotes, with
-// each ' written as '\” (fish accepts that too).
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // hookCheck reads a command line on stdin and warns on stderr about each
 // likely secret in it: kind, variable, the store command. It always
 // succeeds: a hook must never stop the human's command.
 func (a *app) hookCheck() error {
-	line, _ := io.ReadAll(io.LimitReader(a.stdin, maxHookLine))
-	defer clear(line)
-	fs := detect.ScanText("command line", bytes.TrimRight(line, "\n"))
-	defer func() {
-		for i := range fs {
-			fs[i].Wipe()
-		}
-	}()
-	seen := map[string]bool{}
-	for i := range fs {
-		f := &fs[i]
-		name := suggestName(f, "")
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		what := "a key-like value"
-		if d := detect.ProviderDescription(f.Kind); d != "" {
-			what = "a " + d
-		}
-		if f.Name != "" {
-			what += " in " + f.Name
-		}
-		a.warnf("this command line holds what looks like a secret (%s); it may now be in your shell history", what)
-		fmt.Fprintf(a.stderr, "envseal: hint: keep it in the vault instead: 'envseal store %s' (you type the value), then 'envseal run --secret %s -- …'; 'envseal scan --history --import' moves the copy in your history\n", name, name)
+	for _, w := range shellhook.Check(a.stdin) {
+		a.warnf("this command line holds what looks like a secret (%s); it may now be in your shell history", w.What)
+		fmt.Fprintf(a.stderr, "envseal: hint: keep it in the vault instead: 'envseal store %s' (you type the value), then 'envseal run --secret %s -- …'; 'envseal scan --history --import' moves the copy in your history\n", w.Name, w.Name)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -9,19 +8,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/detect"
 	"github.com/envseal/envseal/internal/redact"
+	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/term"
 	"github.com/envseal/envseal/internal/vault"
 )
 
 const (
-	defaultGenerateLen = 32
-	minGenerateLen     = 16
-	maxGenerateLen     = 4096
-	// urlSafe is the alphabet of generated values: RFC 4648 §5 base64url,
-	// safe in URLs, headers and shell words without quoting.
-	urlSafe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	minGenerateLen = 16
+	maxGenerateLen = 4096
 )
 
 func (a *app) storeCmd() *cobra.Command {
@@ -81,71 +78,68 @@ value's shape (sk-, ghp_, AKIA, xoxb-, glpat-, …) is shown by 'envseal list'.`
 			if !force && exists(v, name) {
 				return existsErr(name)
 			}
-			v, k, err := pf.unlock()
-			if err != nil {
-				return err
-			}
-			defer k.Wipe()
+			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
 
-			var value []byte
-			switch {
-			case gen:
-				value = generateValue(generate)
-			case fromIn:
-				value, err = readValue(a.stdin, raw)
-			default:
-				value, err = term.ReadHidden(fmt.Sprintf("Value for %s (hidden): ", name))
-			}
-			if err != nil {
-				return err
-			}
-			defer clear(value)
-			if len(value) == 0 {
-				return withHint(vault.ErrEmptyValue, "a secret needs a value; nothing was stored")
-			}
-			// Say now, not at the first run, what output scrubbing can do
-			// with this value: a run refuses values it cannot scrub.
-			if _, err := redact.NewMatcher([]redact.Secret{{Name: name, Value: value}}); err != nil {
-				return withHint(fmt.Errorf("the value of %s could not be scrubbed from output: %w; nothing was stored", name, err), "report this as a bug")
-			}
-			meta, err := v.Store(k, name, value, vault.StoreOptions{Force: force, RotateDays: rotateDays})
-			if errors.Is(err, vault.ErrExists) {
-				return existsErr(name)
-			}
-			if err != nil {
-				return err
-			}
-			a.auditLog(v.Dir()).Event(k, "secret_stored", map[string]any{"secret": name, "generation": meta.Generation, "source": valueSource(gen, fromIn)})
-			how := "stored " + name
-			if meta.Generation > 1 {
-				how = fmt.Sprintf("replaced %s (generation %d)", name, meta.Generation)
-			}
-			if gen {
-				how += fmt.Sprintf(", generated %d characters that were never shown", generate)
-			}
-			if meta.Provider != "" {
-				how += " (looks like a " + detect.ProviderDescription(meta.Provider) + ")"
-			}
-			a.infof("%s", how)
-			switch {
-			case len(value) < redact.MinLen:
-				a.warnf("the value of %s is shorter than %d bytes: 'envseal run' will NOT scrub it from output", name, redact.MinLen)
-				a.hintf("a value that short matches ordinary output everywhere; use a longer one if the provider allows")
-			case len(value) >= redact.LargeValue:
-				a.infof("%s is %d bytes: output is scrubbed of it whole and of any fragment of %d bytes or more (raw, JSON, base64, hex), also wrapped", name, len(value), redact.FragmentMin)
-			}
-			if meta.Weak { // the reason is worked out again only to say it
-				a.warnf("the value of %s %s", name, detect.Weakness(value))
-				a.hintf("if it is a real credential, rotate it at its provider; for a value envseal may choose, use 'envseal store %s --force --generate'", name)
-			}
-			return nil
+				var value []byte
+				switch {
+				case gen:
+					value = vault.Generate(generate)
+				case fromIn:
+					value, err = readValue(a.stdin, raw)
+				default:
+					value, err = term.ReadHidden(fmt.Sprintf("Value for %s (hidden): ", name))
+				}
+				if err != nil {
+					return err
+				}
+				defer clear(value)
+				if len(value) == 0 {
+					return withHint(vault.ErrEmptyValue, "a secret needs a value; nothing was stored")
+				}
+				// Say now, not at the first run, what output scrubbing can do
+				// with this value: a run refuses values it cannot scrub.
+				if _, err := redact.NewMatcher([]redact.Secret{{Name: name, Value: value}}); err != nil {
+					return withHint(fmt.Errorf("the value of %s could not be scrubbed from output: %w; nothing was stored", name, err), "report this as a bug")
+				}
+				meta, err := v.Store(k, name, value, vault.StoreOptions{Force: force, RotateDays: rotateDays})
+				if errors.Is(err, vault.ErrExists) {
+					return existsErr(name)
+				}
+				if err != nil {
+					return err
+				}
+				a.auditLog(v.Dir()).Event(k, audit.SecretStored, map[string]any{"secret": name, "generation": meta.Generation, "source": valueSource(gen, fromIn)})
+				how := "stored " + name
+				if meta.Generation > 1 {
+					how = fmt.Sprintf("replaced %s (generation %d)", name, meta.Generation)
+				}
+				if gen {
+					how += fmt.Sprintf(", generated %d characters that were never shown", generate)
+				}
+				if meta.Provider != "" {
+					how += " (looks like a " + detect.ProviderDescription(meta.Provider) + ")"
+				}
+				a.infof("%s", how)
+				switch {
+				case len(value) < redact.MinLen:
+					a.warnf("the value of %s is shorter than %d bytes: 'envseal run' will NOT scrub it from output", name, redact.MinLen)
+					a.hintf("a value that short matches ordinary output everywhere; use a longer one if the provider allows")
+				case len(value) >= redact.LargeValue:
+					a.infof("%s is %d bytes: output is scrubbed of it whole and of any fragment of %d bytes or more (raw, JSON, base64, hex), also wrapped", name, len(value), redact.FragmentMin)
+				}
+				if meta.Weak { // the reason is worked out again only to say it
+					a.warnf("the value of %s %s", name, detect.Weakness(value))
+					a.hintf("if it is a real credential, rotate it at its provider; for a value envseal may choose, use 'envseal store %s --force --generate'", name)
+				}
+				return nil
+			})
 		},
 	}
 	f := c.Flags()
 	f.BoolVar(&fromIn, "stdin", false, "read the value from standard input")
 	f.BoolVar(&raw, "raw", false, "with --stdin, keep the bytes exactly (no trailing newline is dropped)")
-	f.IntVar(&generate, "generate", defaultGenerateLen, "generate a random URL-safe value of `LEN` characters")
-	f.Lookup("generate").NoOptDefVal = fmt.Sprint(defaultGenerateLen)
+	f.IntVar(&generate, "generate", vault.GeneratedLen, "generate a random URL-safe value of `LEN` characters")
+	f.Lookup("generate").NoOptDefVal = fmt.Sprint(vault.GeneratedLen)
 	f.BoolVar(&force, "force", false, "replace an existing secret")
 	f.StringVar(&rotate, "rotate-every", "", "rotation period: `PERIOD` like 30d or 12w, or never (default 90d)")
 	f.IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
@@ -195,17 +189,6 @@ func readValue(r io.Reader, raw bool) ([]byte, error) {
 			"keep a larger file outside the vault encrypted (e.g. with age) and store its key here")
 	}
 	return b, nil
-}
-
-// generateValue returns n characters drawn uniformly from urlSafe (64
-// symbols, so masking 6 random bits has no modulo bias).
-func generateValue(n int) []byte {
-	b := make([]byte, n)
-	rand.Read(b)
-	for i := range b {
-		b[i] = urlSafe[b[i]&63]
-	}
-	return b
 }
 
 // hintf prints the one hint that follows a warning.

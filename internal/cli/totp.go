@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
@@ -105,56 +105,53 @@ func (a *app) totpEnable(pf *passphraseFlag, cf *codeFlag) error {
 		return withHint(err, "the seed is shown only on a terminal: run 'envseal totp enable' in an interactive terminal")
 	}
 	defer t.Close()
-	v, k, err := pf.unlock()
-	if err != nil {
-		return err
-	}
-	defer k.Wipe()
-	on, err := totpState(a, v, k)
-	if err != nil {
-		return err
-	}
-	if on {
-		return withHint(totp.ErrEnabled, "to enrol a new device: 'envseal totp disable' (needs a current code), then enable again")
-	}
-	seed := totp.NewSeed()
-	defer clear(seed)
-	uri := totp.URI(totpAccount(), seed)
-	qr, err := totp.QR(uri)
-	if err != nil {
-		return err
-	}
-	t.Printf("\nScan this with your authenticator app (Aegis, Google Authenticator, 1Password, …):\n\n%s\n%s\n\n", qr, uri)
-	t.Printf("Or type the secret in by hand: %s\n(SHA1, 6 digits, 30 seconds)\n\n", groupBy4(totp.EncodeSeed(seed)))
-	st := totp.NewStore(v.Dir(), k)
-	defer st.Wipe()
-	attempts := 3
-	if cf.fd >= 0 {
-		attempts = 1
-	}
-	for i := 1; ; i++ {
-		code, err := cf.read(t)
+	return pf.withKey(func(v *vault.Vault, k seal.Key) error {
+		on, err := totpState(a, v, k)
 		if err != nil {
 			return err
 		}
-		err = st.Enroll(seed, code, time.Now())
-		if err == nil {
-			break
+		if on {
+			return withHint(totp.ErrEnabled, "to enrol a new device: 'envseal totp disable' (needs a current code), then enable again")
 		}
-		if !errors.Is(err, totp.ErrBadCode) || i == attempts {
-			return withHint(fmt.Errorf("TOTP not enabled: %w", err), "check that the phone's clock is right, then run 'envseal totp enable' again")
+		seed := totp.NewSeed()
+		defer clear(seed)
+		uri := totp.URI(totp.Account(), seed)
+		qr, err := totp.QR(uri)
+		if err != nil {
+			return err
 		}
-		t.Printf("That code does not match; type the code the app shows now.\n")
-	}
-	if _, err := policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { p.TOTP = true; return nil }); err != nil {
-		// totp.seal exists, so TOTP is already on (totp.Active); say what failed.
-		return withHint(fmt.Errorf("TOTP is on (totp.seal written) but the policy flag could not be set: %w", err), "run 'envseal totp status --verify'")
-	}
-	// The seed is on the screen and in the scrollback: wipe both.
-	t.Printf("\x1b[2J\x1b[3J\x1b[H")
-	a.auditLog(v.Dir()).Event(k, "totp_enabled", map[string]any{"algorithm": "SHA1", "digits": totp.Digits, "period": int(totp.Period.Seconds())})
-	a.infof("TOTP is on: every approval now also asks for a code from your authenticator app (rules you already saved still run without one)")
-	return nil
+		t.Printf("\nScan this with your authenticator app (Aegis, Google Authenticator, 1Password, …):\n\n%s\n%s\n\n", qr, uri)
+		t.Printf("Or type the secret in by hand: %s\n(SHA1, 6 digits, 30 seconds)\n\n", totp.Grouped(seed))
+		st := totp.NewStore(v.Dir(), k)
+		defer st.Wipe()
+		attempts := 3
+		if cf.fd >= 0 {
+			attempts = 1
+		}
+		for i := 1; ; i++ {
+			code, err := cf.read(t)
+			if err != nil {
+				return err
+			}
+			err = st.Enroll(seed, code, time.Now())
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, totp.ErrBadCode) || i == attempts {
+				return withHint(fmt.Errorf("TOTP not enabled: %w", err), "check that the phone's clock is right, then run 'envseal totp enable' again")
+			}
+			t.Printf("That code does not match; type the code the app shows now.\n")
+		}
+		if _, err := policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { p.TOTP = true; return nil }); err != nil {
+			// totp.seal exists, so TOTP is already on (totp.Active); say what failed.
+			return withHint(fmt.Errorf("TOTP is on (totp.seal written) but the policy flag could not be set: %w", err), "run 'envseal totp status --verify'")
+		}
+		// The seed is on the screen and in the scrollback: wipe both.
+		t.Printf("\x1b[2J\x1b[3J\x1b[H")
+		a.auditLog(v.Dir()).Event(k, audit.TOTPEnabled, map[string]any{"algorithm": "SHA1", "digits": totp.Digits, "period": int(totp.Period.Seconds())})
+		a.infof("TOTP is on: every approval now also asks for a code from your authenticator app (rules you already saved still run without one)")
+		return nil
+	})
 }
 
 func (a *app) totpDisableCmd() *cobra.Command {
@@ -171,34 +168,31 @@ wrong code counts towards the same rate limit as approvals. Lost the device
 or totp.seal? 'envseal totp reset'.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			v, k, err := pf.unlock()
-			if err != nil {
-				return err
-			}
-			defer k.Wipe()
-			on, err := totpState(a, v, k)
-			if err != nil {
-				return err
-			}
-			if !on {
-				return withHint(totp.ErrNotEnabled, "nothing to disable; 'envseal totp enable' turns it on")
-			}
-			st := totp.NewStore(v.Dir(), k)
-			defer st.Wipe()
-			code, err := cf.read(nil)
-			if err != nil {
-				return err
-			}
-			if err := st.Verify(code, time.Now()); err != nil {
-				a.auditLog(v.Dir()).Event(k, "totp_failed", map[string]any{"reason": totp.Reason(err), "during": "disable"})
-				return withHint(fmt.Errorf("TOTP not disabled: %w", err), launch.TOTPHint(err))
-			}
-			if err := totpOff(v, k, st); err != nil {
-				return err
-			}
-			a.auditLog(v.Dir()).Event(k, "totp_disabled", map[string]any{"via": "code"})
-			a.infof("TOTP is off: approvals no longer ask for a code")
-			return nil
+			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
+				on, err := totpState(a, v, k)
+				if err != nil {
+					return err
+				}
+				if !on {
+					return withHint(totp.ErrNotEnabled, "nothing to disable; 'envseal totp enable' turns it on")
+				}
+				st := totp.NewStore(v.Dir(), k)
+				defer st.Wipe()
+				code, err := cf.read(nil)
+				if err != nil {
+					return err
+				}
+				if err := st.Verify(code, time.Now()); err != nil {
+					a.auditLog(v.Dir()).Event(k, audit.TOTPFailed, map[string]any{"reason": totp.Reason(err), "during": "disable"})
+					return withHint(fmt.Errorf("TOTP not disabled: %w", err), launch.TOTPHint(err))
+				}
+				if err := totpOff(v, k, st); err != nil {
+					return err
+				}
+				a.auditLog(v.Dir()).Event(k, audit.TOTPDisabled, map[string]any{"via": "code"})
+				a.infof("TOTP is off: approvals no longer ask for a code")
+				return nil
+			})
 		},
 	}
 	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
@@ -218,22 +212,19 @@ passphrase and RESET typed on the terminal — the same bar as
 kept. Enable TOTP again afterwards with a new seed.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			v, k, err := pf.unlock()
-			if err != nil {
-				return err
-			}
-			defer k.Wipe()
-			if err := confirmReset("Type RESET to turn TOTP off without a code: ", "TOTP not reset"); err != nil {
-				return err
-			}
-			st := totp.NewStore(v.Dir(), k)
-			defer st.Wipe()
-			if err := totpOff(v, k, st); err != nil {
-				return err
-			}
-			a.auditLog(v.Dir()).Event(k, "totp_disabled", map[string]any{"via": "reset"})
-			a.infof("TOTP is off; 'envseal totp enable' turns it on again with a new seed")
-			return nil
+			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
+				if err := confirmReset("Type RESET to turn TOTP off without a code: ", "TOTP not reset"); err != nil {
+					return err
+				}
+				st := totp.NewStore(v.Dir(), k)
+				defer st.Wipe()
+				if err := totpOff(v, k, st); err != nil {
+					return err
+				}
+				a.auditLog(v.Dir()).Event(k, audit.TOTPDisabled, map[string]any{"via": "reset"})
+				a.infof("TOTP is off; 'envseal totp enable' turns it on again with a new seed")
+				return nil
+			})
 		},
 	}
 	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
@@ -276,32 +267,29 @@ current failure count and lockout.`,
 				}
 				return nil
 			}
-			v, k, err := pf.unlock()
-			if err != nil {
-				return err
-			}
-			defer k.Wipe()
-			on, err := totpState(a, v, k)
-			if err != nil {
-				return err
-			}
-			if !on {
-				fmt.Fprintln(a.stdout, "totp: off (policy flag clear, no totp.seal)")
+			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
+				on, err := totpState(a, v, k)
+				if err != nil {
+					return err
+				}
+				if !on {
+					fmt.Fprintln(a.stdout, "totp: off (policy flag clear, no totp.seal)")
+					return nil
+				}
+				st := totp.NewStore(v.Dir(), k)
+				defer st.Wipe()
+				s, err := st.Status(time.Now())
+				if err != nil {
+					a.auditLog(v.Dir()).Event(k, audit.TOTPFailed, map[string]any{"reason": totp.Reason(err), "during": "status"})
+					return withHint(err, launch.TOTPHint(err))
+				}
+				fmt.Fprintf(a.stdout, "totp: on (totp.seal authenticates); %d wrong codes in a row", s.Failures)
+				if s.LockedFor > 0 {
+					fmt.Fprintf(a.stdout, "; approvals locked for %s", s.LockedFor.Round(time.Second))
+				}
+				fmt.Fprintln(a.stdout)
 				return nil
-			}
-			st := totp.NewStore(v.Dir(), k)
-			defer st.Wipe()
-			s, err := st.Status(time.Now())
-			if err != nil {
-				a.auditLog(v.Dir()).Event(k, "totp_failed", map[string]any{"reason": totp.Reason(err), "during": "status"})
-				return withHint(err, launch.TOTPHint(err))
-			}
-			fmt.Fprintf(a.stdout, "totp: on (totp.seal authenticates); %d wrong codes in a row", s.Failures)
-			if s.LockedFor > 0 {
-				fmt.Fprintf(a.stdout, "; approvals locked for %s", s.LockedFor.Round(time.Second))
-			}
-			fmt.Fprintln(a.stdout)
-			return nil
+			})
 		},
 	}
 	c.Flags().BoolVar(&verify, "verify", false, "unlock and check the sealed flag and totp.seal")
@@ -314,35 +302,10 @@ current failure count and lockout.`,
 func totpState(a *app, v *vault.Vault, k seal.Key) (bool, error) {
 	p, err := policy.NewStore(v.Dir(), k).Load()
 	if errors.Is(err, policy.ErrTampered) {
-		a.auditLog(v.Dir()).Event(k, "policy_tampered", map[string]any{"error": err.Error()})
+		a.auditLog(v.Dir()).Event(k, audit.PolicyTampered, map[string]any{"error": err.Error()})
 	}
 	if err != nil {
 		return false, withHint(err, "restore policy.seal from a backup, or 'envseal policy reset' to start with no rules")
 	}
 	return totp.Active(v.Dir(), p.TOTP), nil
-}
-
-// totpAccount is USER@HOST for the authenticator app's label.
-func totpAccount() string {
-	name := "user"
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		name = u.Username
-	}
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "localhost"
-	}
-	return name + "@" + host
-}
-
-// groupBy4 splits s into groups of four for typing by hand.
-func groupBy4(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i += 4 {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(s[i:min(i+4, len(s))])
-	}
-	return b.String()
 }

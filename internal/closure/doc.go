@@ -3,7 +3,7 @@
 // bytes, but `python3 deploy.py` runs whatever deploy.py and the modules
 // beside it say, `make deploy` whatever the Makefile says, `git push`
 // whatever .git/hooks and .git/config say. An approval means what the
-// human read only if those files are pinned too (DESIGN §1 invariant 1).
+// human read only if those files are pinned too (docs/ARCHITECTURE.md invariant 1).
 //
 // Discover lists candidates from what can be known before the run:
 //

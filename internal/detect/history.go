@@ -2,6 +2,9 @@ package detect
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 )
 
@@ -143,4 +146,28 @@ func scanLines(h HistoryFile, data []byte, transform func([]byte) ([]byte, []int
 		off = next
 	}
 	return out
+}
+
+// ScanHistoryFiles adds the findings of the shell history files under home
+// (HistoryFiles) to r. A history file that is a symlink or cannot be read
+// is Skipped with a notice; one that does not exist is not mentioned.
+func (r *Result) ScanHistoryFiles(home string, getenv func(string) string) {
+	for _, h := range HistoryFiles(home, getenv) {
+		fi, err := os.Lstat(h.Path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err == nil && !fi.Mode().IsRegular() {
+			r.Skipped = append(r.Skipped, Skipped{Path: h.Path, Reason: "not a regular file (a symlink?), not followed", Notice: true})
+			continue
+		}
+		data, err := ReadFile(h.Path, MaxFileSize)
+		if err != nil {
+			r.Skipped = append(r.Skipped, Skipped{Path: h.Path, Reason: err.Error(), Notice: true})
+			continue
+		}
+		r.Files++
+		r.Findings = append(r.Findings, ScanHistory(h, data)...)
+		clear(data)
+	}
 }

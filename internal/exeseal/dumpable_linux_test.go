@@ -13,8 +13,8 @@ import (
 	"testing"
 )
 
-// TestSealedChildIsNotDumpable is the same-uid proof behind DESIGN §2
-// fact 1: a process of the child's own uid cannot read the environment or
+// TestSealedChildIsNotDumpable is the same-uid proof behind docs/ARCHITECTURE.md
+// kernel fact 1: a process of the child's own uid cannot read the environment or
 // memory of a child exec'd from the sealed 0111 memfd, nor ptrace it —
 // while a plain exec of the same program, with the same uid and
 // environment, is readable by the very same reader (the control that lets
@@ -29,14 +29,14 @@ func TestSealedChildIsNotDumpable(t *testing.T) {
 	// control runs them by path).
 	script := writeFile(t, filepath.Join(worldDir(t), "victim.sh"),
 		"#!/bin/sh\necho ${#SECRET_TOKEN}\nread line\n", 0o755)
-	sleep := sys(t, "/usr/bin/sleep")
+	sleep := sysPath(t, "/usr/bin/sleep")
 
 	sealedSleep := mustSeal(t, mustOpen(t, sleep))
 	sealedScript := mustSeal(t, mustOpen(t, script))
 
 	// First: the secret really reaches a sealed child, so "cannot read it"
 	// below is not "it was never there".
-	envBin := mustSeal(t, mustOpen(t, sys(t, "/usr/bin/env")))
+	envBin := mustSeal(t, mustOpen(t, sysPath(t, "/usr/bin/env")))
 	cmd := sealedCmd(t, envBin, cred, "env")
 	cmd.Env, cmd.Dir = env, "/"
 	out, err := cmd.Output()

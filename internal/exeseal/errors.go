@@ -3,6 +3,7 @@ package exeseal
 import (
 	"errors"
 	"fmt"
+	"github.com/envseal/envseal/internal/sys"
 )
 
 // Typed failures. Each one is a reason to refuse a launch, so callers and
@@ -45,7 +46,7 @@ var (
 	ErrInterpreterNotFound = errors.New("interpreter not found on search PATH")
 
 	// ErrUnsupported: this operating system has no sealed exec yet.
-	ErrUnsupported = errors.New("sealed exec is not supported on this OS yet")
+	ErrUnsupported = sys.Unsupported("sealed exec is not supported on this OS yet")
 )
 
 // ChangedError reports the pinned hash and the hash of the bytes actually

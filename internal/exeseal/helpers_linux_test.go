@@ -197,8 +197,8 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) string {
 	return path
 }
 
-// sys resolves a system tool to its canonical path, as the launcher would.
-func sys(t *testing.T, p string) string {
+// sysPath resolves a system tool to its canonical path, as the launcher would.
+func sysPath(t *testing.T, p string) string {
 	t.Helper()
 	r, err := filepath.EvalSymlinks(p)
 	if err != nil {

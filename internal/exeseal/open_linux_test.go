@@ -122,7 +122,7 @@ func TestOpenRefusesNonExecutable(t *testing.T) {
 
 func TestOpenScript(t *testing.T) {
 	dir := t.TempDir()
-	sh := sys(t, "/bin/sh")
+	sh := sysPath(t, "/bin/sh")
 	body := "#!/bin/sh -e\necho hi\n"
 	path := writeFile(t, filepath.Join(dir, "s"), body, 0o755)
 	p := mustOpen(t, path)
@@ -155,7 +155,7 @@ func TestOpenScriptEnv(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "sh"), "#!/bin/true\n", 0o755)
 	t.Chdir(dir)
 	p := mustOpen(t, path, SearchPath(":.:/nonexistent:/usr/bin:/bin"))
-	if p.InterpreterArgv0 != "/usr/bin/sh" || p.Interpreter.Path != sys(t, "/usr/bin/sh") || p.InterpreterArg != "" {
+	if p.InterpreterArgv0 != "/usr/bin/sh" || p.Interpreter.Path != sysPath(t, "/usr/bin/sh") || p.InterpreterArg != "" {
 		t.Errorf("argv0=%q interp=%q arg=%q", p.InterpreterArgv0, p.Interpreter.Path, p.InterpreterArg)
 	}
 	if _, err := Open(path, SearchPath("/nonexistent")); !errors.Is(err, ErrInterpreterNotFound) {

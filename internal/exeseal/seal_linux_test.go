@@ -22,10 +22,10 @@ import (
 // original, proven by its output.
 func TestSwapAfterPinRunsOriginal(t *testing.T) {
 	dir := t.TempDir()
-	path := copyFile(t, sys(t, "/bin/echo"), filepath.Join(dir, "prog"), 0o755)
+	path := copyFile(t, sysPath(t, "/bin/echo"), filepath.Join(dir, "prog"), 0o755)
 	p := mustOpen(t, path)
 
-	evil := copyFile(t, sys(t, "/bin/false"), filepath.Join(dir, "evil"), 0o755)
+	evil := copyFile(t, sysPath(t, "/bin/false"), filepath.Join(dir, "evil"), 0o755)
 	if err := os.Rename(evil, path); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestSwapAfterPinRunsOriginal(t *testing.T) {
 // it was hashed. Seal must refuse with ErrChanged carrying both hashes.
 func TestInPlaceRewriteDetected(t *testing.T) {
 	dir := t.TempDir()
-	path := copyFile(t, sys(t, "/bin/echo"), filepath.Join(dir, "prog"), 0o755)
+	path := copyFile(t, sysPath(t, "/bin/echo"), filepath.Join(dir, "prog"), 0o755)
 	p := mustOpen(t, path)
 
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
@@ -74,9 +74,9 @@ func TestInPlaceRewriteDetected(t *testing.T) {
 // frozen copy; rewriting the file (same inode) changes nothing that runs.
 func TestRewriteAfterSealRunsOriginal(t *testing.T) {
 	dir := t.TempDir()
-	path := copyFile(t, sys(t, "/bin/echo"), filepath.Join(dir, "prog"), 0o755)
+	path := copyFile(t, sysPath(t, "/bin/echo"), filepath.Join(dir, "prog"), 0o755)
 	s := mustSeal(t, mustOpen(t, path))
-	evil, _ := os.ReadFile(sys(t, "/bin/false"))
+	evil, _ := os.ReadFile(sysPath(t, "/bin/false"))
 	if err := os.WriteFile(path, evil, 0o755); err != nil { // O_TRUNC: same inode
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestScriptRunsThroughSealedInterpreter(t *testing.T) {
 }
 
 func TestBinaryKeepsArgv0AndExtraFiles(t *testing.T) {
-	s := mustSeal(t, mustOpen(t, sys(t, "/bin/sh")))
+	s := mustSeal(t, mustOpen(t, sysPath(t, "/bin/sh")))
 	// Pre-existing ExtraFiles push the image to a higher fd and must
 	// reach the child where they were asked for.
 	r, w, err := os.Pipe()
@@ -223,7 +223,7 @@ func TestBinaryKeepsArgv0AndExtraFiles(t *testing.T) {
 }
 
 func TestExitStatusPropagates(t *testing.T) {
-	s := mustSeal(t, mustOpen(t, sys(t, "/bin/sh")))
+	s := mustSeal(t, mustOpen(t, sysPath(t, "/bin/sh")))
 	cmd, err := s.Command("sh", "-c", "exit 7")
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +249,7 @@ func TestExitStatusPropagates(t *testing.T) {
 }
 
 func TestClosed(t *testing.T) {
-	p := mustOpen(t, sys(t, "/bin/true"))
+	p := mustOpen(t, sysPath(t, "/bin/true"))
 	s := mustSeal(t, p)
 	p.Close()
 	if _, err := p.Seal(); err == nil {

@@ -12,7 +12,7 @@ import (
 )
 
 // PrepareServed is Prepare for a run whose sandbox serves the pinned
-// script at its real path (sandbox.Pin, DESIGN §2 fact 5): the interpreter
+// script at its real path (sandbox.Pin, docs/ARCHITECTURE.md kernel fact 5): the interpreter
 // still runs from its sealed copy, but is handed the script's own path
 // rather than /dev/fd/N. Interpreters that resolve their script (node
 // looks up modules beside it; perl reads it as a file) then see a real

@@ -1,7 +1,7 @@
 package exeseal
 
 // The only file in the package that calls golang.org/x/sys/unix directly:
-// uniform EINTR retry and os.SyscallError wrapping, so the rest reads as
+// EINTR retry (internal/sys's, the same everywhere) and os.SyscallError wrapping, so the rest reads as
 // plain Go and errors name the failing syscall.
 
 import (
@@ -9,17 +9,11 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/envseal/envseal/internal/sys"
 	"golang.org/x/sys/unix"
 )
 
-func retry[T any](fn func() (T, error)) (T, error) {
-	for {
-		v, err := fn()
-		if !errors.Is(err, unix.EINTR) {
-			return v, err
-		}
-	}
-}
+func retry[T any](fn func() (T, error)) (T, error) { return sys.Retry(fn) }
 
 // openNoFollow opens path read-only without following symlinks anywhere
 // in it (openat2 RESOLVE_NO_SYMLINKS; a final-component-only O_NOFOLLOW on

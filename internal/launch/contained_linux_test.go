@@ -15,6 +15,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/seal"
 )
 
@@ -208,7 +209,7 @@ func waitFor(p string, d time.Duration) bool {
 // finishAudit keeps the fields of run_finished.
 type finishAudit struct{ fields map[string]any }
 
-func (a *finishAudit) Event(_ seal.Key, kind string, f map[string]any) {
+func (a *finishAudit) Event(_ seal.Key, kind audit.Event, f map[string]any) {
 	if kind == "run_finished" {
 		a.fields = f
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/envseal/envseal/internal/policy"
 )
 
-// runContext is what a rule binds besides the program (DESIGN §1
+// runContext is what a rule binds besides the program (docs/ARCHITECTURE.md
 // invariant 1): the canonical working directory, the child's whole
 // environment apart from the secrets, and the closure — every file the
 // run reads from a place the agent can write — with the bytes read once,

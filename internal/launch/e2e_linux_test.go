@@ -33,8 +33,8 @@ func testIDs() (uid, gid int, cred *syscall.Credential) {
 
 const testValue = "e2e-secret-value-5b1f9c0d7a"
 
-// TestApprovedChildUnreadableBySameUID is the end-to-end proof of DESIGN
-// §2 fact 1 through `envseal run`: a same-uid attacker can read neither
+// TestApprovedChildUnreadableBySameUID is the end-to-end proof of
+// docs/ARCHITECTURE.md kernel fact 1 through `envseal run`: a same-uid attacker can read neither
 // /proc/<child>/environ nor /proc/<child>/mem of the approved child that
 // holds the secret in its environment, nor the memory of envseal itself.
 // The control — the same program started plainly by the same uid with the
@@ -180,14 +180,15 @@ func TestMain(m *testing.M) {
 	// The sandbox's helper stage re-executes /proc/self/exe, this test
 	// binary here: dispatch it exactly as cmd/envseal does.
 	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperArg {
-		os.Exit(sandbox.HelperMain(os.Args[2:]))
+		// syscall.Exit: os.Exit's exit hooks would print "GOCOVERDIR not set" from a -cover build into the output tests compare.
+		syscall.Exit(sandbox.HelperMain(os.Args[2:]))
 	}
 	if os.Getenv("ENVSEAL_E2E_HELPER") == "write-rule" {
 		if err := writeRule(); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
-			os.Exit(1)
+			syscall.Exit(1)
 		}
-		os.Exit(0)
+		syscall.Exit(0)
 	}
 	os.Exit(m.Run())
 }

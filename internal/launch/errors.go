@@ -1,6 +1,10 @@
 package launch
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/envseal/envseal/internal/sys"
+)
 
 // Exit codes of a run, following env(1).
 const (
@@ -16,7 +20,7 @@ var (
 	ErrDenied      = errors.New("run denied")
 	ErrBadRequest  = errors.New("invalid run request")
 	ErrLeakKilled  = errors.New("child killed: it printed a secret")
-	ErrUnsupported = errors.New("envseal run is not supported on this OS yet")
+	ErrUnsupported = sys.Unsupported("envseal run is not supported on this OS yet")
 )
 
 // Error is a checkpoint failure with the exit code `envseal run` uses and a

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/exeseal"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
@@ -73,19 +74,19 @@ type Runner interface {
 // it is available and the zero Key before unlock (an event recorded then
 // is chained, and covered by the next keyed record).
 type Auditor interface {
-	Event(key seal.Key, kind string, fields map[string]any)
+	Event(key seal.Key, kind audit.Event, fields map[string]any)
 }
 
 // NopAuditor discards events.
 type NopAuditor struct{}
 
 // Event implements Auditor.
-func (NopAuditor) Event(seal.Key, string, map[string]any) {}
+func (NopAuditor) Event(seal.Key, audit.Event, map[string]any) {}
 
 // Checkpoint is the one place a stored value is decrypted and delivered:
 // runs (Run) and value scans (ScanValues), direct or in the broker. It is
-// made only by New (internal/layers_test.go fails on a package that
-// builds one by hand, sets its fields, or decrypts with vault.Get).
+// made only by New (test/checkpoint fails on a package that builds one
+// by hand, sets its fields, or decrypts with vault.Get).
 type Checkpoint struct {
 	Config
 }
@@ -142,7 +143,7 @@ func (c *Checkpoint) now() time.Time {
 	return time.Now()
 }
 
-func (c *Checkpoint) audit(key seal.Key, kind string, f map[string]any) {
+func (c *Checkpoint) audit(key seal.Key, kind audit.Event, f map[string]any) {
 	if c.Audit != nil {
 		c.Audit.Event(key, kind, f)
 	}

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/childenv"
 	"github.com/envseal/envseal/internal/exeseal"
-	"github.com/envseal/envseal/internal/guard"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/redact"
 	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/sys"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -27,7 +28,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	// 1. Guard our own environment: a preloaded library already runs inside
 	// this process, so nothing it says can be trusted.
 	if err := childenv.Guard(os.Environ()); err != nil {
-		c.audit(seal.Key{}, "env_refused", map[string]any{"error": err.Error()})
+		c.audit(seal.Key{}, audit.EnvRefused, map[string]any{"error": err.Error()})
 		var re *childenv.RefusedError
 		hint := "unset the variable and run envseal again"
 		if errors.As(err, &re) {
@@ -35,7 +36,10 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		}
 		return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("%w: %v", ErrRefusedEnv, err), Hint: hint}
 	}
-	guard.Harden()
+	if err := sys.Harden(); err != nil {
+		return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("harden envseal's process: %w", err),
+			Hint: "envseal needs prctl(PR_SET_DUMPABLE) and setrlimit(RLIMIT_CORE) before it decrypts anything"}
+	}
 	if err := c.validate(req); err != nil {
 		return nil, err
 	}
@@ -83,7 +87,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	store := policy.NewStore(c.Vault.Dir(), key)
 	pol, err := store.Load()
 	if err != nil {
-		c.audit(key, "policy_tampered", map[string]any{"error": err.Error()})
+		c.audit(key, audit.PolicyTampered, map[string]any{"error": err.Error()})
 		return nil, &Error{Code: ExitFailed, Err: err, Hint: "restore policy.seal from a backup, or run 'envseal policy reset' to start with no rules (asks the passphrase)"}
 	}
 	q := policy.Query{
@@ -107,10 +111,10 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		res.RuleID = m.Rule.ID
 	} else {
 		if m.Verdict == policy.HashChanged {
-			c.audit(key, "binary_changed", map[string]any{"binary": pin.Path, "old_sha256": m.Rule.SHA256, "new_sha256": pin.SHA256})
+			c.audit(key, audit.BinaryChanged, map[string]any{"binary": pin.Path, "old_sha256": m.Rule.SHA256, "new_sha256": pin.SHA256})
 		}
 		if m.Verdict == policy.ContextChanged {
-			c.audit(key, "context_changed", map[string]any{"binary": pin.Path, "rule": m.Rule.ID, "changed": contextChangeNames(m.Rule.DiffContext(q))})
+			c.audit(key, audit.ContextChanged, map[string]any{"binary": pin.Path, "rule": m.Rule.ID, "changed": contextChangeNames(m.Rule.DiffContext(q))})
 		}
 		asked := c.now()
 		d, err := c.approve(ctx, req, pin, m, q, rc, key, lens, pol.TOTP)
@@ -137,7 +141,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 			if _, err := store.Update(func(p *policy.Policy) error { p.Put(r); return nil }); err != nil {
 				return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("save rule: %w", err)}
 			}
-			c.audit(key, "policy_changed", map[string]any{"action": "add", "rule": r.ID, "binary": r.Binary})
+			c.audit(key, audit.PolicyChanged, map[string]any{"action": "add", "rule": r.ID, "binary": r.Binary})
 			res.RuleID = r.ID
 		}
 	}
@@ -145,7 +149,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	// A requester that went away (Ctrl-C, a closed connection, a cancelled
 	// MCP call) while the human answered: nothing starts.
 	if err := ctx.Err(); err != nil {
-		c.audit(key, "approval_cancelled", map[string]any{"binary": pin.Path, "after": "approval"})
+		c.audit(key, audit.ApprovalCancelled, map[string]any{"binary": pin.Path, "after": "approval"})
 		return nil, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: the request was withdrawn: %w", ErrDenied, err)}
 	}
 
@@ -168,7 +172,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		// Processes the program left behind, killed with its PID namespace.
 		fin["killed"] = rc.leftover
 	}
-	c.audit(key, "run_finished", fin)
+	c.audit(key, audit.RunFinished, fin)
 	if err != nil {
 		return res, err
 	}
@@ -373,12 +377,12 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 	}
 	defer sfDone()
 	ar.SecondFactor = sf
-	c.audit(key, "approval_requested", map[string]any{"binary": pin.Path, "sha256": pin.SHA256, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants), "chain": ar.Chain})
+	c.audit(key, audit.ApprovalRequested, map[string]any{"binary": pin.Path, "sha256": pin.SHA256, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants), "chain": ar.Chain})
 	if c.Approver == nil {
 		return approve.Deny, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: no approver configured", ErrDenied)}
 	}
 	d, err := c.Approver.Approve(ctx, ar)
-	c.audit(key, "approval_decided", map[string]any{"binary": pin.Path, "decision": auditDecision(d, err), "error": errString(err)})
+	c.audit(key, audit.ApprovalDecided, map[string]any{"binary": pin.Path, "decision": auditDecision(d, err), "error": errString(err)})
 	if err != nil {
 		return approve.Deny, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w", ErrDenied, err), Hint: approvalHint(err)}
 	}
@@ -388,7 +392,7 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 	if secondFactorSkipped(sf) {
 		// Defence in depth: every approver asks for the code itself; one
 		// that allowed without doing so is a bug, and must not be a bypass.
-		c.audit(key, "totp_failed", map[string]any{"reason": "not_asked"})
+		c.audit(key, audit.TOTPFailed, map[string]any{"reason": "not_asked"})
 		return approve.Deny, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w: the approver allowed without asking for the TOTP code", ErrDenied, ErrSecondFactor)}
 	}
 	return d, nil

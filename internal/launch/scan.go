@@ -3,15 +3,15 @@ package launch
 import (
 	"fmt"
 
-	"github.com/envseal/envseal/internal/detect"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/redact"
 )
 
 // ScanResult is where stored values occur in some content: names and
 // offsets, never a value.
 type ScanResult struct {
-	Hits    []detect.ValueHit
-	Total   int // hits found (Hits holds at most detect.MaxValueHits)
+	Hits    []redact.ValueHit
+	Total   int // hits found (Hits holds at most redact.MaxValueHits)
 	Secrets int // secrets checked
 	// Unreadable are the secrets that could not be decrypted and so were
 	// not checked (Err is nil when the broker only names them).
@@ -38,7 +38,7 @@ func (c *Checkpoint) ScanValues(content []byte, requesterPID int) (*ScanResult, 
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", err)
 	}
-	res := &ScanResult{Hits: []detect.ValueHit{}}
+	res := &ScanResult{Hits: []redact.ValueHit{}}
 	var secrets []redact.Secret
 	defer func() {
 		for _, sec := range secrets {
@@ -58,7 +58,7 @@ func (c *Checkpoint) ScanValues(content []byte, requesterPID int) (*ScanResult, 
 		secrets = append(secrets, redact.Secret{Name: e.Name, Value: v})
 	}
 	res.Secrets = len(secrets)
-	hits, total, err := detect.FindValues(secrets, content)
+	hits, total, err := redact.FindValues(secrets, content)
 	if err != nil {
 		return nil, fmt.Errorf("value scan: %w", err)
 	}
@@ -66,7 +66,7 @@ func (c *Checkpoint) ScanValues(content []byte, requesterPID int) (*ScanResult, 
 		res.Hits = hits
 	}
 	res.Total = total
-	c.audit(key, "value_scan", map[string]any{"bytes": int64(len(content)), "hits": total, "secrets": res.Secrets, "pid": requesterPID})
+	c.audit(key, audit.ValueScan, map[string]any{"bytes": int64(len(content)), "hits": total, "secrets": res.Secrets, "pid": requesterPID})
 	return res, nil
 }
 

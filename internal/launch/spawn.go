@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/childenv"
 	"github.com/envseal/envseal/internal/exeseal"
 	"github.com/envseal/envseal/internal/policy"
@@ -189,6 +190,10 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	outW.Close()
 	errW.Close()
 	if err != nil {
+		if cmd.Process != nil { // started, but envseal could not re-harden itself
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
 		if sb != nil {
 			sb.Close()
 		}
@@ -208,7 +213,7 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	if req.Started != nil {
 		req.Started(cmd.Process.Pid)
 	}
-	c.audit(key, "run_started", map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants)})
+	c.audit(key, audit.RunStarted, map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants)})
 	// The child has its own copies now; drop ours.
 	for _, f := range fdFiles {
 		f.Close()

@@ -1,11 +1,13 @@
 package launch
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
 
+	"github.com/envseal/envseal/internal/sys"
 	"golang.org/x/sys/unix"
 )
 
@@ -83,12 +85,19 @@ func growPipe(f *os.File) {
 // envseal's memory; docs/THREAT_MODEL.md lists the window (hardened and
 // lockdown are already ptrace-able by the same uid in direct mode, and
 // the jail keeps an agent from reaching outside processes at all).
+//
+// If envseal cannot make itself non-dumpable again, the run fails closed:
+// the error is returned even though start succeeded, and the caller kills
+// the child before anything of the run's secrets is relayed.
 func startDumpable(start func() error) error {
-	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
-		return os.NewSyscallError("prctl(PR_SET_DUMPABLE)", err)
+	if err := sys.SetDumpable(true); err != nil {
+		return err
 	}
-	defer unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-	return start()
+	err := start()
+	if rearm := sys.Harden(); rearm != nil {
+		return errors.Join(err, fmt.Errorf("make envseal non-dumpable again: %w", rearm))
+	}
+	return err
 }
 
 // userWritable: what the user may write, a same-uid agent may write.

@@ -6,57 +6,37 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/totp"
 )
 
 // ErrSecondFactor: TOTP is on and the one-time code was refused, or the
 // TOTP state cannot be used. The run is denied (126).
-var ErrSecondFactor = errors.New("second factor")
+var ErrSecondFactor = approve.ErrSecondFactor
 
 // secondFactor returns the TOTP check an approval must pass, or nil when
-// TOTP is off. TOTP is on when the sealed policy says so or totp.seal
-// exists (totp.Active). A missing, damaged or locked-out state denies here,
-// before the human is asked anything. Call done when the run is over: it
-// wipes the TOTP subkey.
+// TOTP is off (totp.OpenFactor). A missing, damaged or locked-out state
+// denies here, before the human is asked anything. Call done when the run
+// is over: it wipes the TOTP subkey.
 func (c *Checkpoint) secondFactor(key seal.Key, policyFlag bool) (sf approve.SecondFactor, done func(), err error) {
-	dir := c.Vault.Dir()
-	if !totp.Active(dir, policyFlag) {
-		return nil, func() {}, nil
-	}
-	st := totp.NewStore(dir, key)
-	if err := st.Check(c.now()); err != nil {
-		st.Wipe()
-		c.audit(key, "totp_failed", map[string]any{"reason": totp.Reason(err)})
+	f, err := totp.OpenFactor(c.Vault.Dir(), key, policyFlag, c.now, func(reason string) {
+		c.audit(key, audit.TOTPFailed, map[string]any{"reason": reason})
+	})
+	if err != nil {
 		return nil, nil, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w: %w", ErrDenied, ErrSecondFactor, err), Hint: TOTPHint(err)}
 	}
-	return &totpFactor{c: c, st: st, key: key}, st.Wipe, nil
-}
-
-// totpFactor checks a code against totp.seal and records failures (never
-// the code) in the audit log.
-type totpFactor struct {
-	c        *Checkpoint
-	st       *totp.Store
-	key      seal.Key
-	verified bool // a code was accepted during this approval
-}
-
-func (f *totpFactor) Verify(code string) error {
-	err := f.st.Verify(code, f.c.now())
-	if err != nil {
-		f.c.audit(f.key, "totp_failed", map[string]any{"reason": totp.Reason(err)})
-		return err
+	if f == nil {
+		return nil, func() {}, nil
 	}
-	f.verified = true
-	return nil
+	return f, f.Wipe, nil
 }
 
 // secondFactorSkipped reports an approver that allowed without asking for
 // the code it was handed: the checkpoint does not take its word for it.
 func secondFactorSkipped(sf approve.SecondFactor) bool {
-	f, ok := sf.(*totpFactor)
-	return ok && !f.verified
+	f, ok := sf.(*totp.Factor)
+	return ok && !f.Verified()
 }
 
 // TOTPHint says what to do after a TOTP failure; "" when there is nothing

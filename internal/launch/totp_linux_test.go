@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/safefile"
 	"github.com/envseal/envseal/internal/seal"
@@ -43,13 +44,14 @@ type recAudit struct {
 	evs []string
 }
 
-func (r *recAudit) Event(_ seal.Key, kind string, f map[string]any) {
+func (r *recAudit) Event(_ seal.Key, kind audit.Event, f map[string]any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if kind == "totp_failed" {
-		kind += ":" + f["reason"].(string)
+	ev := string(kind)
+	if kind == audit.TOTPFailed {
+		ev += ":" + f["reason"].(string)
 	}
-	r.evs = append(r.evs, kind)
+	r.evs = append(r.evs, ev)
 }
 
 func (r *recAudit) has(ev string) bool {

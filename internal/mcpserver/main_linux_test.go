@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"os"
+	"syscall"
 	"testing"
 
 	"github.com/envseal/envseal/internal/sandbox"
@@ -12,7 +13,8 @@ import (
 // exactly as cmd/envseal does.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperArg {
-		os.Exit(sandbox.HelperMain(os.Args[2:]))
+		// syscall.Exit: os.Exit's exit hooks would print "GOCOVERDIR not set" from a -cover build into the output tests compare.
+		syscall.Exit(sandbox.HelperMain(os.Args[2:]))
 	}
 	os.Exit(m.Run())
 }

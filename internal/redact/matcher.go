@@ -3,6 +3,7 @@ package redact
 import (
 	"errors"
 	"fmt"
+	"github.com/envseal/envseal/internal/secretname"
 	"io"
 	"slices"
 	"sync/atomic"
@@ -14,7 +15,8 @@ var (
 	// ErrBadName: the marker "[envseal:NAME]" is printed into the child's
 	// output, so a name must not carry terminal escapes, newlines or a ']'
 	// that would let output forge or break a marker.
-	ErrBadName = errors.New("invalid secret name")
+	// The rule is the vault's (internal/secretname).
+	ErrBadName = secretname.ErrBadName
 	// ErrDuplicateName: hit counts are keyed by name; two secrets with one
 	// name would make the audit record ambiguous.
 	ErrDuplicateName = errors.New("duplicate secret name")
@@ -23,9 +25,6 @@ var (
 	// ErrClosed is returned by Write after Close.
 	ErrClosed = errors.New("redact: write after close")
 )
-
-// maxNameLen matches the vault's name grammar.
-const maxNameLen = 128
 
 // Matcher is the automaton for one run's secrets. It is immutable once
 // built except for its hit counters, and is safe for concurrent use by any
@@ -68,8 +67,8 @@ func NewMatcher(secrets []Secret, opts ...Option) (*Matcher, error) {
 		hits:    make([]atomic.Int64, len(secrets)),
 	}
 	for i, s := range secrets {
-		if !validName(s.Name) {
-			return nil, fmt.Errorf("%w: %q (want 1-%d of A-Z a-z 0-9 . _ -)", ErrBadName, s.Name, maxNameLen)
+		if err := secretname.Valid(s.Name); err != nil {
+			return nil, err
 		}
 		if seen[s.Name] {
 			return nil, fmt.Errorf("%w: %q", ErrDuplicateName, s.Name)
@@ -183,21 +182,6 @@ func tableSize(pats []pattern) int {
 		}
 	}
 	return total * classes
-}
-
-func validName(n string) bool {
-	if n == "" || len(n) > maxNameLen {
-		return false
-	}
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '.' || c == '_' || c == '-'
-		if !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // MaxDelay is the most bytes a Writer holds back between two Writes, or 0

@@ -10,11 +10,12 @@ package safefile
 import (
 	"errors"
 	"fmt"
+	"github.com/envseal/envseal/internal/sys"
 )
 
 // ErrUnsupported is returned on operating systems where envseal cannot yet
 // enforce its file-safety rules.
-var ErrUnsupported = errors.New("vault files are not supported on this OS yet")
+var ErrUnsupported = sys.Unsupported("vault files are not supported on this OS yet")
 
 // TempPrefix starts the name of every temporary file. Vault object names
 // must start with a letter or digit, so a temp file can never be mistaken

@@ -2,7 +2,10 @@
 
 package safefile
 
-import "os"
+import (
+	"io/fs"
+	"os"
+)
 
 // CheckDir is not implemented on this OS.
 func CheckDir(dir string) error { return ErrUnsupported }
@@ -18,6 +21,9 @@ func OpenFile(path string) (*os.File, error) { return nil, ErrUnsupported }
 
 // WriteAtomic is not implemented on this OS.
 func WriteAtomic(dir, name string, data []byte) error { return ErrUnsupported }
+
+// WriteFileAtomic is not implemented on this OS.
+func WriteFileAtomic(path string, data []byte, mode fs.FileMode) error { return ErrUnsupported }
 
 // CreateExclusive is not implemented on this OS.
 func CreateExclusive(dir, name string, data []byte) error { return ErrUnsupported }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/envseal/envseal/internal/sys"
 	"golang.org/x/sys/unix"
 )
 
@@ -139,6 +140,25 @@ func CheckFD(fd int, path string) error {
 // directory. A crash at any point leaves the old content or the new one.
 // The caller holds the directory's Lock.
 func WriteAtomic(dir, name string, data []byte) error {
+	return writeAtomic(dir, name, data, 0o600)
+}
+
+// WriteFileAtomic replaces path, a file of the user's own (a .env file, a
+// program, an agent client's configuration), with data and mode, by the
+// steps of WriteAtomic: a reader or a crash sees the old file or the new
+// one, never a mix. No lock is taken: such a file has no envseal lock.
+func WriteFileAtomic(path string, data []byte, mode fs.FileMode) error {
+	dir, name := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	if err := writeAtomic(dir, name, data, mode); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeAtomic(dir, name string, data []byte, mode fs.FileMode) error {
 	tmp, f, err := createTemp(dir)
 	if err != nil {
 		return err
@@ -150,6 +170,11 @@ func WriteAtomic(dir, name string, data []byte) error {
 			os.Remove(tmp)
 		}
 	}()
+	if mode != 0o600 {
+		if err := f.Chmod(mode); err != nil {
+			return fmt.Errorf("chmod %s: %w", tmp, err)
+		}
+	}
 	if _, err := f.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", tmp, err)
 	}
@@ -240,12 +265,7 @@ func LockDir(dir string) (*Lock, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	for {
-		err = unix.Flock(fd, unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	err = sys.RetryErr(func() error { return unix.Flock(fd, unix.LOCK_EX) })
 	if err != nil {
 		unix.Close(fd)
 		return nil, &fs.PathError{Op: "flock", Path: path, Err: err}

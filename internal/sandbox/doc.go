@@ -36,7 +36,7 @@
 //
 // The helper (HelperMain) runs as PID 1 of the new PID namespace, in the
 // new user namespace where it is the real uid mapped to itself, with
-// ambient CAP_SYS_ADMIN and CAP_NET_ADMIN for lockdown (DESIGN.md §2 fact
+// ambient CAP_SYS_ADMIN and CAP_NET_ADMIN for lockdown (docs/ARCHITECTURE.md, kernel fact
 // 4). On one locked OS thread it: checks its command line; for lockdown
 // makes sure its mount namespace is not PID 1's and unshares a private one
 // (see enterPrivateMountNS for why it unshares rather than refusing when

@@ -10,21 +10,18 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/envseal/envseal/internal/guard"
+	"github.com/envseal/envseal/internal/sys"
 	"golang.org/x/sys/unix"
 )
 
 // HelperMain runs the helper stage and returns its exit status; args are
-// the arguments after HelperArg (os.Args[2:]). cmd/envseal calls it before
-// any other parsing:
-//
-//	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperArg {
-//		os.Exit(sandbox.HelperMain(os.Args[2:]))
-//	}
+// the arguments after HelperArg (os.Args[2:]). cli.Main calls it right
+// after hardening the process and before any flag parsing, when os.Args[1]
+// is HelperArg.
 //
 // Before the target starts, any failure is one line on stderr starting
 // "envseal __sandbox_helper: ", the same message on the status fd, and
-// exit status 127. Afterwards the status is the target's: its exit code,
+// exit status HelperExitCode (127). Afterwards the status is the target's: its exit code,
 // or 128+N when signal N killed it.
 func HelperMain(args []string) int {
 	if len(args) > 0 && args[0] == jailFlag {
@@ -32,7 +29,7 @@ func HelperMain(args []string) int {
 	}
 	// The environment may hold env-delivered secrets: no core dumps, and
 	// /proc/<pid>/{mem,environ} closed to other processes of this uid.
-	guard.Harden()
+	hardenErr := sys.Harden()
 	// Namespaces entered by unshare, Landlock, capabilities and the
 	// working directory are per thread, and the target is forked from
 	// this one. Never unlocked: the thread dies with the process.
@@ -47,6 +44,9 @@ func HelperMain(args []string) int {
 		statusFD = -1 // not an inherited descriptor: never write to it
 	}
 	delete(inherited, statusFD)
+	if hardenErr != nil {
+		return helperFail(statusFD, fmt.Errorf("harden the helper before the target gets its secrets: %w", hardenErr))
+	}
 	h, err := parseHelperArgs(args)
 	if err != nil {
 		return helperFail(statusFD, err)

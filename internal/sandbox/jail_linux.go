@@ -127,7 +127,7 @@ func jailSocketArgs(path string, env []string, o JailOptions) ([]string, error) 
 // (the envseal binary, "/proc/self/exe") as the helper with --jail, in a
 // new user namespace (the caller's uid and gid mapped to themselves, so
 // files keep their owner) and mount namespace, with ambient
-// CAP_SYS_ADMIN for the helper's mounts (DESIGN.md §2 fact 4) — the
+// CAP_SYS_ADMIN for the helper's mounts (docs/ARCHITECTURE.md kernel fact 4) — the
 // helper drops it before CMD runs. path is CMD resolved on PATH, argv
 // its argv (argv[0] as typed), env the agent's environment: the
 // variables naming outside sockets are removed (socketVars; the display's
@@ -136,7 +136,7 @@ func jailSocketArgs(path string, env []string, o JailOptions) ([]string, error) 
 // the ones the agent keeps), starts cmd and calls AfterStart, which
 // returns a *HelperError if a layer failed (exit JailExitCode).
 //
-// JailCommand makes the calling process dumpable again (guard.Harden
+// JailCommand makes the calling process dumpable again (sys.Harden
 // made it not): the child inherits that flag, and the kernel lets an
 // unprivileged parent write the child's uid_map only while
 // /proc/<child> belongs to the user, which a non-dumpable child's does

@@ -321,7 +321,7 @@ func coverFiles(files []string) error {
 }
 
 // jailLandlock puts the thread in a Landlock domain scoped for signals
-// and abstract unix sockets (DESIGN.md §2 fact 2: no ptrace, no
+// and abstract unix sockets (docs/ARCHITECTURE.md kernel fact 2: no ptrace, no
 // /proc/<pid>/environ|mem, no signal for any process outside it — the
 // broker and its children included). With rw, writes are allowed only
 // beneath those dirs and on writableDevices.

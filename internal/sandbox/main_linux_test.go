@@ -28,11 +28,12 @@ func TestMain(m *testing.M) {
 			if p := os.Getenv(pid1MountNSEnv); p != "" {
 				initMountNS = p
 			}
-			os.Exit(HelperMain(os.Args[2:]))
+			// syscall.Exit: os.Exit's exit hooks would print "GOCOVERDIR not set" from a -cover build into the output tests compare.
+			syscall.Exit(HelperMain(os.Args[2:]))
 		case probeArg:
-			os.Exit(runProbe(os.Args[2:]))
+			syscall.Exit(runProbe(os.Args[2:]))
 		case checkArg:
-			os.Exit(runCheckChild(os.Args[2:]))
+			syscall.Exit(runCheckChild(os.Args[2:]))
 		}
 	}
 	// The race detector sleeps a second at exit (atexit_sleep_ms) in every

@@ -12,7 +12,7 @@ import (
 )
 
 // servePins mounts a read-only copy of each pinned file's bytes over its
-// path (DESIGN §2 fact 5). The copies live on one detached tmpfs that no
+// path (docs/ARCHITECTURE.md kernel fact 5). The copies live on one detached tmpfs that no
 // path names, so nothing outside this mount namespace — or inside it — can
 // write them, and the mounts are locked to the user namespace: the program
 // cannot unmount them to see what lies beneath.

@@ -3,12 +3,12 @@
 package sandbox
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/envseal/envseal/internal/sys"
 	"golang.org/x/sys/unix"
 )
 
@@ -66,10 +66,7 @@ func forkExec(path string, argv, env []string, files []uintptr) (int, error) {
 func reap(pid int) (int, error) {
 	for {
 		var ws unix.WaitStatus
-		got, err := unix.Wait4(-1, &ws, 0, nil)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
+		got, err := sys.Retry(func() (int, error) { return unix.Wait4(-1, &ws, 0, nil) })
 		if err != nil {
 			return 0, fmt.Errorf("wait for the target: %w", os.NewSyscallError("wait4", err))
 		}

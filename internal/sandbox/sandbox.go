@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"github.com/envseal/envseal/internal/sys"
 	"os"
 	"strings"
 )
@@ -69,7 +70,7 @@ type Options struct {
 
 	// Pins are files served, inside the run's own mount namespace, as a
 	// read-only copy of the bytes that were hashed, mounted over their
-	// real path (DESIGN §2 fact 5): the program reads exactly what was
+	// real path (docs/ARCHITECTURE.md kernel fact 5): the program reads exactly what was
 	// approved, at the path it expects, whatever the path holds outside.
 	// Any tier: pins give a standard run a user and mount namespace too.
 	Pins []Pin
@@ -88,7 +89,7 @@ type Options struct {
 // ErrUnsupported is matched (errors.Is) by every "this tier cannot run
 // here" error. A requested tier that cannot run fails closed: callers
 // must never fall back to a weaker tier on their own.
-var ErrUnsupported = errors.New("sandbox tier not supported")
+var ErrUnsupported = sys.Unsupported("sandbox tier not supported")
 
 // ErrHelper is matched (errors.Is) by *HelperError: the helper stage
 // refused or failed before the target was started.

@@ -12,7 +12,7 @@ import (
 )
 
 // TestLockdownUnprivileged runs the whole path as uid 65534, the way an
-// ordinary user gets it (DESIGN.md §2 fact 4): the helper is not root in
+// ordinary user gets it (docs/ARCHITECTURE.md kernel fact 4): the helper is not root in
 // its user namespace and mounts only thanks to ambient CAP_SYS_ADMIN; it
 // cannot read PID 1's mount namespace link and relies on its own unshare;
 // the target ends with no capability at all, writes its cwd (files owned

@@ -227,7 +227,7 @@ func namespaceAttr(tier string, uid, gid int, mounts bool) *syscall.SysProcAttr 
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
 	}
 	// A non-root helper loses every capability at execve unless it is
-	// ambient (DESIGN.md §2 fact 4).
+	// ambient (docs/ARCHITECTURE.md kernel fact 4).
 	switch {
 	case tier == Lockdown:
 		a.Cloneflags |= unix.CLONE_NEWNS

@@ -1,7 +1,10 @@
-// Package term is envseal's only access to the controlling terminal.
-// Prompts and hidden input go to /dev/tty and never to stdin or stdout:
-// stdin and stdout belong to whatever invoked envseal (often an AI agent),
-// and the human's answers must not pass through it.
+// Package term reads hidden input (a passphrase, a value to store) from
+// the controlling terminal. It goes to /dev/tty and never to stdin or
+// stdout: those belong to whatever invoked envseal (often an AI agent),
+// and the human's answers must not pass through it. Approval prompts,
+// which need deadlines and cancellation, have their own terminal code in
+// internal/approve (tty_unix.go); this package is the blocking, simple
+// case.
 package term
 
 import (
@@ -13,8 +16,9 @@ import (
 	xterm "golang.org/x/term"
 )
 
-// ErrNoTTY means there is no controlling terminal to ask the human on.
-var ErrNoTTY = errors.New("no terminal to ask on (/dev/tty is not available)")
+// ErrNoTTY means there is no controlling terminal to ask the human on. It is
+// the one definition: approve.ErrNoTTY is the same error.
+var ErrNoTTY = errors.New("no terminal to ask")
 
 // Path is the controlling terminal device.
 const Path = "/dev/tty"
@@ -26,7 +30,7 @@ type TTY struct{ f *os.File }
 func Open() (*TTY, error) {
 	f, err := os.OpenFile(Path, os.O_RDWR, 0)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoTTY, err)
+		return nil, fmt.Errorf("%w on (/dev/tty is not available): %v", ErrNoTTY, err)
 	}
 	if !xterm.IsTerminal(int(f.Fd())) {
 		f.Close()

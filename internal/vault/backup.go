@@ -55,6 +55,20 @@ type BackupInfo struct {
 // an archive being written.
 type BackupAdd func(name string, r io.Reader, size int64) error
 
+// File adds the file at path (opened with safefile's checks) as name.
+func (add BackupAdd) File(name, path string) error {
+	f, err := safefile.OpenFile(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	return add(name, f, st.Size())
+}
+
 // Backup writes an encrypted archive of the vault to w: master.key, every
 // secret file, the files of extra (top-level names, e.g. policy.seal) that
 // exist, and whatever more adds (the audit log, read under its own lock).
@@ -110,18 +124,7 @@ func (v *Vault) Backup(w io.Writer, master seal.Key, extra []string, more func(B
 		}
 		return sw.err
 	}
-	addFile := func(name, path string) error {
-		f, err := safefile.OpenFile(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		st, err := f.Stat()
-		if err != nil {
-			return err
-		}
-		return add(name, f, st.Size())
-	}
+	addFile := BackupAdd(add).File
 	ents, err := os.ReadDir(v.path(SecretsDir))
 	if err != nil {
 		return info, err

@@ -91,8 +91,8 @@ func newWorld(t *testing.T, b *bins, mode string) *world {
 	os.Chmod(d, 0o755)
 	w := &world{t: t, mode: mode, bins: b, root: d, uid: os.Getuid(), gid: os.Getgid()}
 	if w.uid == 0 {
-		// Root has CAP_SYS_PTRACE and would prove nothing (DESIGN §2
-		// fact 3): envseal, the broker and the agent all run as nobody.
+		// Root has CAP_SYS_PTRACE and would prove nothing (docs/ARCHITECTURE.md
+		// kernel fact 3): envseal, the broker and the agent all run as nobody.
 		w.uid, w.gid = 65534, 65534
 		w.cred = &syscall.Credential{Uid: 65534, Gid: 65534}
 	}

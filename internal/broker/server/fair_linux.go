@@ -8,11 +8,12 @@ import (
 	"sync"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/seal"
 )
 
-// Fair service (DESIGN invariant 6): no client can starve another, and the
+// Fair service (docs/ARCHITECTURE.md invariant 6): no client can starve another, and the
 // human's own requests are always served. Clients are told apart by
 // namespace (peer_linux.go): the human's own (unjailed) connections have
 // their MaxClients slots to themselves; each jail gets a small budget of
@@ -115,7 +116,7 @@ var (
 type serialApprover struct {
 	inner   approve.Approver
 	isHuman func(pid int) bool // nil: every request is the human's
-	audit   func(kind string, fields map[string]any)
+	audit   func(kind audit.Event, fields map[string]any)
 
 	mu      sync.Mutex
 	current *waiter
@@ -202,7 +203,7 @@ func (a *serialApprover) hold(ctx context.Context, pid int, fn func(ctx context.
 
 func (a *serialApprover) logCancel(r *approve.Request, pid int, why error) {
 	if a.audit != nil {
-		a.audit("approval_cancelled", map[string]any{"binary": r.Path, "argv": r.Argv, "requester_pid": pid, "reason": why.Error()})
+		a.audit(audit.ApprovalCancelled, map[string]any{"binary": r.Path, "argv": r.Argv, "requester_pid": pid, "reason": why.Error()})
 	}
 }
 
@@ -293,7 +294,7 @@ func (a *serialApprover) withdraw(pid int) int {
 }
 
 // auditEvent records a broker event that has no key at hand.
-func (s *Server) auditEvent(kind string, fields map[string]any) {
+func (s *Server) auditEvent(kind audit.Event, fields map[string]any) {
 	if fields != nil {
 		fields["via"] = "broker"
 	}

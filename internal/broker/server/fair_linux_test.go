@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/broker/client"
 	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/launch"
@@ -287,7 +288,7 @@ type eventLog struct {
 	events []string
 }
 
-func (l *eventLog) Event(_ seal.Key, kind string, f map[string]any) {
+func (l *eventLog) Event(_ seal.Key, kind audit.Event, f map[string]any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.events = append(l.events, fmt.Sprintf("%s %v", kind, f["reason"]))

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/seal"
@@ -156,7 +157,7 @@ type runAudit struct {
 	inner launch.Auditor
 }
 
-func (r *runAudit) Event(key seal.Key, kind string, fields map[string]any) {
+func (r *runAudit) Event(key seal.Key, kind audit.Event, fields map[string]any) {
 	if fields != nil {
 		fields["via"] = "broker"
 	}

@@ -19,9 +19,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/envseal/envseal/internal/approve"
-	"github.com/envseal/envseal/internal/guard"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/sys"
 )
 
 // MaxClients bounds the human's own (unjailed) concurrent connections;
@@ -36,7 +37,8 @@ const firstFrameTimeout = 10 * time.Second
 
 // Server is the broker daemon.
 type Server struct {
-	cfg Config
+	cfg       Config
+	hardenErr error // from sys.Harden in New; Serve refuses to serve if set
 
 	unlockMu sync.Mutex // serializes asking the human for the passphrase
 	mu       sync.Mutex
@@ -59,9 +61,10 @@ type Server struct {
 }
 
 // New returns a server. It hardens the process (non-dumpable, no core
-// files) and mlocks the key.
+// files) and mlocks the key; if hardening fails, Serve returns the error
+// before it accepts a connection.
 func New(cfg Config) *Server {
-	guard.Harden()
+	hardenErr := sys.Harden()
 	defer debug.FreeOSMemory() // the start-up unlock's Argon2id memory
 	if cfg.IdleLock <= 0 {
 		cfg.IdleLock = DefaultIdleLock
@@ -73,7 +76,7 @@ func New(cfg Config) *Server {
 		cfg.Logf = func(string, ...any) {}
 	}
 	s := &Server{
-		cfg: cfg, key: cfg.Key, lastUse: time.Now(), cache: exeseal.NewCache(64),
+		cfg: cfg, hardenErr: hardenErr, key: cfg.Key, lastUse: time.Now(), cache: exeseal.NewCache(64),
 		slots: make(chan struct{}, MaxClients), closing: make(chan struct{}),
 		humans: map[int]int{}, self: readSelfNS(),
 	}
@@ -88,6 +91,10 @@ func New(cfg Config) *Server {
 // Serve accepts connections until Close. Each peer is checked with
 // SO_PEERCRED before a byte of its request is read.
 func (s *Server) Serve(ln *net.UnixListener) error {
+	if s.hardenErr != nil {
+		ln.Close()
+		return fmt.Errorf("broker: harden the process before serving: %w", s.hardenErr)
+	}
 	go func() { <-s.closing; ln.Close() }()
 	for {
 		c, err := ln.AcceptUnix()
@@ -284,7 +291,7 @@ func (s *Server) handle(c *net.UnixConn, cred *unix.Ucred, p peer) {
 			// the jail the agent would choose when the human types it.
 			// Locking is the human's, from outside (the idle lock still
 			// applies).
-			s.auditEvent("lock_refused", map[string]any{"requester_pid": p.pid, "reason": "jailed client"})
+			s.auditEvent(audit.LockRefused, map[string]any{"requester_pid": p.pid, "reason": "jailed client"})
 			s.cfg.Logf("refused envseal lock from inside a jail (pid %d)", p.pid)
 			writeError(c, wire.JailPrefix+"envseal lock would make the broker ask for the passphrase when the agent chooses")
 			return
@@ -457,7 +464,7 @@ func (s *Server) serveStore(c *net.UnixConn, f wire.Frame, peerPID int) {
 	defer func() { c.CloseRead(); <-watched }()
 	d, err := s.approver.Approve(ctx, req)
 	if err != nil || d == approve.Deny || storeFactorSkipped(sf) {
-		s.cfg.Audit.Event(seal.Key{}, "store_request_declined", map[string]any{"secret": m.Name})
+		s.cfg.Audit.Event(seal.Key{}, audit.StoreRequestDeclined, map[string]any{"secret": m.Name})
 		reply(false, "declined")
 		return
 	}
@@ -488,7 +495,7 @@ func (s *Server) serveStore(c *net.UnixConn, f wire.Frame, peerPID int) {
 		reply(false, err.Error())
 		return
 	}
-	s.cfg.Audit.Event(k, "secret_stored", map[string]any{"secret": m.Name, "generation": meta.Generation, "source": "broker request"})
+	s.cfg.Audit.Event(k, audit.SecretStored, map[string]any{"secret": m.Name, "generation": meta.Generation, "source": "broker request"})
 	if meta.Weak {
 		// Said to the human here, not to the agent that asked.
 		s.cfg.Logf("warning: the value typed for %s looks like a placeholder or has under 64 bits of entropy; 'envseal list' marks it weak", m.Name)

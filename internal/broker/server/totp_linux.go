@@ -4,9 +4,8 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/approve"
-	"github.com/envseal/envseal/internal/launch"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/policy"
-	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/totp"
 )
 
@@ -27,45 +26,19 @@ func (s *Server) storeSecondFactor() (sf approve.SecondFactor, done func(), err 
 		k.Wipe()
 		return nil, nil, err
 	}
-	if !totp.Active(s.cfg.Vault.Dir(), p.TOTP) {
+	f, err := totp.OpenFactor(s.cfg.Vault.Dir(), k, p.TOTP, time.Now, func(reason string) {
+		s.cfg.Audit.Event(k, audit.TOTPFailed, map[string]any{"reason": reason, "during": "store request", "via": "broker"})
+	})
+	if err != nil || f == nil {
 		k.Wipe()
-		return nil, func() {}, nil
+		return nil, func() {}, err
 	}
-	st := totp.NewStore(s.cfg.Vault.Dir(), k)
-	done = func() { st.Wipe(); k.Wipe() }
-	f := &storeFactor{st: st, key: k, audit: s.cfg.Audit}
-	if err := st.Check(time.Now()); err != nil {
-		f.failed(err)
-		done()
-		return nil, nil, err
-	}
-	return f, done, nil
-}
-
-type storeFactor struct {
-	st       *totp.Store
-	key      seal.Key
-	audit    launch.Auditor
-	verified bool // a code was accepted during this approval
-}
-
-func (f *storeFactor) Verify(code string) error {
-	err := f.st.Verify(code, time.Now())
-	if err != nil {
-		f.failed(err)
-		return err
-	}
-	f.verified = true
-	return nil
+	return f, func() { f.Wipe(); k.Wipe() }, nil
 }
 
 // storeFactorSkipped reports an approver that accepted without asking for
 // the code it was handed (a bug that must not be a bypass).
 func storeFactorSkipped(sf approve.SecondFactor) bool {
-	f, ok := sf.(*storeFactor)
-	return ok && !f.verified
-}
-
-func (f *storeFactor) failed(err error) {
-	f.audit.Event(f.key, "totp_failed", map[string]any{"reason": totp.Reason(err), "during": "store request", "via": "broker"})
+	f, ok := sf.(*totp.Factor)
+	return ok && !f.Verified()
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
@@ -56,13 +57,14 @@ type auditRec struct {
 	evs []string
 }
 
-func (a *auditRec) Event(_ seal.Key, kind string, f map[string]any) {
+func (a *auditRec) Event(_ seal.Key, kind audit.Event, f map[string]any) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	ev := string(kind)
 	if r, ok := f["reason"].(string); ok {
-		kind += ":" + r
+		ev += ":" + r
 	}
-	a.evs = append(a.evs, kind)
+	a.evs = append(a.evs, ev)
 }
 
 func (a *auditRec) count(ev string) int {
@@ -180,11 +182,24 @@ func TestStoreFactorSkipped(t *testing.T) {
 	if storeFactorSkipped(nil) {
 		t.Error("no second factor: nothing to skip")
 	}
-	f := &storeFactor{}
+	dir, key := t.TempDir(), seal.NewKey()
+	defer key.Wipe()
+	seed, t0 := totp.NewSeed(), time.Now()
+	if err := totp.NewStore(dir, key).Enroll(seed, totp.Code(seed, t0), t0); err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return t0.Add(totp.Period) }
+	f, err := totp.OpenFactor(dir, key, true, now, func(string) {})
+	if err != nil || f == nil {
+		t.Fatalf("OpenFactor: %v, %v", f, err)
+	}
+	defer f.Wipe()
 	if !storeFactorSkipped(f) {
 		t.Error("an unverified factor was not reported")
 	}
-	f.verified = true
+	if err := f.Verify(totp.Code(seed, now())); err != nil {
+		t.Fatal(err)
+	}
 	if storeFactorSkipped(f) {
 		t.Error("a verified factor was reported")
 	}

@@ -1,6 +1,10 @@
 package wire
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/envseal/envseal/internal/sys"
+)
 
 // Refusals every build names (the CLI matches them on any OS).
 var (
@@ -15,7 +19,7 @@ var (
 
 var (
 	// ErrUnsupported is returned on systems without the broker.
-	ErrUnsupported = errors.New("the envseal broker is not supported on this OS yet")
+	ErrUnsupported = sys.Unsupported("the envseal broker is not supported on this OS yet")
 	// ErrNoBroker is returned by Dial when no broker answers.
 	ErrNoBroker = errors.New("no broker is running")
 	// ErrRunning is returned by Listen when a broker already answers.

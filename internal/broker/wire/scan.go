@@ -1,7 +1,7 @@
 package wire
 
 import (
-	"github.com/envseal/envseal/internal/detect"
+	"github.com/envseal/envseal/internal/redact"
 )
 
 // Value scans: the pre-commit hook asks an unlocked broker where the
@@ -24,8 +24,8 @@ type ScanMsg struct {
 
 // ScanResultMsg answers TypeScan.
 type ScanResultMsg struct {
-	Hits    []detect.ValueHit `json:"hits"`
-	Total   int               `json:"total"`   // hits found (Hits holds at most detect.MaxValueHits)
+	Hits    []redact.ValueHit `json:"hits"`
+	Total   int               `json:"total"`   // hits found (Hits holds at most redact.MaxValueHits)
 	Secrets int               `json:"secrets"` // secrets checked
 	// Unreadable names secrets that could not be decrypted (corrupt), so
 	// they were not checked.
@@ -50,8 +50,8 @@ func DecodeScanResult(p []byte) (*ScanResultMsg, error) {
 	if err := decodeJSON(p, &m); err != nil {
 		return nil, err
 	}
-	if len(m.Hits) > detect.MaxValueHits {
-		return nil, Errorf("%d hits (max %d)", len(m.Hits), detect.MaxValueHits)
+	if len(m.Hits) > redact.MaxValueHits {
+		return nil, Errorf("%d hits (max %d)", len(m.Hits), redact.MaxValueHits)
 	}
 	return &m, nil
 }

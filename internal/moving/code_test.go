@@ -1,4 +1,4 @@
-package cli
+package moving
 
 import (
 	"bytes"
@@ -84,7 +84,7 @@ func TestReferenceFor(t *testing.T) {
 		{"a.sh", "cat <<EOF\nTOKEN=" + v + "\nEOF\n"},
 	} {
 		_, err := rewriteOne(t, tc.path, tc.src)
-		var ref *refusedFile
+		var ref *RefusedError
 		if !errors.As(err, &ref) {
 			t.Errorf("%s: rewrite not refused (err %v)", tc.path, err)
 		}

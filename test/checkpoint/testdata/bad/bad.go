@@ -1,4 +1,4 @@
-// Package bad breaks the one-checkpoint rule on purpose (deptest's control).
+// Package bad breaks the one-checkpoint rule on purpose (test/checkpoint's control).
 package bad
 
 import (

@@ -1,17 +1,14 @@
-package cli
+package moving
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/envseal/envseal/internal/childenv"
 	"github.com/envseal/envseal/internal/detect"
-	"github.com/envseal/envseal/internal/envfile"
 )
 
 // fileLang is what kind of file `scan --import` rewrites, which decides
@@ -77,14 +74,6 @@ func langOf(path string, data []byte) fileLang {
 	return langCode
 }
 
-// refusedFile is a file scan --import leaves as it was, with why and what
-// to do: nothing was stored for it.
-type refusedFile struct {
-	path, why, hint string
-}
-
-func (e *refusedFile) Error() string { return e.path + ": " + e.why }
-
 // envVarFor is the variable a rewritten program reads secret from:
 // apiToken → API_TOKEN, hist.auth-token → HIST_AUTH_TOKEN.
 func envVarFor(secret string) (string, error) {
@@ -145,12 +134,12 @@ func referenceFor(lang fileLang, path string, data []byte, f *detect.Finding, se
 		return r, nil
 	}
 	if lang == langCode {
-		return r, &refusedFile{path, "a " + lang.String() + " in a language scan --import cannot rewrite",
+		return r, &RefusedError{path, "a " + lang.String() + " in a language scan --import cannot rewrite",
 			"replace the value with a read of an environment variable by hand, then 'envseal store' it and map it in .envseal"}
 	}
 	env, err := envVarFor(refVarBase(f, secret))
 	if err != nil {
-		return r, &refusedFile{path, fmt.Sprintf("no environment variable can carry secret %s (%v)", secret, err),
+		return r, &RefusedError{path, fmt.Sprintf("no environment variable can carry secret %s (%v)", secret, err),
 			"choose a secret name made of letters, digits and '_' when asked"}
 	}
 	r.env = env
@@ -158,7 +147,7 @@ func referenceFor(lang fileLang, path string, data []byte, f *detect.Finding, se
 	case langShell:
 		st, err := shellQuoteAt(data, s)
 		if err != nil {
-			return r, &refusedFile{path, err.Error(), "replace the value with \"${" + env + "}\" by hand and map it in .envseal"}
+			return r, &RefusedError{path, err.Error(), "replace the value with \"${" + env + "}\" by hand and map it in .envseal"}
 		}
 		switch st {
 		case shComment:
@@ -180,11 +169,11 @@ func referenceFor(lang fileLang, path string, data []byte, f *detect.Finding, se
 	case langJS, langPython:
 		if s == 0 || e >= len(data) || data[s-1] != data[e] || !bytes.ContainsAny(data[s-1:s], "\"'`") ||
 			(s >= 2 && (data[s-2] == data[s-1] || isWordByte(data[s-2]))) || (e+1 < len(data) && data[e+1] == data[e]) {
-			return r, &refusedFile{path, fmt.Sprintf("line %d: the value is not a whole string literal", f.Line),
+			return r, &RefusedError{path, fmt.Sprintf("line %d: the value is not a whole string literal", f.Line),
 				"replace it with a read of the environment variable " + env + " by hand and map it in .envseal"}
 		}
 		if data[s-1] == '`' && lang == langPython {
-			return r, &refusedFile{path, fmt.Sprintf("line %d: not a Python string", f.Line), "rewrite it by hand"}
+			return r, &RefusedError{path, fmt.Sprintf("line %d: not a Python string", f.Line), "rewrite it by hand"}
 		}
 		r.start, r.end = s-1, e+1
 		if lang == langJS {
@@ -256,71 +245,4 @@ func shellQuoteAt(data []byte, pos int) (shState, error) {
 		wordStart = c == ' ' || c == '\t' || c == '\n' || c == ';' || c == '&' || c == '|' || c == '('
 	}
 	return st, nil
-}
-
-// envsealPlan is the mapping file next to a rewritten program: the lines
-// it gains so that the variables the program now reads get their secrets.
-type envsealPlan struct {
-	path string
-	old  []byte
-	mode fs.FileMode
-	new  []byte // nil: nothing to add
-}
-
-// planMapping adds ENV=secret for each variable refs read, to the .envseal
-// in dir. A variable already mapped to another secret refuses the file:
-// which one the program should get would be a guess.
-func planMapping(dir, file string, refs []replacement, secretOf map[string]string) (*envsealPlan, error) {
-	p := &envsealPlan{path: filepath.Join(dir, envfile.FileName), mode: 0o644}
-	old, mode, err := readRegular(p.path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return nil, &refusedFile{file, err.Error(), "fix " + p.path + " first"}
-	default:
-		p.old, p.mode = old, mode
-	}
-	existing, err := envfile.Parse(bytes.NewReader(old), p.path)
-	if err != nil {
-		return nil, &refusedFile{file, err.Error(), "fix " + p.path + " first"}
-	}
-	mapped := map[string]string{}
-	for _, m := range existing {
-		mapped[m.Env] = m.Secret
-	}
-	var add []envfile.Mapping
-	for _, r := range refs {
-		if r.env == "" {
-			continue
-		}
-		want := secretOf[r.env]
-		if have, ok := mapped[r.env]; ok {
-			if have != want {
-				return nil, &refusedFile{file, fmt.Sprintf("%s maps %s to secret %s already", p.path, r.env, have),
-					"choose another secret name, or change that line of " + envfile.FileName}
-			}
-			continue
-		}
-		mapped[r.env] = want
-		add = append(add, envfile.Mapping{Env: r.env, Secret: want})
-	}
-	if len(add) == 0 {
-		return p, nil
-	}
-	lines, err := envfile.Format(add)
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	b.Write(old)
-	if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
-		b.WriteByte('\n')
-	}
-	fmt.Fprintf(&b, "# for %s, by envseal scan --import\n", filepath.Base(file))
-	b.Write(lines)
-	if _, err := envfile.Parse(bytes.NewReader(b.Bytes()), p.path); err != nil {
-		return nil, fmt.Errorf("new mapping would not parse: %w", err)
-	}
-	p.new = b.Bytes()
-	return p, nil
 }

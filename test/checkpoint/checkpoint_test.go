@@ -1,4 +1,9 @@
-package deptest
+// Package checkpoint holds the deptest-style test (tailscale's
+// tstest/deptest idea) of issue 16's "one checkpoint, enforced": it
+// type-checks every package of the module with the compiler's export data
+// (`go list -export`) and fails on a decryption or a checkpoint built
+// outside internal/launch.
+package checkpoint
 
 import (
 	"encoding/json"
@@ -214,7 +219,7 @@ func TestOneCheckpointControl(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no control files: %v", err)
 	}
-	fset, asts, info := typeCheck(t, module+"/internal/deptest/testdata/bad", files)
+	fset, asts, info := typeCheck(t, module+"/test/checkpoint/testdata/bad", files)
 	got := checkpointViolations(fset, asts, info)
 	want := []string{
 		"bad.go:13:", // v.Get
@@ -230,34 +235,6 @@ func TestOneCheckpointControl(t *testing.T) {
 	for i, w := range want {
 		if !strings.Contains(got[i], w) {
 			t.Errorf("control: violation %d = %s, want one at %s", i, got[i], w)
-		}
-	}
-}
-
-// TestBrokerLayers: the broker's wire protocol depends on neither end,
-// the client not on the server, and of the front ends only the command
-// that starts the daemon (internal/cli, 'envseal broker') imports the
-// server; mcpserver and the git hook use the client.
-func TestBrokerLayers(t *testing.T) {
-	wire, client, server := module+"/internal/broker/wire", module+"/internal/broker/client", module+"/internal/broker/server"
-	forbidden := map[string][]string{
-		wire:   {client, server, launchPkg},
-		client: {server},
-	}
-	for _, p := range goList(t) {
-		if p.Standard || !strings.HasPrefix(p.ImportPath, module+"/") {
-			continue
-		}
-		for _, imp := range p.Imports {
-			if slices.Contains(forbidden[p.ImportPath], imp) {
-				t.Errorf("%s imports %s", p.ImportPath, imp)
-			}
-			if imp == server && p.ImportPath != module+"/internal/cli" {
-				t.Errorf("%s imports the broker server (only 'envseal broker' in internal/cli starts it; front ends use %s)", p.ImportPath, client)
-			}
-			if imp == module+"/internal/broker" {
-				t.Errorf("%s imports internal/broker (it is split into wire, client and server)", p.ImportPath)
-			}
 		}
 	}
 }

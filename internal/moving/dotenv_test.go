@@ -1,6 +1,6 @@
 //go:build linux
 
-package cli
+package moving
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 	"github.com/envseal/envseal/internal/vault"
 )
 
-func moved(name string) string { return movedComment + name }
+func moved(name string) string { return MovedComment + name }
 
 // importCases is the corpus of tricky dotenv files. want maps secret name
 // to value; rewrite is FILE afterwards; err is a substring of the refusal.
@@ -99,7 +99,7 @@ func TestImportCorpus(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.in), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			p, err := planImport(path, tc.prefix, filepath.Join(dir, ".envseal"), importSelect{all: true})
+			p, err := PlanDotenv(path, tc.prefix, filepath.Join(dir, ".envseal"), Select{All: true})
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error = %v, want one containing %q", err, tc.err)
@@ -110,31 +110,31 @@ func TestImportCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			var skipped []string
-			for _, r := range p.rows {
-				if !r.move {
-					skipped = append(skipped, r.key)
+			for _, r := range p.Rows {
+				if !r.Move {
+					skipped = append(skipped, r.Key)
 				}
 			}
 			if strings.Join(skipped, ",") != strings.Join(tc.skipped, ",") {
 				t.Errorf("skipped %v, want %v", skipped, tc.skipped)
 			}
 			var names []string
-			for _, it := range p.items {
-				names = append(names, it.secret)
-				if want, ok := tc.want[it.secret]; !ok || want != string(it.kv.Value) {
-					t.Errorf("secret %s: wrong value (lengths %d, want %d)", it.secret, len(it.kv.Value), len(want))
+			for _, it := range p.Items {
+				names = append(names, it.Secret)
+				if want, ok := tc.want[it.Secret]; !ok || want != string(it.KV.Value) {
+					t.Errorf("secret %s: wrong value (lengths %d, want %d)", it.Secret, len(it.KV.Value), len(want))
 				}
 			}
 			if strings.Join(names, ",") != strings.Join(tc.order, ",") {
 				t.Errorf("secrets %v, want %v", names, tc.order)
 			}
-			if string(p.rewrite) != tc.rewrite {
-				t.Errorf("rewrite =\n%q\nwant\n%q", p.rewrite, tc.rewrite)
+			if string(p.Rewrite) != tc.rewrite {
+				t.Errorf("rewrite =\n%q\nwant\n%q", p.Rewrite, tc.rewrite)
 			}
-			if len(p.items) == 0 {
+			if len(p.Items) == 0 {
 				return
 			}
-			ms, err := envfile.Parse(bytes.NewReader(p.envsealNew), ".envseal")
+			ms, err := envfile.Parse(bytes.NewReader(p.Mapping), ".envseal")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,10 +146,10 @@ func TestImportCorpus(t *testing.T) {
 
 			// Apply for real: every value is in the vault and FILE has none.
 			v, k := testVault(t)
-			if err := p.checkVault(v); err != nil {
+			if err := p.CheckVault(v); err != nil {
 				t.Fatal(err)
 			}
-			if err := p.apply(v, k, false, nil, nil); err != nil {
+			if err := p.Apply(v, k, false, nil, nil); err != nil {
 				t.Fatal(err)
 			}
 			for name, want := range tc.want {
@@ -164,7 +164,7 @@ func TestImportCorpus(t *testing.T) {
 			if b, _ := os.ReadFile(path); string(b) != tc.rewrite {
 				t.Errorf("FILE after import = %q", b)
 			}
-			if b, _ := os.ReadFile(filepath.Join(dir, ".envseal")); !bytes.Equal(b, p.envsealNew) {
+			if b, _ := os.ReadFile(filepath.Join(dir, ".envseal")); !bytes.Equal(b, p.Mapping) {
 				t.Errorf(".envseal after import = %q", b)
 			}
 		})
@@ -236,7 +236,7 @@ func TestImportAllOrNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := listNames(t, v)
-			p, err := planImport(path, "", mapPath, importSelect{all: true})
+			p, err := PlanDotenv(path, "", mapPath, Select{All: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -246,7 +246,7 @@ func TestImportAllOrNothing(t *testing.T) {
 				os.WriteFile(path, []byte(wantFile), 0o600)
 			}
 			var revoked []string
-			err = p.apply(&failingStore{Vault: v, n: tc.failAt}, k, tc.keep, nil, func(n string) { revoked = append(revoked, n) })
+			err = p.Apply(&failingStore{Vault: v, n: tc.failAt}, k, tc.keep, nil, func(n string) { revoked = append(revoked, n) })
 			if err == nil {
 				t.Fatal("apply succeeded")
 			}
@@ -283,21 +283,21 @@ func TestImportRefusesClashes(t *testing.T) {
 	path := filepath.Join(dir, ".env")
 	os.WriteFile(path, []byte("A=1\nB=2\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, ".envseal"), []byte("B=other\n"), 0o644)
-	if _, err := planImport(path, "", filepath.Join(dir, ".envseal"), importSelect{all: true}); err == nil || !strings.Contains(err.Error(), "B is already mapped") {
+	if _, err := PlanDotenv(path, "", filepath.Join(dir, ".envseal"), Select{All: true}); err == nil || !strings.Contains(err.Error(), "B is already mapped") {
 		t.Errorf("mapped variable: error = %v", err)
 	}
-	p, err := planImport(path, "", filepath.Join(dir, "other.envseal"), importSelect{all: true})
+	p, err := PlanDotenv(path, "", filepath.Join(dir, "other.envseal"), Select{All: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	v, k := testVault(t)
 	v.Store(k, "B", []byte("x"), vault.StoreOptions{})
-	if err := p.checkVault(v); err == nil || !strings.Contains(err.Error(), "secrets already in the vault: B") {
+	if err := p.CheckVault(v); err == nil || !strings.Contains(err.Error(), "secrets already in the vault: B") {
 		t.Errorf("existing secret: error = %v", err)
 	}
 	link := filepath.Join(dir, "link.env")
 	os.Symlink(path, link)
-	if _, err := planImport(link, "", filepath.Join(dir, "x.envseal"), importSelect{all: true}); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := PlanDotenv(link, "", filepath.Join(dir, "x.envseal"), Select{All: true}); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("symlink: error = %v", err)
 	}
 }

@@ -1,10 +1,8 @@
-package detect
+package redact
 
 import (
 	"errors"
 	"slices"
-
-	"github.com/envseal/envseal/internal/redact"
 )
 
 // ValueHit is an occurrence of a known secret's value (raw or in one of
@@ -21,22 +19,22 @@ type ValueHit struct {
 const MaxValueHits = 1000
 
 // FindValues reports where the values of secrets occur in data, using the
-// same matcher as the output scrubber (internal/redact's Find), so the
-// pre-commit hook blocks exactly what `envseal run` would redact. It
+// same matcher as the output scrubber (Find), so the
+// pre-commit hook blocks exactly what `envseal run` would  It
 // returns at most MaxValueHits hits, in order, and the total count.
 //
 // Any vault can be checked: large values are matched by their pieces, and
 // when the automaton for all values at once would be too large (thousands
 // of them) the secrets are checked in groups, each a pass over data.
-func FindValues(secrets []redact.Secret, data []byte) ([]ValueHit, int, error) {
+func FindValues(secrets []Secret, data []byte) ([]ValueHit, int, error) {
 	if len(secrets) == 0 || len(data) == 0 {
 		return nil, 0, nil
 	}
-	var all []redact.Match
+	var all []Match
 	if err := findGroups(secrets, data, &all); err != nil {
 		return nil, 0, err
 	}
-	slices.SortStableFunc(all, func(a, b redact.Match) int { return a.Start - b.Start })
+	slices.SortStableFunc(all, func(a, b Match) int { return a.Start - b.Start })
 	var hits []ValueHit
 	for _, m := range all[:min(len(all), MaxValueHits)] {
 		hits = append(hits, ValueHit{Name: m.Name, Offset: m.Start})
@@ -46,9 +44,9 @@ func FindValues(secrets []redact.Secret, data []byte) ([]ValueHit, int, error) {
 
 // findGroups matches secrets against data, halving the group whenever its
 // matcher would be too large.
-func findGroups(secrets []redact.Secret, data []byte, all *[]redact.Match) error {
-	m, err := redact.NewMatcher(secrets)
-	if errors.Is(err, redact.ErrTooLarge) && len(secrets) > 1 {
+func findGroups(secrets []Secret, data []byte, all *[]Match) error {
+	m, err := NewMatcher(secrets)
+	if errors.Is(err, ErrTooLarge) && len(secrets) > 1 {
 		h := len(secrets) / 2
 		if err := findGroups(secrets[:h], data, all); err != nil {
 			return err

@@ -1,15 +1,14 @@
-package detect
+package redact
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/envseal/envseal/internal/redact"
 )
 
 // TestFindValues places known encodings of two values at known offsets
@@ -18,7 +17,7 @@ import (
 func TestFindValues(t *testing.T) {
 	a := []byte("lowentropy-pw1")
 	b := []byte(randAlnum(20))
-	secrets := []redact.Secret{{Name: "A", Value: bytes.Clone(a)}, {Name: "B", Value: bytes.Clone(b)}}
+	secrets := []Secret{{Name: "A", Value: bytes.Clone(a)}, {Name: "B", Value: bytes.Clone(b)}}
 	var data []byte
 	var want []ValueHit
 	put := func(name string, enc []byte) {
@@ -54,7 +53,7 @@ func TestFindValues(t *testing.T) {
 func TestFindValuesCap(t *testing.T) {
 	v := []byte("s3cr3t-value")
 	data := bytes.Repeat(append(bytes.Clone(v), ' '), MaxValueHits+10)
-	got, total, err := FindValues([]redact.Secret{{Name: "S", Value: v}}, data)
+	got, total, err := FindValues([]Secret{{Name: "S", Value: v}}, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,11 +74,11 @@ const findChunk = 64 << 10
 // which no single automaton could hold, are all checked: no "too large".
 func TestFindValuesAnyVault(t *testing.T) {
 	big := []byte(strings.Repeat(randAlnum(64)+"\n", 1<<10))
-	secrets := []redact.Secret{{Name: "BIG", Value: big}}
+	secrets := []Secret{{Name: "BIG", Value: big}}
 	for i := range 1500 {
-		secrets = append(secrets, redact.Secret{Name: fmt.Sprintf("S%d", i), Value: []byte(randAlnum(30))})
+		secrets = append(secrets, Secret{Name: fmt.Sprintf("S%d", i), Value: []byte(randAlnum(30))})
 	}
-	if _, err := redact.NewMatcher(secrets); !errors.Is(err, redact.ErrTooLarge) {
+	if _, err := NewMatcher(secrets); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("NewMatcher of them all: %v, want ErrTooLarge (the case FindValues must split)", err)
 	}
 	last := secrets[len(secrets)-1]
@@ -92,4 +91,15 @@ func TestFindValuesAnyVault(t *testing.T) {
 	if total != 2 || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("got %v (total %d), want %v", got, total, want)
 	}
+}
+
+// randAlnum is n random letters and digits (an API-key-like value).
+func randAlnum(n int) string {
+	const set = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, n)
+	rand.Read(b)
+	for i := range b {
+		b[i] = set[int(b[i])%len(set)]
+	}
+	return string(b)
 }
