@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/server"
 	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
@@ -291,7 +292,7 @@ func agentFlood(args []string) error {
 		}()
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for busy.Load() < int64(n-broker.MaxJailInFlight) && time.Now().Before(deadline) {
+	for busy.Load() < int64(n-server.MaxJailInFlight) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	fmt.Printf("READY %d refused busy, %d pending\n", busy.Load(), int64(n)-busy.Load()-other.Load())
