@@ -50,11 +50,11 @@ func (a *app) serveMCP() error {
 		// The rules are sealed; an unlocked broker can show them (no
 		// values are in them). Without a broker policy_list says so.
 		Rules: func(context.Context) ([]policy.Rule, error) {
-			bc, err := client.Dial("")
+			svc, err := client.Connect(client.Options{})
 			if err != nil {
 				return nil, fmt.Errorf("%w: the rules are sealed; ask the human to start 'envseal broker' (or to run 'envseal policy list')", err)
 			}
-			return bc.Policy()
+			return svc.Policy()
 		},
 	}
 	a.infof("mcp server on stdio (pid %d)", os.Getpid())

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/broker/client"
 	"github.com/envseal/envseal/internal/broker/wire"
 )
 
@@ -77,5 +78,27 @@ func TestScanValues(t *testing.T) {
 	}
 	if tb.unlock.Load() != before {
 		t.Errorf("a scan asked the human to unlock")
+	}
+}
+
+// The client service cuts content over wire.MaxScanSize at a line end,
+// one scan per piece, and shifts the hits' offsets back: a value past the
+// first piece is found at its offset in the whole content.
+func TestScanValuesInPieces(t *testing.T) {
+	tb := startBroker(t, approve.AllowOnce, nil)
+	line := strings.Repeat("x", 99) + "\n"
+	filler := strings.Repeat(line, wire.MaxScanSize/len(line)+10)
+	content := []byte(filler + "key = \"" + testToken + "\"\n")
+	svc, err := client.Connect(client.Options{Socket: tb.sock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.ScanValues(content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Index(string(content), testToken)
+	if want < wire.MaxScanSize || len(res.Hits) != 1 || res.Hits[0].Name != "tok" || res.Hits[0].Offset != want || res.Total != 1 {
+		t.Fatalf("scan in pieces = %+v, want one hit of tok at %d", res, want)
 	}
 }
