@@ -89,6 +89,14 @@ func (b *brokerService) conn() (*Conn, error) {
 	return Dial(b.path)
 }
 
+// drop closes the connection Connect dialled if no request used it.
+func (b *brokerService) drop() {
+	if b.first != nil {
+		b.first.Close()
+		b.first = nil
+	}
+}
+
 func (b *brokerService) Run(ctx context.Context, req *launch.Request) (*launch.Result, error) {
 	c, err := b.conn()
 	if err != nil {
@@ -112,6 +120,7 @@ func (b *brokerService) List() ([]wire.ListEntry, error) {
 // ScanValues sends content in pieces of at most wire.MaxScanSize cut at
 // line ends, one connection each, and shifts the offsets back.
 func (b *brokerService) ScanValues(content []byte) (*launch.ScanResult, error) {
+	defer b.drop() // nothing to send: the dialled connection is not used
 	out := &launch.ScanResult{}
 	for off := 0; off < len(content); {
 		end := min(off+wire.MaxScanSize, len(content))
