@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
 )
@@ -168,5 +169,46 @@ func TestSkipCleanExitState(t *testing.T) {
 	}
 	if tested < scaled(500)/2 {
 		t.Fatalf("only %d cases exercised the exit walk", tested)
+	}
+}
+
+// TestIndex2MatchesBytesIndex: the two-byte gate search finds the first
+// occurrence bytes.Index finds, at every length and alignment.
+func TestIndex2MatchesBytesIndex(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	for range scaled(20000) {
+		b := make([]byte, r.IntN(80))
+		for i := range b {
+			b[i] = "\n0a:*\x1a\x00 "[r.IntN(8)] // and bytes that fool a wrong mix of ^ and |
+		}
+		if got, want := index2(b, '\n', '0'), bytes.Index(b, []byte("\n0")); got != want {
+			t.Fatalf("index2(%q) = %d, want %d", b, got, want)
+		}
+		if got, want := lastIndexGate(b, []byte("\n0")), bytes.LastIndex(b, []byte("\n0")); got != want {
+			t.Fatalf("lastIndexGate(%q) = %d, want %d", b, got, want)
+		}
+	}
+}
+
+// TestSkipPrefixStopsAtMaybe: whatever prefix skipPrefix clears is free of
+// matches and ends in the walk's state.
+func TestSkipPrefixStopsAtMaybe(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for iter := range scaled(3000) {
+		m, _, b := fastCase(r, 1+r.IntN(6000), r.IntN(4))
+		if m.filter == nil {
+			continue
+		}
+		s, n, ok := m.skipPrefix(m.root, b)
+		if !ok {
+			continue
+		}
+		want, clean := walk(&m.dfa, m.root, b[:n])
+		if !clean {
+			t.Fatalf("iteration %d: skipPrefix cleared %d bytes in which a pattern ends", iter, n)
+		}
+		if s != want {
+			t.Fatalf("iteration %d: skipPrefix ends in state %d after %d bytes, walk in %d", iter, s, n, want)
+		}
 	}
 }

@@ -3,12 +3,21 @@
 //
 // A [Matcher] is built once per run from the secrets handed to the child.
 // It expands every value into the encodings a program is likely to print
-// (raw, base64 in both alphabets with and without padding and at the three
-// alignments a value can take inside a longer base64 blob, hex in both
-// cases, URL percent-encoding and JSON string escaping) and compiles all of
-// them into one Aho–Corasick automaton stored as a dense DFA. Each output
-// stream gets its own [Writer] from [Matcher.NewWriter]; both share the
-// automaton and the hit counters.
+// (raw; base64 in both alphabets with and without padding and at the three
+// alignments a value can take inside a longer blob; hex in both cases; URL
+// and percent-encoding; JSON, Python, Go, shell and C quoting;
+// quoted-printable; the text columns of xxd, hexdump -C and od -c) and
+// compiles them into Aho–Corasick automata stored as dense DFAs: one for
+// the common forms, and gated ones for the forms that only occur after a
+// '\', a '%' or a line start. Line breaks ('\n', '\r') are walked
+// through as if absent, so every form is also caught wrapped at any column
+// (TestRealToolsScrubbed runs the real tools, split at every write
+// boundary). Values of [LargeValue] bytes or more are found by their pieces
+// instead (pieces.go): whole, and any fragment of [FragmentMin] bytes or
+// more (TestLargeValueWholeAndFragments), with per-stream memory that does
+// not grow with the value (TestLargeValueStreamMemoryBounded). Each output
+// stream gets its own [Writer] from [Matcher.NewWriter]; all share the
+// automata and the hit counters.
 //
 // Why these properties matter:
 //
@@ -35,8 +44,12 @@
 // ordinary output everywhere and their replacement would itself give the
 // value away. [TooShort] lists them so the approval text can warn the human.
 //
-// Limits: encodings not listed above (base64 wrapped at 76 columns, hex at
-// an odd nibble offset, compression, a value printed with separators) are
-// not recognised. Redaction limits an approved program's leaks; it does not
-// stop a program that wants to leak.
+// Limits (each is a form a program would have to print on purpose or by
+// rare accident): hex at an odd nibble offset; JSON mixing literal
+// characters and \uXXXX escapes other than the common encoders do;
+// quoted-printable broken by a soft line break; fragments under
+// FragmentMin bytes of a large value, and a large value's escaped, percent,
+// quoted-printable and dump forms; a value printed with separators,
+// reversed or compressed. Redaction limits an approved program's leaks; it
+// does not stop a program that wants to leak.
 package redact

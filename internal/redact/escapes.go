@@ -22,6 +22,9 @@ func escapeForms(v []byte) [][]byte {
 		pyBytesRepr(v, '\''), pyBytesRepr(v, '"'),
 		// bash printf %q, both of its styles.
 		shellBackslash(v), shellDollar(v),
+		// Quoted-printable (MIME mail bodies, Python quopri), and with
+		// trailing white space escaped as it is at the end of a line.
+		quotedPrintable(v, false), quotedPrintable(v, true),
 	}
 	if !utf8.Valid(v) {
 		// The string forms below would stand U+FFFD for the invalid
@@ -333,4 +336,23 @@ func odCell(c byte) string {
 		return "   " + string(c)
 	}
 	return fmt.Sprintf(" %03o", c)
+}
+
+// quotedPrintable is RFC 2045 quoted-printable of v without soft line
+// breaks: printable ASCII but '=' as itself, space and tab too (escaped
+// at the end of a line, endWS), line breaks as they are, every other
+// byte as =XX in upper-case hex.
+func quotedPrintable(v []byte, endWS bool) []byte {
+	var b []byte
+	for i, c := range v {
+		switch {
+		case (c == ' ' || c == '\t') && endWS && i == len(v)-1:
+			b = append(b, '=', upperHex[c>>4], upperHex[c&15])
+		case c == '\n' || c == ' ' || c == '\t' || c >= 33 && c <= 126 && c != '=':
+			b = append(b, c)
+		default:
+			b = append(b, '=', upperHex[c>>4], upperHex[c&15])
+		}
+	}
+	return b
 }

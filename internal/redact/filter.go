@@ -54,9 +54,8 @@ func newQFilter(pats []pattern) *qfilter {
 	f.shift = uint(64 - lg)
 	for _, p := range pats {
 		for x := 0; x+q <= len(p.text); x++ {
-			h1, h2 := f.hash(gram(p.text[x : x+q]))
-			f.set[h1>>6] |= 1 << (h1 & 63)
-			f.set[h2>>6] |= 1 << (h2 & 63)
+			wi, bm := f.hash(gram(p.text[x : x+q]))
+			f.set[wi] |= bm
 		}
 	}
 	return f
@@ -71,11 +70,19 @@ func gram(b []byte) uint64 {
 	return v
 }
 
+// hash returns the word of the set a gram's two bits are in, and the
+// bits: one load a sample, where two independent bits would cost two.
 func (f *qfilter) hash(v uint64) (uint64, uint64) {
-	return (v * hashMul1) >> f.shift, (v * hashMul2) >> f.shift
+	h := v * hashMul1
+	return h >> f.shift >> 6, 1<<(h>>32&63) | 1<<(h>>38&63)
 }
 
 // maybe reports whether a pattern might occur entirely inside b.
+func (f *qfilter) maybe(b []byte) bool { return f.firstMaybe(b) >= 0 }
+
+// firstMaybe returns the first sampled offset (a multiple of step) whose
+// q-gram is in the set, or -1: before it, every sample is clean, so no
+// occurrence lying inside b begins before firstMaybe-step+1.
 //
 // An occurrence in the stream may be broken by line breaks (patterns are
 // matched with '\r' and '\n' ignored), so a sample whose q bytes include
@@ -83,7 +90,7 @@ func (f *qfilter) hash(v uint64) (uint64, uint64) {
 // The sampling argument still holds: fewer than step pattern bytes of the
 // occurrence lie before its first sample x, so at least m-step+1 = q lie
 // after it, and the gathered gram is one of the pattern's.
-func (f *qfilter) maybe(b []byte) bool {
+func (f *qfilter) firstMaybe(b []byte) int {
 	set, q, step, mask := f.set, f.q, f.step, f.mask
 	x := 0
 	for ; x+8 <= len(b); x += step {
@@ -91,25 +98,23 @@ func (f *qfilter) maybe(b []byte) bool {
 		if hasBreak(v, mask) {
 			var ok bool
 			if v, ok = gatherFast(b, x, v, q, mask); !ok {
-				return false
+				return -1
 			}
 		}
-		h1, h2 := f.hash(v)
-		if set[h1>>6]&(1<<(h1&63)) != 0 && set[h2>>6]&(1<<(h2&63)) != 0 {
-			return true
+		if wi, bm := f.hash(v); set[wi]&bm == bm {
+			return x
 		}
 	}
 	for ; x < len(b); x += step {
 		v, ok := gather(b[x:], q)
 		if !ok {
-			return false
+			return -1
 		}
-		h1, h2 := f.hash(v)
-		if set[h1>>6]&(1<<(h1&63)) != 0 && set[h2>>6]&(1<<(h2&63)) != 0 {
-			return true
+		if wi, bm := f.hash(v); set[wi]&bm == bm {
+			return x
 		}
 	}
-	return false
+	return -1
 }
 
 const (
@@ -177,22 +182,35 @@ func gather(b []byte, q int) (v uint64, ok bool) {
 // skipClean is scanClean for a buffer the filter clears: it returns the
 // state after b and true when no pattern ends in b, walking only the bytes
 // near b's edges. On false the caller falls back to scanClean.
+func (d *dfa) skipClean(s uint32, b []byte) (uint32, bool) {
+	if d.filter == nil {
+		return d.scanClean(s, b)
+	}
+	s, n, ok := d.skipPrefix(s, b)
+	return s, ok && n == len(b)
+}
+
+// skipPrefix is skipClean for as much of b as the filter clears: it
+// returns n and the state after b[:n], and true when no pattern ends in
+// b[:n]; n stops at the filter's first "maybe", from which the caller
+// scans exactly. A false "maybe" (the Bloom filter errs about once in ten
+// thousand samples) then costs a short exact scan instead of the whole
+// block. On false the caller falls back to scanClean.
 //
 //   - Entry: a pattern may begin before b and end inside it. Walk from the
 //     true state s alongside a walk from the root until the two agree;
 //     after that the true walk only knows bytes of b, so any later match
 //     lies entirely inside b.
-//   - Middle: the filter rules out patterns entirely inside b.
-//   - Exit: with no match in b, the state after b is the longest suffix of
-//     b that is a proper prefix of a pattern. That suffix is shorter than
-//     m (the shortest pattern length) in bytes other than line breaks: one
-//     of m or more would contain a sampled q-gram of that pattern, and the
-//     filter would have said maybe. So a walk from the root over the
-//     shortest tail of b holding m-1 such bytes ends in it.
-func (d *dfa) skipClean(s uint32, b []byte) (uint32, bool) {
-	if d.filter == nil {
-		return d.scanClean(s, b)
-	}
+//   - Middle: the filter rules out patterns lying inside b whose first
+//     sample comes before n, which is every pattern ending at or before n.
+//   - Exit: with no match in b[:n], the state after b[:n] is the longest
+//     suffix of b[:n] that is a proper prefix of a pattern. That suffix is
+//     shorter than m (the shortest pattern length) in bytes other than line
+//     breaks: one of m or more would contain a sampled q-gram of that
+//     pattern before n, and the filter would have said maybe there. So a
+//     walk from the root over the shortest tail of b[:n] holding m-1 such
+//     bytes ends in it.
+func (d *dfa) skipPrefix(s uint32, b []byte) (uint32, int, bool) {
 	t, cls := d.trans, &d.cls
 	r := d.root
 	i := 0
@@ -200,20 +218,25 @@ func (d *dfa) skipClean(s uint32, b []byte) (uint32, bool) {
 		s = t[s+cls[b[i]]]
 		r = t[r+cls[b[i]]]
 		if s < d.matchLim {
-			return s, false
+			return s, 0, false
 		}
 	}
 	if i == len(b) && s != r {
-		return s, true // b was all entry walk, exactly scanned
+		return s, i, true // b was all entry walk, exactly scanned
 	}
-	if d.filter.maybe(b) {
-		return s, false
+	n := d.filter.firstMaybe(b)
+	switch {
+	case n < 0:
+		n = len(b)
+	case n <= i:
+		// The maybe is inside the entry walk, whose state is exact.
+		return s, i, true
 	}
 	s = d.root
-	for _, c := range b[tailStart(b, d.filter.step+d.filter.q-2):] {
+	for _, c := range b[tailStart(b[:n], d.filter.step+d.filter.q-2):n] {
 		s = t[s+cls[c]]
 	}
-	return s, s >= d.matchLim
+	return s, n, s >= d.matchLim
 }
 
 // tailStart returns the index from which b holds n bytes that are not

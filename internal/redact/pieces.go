@@ -353,21 +353,44 @@ type pieceWriter struct {
 	onMatch func(secret int32, start, end int)
 }
 
-func (w *pieceWriter) Write(b []byte) (int, error) {
+func (w *pieceWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	w.buf = append(w.buf, b...)
-	w.process(false)
+	n := len(p)
+	if len(w.buf) > 0 {
+		// The held tail and the start of p, together: once what is left
+		// of them lies inside p, the rest of p is scanned where it is,
+		// without copying every byte into buf.
+		j := min(len(p), junction)
+		w.buf = append(w.buf, p[:j]...)
+		k := w.process(w.buf, false)
+		left := len(w.buf) - k
+		if left > j || j == len(p) {
+			w.buf = append(w.buf[:copy(w.buf, w.buf[k:])], p[j:]...)
+			k = w.process(w.buf, false)
+			w.buf = w.buf[:copy(w.buf, w.buf[k:])]
+			return n, w.err
+		}
+		w.buf = w.buf[:0]
+		p = p[j-left:]
+	}
+	k := w.process(p, false)
+	w.buf = append(w.buf[:0], p[k:]...)
 	if w.err != nil {
 		return 0, w.err
 	}
-	return len(b), nil
+	return n, nil
 }
 
-// process consumes buf; with final, everything is decided and written.
-func (w *pieceWriter) process(final bool) {
-	b := w.buf
+// junction is how much of a write is joined to the held tail before the
+// rest is scanned in place: more than a sample needs to be decided.
+const junction = 4 * (fragMin + pg + pstep)
+
+// process consumes b, the held tail and what followed; with final,
+// everything is decided and written. It returns the offset in b of the
+// bytes it holds back, for the caller to keep in buf.
+func (w *pieceWriter) process(b []byte, final bool) int {
 	done, x := 0, w.scan
 	for {
 		if w.inMatch {
@@ -380,6 +403,15 @@ func (w *pieceWriter) process(final bool) {
 			}
 			w.inMatch = false
 			continue
+		}
+		// The common case inlined: a sample without a line break whose
+		// gram the Bloom filter rules out is all seed would look at.
+		for x+8 <= len(b) {
+			v := binary.LittleEndian.Uint64(b[x:])
+			if hasBreak(v, ^uint64(0)) || w.p.bloomHas(foldWord(v)) {
+				break
+			}
+			x += pstep
 		}
 		if x >= len(b) {
 			break
@@ -412,11 +444,10 @@ func (w *pieceWriter) process(final bool) {
 	keep = max(keep, len(b)-pieceHold)
 	keep = min(keep, len(b))
 	w.put(b[done:max(done, keep)])
-	n := copy(w.buf, b[keep:])
-	w.buf = w.buf[:n]
 	w.abs += keep
 	w.scan = max(0, x-keep)
 	w.flush()
+	return keep
 }
 
 func (w *pieceWriter) put(b []byte) {
@@ -456,7 +487,7 @@ func (w *pieceWriter) Flush() error {
 	if w.err != nil {
 		return w.err
 	}
-	w.process(true)
+	w.process(w.buf, true)
 	w.buf, w.scan = w.buf[:0], 0
 	return w.err
 }

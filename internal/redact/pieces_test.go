@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -187,6 +188,51 @@ func TestFoldWord(t *testing.T) {
 			if got != binary.LittleEndian.Uint64(want[:]) {
 				t.Fatalf("byte %#x in lane %d: %x, want %x", c, lane, got, want)
 			}
+		}
+	}
+}
+
+// TestLargeValueStreamMemoryBounded: a 1 MiB value printed whole, twice,
+// in 64 KiB writes, and fragments of it: what a stream holds back and the
+// buffers it keeps stay the same size whatever the value's size (the
+// piece stage drops the bytes of a match that goes on, it does not keep
+// them), and every fragMin window is replaced.
+func TestLargeValueStreamMemoryBounded(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, size := range []int{64 << 10, 1 << 20} {
+		v := pemSecret(r, size)
+		m, err := NewMatcher([]Secret{{Name: "KEY", Value: v}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := append(append(append([]byte("start\n"), v...), v...), " tail\n"...)
+		for range 20 {
+			n := fragMin + 2 + r.IntN(200) // a line break leaves fragMin others
+			i := r.IntN(len(v) - n)
+			in = append(append(in, " ; "...), v[i:i+n]...)
+		}
+		var dst bytes.Buffer
+		w := m.NewWriter(&dst)
+		const write = 64 << 10
+		bound := write + pieceHold + m.MaxDelay()
+		for i := 0; i < len(in); i += write {
+			w.Write(in[i:min(i+write, len(in))])
+			if b := w.Buffered(); b > m.MaxDelay() {
+				t.Fatalf("value of %d bytes: %d bytes held back, MaxDelay %d", len(v), b, m.MaxDelay())
+			}
+			if c := cap(w.pre.buf); c > 2*bound {
+				t.Fatalf("value of %d bytes: the piece stage's buffer grew to %d bytes", len(v), c)
+			}
+		}
+		w.Close()
+		// Only the text around the value is left (every window of a 1 MiB
+		// value is too many for leakedFragments' map).
+		rest := squeeze(markerRE.ReplaceAll(dst.Bytes(), nil))
+		if want := squeeze([]byte("start\n tail\n" + strings.Repeat(" ; ", 20))); !bytes.Equal(rest, want) {
+			t.Fatalf("value of %d bytes: %d bytes left besides the markers, want %d", len(v), len(rest), len(want))
+		}
+		if h := m.Hits()["KEY"]; h < 22 {
+			t.Fatalf("value of %d bytes: %d hits, want at least 22", len(v), h)
 		}
 	}
 }

@@ -48,6 +48,8 @@ var toolCases = []toolCase{
 	{name: "python3 \\u escapes of every character", tool: "python3", script: `python3 -c 'import sys; print("".join("\\u%04x" % ord(c) for c in sys.stdin.buffer.read().decode()))'`, allowed: `^\n$`},
 	{name: "python3 urllib quote_plus", tool: "python3", script: `python3 -c 'import sys,urllib.parse as u; print(u.quote_plus(sys.stdin.buffer.read(), safe=""))'`, allowed: `^\n$`},
 	{name: "node JSON.stringify", tool: "node", script: `node -e 'let s="";process.stdin.setEncoding("utf8").on("data",d=>s+=d).on("end",()=>console.log(JSON.stringify({token:s})))'`, allowed: `^\{"token":""\}\n$`},
+	{name: "python3 quopri (quoted-printable)", tool: "python3", script: `python3 -c 'import quopri,sys; sys.stdout.buffer.write(quopri.encodestring(sys.stdin.buffer.read()))'`, allowed: `^\n?$`},
+	{name: "PEM armour of the value as DER (python3 ssl)", tool: "python3", script: `python3 -c 'import ssl,sys; print(ssl.DER_cert_to_PEM_cert(sys.stdin.buffer.read()), end="")'`, allowed: `^-----BEGIN CERTIFICATE-----\n[=\n]*-----END CERTIFICATE-----\n$`},
 	{name: "bash printf %q", tool: "bash", script: `bash -c 'printf "%q\n" "$V"'`, allowed: `^(\$'')?\n$`},
 }
 

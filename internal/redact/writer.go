@@ -2,8 +2,10 @@ package redact
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 )
 
 const (
@@ -266,19 +268,35 @@ func (w *Writer) scanTo(end int) {
 			}
 			// A gated stage scans only short stretches from a gate on,
 			// where the filter's setup cost is not worth paying.
+			limit := w.block
 			if w.gate == nil && w.cooldown <= 0 && w.d.filter != nil && len(w.p)-i >= max(minSkip, 4*w.d.maxLen) {
 				j := min(i+skipBlock, len(w.p))
-				if s, ok := w.d.skipClean(w.state, w.p[i:j]); ok {
-					w.state, w.pos = s, hl+j
-					w.skipFails = 0
-					continue
+				s, n, ok := w.d.skipPrefix(w.state, w.p[i:j])
+				if ok {
+					w.state, w.pos = s, hl+i+n
+					if n == j-i {
+						w.skipFails = 0
+						continue
+					}
+					// The filter's first maybe: scan a pattern's length
+					// from there exactly, then try the filter again.
+					i += n
+					limit = max(2*w.d.maxLen, 64)
 				}
-				// Output that keeps looking like a secret (or is one):
-				// stop paying for the filter for a while.
-				w.skipFails = min(w.skipFails+1, 6)
-				w.cooldown = skipBlock << w.skipFails
+				if !ok || n < minSkip {
+					// Output that keeps looking like a secret (or is one):
+					// stop paying for the filter for a while, longer each
+					// time in a row. A maybe a few KiB on costs only the
+					// short exact scan above: output that leaks every
+					// 10 KiB still runs at the filter's speed.
+					w.skipFails = min(w.skipFails+1, 6)
+					w.cooldown = minSkip << w.skipFails
+					limit = w.block
+				} else {
+					w.skipFails = 0
+				}
 			}
-			j := min(i+w.block, len(w.p))
+			j := min(i+limit, len(w.p))
 			if w.gate != nil {
 				// Short steps: within a gate's reach, then a few bytes at a
 				// time until the state is back at the root and the next
@@ -290,7 +308,7 @@ func (w *Writer) scanTo(end int) {
 				}
 				// Scanning on past the reach (a pattern may be under
 				// way) passes gates too: their reach counts.
-				if k := bytes.LastIndex(w.p[i:j], w.gate); k >= 0 {
+				if k := lastIndexGate(w.p[i:j], w.gate); k >= 0 {
 					w.gateUntil = max(w.gateUntil, hl+i+k+len(w.gate)+w.reach)
 				} else if w.gateEndsAt(i) {
 					w.gateUntil = max(w.gateUntil, hl+i-1+len(w.gate)+w.reach)
@@ -338,7 +356,7 @@ func (w *Writer) skipToGate(i int) int {
 	case len(w.gate) == 1:
 		k = bytes.IndexByte(w.p[i:], w.gate[0])
 	default:
-		k = bytes.Index(w.p[i:], w.gate)
+		k = index2(w.p[i:], w.gate[0], w.gate[1])
 	}
 	if k < 0 {
 		k = len(w.p) - i
@@ -496,4 +514,59 @@ func (w *Writer) write(b []byte) {
 	if err != nil {
 		w.err = fmt.Errorf("write scrubbed output: %w", err)
 	}
+}
+
+// index2 is bytes.Index for a two-byte needle, eight positions at a time.
+// The dump gate "\n0" starts with a byte every line of output has, which
+// makes bytes.Index call IndexByte once a line: this is several times
+// faster on log-like output.
+func index2(b []byte, c0, c1 byte) int {
+	x0, x1 := ones*uint64(c0), ones*uint64(c1)
+	i := 0
+	if len(b) >= 40 {
+		w0 := binary.LittleEndian.Uint64(b)
+		for ; i+40 <= len(b); i += 32 {
+			// Word k holds b[i+8k:], and with the next word's first byte
+			// shifted in, b[i+8k+1:].
+			w1 := binary.LittleEndian.Uint64(b[i+8:])
+			w2 := binary.LittleEndian.Uint64(b[i+16:])
+			w3 := binary.LittleEndian.Uint64(b[i+24:])
+			w4 := binary.LittleEndian.Uint64(b[i+32:])
+			t0 := (w0 ^ x0) | ((w0>>8 | w1<<56) ^ x1)
+			t1 := (w1 ^ x0) | ((w1>>8 | w2<<56) ^ x1)
+			t2 := (w2 ^ x0) | ((w2>>8 | w3<<56) ^ x1)
+			t3 := (w3 ^ x0) | ((w3>>8 | w4<<56) ^ x1)
+			// (t-ones)&^t&highs has its lowest bit in t's first zero byte.
+			z0, z1 := (t0-ones)&^t0&highs, (t1-ones)&^t1&highs
+			z2, z3 := (t2-ones)&^t2&highs, (t3-ones)&^t3&highs
+			if z0|z1|z2|z3 != 0 {
+				for k, z := range [4]uint64{z0, z1, z2, z3} {
+					if z != 0 {
+						return i + 8*k + bits.TrailingZeros64(z)/8
+					}
+				}
+			}
+			w0 = w4
+		}
+	}
+	for ; i+1 < len(b); i++ {
+		if b[i] == c0 && b[i+1] == c1 {
+			return i
+		}
+	}
+	return -1
+}
+
+// lastIndexGate is bytes.LastIndex for the short spans a gated stage
+// steps through, without its Rabin-Karp set-up.
+func lastIndexGate(b, gate []byte) int {
+	if len(gate) == 1 {
+		return bytes.LastIndexByte(b, gate[0])
+	}
+	for i := len(b) - len(gate); i >= 0; i-- {
+		if b[i] == gate[0] && bytes.Equal(b[i:i+len(gate)], gate) {
+			return i
+		}
+	}
+	return -1
 }
