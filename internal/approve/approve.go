@@ -46,7 +46,7 @@ func AllowFor(d time.Duration) Decision {
 
 // For reports the period of a timed allowance.
 func (d Decision) For() (time.Duration, bool) {
-	m := int(d) - allowForBase
+	m := int(d.base()) - allowForBase
 	if m < int(MinAllowFor/time.Minute) || m > int(MaxAllowFor/time.Minute) {
 		return 0, false
 	}
@@ -57,10 +57,13 @@ func (d Decision) For() (time.Duration, bool) {
 // allow for a while (a rule with an expiry).
 func (d Decision) SavesRule() bool {
 	_, timed := d.For()
-	return d == AllowAlways || timed
+	return d.base() == AllowAlways || timed
 }
 
 func (d Decision) String() string {
+	if n := d.Widened(); n > 0 {
+		return fmt.Sprintf("%s, argument [%d] any value", d.base(), n)
+	}
 	switch d {
 	case Deny:
 		return "deny"
@@ -291,12 +294,29 @@ func judge(answer, code string) (Decision, error) {
 
 // judgeFor is judge for r: where "allow always" means nothing (a store
 // request saves no rule), CODE! is the same yes as CODE.
+//
+// CODE!*N and CODE+PERIOD*N widen argument [N] of the saved rule (widen.go);
+// a "*N" that cannot be widened, or on a plain CODE (allow once, no rule),
+// denies with ErrBadWiden.
 func judgeFor(r *Request, answer, code string) (Decision, error) {
-	d, err := judge(answer, code)
+	a, pos, werr := cutWiden(answer)
+	d, err := judge(a, code)
 	if d == AllowAlways && !r.canAlways() {
 		d = AllowOnce
 	}
-	return d, err
+	if err != nil || d == Deny || (pos == 0 && werr == nil) {
+		return d, err
+	}
+	switch {
+	case werr != nil:
+		return Deny, werr
+	case !d.SavesRule():
+		return Deny, fmt.Errorf("%w: only a saved rule (CODE! or CODE+PERIOD) can be widened", ErrBadWiden)
+	}
+	if err := r.canWiden(pos); err != nil {
+		return Deny, err
+	}
+	return d.Widen(pos), nil
 }
 
 // answerHelp is the instruction shown under the code, shared by the
@@ -313,4 +333,11 @@ func answerHelp(r *Request, code string, timeout time.Duration) string {
 		"  %s+8h   allow for 8 hours, or any period: +30m, +7d (saves a rule that expires)\n"+
 		"  %s!     allow always (saves a rule for this path, hash, exact argv and context)\n",
 		fmtDuration(timeout), code, code, code)
+}
+
+// ttyHelp is answerHelp plus the widening lines (widen.go), which only the
+// terminal has room for: a pinentry-curses window of 24 rows does not fit
+// them (the same answer is accepted there).
+func ttyHelp(r *Request, code string, timeout time.Duration) string {
+	return answerHelp(r, code, timeout) + widenHelp(r, code)
 }

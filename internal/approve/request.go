@@ -94,9 +94,10 @@ const ShortSecretLen = 6
 type Delivery int
 
 const (
-	DeliverEnv   Delivery = iota // environment variable Env=value
-	DeliverStdin                 // written once to stdin, then closed
-	DeliverFD                    // sealed memfd as FD, Env=/dev/fd/FD
+	DeliverEnv      Delivery = iota // environment variable Env=value
+	DeliverStdin                    // written once to stdin, then closed
+	DeliverFD                       // sealed memfd as FD, Env=/dev/fd/FD
+	DeliverTemplate                 // put into the rendered Template, a sealed memfd as FD, Env=/dev/fd/FD
 )
 
 // Secret is one secret the program would receive.
@@ -104,7 +105,8 @@ type Secret struct {
 	Name     string // vault name
 	Delivery Delivery
 	Env      string // variable name (DeliverEnv, DeliverFD)
-	FD       int    // descriptor number (DeliverFD)
+	FD       int    // descriptor number (DeliverFD, DeliverTemplate)
+	Template string // the template's path (DeliverTemplate)
 }
 
 // Proc is one process of the requesting chain. Exe is empty when
@@ -249,6 +251,8 @@ func (s Secret) render(w *rendering) string {
 		return "stdin"
 	case DeliverFD:
 		return fmt.Sprintf("fd %d (%s=/dev/fd/%d)", s.FD, env, s.FD)
+	case DeliverTemplate:
+		return fmt.Sprintf("template %s, fd %d (%s=/dev/fd/%d)", w.field("template path", clean(s.Template, false)), s.FD, env, s.FD)
 	}
 	return fmt.Sprintf("unknown delivery %d", int(s.Delivery))
 }

@@ -39,7 +39,7 @@ func (a *ttyApprover) Approve(ctx context.Context, r *Request) (Decision, error)
 		return Deny, noTTY(a.c.ttyPath, fmt.Errorf("flush terminal input: %w", err))
 	}
 	deadline := a.c.deadline(ctx)
-	prompt := "\n" + r.Text() + "\n" + answerHelp(r, code, a.c.timeout) + "approval code: "
+	prompt := "\n" + r.Text() + "\n" + ttyHelp(r, code, a.c.timeout) + "approval code: "
 	if err := t.writeAll(ctx, []byte(prompt), deadline); err != nil {
 		return Deny, err
 	}
@@ -60,6 +60,8 @@ func outcome(d Decision, err error, timeout time.Duration) string {
 		return fmt.Sprintf("\nenvseal: denied: no answer within %s\n", fmtDuration(timeout))
 	case errors.Is(err, ErrWrongCode):
 		return "envseal: denied: the code did not match\n"
+	case errors.Is(err, ErrBadWiden):
+		return "envseal: denied: " + err.Error() + "\n"
 	case errors.Is(err, ErrSecondFactor):
 		return "envseal: denied: " + err.Error() + "\n"
 	case errors.Is(err, ErrCancelled):

@@ -58,6 +58,7 @@ var codeRE = regexp.MustCompile(`([ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6})\s+allow 
 //	once    type the code shown, Enter          (allow once)
 //	always  type the code and "!", Enter        (allow always)
 //	for8h   type the code and "+8h", Enter      (allow for 8 hours)
+//	widenN  type the code and "!*N", Enter      (allow always, argument [N] any value)
 //	deny    type "n", Enter
 //	wrong   type a well-formed code that is not the one shown
 //	eof     close the terminal input (Ctrl-D)
@@ -148,6 +149,8 @@ func cmdHuman(ts *testscript.TestScript, neg bool, args []string) {
 			io.WriteString(master, code+"!\r")
 		case "for8h":
 			io.WriteString(master, code+"+8h\r")
+		case "widen1", "widen2", "widen3":
+			io.WriteString(master, code+"!*"+action[len("widen"):]+"\r")
 		case "deny":
 			io.WriteString(master, "n\r")
 		case "wrong":

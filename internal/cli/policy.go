@@ -77,7 +77,7 @@ func (a *app) policyListCmd() *cobra.Command {
 						gs = append(gs, g.String())
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Binary, approve.ShortHash(r.SHA256),
-						quoteArgs(r.Argv), strings.Join(gs, ", "), r.Sandbox, exp)
+						r.ArgvString(), strings.Join(gs, ", "), r.Sandbox, exp)
 				}
 				return tw.Flush()
 			})
@@ -86,17 +86,6 @@ func (a *app) policyListCmd() *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
-}
-
-func quoteArgs(args []string) string {
-	if len(args) == 0 {
-		return "(none)"
-	}
-	q := make([]string, len(args))
-	for i, s := range args {
-		q[i] = fmt.Sprintf("%q", s)
-	}
-	return strings.Join(q, " ")
 }
 
 func (a *app) policyRevokeCmd() *cobra.Command {

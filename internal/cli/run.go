@@ -26,6 +26,7 @@ type runFlags struct {
 	secrets     []string
 	stdinSecret string
 	fileSecrets []string
+	tmplFiles   []string
 	envsealFile string
 	inheritEnv  bool
 	sandbox     string
@@ -44,15 +45,22 @@ func (a *app) runCmd() *cobra.Command {
 		Use:   "run [flags] -- CMD [ARGS...]",
 		Short: "Run a program you approved, with secrets it never has to print",
 		Long: `Run CMD with secrets from the vault. CMD gets them only if you approved exactly
-this program (path and SHA-256) with exactly these arguments: the first time,
+this program (path and SHA-256) with exactly these arguments (the exact argv,
+unless you widened one argument on the approval screen): the first time,
 envseal shows you what will run on your terminal with a random code; type the
-code and Enter to allow once, or the code followed by ! to allow always.
+code and Enter to allow once, the code and +8h to allow for a while, or the
+code and ! to allow always. CODE!*N also lets argument [N] be any value
+(never a flag, '=', ':', '+', '..' or spaces; not offered for shells,
+interpreters, launchers or task runners).
 
 Secrets are named with --secret ENV=NAME (or --secret NAME for ENV=NAME
 upper-cased), --stdin-secret NAME, --file-secret ENV=NAME (ENV holds
-/dev/fd/N of a read-only sealed file), or, without any of those, by the
-nearest .envseal file (ENV_VAR=secret-name lines) from the current directory
-up. The program runs from a sealed copy of the approved bytes, with a clean
+/dev/fd/N of a read-only sealed file), --template-file ENV=TEMPLATE (a
+config file with {{ secret "NAME" }} placeholders, rendered into a
+read-only sealed file for the program only; ENV holds its /dev/fd/N; the
+rule pins the template by hash, so an edited template asks again), or,
+without any of those, by the nearest .envseal file (ENV_VAR=secret-name
+lines) from the current directory up. The program runs from a sealed copy of the approved bytes, with a clean
 environment, and its output is scrubbed of every secret value and its common
 encodings.
 
@@ -73,6 +81,7 @@ Exit status: the program's; 125 envseal failed, 126 denied, 127 not found,
 	fl.StringArrayVar(&f.secrets, "secret", nil, "deliver secret NAME in variable ENV (`ENV=NAME` or NAME); repeatable")
 	fl.StringVar(&f.stdinSecret, "stdin-secret", "", "write secret `NAME` to the program's stdin once, then close it")
 	fl.StringArrayVar(&f.fileSecrets, "file-secret", nil, "pass secret NAME as a read-only file; ENV holds its /dev/fd path (`ENV=NAME`); repeatable")
+	fl.StringArrayVar(&f.tmplFiles, "template-file", nil, "render `ENV=TEMPLATE` ({{ secret \"NAME\" }} placeholders) into a read-only file for the program only; ENV holds its /dev/fd path; repeatable")
 	fl.StringVar(&f.envsealFile, "envseal-file", "", "read ENV=secret mappings from `PATH` instead of the nearest .envseal")
 	fl.BoolVar(&f.inheritEnv, "inherit-env", false, "keep your environment (loader and interpreter hooks are still removed)")
 	fl.StringVar(&f.sandbox, "sandbox", "standard", "sandbox `TIER`: standard, hardened or lockdown")
@@ -126,7 +135,8 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 		Argv: argv, Cwd: cwd, Env: os.Environ(), PATH: os.Getenv("PATH"),
 		InheritEnv: f.inheritEnv, Grants: grants, Sandbox: f.sandbox, OnLeak: onLeak,
 		Network: f.network, RW: absDirs(cwd, f.rw), Pins: absPaths(cwd, f.pins),
-		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr,
+		Templates: f.templates(cwd),
+		Stdin:     a.stdin, Stdout: a.stdout, Stderr: a.stderr,
 		RequesterPID: os.Getppid(),
 	}
 	res, err := svc.Run(context.Background(), req)
@@ -190,7 +200,13 @@ func (f *runFlags) grants(cwd string) ([]policy.Grant, error) {
 	if f.stdinSecret != "" {
 		gs = append(gs, policy.Grant{Secret: f.stdinSecret, Delivery: policy.DeliverStdin})
 	}
-	if len(gs) > 0 && f.envsealFile == "" {
+	for _, s := range f.tmplFiles {
+		env, path, ok := strings.Cut(s, "=")
+		if !ok || env == "" || path == "" {
+			return nil, bad("--template-file %q: want ENV=TEMPLATE", s)
+		}
+	}
+	if (len(gs) > 0 || len(f.tmplFiles) > 0) && f.envsealFile == "" {
 		return gs, nil
 	}
 	path := f.envsealFile
@@ -216,6 +232,20 @@ func (f *runFlags) grants(cwd string) ([]policy.Grant, error) {
 		return nil, withCode(fmt.Errorf("%s maps no secrets", path), exitInternal, "add ENV_VAR=secret-name lines")
 	}
 	return gs, nil
+}
+
+// templates are the --template-file flags, paths made absolute (the
+// checkpoint resolves symlinks, reads and pins them).
+func (f *runFlags) templates(cwd string) []policy.Template {
+	var out []policy.Template
+	for _, s := range f.tmplFiles {
+		env, path, _ := strings.Cut(s, "=")
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(cwd, path)
+		}
+		out = append(out, policy.Template{Env: env, Path: filepath.Clean(path)})
+	}
+	return out
 }
 
 // defaultEnvName is NAME upper-cased with '-' and '.' turned into '_'.

@@ -52,15 +52,16 @@ const (
 var ErrTooLarge = errors.New("the run reads too many files to pin")
 
 type finder struct {
-	spec  Spec
-	seen  map[string]bool
-	set   Set
-	notes map[string]bool
+	spec    Spec
+	seen    map[string]bool
+	scanned map[string]bool // scripts whose modules were looked for
+	set     Set
+	notes   map[string]bool
 }
 
 // Discover lists the closure of s (see the package doc for what it knows).
 func Discover(s Spec) (*Set, error) {
-	f := &finder{spec: s, seen: map[string]bool{}, notes: map[string]bool{}}
+	f := &finder{spec: s, seen: map[string]bool{}, scanned: map[string]bool{}, notes: map[string]bool{}}
 	if err := f.run(); err != nil {
 		return nil, err
 	}
@@ -196,6 +197,11 @@ func (f *finder) run() error {
 			f.scriptModules(lang, f.abs(op))
 		}
 	}
+	if language(name) == "python" || language(filepath.Base(s.Argv[0])) == "python" {
+		if mod := flagValue(args, "-m"); mod != "" {
+			f.pythonModule(mod)
+		}
+	}
 	if lang == "shell" && hasArg(args, "-c") {
 		f.shellCommand(args)
 	}
@@ -207,8 +213,62 @@ func (f *finder) run() error {
 	case name == "git":
 		f.git()
 	}
-	f.userConfigs(append([]string{name}, commandWords(args)...))
+	f.userConfigs(append([]string{name, runnerName(script), filepath.Base(s.Argv[0])}, commandWords(args)...))
 	return nil
+}
+
+// runnerName is the command a node runner's script stands for (the
+// program is /usr/lib/node_modules/npm/bin/npm-cli.js, its configs are
+// npm's).
+func runnerName(script string) string {
+	switch filepath.Base(script) {
+	case "npm-cli.js":
+		return "npm"
+	case "npx-cli.js":
+		return "npx"
+	case "pnpm.cjs":
+		return "pnpm"
+	case "yarn.js":
+		return "yarn"
+	}
+	return ""
+}
+
+// script pins the modules of a script another file runs by name (a
+// recipe's `python3 deploy.py`, a package.json script's `node
+// deploy.js`), once.
+func (f *finder) script(p string) {
+	p = canonical(p)
+	if l := extLanguage(p); l != "" && !f.scanned[p] {
+		f.scanned[p] = true
+		f.scriptModules(l, p)
+	}
+}
+
+// commandLines pins what the commands of shell lines (recipes, package.json
+// scripts, a shell script's lines) depend on by name: their per-user
+// configs (a .curlrc with trace-ascii) and their $PATH lookups (a curl
+// dropped into a writable PATH directory before the real one).
+func (f *finder) commandLines(lines []string) {
+	var words []string
+	for _, l := range lines {
+		l = strings.TrimLeft(strings.TrimSpace(l), "@-+")
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		for _, w := range commandWords([]string{"-c", l}) {
+			if !slices.Contains(words, w) {
+				words = append(words, w)
+			}
+		}
+	}
+	if len(words) > maxPerDir {
+		words = words[:maxPerDir]
+	}
+	for _, w := range words {
+		f.onPath(w)
+	}
+	f.userConfigs(words)
 }
 
 func (f *finder) abs(p string) string {
@@ -234,6 +294,38 @@ func firstOperand(args []string) string {
 }
 
 func hasArg(args []string, a string) bool { return slices.Contains(args, a) }
+
+// flagValue is the operand after flag (`-m app.deploy`), before any "--".
+func flagValue(args []string, flag string) string {
+	for i, a := range args {
+		if a == "--" {
+			return ""
+		}
+		if a == flag && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// pythonModule: `python3 -m app.deploy` puts the cwd first on sys.path and
+// runs app/deploy.py (or app/deploy/__main__.py): the cwd's modules — a new
+// one there shadows the standard library or the module itself — and the
+// module with its siblings and imports are the closure.
+func (f *finder) pythonModule(mod string) {
+	f.set.Python = true
+	f.siblings(f.spec.Cwd, moduleExts["python"], "python -m puts the working directory first on sys.path")
+	rel := strings.ReplaceAll(mod, ".", "/")
+	for _, p := range []string{filepath.Join(f.spec.Cwd, rel+".py"), filepath.Join(f.spec.Cwd, rel, "__main__.py")} {
+		if isFile(p) {
+			f.add(p, "the module python -m runs")
+			f.script(p)
+			return
+		}
+	}
+	f.pythonUserSite()
+	f.note("python: modules outside the script's directory (site-packages, virtualenvs) are not pinned")
+}
 
 // language maps an interpreter's name to the module files it loads.
 func language(name string) string {
@@ -298,14 +390,17 @@ func (f *finder) scriptModules(lang, script string) {
 		// module's source: the launcher points PYTHONPYCACHEPREFIX at a
 		// private directory for runs with Python set (Set.Python).
 		f.set.Python = true
+		f.pythonImports(script)
 		f.pythonUserSite()
 		f.note("python: modules outside the script's directory (site-packages, virtualenvs) are not pinned")
 	case "node":
 		f.nearest(dir, "package.json", "the script's package.json")
 		f.note("node: node_modules is not pinned")
 	case "shell":
+		f.scanned[canonical(script)] = true
 		f.shellSources(script)
 		f.namedFiles(script, f.spec.Cwd, "named by "+filepath.Base(script))
+		f.commandLines(readLines(script))
 	}
 }
 
@@ -344,6 +439,40 @@ func (f *finder) nearest(dir, name, reason string) {
 		}
 		if d == "/" || d == "." {
 			return
+		}
+	}
+}
+
+// pythonImports pins the package directories a script's literal imports
+// name beside it, at any depth and with or without __init__.py (Python 3
+// imports a namespace package all the same): `from conf import settings`,
+// `import app.jobs.deploy`.
+func (f *finder) pythonImports(script string) {
+	dir := filepath.Dir(script)
+	for _, line := range readLines(script) {
+		w := strings.Fields(strings.ReplaceAll(line, ",", " "))
+		if len(w) < 2 || (w[0] != "import" && w[0] != "from") {
+			continue
+		}
+		mods := w[1:2]
+		if w[0] == "import" {
+			mods = w[1:]
+		}
+		for _, m := range mods {
+			if m == "as" {
+				break
+			}
+			d := dir
+			for _, part := range strings.Split(m, ".") {
+				if part == "" || strings.ContainsAny(part, "/\\") {
+					break
+				}
+				d = filepath.Join(d, part)
+				if st, err := os.Stat(d); err != nil || !st.IsDir() {
+					break
+				}
+				f.siblings(d, moduleExts["python"], "a package the script imports")
+			}
 		}
 	}
 }
@@ -395,6 +524,66 @@ func (f *finder) shellCommand(args []string) {
 	for _, name := range commandWords(args) {
 		f.onPath(name)
 	}
+	// The files the command string runs or sources (`source ./env.sh &&
+	// ./scripts/release.sh`, `python3 tools/x.py`), with what they source
+	// and name in turn. Only those positions: a file the string merely
+	// mentions (a marker, a log it appends to) is data, not code.
+	for i, a := range args {
+		if a != "-c" || i+1 >= len(args) {
+			continue
+		}
+		cmd := args[i+1]
+		for _, sep := range []string{"&&", "||", ";", "|", "(", ")", "\n", "`", "$("} {
+			cmd = strings.ReplaceAll(cmd, sep, "\x00")
+		}
+		for _, part := range strings.Split(cmd, "\x00") {
+			w := strings.Fields(part)
+			for len(w) > 0 && (strings.Contains(w[0], "=") || w[0] == "exec" || w[0] == "env" || w[0] == "command") {
+				w = w[1:]
+			}
+			if len(w) == 0 {
+				continue
+			}
+			var code string
+			switch {
+			case (w[0] == "source" || w[0] == ".") && len(w) > 1:
+				code = w[1]
+			case strings.Contains(w[0], "/"):
+				code = w[0]
+			case language(w[0]) != "":
+				code = firstOperand(w[1:])
+			}
+			code = strings.Trim(code, `"'`)
+			if code == "" || strings.ContainsAny(code, "$*?") {
+				continue
+			}
+			if p := joinAbs(f.spec.Cwd, code); isFile(p) {
+				f.add(p, "run by the -c command")
+				if c := canonical(p); extLanguage(p) == "" && shellShebang(p) && !f.scanned[c] {
+					f.scanned[c] = true
+					f.scriptModules("shell", c)
+				}
+				f.script(p)
+			}
+		}
+	}
+}
+
+// shellShebang reports a file starting with a #! line for a shell.
+func shellShebang(p string) bool {
+	lines := readLines(p)
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "#!") {
+		return false
+	}
+	w := strings.Fields(strings.TrimPrefix(lines[0], "#!"))
+	if len(w) == 0 {
+		return false
+	}
+	name := filepath.Base(w[0])
+	if name == "env" && len(w) > 1 {
+		name = w[1]
+	}
+	return language(name) == "shell"
 }
 
 func (f *finder) onPath(name string) {
@@ -460,7 +649,7 @@ func (f *finder) userConfigs(names []string) {
 		"wget":  {".wgetrc"},
 		"npm":   {".npmrc"},
 		"npx":   {".npmrc"},
-		"pnpm":  {".npmrc"},
+		"pnpm":  {".npmrc", ".config/pnpm/rc"},
 		"yarn":  {".npmrc", ".yarnrc", ".yarnrc.yml"},
 		"pip":   {".config/pip/pip.conf", ".pip/pip.conf"},
 		"ssh":   {".ssh/config"},
@@ -493,6 +682,7 @@ func (f *finder) namedFiles(file, base, reason string) {
 			}
 			if p := joinAbs(base, w); isFile(p) {
 				f.add(p, reason)
+				f.script(p)
 			}
 		}
 	}
@@ -537,6 +727,13 @@ func (f *finder) makeIncludes(mf, dir string, depth int) {
 	f.add(mf, "a makefile")
 	// Recipes run programs and scripts by name: `./scripts/deploy.sh`.
 	f.namedFiles(mf, dir, "named by "+filepath.Base(mf))
+	var recipes []string
+	for _, line := range readLines(mf) {
+		if strings.HasPrefix(line, "\t") {
+			recipes = append(recipes, line)
+		}
+	}
+	f.commandLines(recipes)
 	if depth > maxTreeDepth {
 		return
 	}
@@ -577,6 +774,9 @@ func (f *finder) npm(args []string) {
 	for _, n := range []string{"package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "yarn.lock", ".npmrc", ".yarnrc", ".yarnrc.yml", ".pnpmfile.cjs"} {
 		f.add(filepath.Join(root, n), "read by the package manager")
 	}
+	if tool := npxTool(f.spec.Argv); tool != "" {
+		f.nodeBin(root, tool)
+	}
 	script := npmScript(args)
 	if script == "" {
 		f.note("node_modules is not pinned")
@@ -597,10 +797,51 @@ func (f *finder) npm(args []string) {
 			w = strings.Trim(w, `"'`)
 			if p := joinAbs(root, w); isFile(p) {
 				f.add(p, "named by the "+name+" script")
+				f.script(p)
 			}
 		}
+		// The script's commands: node_modules/.bin tools it runs, the
+		// configs and PATH lookups of the others.
+		for _, w := range commandWords([]string{"-c", line}) {
+			f.nodeBin(root, w)
+		}
+		f.commandLines([]string{line})
 	}
 	f.note("node_modules is not pinned")
+}
+
+// nodeBin pins the entry script of a node_modules/.bin tool (`npx tool`, a
+// package.json script running `wrangler deploy`) and the modules beside it;
+// the rest of node_modules is not pinned.
+func (f *finder) nodeBin(root, name string) {
+	bin := filepath.Join(root, "node_modules", ".bin", name)
+	if !isFile(bin) {
+		return
+	}
+	f.add(bin, "node_modules/.bin/"+name)
+	f.scanned[canonical(bin)] = true
+	f.scriptModules("node", canonical(bin))
+}
+
+// npxTool names the node_modules/.bin tool of `npx TOOL`, `npm exec
+// TOOL`, `pnpm exec TOOL`, `yarn exec TOOL` or `pnpm dlx TOOL`.
+func npxTool(argv []string) string {
+	var ops []string
+	for _, a := range argv[1:] {
+		if a == "--" {
+			continue
+		}
+		if !strings.HasPrefix(a, "-") {
+			ops = append(ops, a)
+		}
+	}
+	switch {
+	case len(ops) > 0 && filepath.Base(argv[0]) == "npx":
+		return ops[0]
+	case len(ops) > 1 && slices.Contains([]string{"exec", "x", "dlx"}, ops[0]):
+		return ops[1]
+	}
+	return ""
 }
 
 func isNodeRunner(script string) bool {
@@ -666,13 +907,54 @@ func (f *finder) git() {
 		for _, hp := range gitConfigPaths(c, "core", "hookspath") {
 			f.hooks(expandHome(hp, f.spec.Home, worktree))
 		}
+		// A remote on this machine (a path or file:// URL): pushing runs
+		// its receive hooks, as the user, with the run's environment.
+		for _, key := range []string{"url", "pushurl"} {
+			for _, u := range gitConfigPaths(c, "remote", key) {
+				f.localRemote(u, filepath.Dir(c))
+			}
+		}
+	}
+	for _, a := range f.spec.Argv[1:] {
+		if strings.HasPrefix(a, "/") || strings.HasPrefix(a, "file://") || strings.HasPrefix(a, "./") || strings.HasPrefix(a, "../") {
+			f.localRemote(a, f.spec.Cwd)
+		}
 	}
 	f.note("git: includeIf sections are not followed")
 }
 
+// localRemote pins the config and hooks of a repository on this machine
+// that git would push to or fetch from.
+func (f *finder) localRemote(url, base string) {
+	p, ok := strings.CutPrefix(url, "file://")
+	if !ok && (strings.Contains(url, "://") || (strings.Contains(url, ":") && !strings.HasPrefix(url, "/") && !strings.HasPrefix(url, "."))) {
+		return // ssh, https, host:path — another machine's hooks
+	}
+	p = expandHome(p, f.spec.Home, base)
+	gitdir := p
+	if st, err := os.Stat(filepath.Join(p, ".git")); err == nil && st.IsDir() {
+		gitdir = filepath.Join(p, ".git")
+	} else if !isFile(filepath.Join(p, "HEAD")) {
+		return
+	}
+	cfg := filepath.Join(gitdir, "config")
+	f.add(cfg, "config of the local remote "+p)
+	f.hooks(filepath.Join(gitdir, "hooks"))
+	for _, hp := range gitConfigPaths(cfg, "core", "hookspath") {
+		f.hooks(expandHome(hp, f.spec.Home, p))
+	}
+}
+
 func (f *finder) hooks(dir string) {
 	for _, h := range gitHooks {
-		f.add(filepath.Join(dir, h), "git hook")
+		p := filepath.Join(dir, h)
+		f.add(p, "git hook")
+		// What a present hook sources, names and runs (husky's
+		// `./scripts/check.sh`, `npx lint-staged`) is its closure too.
+		if c := canonical(p); isFile(c) && !f.scanned[c] {
+			f.scanned[c] = true
+			f.scriptModules("shell", c)
+		}
 	}
 }
 

@@ -21,6 +21,17 @@
 //   - for git: the repository's config and every hook (absent hooks
 //     included: a new pre-push hook runs on the next push), a
 //     core.hooksPath directory, ~/.gitconfig and ~/.config/git/config;
+//   - the modules of a script that a recipe, a package.json script, a
+//     shell script or a git hook names, the package directories a python
+//     script's import lines name (namespace packages too), and for
+//     `python3 -m MOD` the module and the cwd's modules;
+//   - the node_modules/.bin entry script of `npx TOOL` / `exec TOOL` and of
+//     a package.json script's first command;
+//   - for the commands of `sh -c` strings, recipes, package.json scripts
+//     and shell scripts: their $PATH lookup (a shadow in a writable PATH
+//     directory) and per-user configs (~/.curlrc, ~/.npmrc, …); what a
+//     `-c` string runs or sources;
+//   - the config and hooks of a git remote that is a path on this machine;
 //   - every path given with --pin (a directory pins its tree).
 //
 // Only files in a place the user can write are kept (the agent runs as

@@ -33,6 +33,8 @@ type runContext struct {
 	data     map[string][]byte
 	modes    map[string]uint32
 	notes    []string
+
+	templates []tmplFile // --template-file, read and parsed (template.go)
 }
 
 // Closure limits: what a human can review and a run can copy.
@@ -114,7 +116,7 @@ func (rc *runContext) ruleFiles() []policy.File {
 			out[i].Text = string(b)
 		}
 	}
-	return out
+	return rc.withTemplateFiles(out, true)
 }
 
 // queryFiles is the closure as a lookup compares it (hashes only).
@@ -123,7 +125,7 @@ func (rc *runContext) queryFiles() []policy.File {
 	for i, f := range rc.files {
 		out[i] = policy.File{Path: f.Path, SHA256: f.SHA256}
 	}
-	return out
+	return rc.withTemplateFiles(out, false)
 }
 
 // pins are the present closure files as sealed copies for the sandbox to

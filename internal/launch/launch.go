@@ -37,6 +37,9 @@ type Request struct {
 	Hide       []string // lockdown: directories hidden from the program (vault, broker socket)
 	OnLeak     string   // "" (scrub and count) or "kill"
 	Pins       []string // --pin: more files (or directory trees) the rule pins and the run is served
+	// Templates (--template-file) are rendered for the child only
+	// (template.go); the secrets they use become grants.
+	Templates []policy.Template
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer

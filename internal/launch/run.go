@@ -17,8 +17,8 @@ import (
 	"github.com/envseal/envseal/internal/redact"
 	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
-	"github.com/envseal/envseal/internal/sys"
 	"github.com/envseal/envseal/internal/vault"
+	"github.com/envseal/envseal/internal/widen"
 )
 
 // Run is the checkpoint. Every error it returns is an *Error carrying the
@@ -36,7 +36,7 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		}
 		return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("%w: %v", ErrRefusedEnv, err), Hint: hint}
 	}
-	if err := sys.Harden(); err != nil {
+	if err := harden(); err != nil {
 		return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("harden envseal's process: %w", err),
 			Hint: "envseal needs prctl(PR_SET_DUMPABLE) and setrlimit(RLIMIT_CORE) before it decrypts anything"}
 	}
@@ -71,6 +71,9 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	}
 	defer pin.Close()
 	if err := rc.discover(req, pin, c.Vault.Dir()); err != nil {
+		return nil, err
+	}
+	if req, err = rc.withTemplates(req, c.Vault.Dir()); err != nil {
 		return nil, err
 	}
 
@@ -137,6 +140,15 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 			if p, ok := d.For(); ok { // "allow for 8h": the rule expires, then asks again
 				exp := r.Created.Add(p)
 				r.Expires, res.Approval = &exp, "for "+approve.FormatPeriod(p)
+			}
+			if n := d.Widened(); n > 0 {
+				// The human widened argument [n] (policy/widen.go); the
+				// approver checked it can be, and so does this.
+				if err := widen.Check(req.Argv, n); err != nil {
+					return nil, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w", ErrDenied, err)}
+				}
+				r.AnyArg = n
+				res.Approval += fmt.Sprintf(", argument [%d] any value", n)
 			}
 			if _, err := store.Update(func(p *policy.Policy) error { p.Put(r); return nil }); err != nil {
 				return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("save rule: %w", err)}
@@ -261,7 +273,7 @@ func (c *Checkpoint) validate(req *Request) error {
 		}
 		envs[g.Env] = true
 	}
-	return nil
+	return validateTemplates(req, envs)
 }
 
 func sandboxHint(err error) string {
@@ -333,11 +345,16 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 	case policy.Expired:
 		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s for this command expired at %s", m.Rule.ID, m.Rule.Expires.Format(time.RFC3339)))
 	case policy.ContextChanged:
-		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s covers this program and argv, but not this context (changes below)", m.Rule.ID))
-		ar.Context = append(ar.Context, changeRows(m.Rule.DiffContext(q))...)
+		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s covers this program and argv %s, but not this context (changes below)", m.Rule.ID, m.Rule.ArgvString()))
+		// With the new texts (the query has hashes only), so the screen
+		// shows both sides of an edited file's diff.
+		qt := q
+		qt.Files = rc.ruleFiles()
+		ar.Context = append(ar.Context, changeRows(m.Rule.DiffContext(qt))...)
 	case policy.NotCovered:
 		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s covers this command, but not these secrets or this sandbox tier", m.Rule.ID))
 	}
+	ar.Context = append(ar.Context, rc.templateRows(pin, req)...)
 	ar.Context = append(ar.Context, c.contextRows(req, pin, rc)...)
 	if c.Direct && (tierOrDefault(req.Sandbox) != sandbox.Standard || rc.serves(pin)) {
 		ar.Warnings = append(ar.Warnings, "the program runs in a user namespace you own (its sandbox, or the mounts that serve its pinned files): in direct mode other processes running as you can still ptrace it and read its memory (use the broker and envseal jail to close that)")
@@ -360,6 +377,13 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 		case policy.DeliverFD:
 			s.Delivery, s.FD = approve.DeliverFD, secretFD(pin, rc, nfd)
 			nfd++
+		case policy.DeliverTemplate:
+			s.Delivery, s.Template = approve.DeliverTemplate, g.Template
+			for k, t := range rc.templates {
+				if t.env == g.Env {
+					s.FD = rc.templateFD(pin, req, k)
+				}
+			}
 		default:
 			s.Delivery = approve.DeliverEnv
 		}
@@ -413,6 +437,9 @@ func approvalHint(err error) string {
 // auditDecision is the decision as the audit log names it: once, always,
 // deny, timeout or no-tty (an approver that could not ask at all).
 func auditDecision(d approve.Decision, err error) string {
+	if n := d.Widened(); n > 0 && err == nil {
+		return auditDecision(d.Widen(0), nil) + fmt.Sprintf(", argument [%d] any value", n)
+	}
 	switch {
 	case errors.Is(err, approve.ErrTimeout):
 		return "timeout"

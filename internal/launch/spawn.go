@@ -104,6 +104,11 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 			envKV = append(envKV, childenv.KV{Name: g.Env, Value: fmt.Appendf(nil, "/dev/fd/%d", fd)})
 		}
 	}
+	tf, tkv, err := rc.deliverTemplates(cmd, pin, req, values)
+	if err != nil {
+		return ExitFailed, nil, err
+	}
+	fdFiles, envKV = append(fdFiles, tf...), append(envKV, tkv...)
 	env, err := childenv.Build(rc.env, true, envKV)
 	if err != nil {
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sync"
 
 	"github.com/envseal/envseal/internal/sys"
 	"golang.org/x/sys/unix"
@@ -89,7 +90,15 @@ func growPipe(f *os.File) {
 // If envseal cannot make itself non-dumpable again, the run fails closed:
 // the error is returned even though start succeeded, and the caller kills
 // the child before anything of the run's secrets is relayed.
+//
+// Dumpability is per process, so concurrent starts (a broker serving many
+// runs) take turns: otherwise one start's "non-dumpable again" lands
+// while another child's uid_map is still unwritten, and that run fails
+// with "fork/exec /proc/self/exe: permission denied" (TestLoad64Clients as
+// an ordinary user).
 func startDumpable(start func() error) error {
+	dumpableMu.Lock()
+	defer dumpableMu.Unlock()
 	if err := sys.SetDumpable(true); err != nil {
 		return err
 	}
@@ -98,6 +107,28 @@ func startDumpable(start func() error) error {
 		return errors.Join(err, fmt.Errorf("make envseal non-dumpable again: %w", rearm))
 	}
 	return err
+}
+
+var dumpableMu sync.Mutex
+
+// harden is sys.Harden in turn with startDumpable: a run that starts
+// while another run's child is being started must not make the process
+// non-dumpable under it.
+func harden() error {
+	dumpableMu.Lock()
+	defer dumpableMu.Unlock()
+	return sys.Harden()
+}
+
+// StartDumpable is startDumpable for code outside launch that starts a
+// child in a new user namespace from a process envseal made non-dumpable
+// (sys.Harden): the broker's tests start jailed clients from the
+// process the broker runs in. It takes the same turns as the checkpoint.
+func StartDumpable(start func() error) error {
+	if os.Geteuid() == 0 {
+		return start() // root writes any uid_map
+	}
+	return startDumpable(start)
 }
 
 // userWritable: what the user may write, a same-uid agent may write.

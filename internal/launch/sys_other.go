@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+
+	"github.com/envseal/envseal/internal/sys"
 )
 
 func secretFile(name string, value []byte) (*os.File, error) {
@@ -17,6 +19,11 @@ func startNoNewPrivs(cmd *exec.Cmd) error { return cmd.Start() }
 func growPipe(*os.File) {}
 
 func startDumpable(start func() error) error { return start() }
+
+func harden() error { return sys.Harden() }
+
+// StartDumpable is start (see sys_linux.go).
+func StartDumpable(start func() error) error { return start() }
 
 // userWritable is not asked outside Linux: everything counts as writable.
 func userWritable(string) bool { return true }

@@ -27,13 +27,25 @@ const (
 	DeliverEnv   Delivery = "env"   // environment variable Env
 	DeliverStdin Delivery = "stdin" // written to the child's stdin once, then closed
 	DeliverFD    Delivery = "fd"    // sealed read-only memfd; Env holds /dev/fd/N
+	// DeliverTemplate: the secret is one of those a --template-file uses;
+	// the rendered file is a sealed read-only memfd, Env holds /dev/fd/N.
+	// The template's bytes are pinned by hash in the rule's Files.
+	DeliverTemplate Delivery = "template"
 )
+
+// Template is one --template-file: a file with {{ secret "NAME" }}
+// placeholders (internal/inject), rendered for the child only.
+type Template struct {
+	Env  string `json:"env"`  // the variable that holds /dev/fd/N of the rendered file
+	Path string `json:"path"` // absolute path of the template
+}
 
 // Grant is one secret a rule hands over.
 type Grant struct {
 	Secret   string   `json:"secret"`
 	Delivery Delivery `json:"delivery"`
-	Env      string   `json:"env,omitempty"` // for env and fd delivery
+	Env      string   `json:"env,omitempty"`      // for env, fd and template delivery
+	Template string   `json:"template,omitempty"` // for template delivery: the template's canonical path
 }
 
 // String renders the grant for humans.
@@ -43,6 +55,8 @@ func (g Grant) String() string {
 		return g.Secret + " → stdin"
 	case DeliverFD:
 		return g.Secret + " → " + g.Env + "=/dev/fd/N"
+	case DeliverTemplate:
+		return g.Secret + " → " + g.Env + "=/dev/fd/N rendered from " + g.Template
 	}
 	return g.Secret + " → $" + g.Env
 }
@@ -55,18 +69,22 @@ func TierRank(t string) int { return slices.Index(tiers, t) }
 
 // Rule is one "allow always" decision.
 type Rule struct {
-	ID                string     `json:"id"`
-	Binary            string     `json:"binary"` // canonical path of what was named on the command line
-	SHA256            string     `json:"sha256"` // of Binary's bytes (the script itself for #! scripts)
-	Interpreter       string     `json:"interpreter,omitempty"`
-	InterpreterSHA256 string     `json:"interpreter_sha256,omitempty"`
-	Argv              []string   `json:"argv"` // exact arguments after argv[0]
-	Grants            []Grant    `json:"grants"`
-	Sandbox           string     `json:"sandbox"`
-	Network           bool       `json:"network,omitempty"` // lockdown: the host network was allowed
-	RW                []string   `json:"rw,omitempty"`      // lockdown: extra writable directories allowed
-	Created           time.Time  `json:"created"`
-	Expires           *time.Time `json:"expires,omitempty"`
+	ID                string   `json:"id"`
+	Binary            string   `json:"binary"` // canonical path of what was named on the command line
+	SHA256            string   `json:"sha256"` // of Binary's bytes (the script itself for #! scripts)
+	Interpreter       string   `json:"interpreter,omitempty"`
+	InterpreterSHA256 string   `json:"interpreter_sha256,omitempty"`
+	Argv              []string `json:"argv"` // exact arguments after argv[0]
+	// AnyArg, when not 0, is the one argument position (1 = Argv[0], as
+	// the approval screen numbers argv) the human widened to any value
+	// internal/widen allows (widen.go). Never set by default.
+	AnyArg  int        `json:"any_arg,omitempty"`
+	Grants  []Grant    `json:"grants"`
+	Sandbox string     `json:"sandbox"`
+	Network bool       `json:"network,omitempty"` // lockdown: the host network was allowed
+	RW      []string   `json:"rw,omitempty"`      // lockdown: extra writable directories allowed
+	Created time.Time  `json:"created"`
+	Expires *time.Time `json:"expires,omitempty"`
 
 	// The run's context (context.go): the canonical working directory,
 	// the child's whole environment apart from the secrets, and every file
@@ -149,7 +167,7 @@ func (p *Policy) Lookup(q Query) Match {
 	best := Match{Verdict: NoRule}
 	for i := range p.Rules {
 		r := &p.Rules[i]
-		if r.Binary != q.Binary || !slices.Equal(r.Argv, q.Argv) {
+		if r.Binary != q.Binary || !r.argvMatches(q.Argv) {
 			continue
 		}
 		if r.SHA256 != q.SHA256 || r.Interpreter != q.Interpreter || r.InterpreterSHA256 != q.InterpreterSHA256 {
@@ -207,7 +225,7 @@ func covers(have, want []Grant) bool {
 // hash or a narrower grant set is superseded by the human's new decision).
 func (p *Policy) Put(r Rule) {
 	p.Rules = slices.DeleteFunc(p.Rules, func(o Rule) bool {
-		return o.Binary == r.Binary && slices.Equal(o.Argv, r.Argv) && o.Cwd == r.Cwd
+		return o.Binary == r.Binary && slices.Equal(o.Argv, r.Argv) && o.AnyArg == r.AnyArg && o.Cwd == r.Cwd
 	})
 	p.Rules = append(p.Rules, r)
 }

@@ -28,6 +28,7 @@ var layer = map[string]int{
 	"internal/childenv":   0,
 	"internal/closure":    0,
 	"internal/detect":     0,
+	"internal/widen":      0,
 	// 1: mechanisms with one job each.
 	"internal/safefile":  1,
 	"internal/redact":    1,
@@ -36,6 +37,7 @@ var layer = map[string]int{
 	"internal/approve":   1,
 	"internal/envfile":   1,
 	"internal/shellhook": 1,
+	"internal/inject":    1,
 	// 2: stores and checks built on them.
 	"internal/vault":       2,
 	"internal/policy":      2,

@@ -136,6 +136,14 @@ func clientCmd(t *testing.T, sock, mode string, jailed bool, args ...string) *ex
 	return cmd
 }
 
+// startClient starts a client; a jailed one (a new user namespace) is
+// started the way the checkpoint starts its sandboxes, because the broker
+// made this test process non-dumpable and an ordinary user cannot write a
+// non-dumpable child's uid_map.
+func startClient(cmd *exec.Cmd) error {
+	return launch.StartDumpable(cmd.Start)
+}
+
 // classApprover plays a human who answers their own requests at once
 // and never answers the jail's: a jailed prompt waits until withdrawn.
 type classApprover struct {
@@ -169,7 +177,7 @@ func TestJailFloodLeavesHumanServed(t *testing.T) {
 	cmd := clientCmd(t, tb.sock, "flood", true, fmt.Sprint(flood), marker)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
+	if err := startClient(cmd); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
@@ -227,7 +235,7 @@ func TestJailStoreBudget(t *testing.T) {
 	cmd := clientCmd(t, tb.sock, "stores", true)
 	var out syncBuf
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	if err := startClient(cmd); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "the jail's first store prompt", func() bool { return ap.onScreen.Load() == 1 })
@@ -252,7 +260,14 @@ func TestJailStoreBudget(t *testing.T) {
 // key stays); from the human's side it locks.
 func TestLockRefusedFromJail(t *testing.T) {
 	tb := startBroker(t, approve.AllowOnce, nil)
-	out, err := clientCmd(t, tb.sock, "lock", true).CombinedOutput()
+	jc := clientCmd(t, tb.sock, "lock", true)
+	var jout strings.Builder
+	jc.Stdout, jc.Stderr = &jout, &jout
+	err := startClient(jc)
+	if err == nil {
+		err = jc.Wait()
+	}
+	out := []byte(jout.String())
 	if err != nil || !strings.Contains(string(out), "fromjail=true") || !strings.Contains(string(out), "passphrase") {
 		t.Fatalf("jailed lock: %v: %s; want ErrFromJail naming the passphrase prompt", err, out)
 	}

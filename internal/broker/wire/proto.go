@@ -84,6 +84,8 @@ type RunMsg struct {
 	RW         []string       `json:"rw,omitempty"`
 	OnLeak     string         `json:"on_leak,omitempty"`
 	Pins       []string       `json:"pins,omitempty"`
+	// Templates (--template-file): the broker reads, pins and renders them.
+	Templates []policy.Template `json:"templates,omitempty"`
 }
 
 // SignalMsg forwards a signal the client received to the child.
@@ -239,10 +241,15 @@ func DecodeRun(p []byte) (*RunMsg, error) {
 		return nil, Errorf("cwd is not absolute")
 	case len(m.RW) > MaxGrants:
 		return nil, Errorf("%d writable dirs (max %d)", len(m.RW), MaxGrants)
+	case len(m.Templates) > MaxGrants:
+		return nil, Errorf("%d templates (max %d)", len(m.Templates), MaxGrants)
 	}
 	strs := [][]string{m.Argv, m.Env, m.RW, {m.Cwd, m.PATH, m.Sandbox, m.OnLeak}}
 	for _, g := range m.Grants {
-		strs = append(strs, []string{g.Secret, g.Env})
+		strs = append(strs, []string{g.Secret, g.Env, g.Template})
+	}
+	for _, t := range m.Templates {
+		strs = append(strs, []string{t.Env, t.Path})
 	}
 	for _, ss := range strs {
 		for _, s := range ss {
