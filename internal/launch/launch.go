@@ -18,6 +18,7 @@ import (
 	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/exeseal"
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -135,6 +136,11 @@ type Config struct {
 	// hidden; no controlling terminal; seccomp and Landlock. The tier then
 	// only decides the network: lockdown cuts it unless --network.
 	Contain bool
+	// Warm, when set with Contain, hands out a pre-started helper stage
+	// for a contained run (PrestartContained; the broker keeps one
+	// ready), or nil when none is ready. Each is used for one run; one
+	// that cannot take the run is killed and a helper is started cold.
+	Warm func() *sandbox.Warm
 }
 
 var _ Runner = (*Checkpoint)(nil)

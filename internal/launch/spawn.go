@@ -127,42 +127,52 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	}
 	cmd.Env = env
 
-	matcher, err := redact.NewMatcher(secrets)
-	if err != nil {
-		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
-	}
 	var (
 		leakOnce sync.Once
 		leaked   = make(chan struct{})
+		mopts    []redact.Option
 	)
 	if req.OnLeak == "kill" {
-		matcher, err = redact.NewMatcher(secrets, redact.OnHit(func(string) {
+		mopts = append(mopts, redact.OnHit(func(string) {
 			leakOnce.Do(func() { close(leaked) })
 		}))
-		if err != nil {
-			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
-		}
+	}
+	// Built once (the automaton is most of a short run's CPU in the broker).
+	matcher, err := redact.NewMatcher(secrets, mopts...)
+	if err != nil {
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 	}
 
-	var stdinW io.WriteCloser
+	// A pipe of our own rather than cmd.StdinPipe: a warm helper takes
+	// the run without cmd.Start, which is what would close the read end.
+	var stdinR, stdinW *os.File
 	if stdinValue != nil {
-		stdinW, err = cmd.StdinPipe()
+		stdinR, stdinW, err = os.Pipe()
 		if err != nil {
 			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 		}
+		cmd.Stdin = stdinR
 	} else {
 		cmd.Stdin = req.Stdin
+	}
+	closeStdinPipe := func() {
+		if stdinR != nil {
+			stdinR.Close()
+			stdinW.Close()
+		}
 	}
 	// Our own pipes (not StdoutPipe): after the child exits, a grandchild
 	// may still hold the write ends; we must be able to stop reading then.
 	outR, outW, err := os.Pipe()
 	if err != nil {
+		closeStdinPipe()
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 	}
 	defer outR.Close()
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		outW.Close()
+		closeStdinPipe()
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 	}
 	defer errR.Close()
@@ -178,26 +188,44 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 		if err != nil {
 			outW.Close()
 			errW.Close()
+			closeStdinPipe()
 			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err, Hint: sandboxHint(err)}
 		}
 		// argv[0] of the helper stage: the name envseal was invoked by
 		// (multi-call test binaries dispatch on it; the path is fixed).
 		cmd.Args[0] = os.Args[0]
 	}
-	if sb != nil && os.Geteuid() != 0 {
+	// A contained run takes a pre-started helper stage when one is ready
+	// (the same namespaces, then exactly this helper's arguments,
+	// environment and descriptors); otherwise, or if it cannot take the
+	// run (it is then killed first), the helper starts here.
+	var warm *sandbox.Warm
+	if sb != nil && c.Contain && c.Warm != nil {
+		warm = c.Warm()
+	}
+	switch {
+	case warm != nil && warm.Start(cmd) == nil:
+		err = nil
+	case sb != nil && os.Geteuid() != 0:
 		// The kernel lets an unprivileged parent write its child's
 		// uid_map/gid_map only while the child (a fork of us, so
 		// non-dumpable too) is dumpable; see startDumpable.
 		err = startDumpable(func() error { return startNoNewPrivs(cmd) })
-	} else {
+	default:
 		err = startNoNewPrivs(cmd)
 	}
 	outW.Close()
 	errW.Close()
+	if stdinR != nil {
+		stdinR.Close() // the child has its copy
+	}
 	if err != nil {
 		if cmd.Process != nil { // started, but envseal could not re-harden itself
 			cmd.Process.Kill()
 			cmd.Wait()
+		}
+		if stdinW != nil {
+			stdinW.Close()
 		}
 		if sb != nil {
 			sb.Close()
@@ -215,10 +243,21 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 				Hint: "the sandbox could not be set up; run with --sandbox standard, or see 'envseal run --help'"}
 		}
 	}
+	// Whoever forwards signals learns the pid now (Request.Started), not
+	// when the record is written (a signal sent meanwhile would be lost).
 	if req.Started != nil {
 		req.Started(cmd.Process.Pid)
 	}
-	c.audit(key, audit.RunStarted, map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants)})
+	// The record (written and fsynced) goes while the program runs, not
+	// before we wait for it: a short program is not kept waiting on the
+	// disk. It is complete before spawn returns, so every later record
+	// of the run follows it in the log.
+	startedLogged := make(chan struct{})
+	go func(fields map[string]any) {
+		defer close(startedLogged)
+		c.audit(key, audit.RunStarted, fields)
+	}(map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants)})
+	defer func() { <-startedLogged }()
 	// The child has its own copies now; drop ours.
 	for _, f := range fdFiles {
 		f.Close()

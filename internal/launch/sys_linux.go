@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/sys"
 	"golang.org/x/sys/unix"
 )
@@ -110,6 +111,17 @@ func startDumpable(start func() error) error {
 }
 
 var dumpableMu sync.Mutex
+
+// PrestartContained starts the helper stage of a contained run ahead of
+// the run (see Checkpoint.Warm), the way spawn starts a cold one.
+func PrestartContained() (*sandbox.Warm, error) {
+	return sandbox.StartWarm("/proc/self/exe", os.Args[0], sandbox.Options{Tier: sandbox.Lockdown, NoTTY: true}, func(cmd *exec.Cmd) error {
+		if os.Geteuid() != 0 {
+			return startDumpable(func() error { return startNoNewPrivs(cmd) })
+		}
+		return startNoNewPrivs(cmd)
+	})
+}
 
 // harden is sys.Harden in turn with startDumpable: a run that starts
 // while another run's child is being started must not make the process

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 
+	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/sys"
 )
 
@@ -27,3 +28,8 @@ func StartDumpable(start func() error) error { return start() }
 
 // userWritable is not asked outside Linux: everything counts as writable.
 func userWritable(string) bool { return true }
+
+// PrestartContained refuses: contained runs need Linux.
+func PrestartContained() (*sandbox.Warm, error) {
+	return nil, fmt.Errorf("%w: contained runs need Linux", ErrUnsupported)
+}

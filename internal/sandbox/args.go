@@ -40,6 +40,7 @@ type helperArgs struct {
 	newPTS   bool
 	reportFD int      // 0: none; lockdown: where to say how many processes were left when the target exited
 	argv     []string // everything after "--": the target's argv[1:]
+	env      []string // not a flag: a warm helper's target environment (nil: the helper's own)
 }
 
 // maxFD bounds descriptor numbers on the command line.

@@ -34,6 +34,19 @@ func HelperMain(args []string) int {
 	// working directory are per thread, and the target is forked from
 	// this one. Never unlocked: the thread dies with the process.
 	runtime.LockOSThread()
+	if len(args) > 0 && args[0] == warmFlag {
+		return warmMain(args[1:], hardenErr) // a pre-started stage (warm_linux.go)
+	}
+	return helperStage(args, nil, hardenErr)
+}
+
+// helperStage is the helper once its descriptors, working directory and
+// arguments are in place: as execve left them, or as a warm helper
+// installed them from its run's spec. env is the target's environment
+// (nil: this process's own, as execve gave it). hardenErr is the
+// failure of the process's hardening at its start, reported (and the run
+// refused) once the status fd is known.
+func helperStage(args, env []string, hardenErr error) int {
 	// Before anything here opens a descriptor of its own.
 	inherited := inheritedFDs()
 
@@ -51,6 +64,7 @@ func HelperMain(args []string) int {
 	if err != nil {
 		return helperFail(statusFD, err)
 	}
+	h.env = env
 	if h.statusFD >= 0 && statusFD < 0 {
 		return helperFail(-1, fmt.Errorf("invalid --status-fd %d: not an open descriptor inherited from the launcher", h.statusFD))
 	}
@@ -246,7 +260,11 @@ func startTarget(h *helperArgs) (int, error) {
 	}
 	path := "/proc/self/fd/" + strconv.Itoa(h.targetFD)
 	argv := append([]string{h.arg0}, h.argv...)
-	pid, err := forkExec(path, argv, os.Environ(), files)
+	env := h.env
+	if env == nil {
+		env = os.Environ()
+	}
+	pid, err := forkExec(path, argv, env, files)
 	if err != nil {
 		return 0, fmt.Errorf("exec %s: %w", h.arg0, err)
 	}

@@ -60,3 +60,20 @@ func HelperMain(args []string) int {
 
 // Leftover is unknown here.
 func (h *Handle) Leftover() int { return -1 }
+
+// Warm is a pre-started helper stage; there is none on this OS.
+type Warm struct{}
+
+// ErrWarmUnusable is matched by every Warm.Start error.
+var ErrWarmUnusable = fmt.Errorf("warm sandbox helper unusable")
+
+// StartWarm refuses: there is no helper stage on this OS.
+func StartWarm(self, arg0 string, o Options, start func(*exec.Cmd) error) (*Warm, error) {
+	return nil, &UnsupportedError{Tier: o.Tier, Reason: unsupportedReason}
+}
+
+// Start refuses; start the command cold.
+func (w *Warm) Start(cmd *exec.Cmd) error { return ErrWarmUnusable }
+
+// Close does nothing.
+func (w *Warm) Close() error { return nil }

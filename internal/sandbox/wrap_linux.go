@@ -135,15 +135,8 @@ func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 	if c := sys.Credential; c != nil {
 		uid, gid = int(c.Uid), int(c.Gid)
 	}
-	ns := namespaceAttr(o.Tier, uid, gid, len(o.Pins) > 0)
-	if o.NoTTY {
-		// A session of its own: no controlling terminal, so /dev/tty is
-		// ENXIO, and the launcher's terminal cannot be reached through it.
-		sys.Setsid, sys.Setctty, sys.Noctty = true, false, false
-		h.newPTS = o.Tier == Lockdown
-	}
-	sys.Cloneflags |= ns.Cloneflags
-	sys.UidMappings, sys.GidMappings, sys.AmbientCaps = ns.UidMappings, ns.GidMappings, ns.AmbientCaps
+	applyNamespaces(sys, o, uid, gid)
+	h.newPTS = o.NoTTY && o.Tier == Lockdown
 	cmd.SysProcAttr = sys
 
 	cmd.Path = self
@@ -217,6 +210,21 @@ func lockdownArgs(h *helperArgs, cmd *exec.Cmd, o Options) error {
 		h.hide = append(h.hide, a)
 	}
 	return nil
+}
+
+// applyNamespaces adds the helper's clone configuration for o to sys:
+// the tier's namespaces, id maps and ambient capabilities, and with
+// NoTTY a session of its own. StartWarm builds its helper's attributes
+// with it too, so a warm helper matches the run exactly.
+func applyNamespaces(sys *syscall.SysProcAttr, o Options, uid, gid int) {
+	ns := namespaceAttr(o.Tier, uid, gid, len(o.Pins) > 0)
+	if o.NoTTY {
+		// A session of its own: no controlling terminal, so /dev/tty is
+		// ENXIO, and the launcher's terminal cannot be reached through it.
+		sys.Setsid, sys.Setctty, sys.Noctty = true, false, false
+	}
+	sys.Cloneflags |= ns.Cloneflags
+	sys.UidMappings, sys.GidMappings, sys.AmbientCaps = ns.UidMappings, ns.GidMappings, ns.AmbientCaps
 }
 
 // namespaceAttr is the clone configuration of a tier's helper.

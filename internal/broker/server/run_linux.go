@@ -83,6 +83,7 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 		// the requester is the agent.
 		Contain:  true,
 		HumanEnv: startEnv,
+		Warm:     s.warm.take,
 	})
 	req := &launch.Request{
 		Argv: m.Argv, Cwd: m.Cwd, Env: m.Env, PATH: m.PATH,
@@ -112,6 +113,7 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 	stdout.Close()
 	stderr.Close()
 	writeFrame(c, wire.TypeResult, out)
+	s.warm.refill() // the next run's helper stage, off this run's path
 	// Unblock the reader (the client closes after the result anyway).
 	c.CloseRead()
 	<-readerDone
@@ -126,6 +128,12 @@ type childHandle struct {
 }
 
 func (h *childHandle) started(pid int) {
+	h.mu.Lock()
+	set := h.set
+	h.mu.Unlock()
+	if set {
+		return // known already (RunPID, then run_started)
+	}
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return

@@ -54,6 +54,7 @@ type Server struct {
 	approver *serialApprover
 	cache    *exeseal.Cache // sealed copies of unchanged binaries (no re-hash, no re-copy)
 	scans    scanLimiter    // budget of value scans (scan_linux.go)
+	warm     warmPool       // a pre-started helper stage for the next contained run (warm_linux.go)
 
 	conns   sync.WaitGroup
 	closing chan struct{}
@@ -96,6 +97,12 @@ func (s *Server) Serve(ln *net.UnixListener) error {
 		return fmt.Errorf("broker: harden the process before serving: %w", s.hardenErr)
 	}
 	go func() { <-s.closing; ln.Close() }()
+	s.mu.Lock()
+	unlocked := s.key.Valid()
+	s.mu.Unlock()
+	if unlocked {
+		s.warm.fill()
+	}
 	for {
 		c, err := ln.AcceptUnix()
 		if err != nil {
@@ -154,12 +161,14 @@ func (s *Server) Serve(ln *net.UnixListener) error {
 // Close stops accepting, waits for running requests, and wipes the key.
 func (s *Server) Close() error {
 	s.once.Do(func() { close(s.closing) })
+	s.warm.close()
 	s.Lock()
 	return nil
 }
 
 // Lock wipes the cached key; the next run asks the human again.
 func (s *Server) Lock() {
+	s.warm.drain()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.key.Valid() {

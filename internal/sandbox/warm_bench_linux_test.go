@@ -1,0 +1,77 @@
+//go:build linux && (amd64 || arm64)
+
+package sandbox
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// BenchmarkContainedTrue is the sandbox's share of a contained run of
+// /bin/true (the broker's shape: lockdown layout, network kept, no
+// terminal, a hidden dir): from the wrapped command to the target's exit
+// status, with the helper started cold (clone, exec of this binary, Go
+// start-up) or handed to a warm helper prepared beforehand (outside the
+// timer, as the broker prepares it between runs). bare is /bin/true
+// started directly, the baseline.
+func BenchmarkContainedTrue(b *testing.B) {
+	img := sealedImage(&testing.T{}, "/bin/true")
+	dir, hidden := b.TempDir(), b.TempDir()
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer devnull.Close()
+	run := func(b *testing.B, warm *Warm) {
+		cmd := &exec.Cmd{Args: []string{"true"}, Dir: dir, Env: []string{"PATH=/usr/bin:/bin", "GORACE=" + os.Getenv("GORACE")}}
+		if err := img.Prepare(cmd); err != nil {
+			b.Fatal(err)
+		}
+		h, err := Wrap(cmd, self, Options{Tier: Lockdown, Network: true, NoTTY: true, Hide: []string{hidden}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cmd.Args[0] = os.Args[0]
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
+		if warm != nil {
+			err = warm.Start(cmd)
+		} else {
+			err = startNoNewPrivs(cmd)
+		}
+		if err != nil {
+			h.Close()
+			b.Fatal(err)
+		}
+		if err := h.AfterStart(); err != nil {
+			b.Fatal(err)
+		}
+		if err := cmd.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		h.Leftover()
+	}
+	b.Run("bare", func(b *testing.B) {
+		for b.Loop() {
+			if err := exec.Command("/bin/true").Run(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cold", func(b *testing.B) {
+		for b.Loop() {
+			run(b, nil)
+		}
+	})
+	b.Run("warm", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			w, err := StartWarm(self, os.Args[0], Options{Tier: Lockdown, NoTTY: true}, startNoNewPrivs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			run(b, w)
+		}
+	})
+}
