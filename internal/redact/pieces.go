@@ -268,7 +268,7 @@ func (p *pieces) seed(b []byte, x, lo int, final bool) (start, end, text, toff i
 				continue
 			}
 			s, j0 := extendBack(b, y, lo, tx, o)
-			e2, j1 := extendFwd(b, y, tx, o)
+			e2, j1, _ := extendFwd(b, y, tx, o) // an undecided tail is taken up as a match that may go on
 			if n := j1 - j0; n >= fragMin && n > best {
 				best = n
 				start, end, text, toff, ok = s, e2, ti, j1, true
@@ -297,24 +297,39 @@ func skipBreaks(b []byte, i int) int { return next(b, i, 0) }
 // extendBack walks back from stream position y (matching text offset o)
 // while the stream agrees with the text, not below lo. It returns the
 // stream position and text offset where the agreement starts.
+//
+// A run of fewer than tailMin agreeing bytes before the first line break
+// it crosses is not taken unless the stream plainly starts there (the
+// text's start, the stream's, or a byte no value form holds): such a run
+// is as likely the end of whatever was printed on the line before (another
+// secret), and taking it would hide that secret from the later stages.
 func extendBack(b []byte, y, lo int, tx []byte, o int) (int, int) {
 	i, j := y, o
-	for k := y - 1; k >= lo && j > 0; k-- {
+	brk, bj, run := -1, 0, 0
+	k := y - 1
+	for ; k >= lo && j > 0; k-- {
 		if isSkip(b[k]) {
+			if brk < 0 || run > 0 {
+				brk, bj, run = k+1, j, 0
+			}
 			continue
 		}
 		if foldTab[b[k]] != tx[j-1] {
 			break
 		}
 		i, j = k, j-1
+		if brk >= 0 {
+			run++
+		}
+	}
+	if brk >= 0 && run > 0 && run < tailMin && j > 0 && (k < lo || k >= 0 && mayContinue(b[k])) {
+		return skipBreaks(b, brk), bj
 	}
 	return i, j
 }
 
-// extendFwd walks forward from stream position y (text offset o) while
-// the stream agrees with the text, and returns the position after the last
-// agreeing byte and the text offset reached.
-func extendFwd(b []byte, y int, tx []byte, o int) (int, int) {
+// extendAll is extendFwd taking every agreeing byte (the stream ended).
+func extendAll(b []byte, y int, tx []byte, o int) (int, int) {
 	end, j := y, o
 	for k := y; k < len(b) && j < len(tx); k++ {
 		if isSkip(b[k]) {
@@ -327,6 +342,60 @@ func extendFwd(b []byte, y int, tx []byte, o int) (int, int) {
 		end = k + 1
 	}
 	return end, j
+}
+
+// tailMin is the shortest run past a line break that a match extends by
+// when the stream goes on with bytes a value could hold (extendFwd,
+// extendBack).
+const tailMin = 4
+
+// mayContinue reports whether c could be a byte of one of a value's forms
+// (raw text, base64, hex, PEM): a match that stops at such a byte after a
+// short run past a line break does not take the run.
+func mayContinue(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '+' || c == '/' || c == '=' || c == '-' || c == '_' || c == '.'
+}
+
+// extendFwd walks forward from stream position y (text offset o) while
+// the stream agrees with the text, and returns the position after the last
+// agreeing byte and the text offset reached.
+//
+// A run of fewer than tailMin agreeing bytes after the last line break it
+// crosses is not taken when the stream goes on with a byte a value could
+// hold (mayContinue): it is as likely the start of what is printed on the
+// next line (another secret). When the run reaches the end of b instead,
+// more reports that the next write decides; the caller that knows the
+// stream ended (final) takes the run.
+func extendFwd(b []byte, y int, tx []byte, o int) (end, j int, more bool) {
+	end, j = y, o
+	brk, bj, run := -1, 0, 0
+	k := y
+	for ; k < len(b) && j < len(tx); k++ {
+		if isSkip(b[k]) {
+			if brk < 0 || run > 0 {
+				brk, bj, run = k, j, 0
+			}
+			continue
+		}
+		if foldTab[b[k]] != tx[j] {
+			break
+		}
+		j++
+		end = k + 1
+		if brk >= 0 {
+			run++
+		}
+	}
+	if brk >= 0 && run > 0 && run < tailMin && j < len(tx) {
+		if k == len(b) {
+			return brk, bj, true
+		}
+		if mayContinue(b[k]) {
+			return brk, bj, false
+		}
+	}
+	return end, j, false
 }
 
 // pieceWriter is the piece stage of a Writer: it scrubs large values out
@@ -395,9 +464,12 @@ func (w *pieceWriter) process(b []byte, final bool) int {
 	for {
 		if w.inMatch {
 			tx := w.p.texts[w.mt]
-			end, j := extendFwd(b, x, tx, w.mo)
+			end, j, more := extendFwd(b, x, tx, w.mo)
+			if more && final {
+				end, j = extendAll(b, x, tx, w.mo)
+			}
 			done, x = end, end
-			if j < len(tx) && skipBreaks(b, end) == len(b) && !final {
+			if j < len(tx) && (more || skipBreaks(b, end) == len(b)) && !final {
 				w.mo = j // agreed up to the end of the write: may go on
 				break
 			}

@@ -8,6 +8,8 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -52,6 +54,9 @@ func leakedFragments(texts [][]byte, out []byte) int {
 // survives, each occurrence counts one hit, and filler passes untouched.
 func TestLargeValueWholeAndFragments(t *testing.T) {
 	seed := rand.Uint64()
+	if s := os.Getenv("PIECES_SEED"); s != "" {
+		seed, _ = strconv.ParseUint(s, 10, 64)
+	}
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 3))
 	v := pemSecret(r, 64<<10)
@@ -234,5 +239,46 @@ func TestLargeValueStreamMemoryBounded(t *testing.T) {
 		if h := m.Hits()["KEY"]; h < 22 {
 			t.Fatalf("value of %d bytes: %d hits, want at least 22", len(v), h)
 		}
+	}
+}
+
+// TestPieceMatchLeavesTheNextLinesSecret: a fragment of a large value
+// printed on one line and another secret on the next, where the secret's
+// first byte happens to continue the value past the line break. The piece
+// stage must not take that byte (the secret would then pass the automaton
+// stage unmatched); the control is that the fragment itself is scrubbed.
+// Found by TestLargeValueWholeAndFragments with seed 15580512466774477542.
+func TestPieceMatchLeavesTheNextLinesSecret(t *testing.T) {
+	r := rand.New(rand.NewPCG(15580512466774477542, 3))
+	v := pemSecret(r, 64<<10)
+	m, err := NewMatcher([]Secret{{Name: "KEY", Value: v}, {Name: "TOKEN", Value: []byte("short-token-value-1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tried := 0
+	for n := fragMin + 16; n < 3000; n++ { // past the PEM header and a line break: >= fragMin value bytes
+		for _, i := range []int{0, 1000, 5000, len(v) - n - 2} {
+			// Only cases where the value goes on with a line break and a
+			// byte the token starts with are the attack; the rest are
+			// controls that must hold too.
+			if v[i+n] == '\n' && v[i+n+1] == 's' {
+				tried++
+			}
+			in := append(append([]byte("#;"), v[i:i+n]...), "\nshort-token-value-1 done\n"...)
+			for _, sizes := range [][]int{nil, {1}, {7}} {
+				m.hits[0].Store(0)
+				m.hits[1].Store(0)
+				out := scrubSplit(t, m, in, sizes)
+				if h := m.Hits(); h["TOKEN"] != 1 || h["KEY"] < 1 {
+					t.Fatalf("fragment v[%d:%d], writes %v: hits %v, want KEY >= 1 and TOKEN 1", i, i+n, sizes, h)
+				}
+				if bytes.Contains(out, []byte("token-value")) {
+					t.Fatalf("fragment v[%d:%d], writes %v: part of TOKEN survived", i, i+n, sizes)
+				}
+			}
+		}
+	}
+	if tried == 0 {
+		t.Fatal("no case put the token's first byte right after a line break of the value: the test proves nothing")
 	}
 }
