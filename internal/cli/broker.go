@@ -12,9 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/approve"
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/server"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/launch"
-	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/term"
 )
@@ -43,7 +43,7 @@ asks for the passphrase here again. 'envseal lock' wipes it at once.`,
 	}
 	fl := c.Flags()
 	fl.IntVar(&f.pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N` (at start only)")
-	fl.DurationVar(&f.idle, "idle-lock", broker.DefaultIdleLock, "wipe the key after `DUR` without a request")
+	fl.DurationVar(&f.idle, "idle-lock", server.DefaultIdleLock, "wipe the key after `DUR` without a request")
 	fl.StringVar(&f.approver, "approver", approve.KindTTY, "how to ask you: tty, pinentry, zenity or kdialog")
 	fl.DurationVar(&f.timeout, "approval-timeout", approve.DefaultTimeout, "deny if nobody answers within `DUR` (max 10m)")
 	return c
@@ -86,16 +86,16 @@ func (a *app) runBroker(f *brokerFlags) error {
 	if err != nil {
 		return withHint(err, hintFor(err))
 	}
-	ln, err := broker.Listen("")
+	ln, err := server.Listen("")
 	if err != nil {
 		key.Wipe()
 		hint := "fix the directory named above (it must be yours, mode 0700)"
-		if errors.Is(err, broker.ErrRunning) {
+		if errors.Is(err, wire.ErrRunning) {
 			hint = "use the broker that is running, or stop it first"
 		}
 		return withHint(err, hint)
 	}
-	srv := broker.New(broker.Config{
+	srv := server.New(server.Config{
 		Vault: v, Key: key, ApproverName: f.approver, IdleLock: f.idle,
 		Approver: ap,
 		Audit:    a.runAuditor(v.Dir(), f.approver),
@@ -123,32 +123,6 @@ func (a *app) runBroker(f *brokerFlags) error {
 	err = srv.Serve(ln)
 	a.infof("broker stopped; key wiped")
 	return err
-}
-
-// runViaBroker runs argv through the broker when its socket answers. done
-// is false when no broker answers (the caller takes the direct path).
-func (a *app) runViaBroker(f *runFlags, argv []string, cwd string, grants []policy.Grant) (done bool, err error) {
-	bc, derr := broker.Dial("")
-	if derr != nil {
-		if errors.Is(derr, broker.ErrNoBroker) || errors.Is(derr, broker.ErrUnsupported) {
-			return false, nil
-		}
-		// A socket directory that is not ours, a broker of another uid:
-		// do not silently fall back, someone is interfering.
-		return true, withCode(derr, exitInternal, "check $XDG_RUNTIME_DIR/envseal, or use --direct")
-	}
-	onLeak := f.onLeak
-	if onLeak == "scrub" {
-		onLeak = ""
-	}
-	req := &launch.Request{
-		Argv: argv, Cwd: cwd, Env: os.Environ(), PATH: os.Getenv("PATH"),
-		InheritEnv: f.inheritEnv, Grants: grants, Sandbox: f.sandbox, OnLeak: onLeak,
-		Network: f.network, RW: absDirs(cwd, f.rw), Pins: absPaths(cwd, f.pins), Templates: f.templates(cwd),
-		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr,
-	}
-	res, err := bc.Run(context.Background(), req)
-	return true, a.runOutcome(res, err)
 }
 
 // runOutcome turns a run's result into the CLI's exit contract, the same

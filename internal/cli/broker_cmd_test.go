@@ -18,7 +18,8 @@ import (
 	"github.com/creack/pty"
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/wire"
 )
 
 // TestBrokerScripts runs testdata/broker/*.txtar: the broker started in a
@@ -136,10 +137,10 @@ func startBroker(ts *testscript.TestScript, pass string, args []string) *brokerP
 	b := &brokerProc{cmd: cmd, master: master, pass: pass, answer: "once", exited: make(chan struct{})}
 	go func() { cmd.Wait(); close(b.exited) }()
 	go b.play()
-	sock := filepath.Join(ts.Getenv("XDG_RUNTIME_DIR"), "envseal", broker.SocketName)
+	sock := filepath.Join(ts.Getenv("XDG_RUNTIME_DIR"), "envseal", wire.SocketName)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if c, err := broker.Dial(sock); err == nil {
+		if c, err := client.Dial(sock); err == nil {
 			c.Close()
 			return b
 		}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/guard"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/vault"
@@ -86,7 +86,7 @@ func writeSignals(w io.Writer, sigs []guard.Signal) {
 // doctorFacts gathers the facts `envseal doctor` checks without the key;
 // the CLI names the vault, the jail and the broker's socket.
 func (a *app) doctorFacts() guard.Facts {
-	src := guard.Sources{BrokerSocket: broker.SocketPath()}
+	src := guard.Sources{BrokerSocket: wire.SocketPath()}
 	if dir, err := vault.Home(); err == nil {
 		src.VaultDir, src.Jailed = dir, inJail(dir)
 	}

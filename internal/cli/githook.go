@@ -8,15 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/envseal/envseal/internal/broker"
-	"github.com/envseal/envseal/internal/detect"
-	"github.com/envseal/envseal/internal/redact"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/githook"
+	"github.com/envseal/envseal/internal/launch"
+	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/term"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -202,80 +201,6 @@ func hooksDir() (string, error) {
 	return filepath.Join(d, "hooks"), nil
 }
 
-// addedFile is what a commit adds to one file: its new lines, numbered.
-type addedFile struct {
-	path  string
-	lines []int // line numbers in the new file
-	text  []byte
-	// starts[i] is the offset in text of line i.
-	starts []int
-}
-
-// parseDiff reads `git diff -U0` output: the file from "+++ b/PATH", the
-// new line numbers from "@@ -a,b +c,d @@", the added lines from "+".
-func parseDiff(diff []byte) []*addedFile {
-	var files []*addedFile
-	var cur *addedFile
-	inHeader := false
-	next := 0
-	for _, l := range bytes.SplitAfter(diff, []byte("\n")) {
-		line := bytes.TrimSuffix(l, []byte("\n"))
-		switch {
-		case bytes.HasPrefix(line, []byte("diff --git ")):
-			inHeader, cur = true, nil
-		case inHeader && bytes.HasPrefix(line, []byte("+++ ")):
-			name := string(line[4:])
-			if strings.HasPrefix(name, `"`) {
-				if u, err := strconv.Unquote(name); err == nil {
-					name = u
-				}
-			}
-			if name == "/dev/null" {
-				cur = nil
-				continue
-			}
-			cur = &addedFile{path: strings.TrimPrefix(name, "b/")}
-			files = append(files, cur)
-		case bytes.HasPrefix(line, []byte("@@ ")):
-			inHeader = false
-			next = hunkStart(line)
-		case !inHeader && cur != nil && len(line) > 0 && line[0] == '+':
-			cur.starts = append(cur.starts, len(cur.text))
-			cur.lines = append(cur.lines, next)
-			cur.text = append(cur.text, line[1:]...)
-			cur.text = append(cur.text, '\n')
-			next++
-		case !inHeader && len(line) > 0 && line[0] == ' ':
-			next++
-		}
-	}
-	return files
-}
-
-// hunkStart returns c from "@@ -a,b +c,d @@".
-func hunkStart(h []byte) int {
-	i := bytes.Index(h, []byte(" +"))
-	if i < 0 {
-		return 0
-	}
-	rest := h[i+2:]
-	j := 0
-	for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
-		j++
-	}
-	n, _ := strconv.Atoi(string(rest[:j]))
-	return n
-}
-
-// lineAt maps an offset in f.text to the file's line number.
-func (f *addedFile) lineAt(off int) int {
-	i := sort.SearchInts(f.starts, off+1) - 1
-	if i < 0 {
-		i = 0
-	}
-	return f.lines[i]
-}
-
 func (a *app) gitHookRunCmd() *cobra.Command {
 	var pf passphraseFlag
 	c := &cobra.Command{
@@ -288,22 +213,16 @@ func (a *app) gitHookRunCmd() *cobra.Command {
 			if err != nil {
 				return withHint(err, "run this inside a git work tree (the pre-commit hook does)")
 			}
-			files := parseDiff(diff)
+			files := githook.ParseDiff(diff)
 			clear(diff)
 			defer func() {
 				for _, f := range files {
-					clear(f.text)
+					f.Wipe()
 				}
 			}()
-			var problems []string
-			for _, f := range files {
-				for _, fd := range detect.ScanText(f.path, f.text) {
-					s, _ := fd.Span()
-					problems = append(problems, fmt.Sprintf("%s:%d: likely secret: %s", f.path, f.lineAt(s), kindName(fd)))
-					fd.Wipe()
-				}
-			}
-			hits, err := a.storedValueHits(files, &pf)
+			problems := githook.ScanRules(files)
+			chk := &githook.Checker{Local: a.hookLocal(&pf), Warnf: a.warnf}
+			hits, err := chk.StoredValues(files)
 			if err != nil {
 				return err
 			}
@@ -326,129 +245,24 @@ func (a *app) gitHookRunCmd() *cobra.Command {
 	return c
 }
 
-func kindName(f detect.Finding) string {
-	if f.Name != "" {
-		return f.Kind + " (" + f.Name + ")"
+// hookLocal is the hook's direct path: the vault passphrase from the
+// terminal (or --passphrase-fd); with neither, term.ErrNoTTY before
+// anything is asked.
+func (a *app) hookLocal(pf *passphraseFlag) *client.Local {
+	return &client.Local{
+		OpenVault: openVault,
+		Checkpoint: func(v *vault.Vault) (launch.Config, error) {
+			return launch.Config{Vault: v, Unlock: func() (seal.Key, error) {
+				if pf.fd < 0 {
+					t, err := term.Open()
+					if err != nil {
+						return seal.Key{}, err
+					}
+					t.Close()
+				}
+				_, k, err := pf.unlock()
+				return k, err
+			}}, nil
+		},
 	}
-	return f.Kind
-}
-
-// storedValueHits finds stored secrets' values in the added lines:
-// through the broker if one answers, else with the passphrase typed on the
-// terminal, else not at all (one warning saying so and how to fix it).
-func (a *app) storedValueHits(files []*addedFile, pf *passphraseFlag) ([]string, error) {
-	var blob []byte
-	var bases []int
-	for _, f := range files {
-		bases = append(bases, len(blob))
-		blob = append(blob, f.text...)
-	}
-	defer clear(blob)
-	if len(blob) == 0 {
-		return nil, nil
-	}
-	v, err := openVault()
-	if errors.Is(err, vault.ErrNotInitialized) {
-		return nil, nil // no vault: nothing stored to find
-	}
-	if err != nil {
-		return nil, err
-	}
-	if ents, err := v.List(); err == nil && len(ents) == 0 {
-		return nil, nil
-	}
-	hits, why, berr := brokerValueHits(blob)
-	if berr != nil {
-		hits, err = a.directValueHits(blob, pf)
-		if errors.Is(err, term.ErrNoTTY) {
-			fix := "start 'envseal broker' in your own terminal, or commit from a terminal"
-			if !errors.Is(berr, broker.ErrNoBroker) {
-				fix = "commit from a terminal, or unlock the broker (its next run asks on its terminal)"
-			}
-			a.warnf("the values of stored secrets were not checked (%s, and there is no terminal to ask the passphrase on); %s", why, fix)
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	var out []string
-	for _, h := range hits {
-		i := sort.SearchInts(bases, h.Offset+1) - 1
-		f := files[i]
-		out = append(out, fmt.Sprintf("%s:%d: value of stored secret %s", f.path, f.lineAt(h.Offset-bases[i]), h.Name))
-	}
-	return out, nil
-}
-
-// brokerValueHits asks a running, unlocked broker, in pieces of at most
-// broker.MaxScanSize cut at line ends (the offsets are shifted back).
-func brokerValueHits(blob []byte) ([]redact.ValueHit, string, error) {
-	var all []redact.ValueHit
-	for off := 0; off < len(blob); {
-		end := min(off+broker.MaxScanSize, len(blob))
-		if end < len(blob) {
-			if i := bytes.LastIndexByte(blob[off:end], '\n'); i > 0 {
-				end = off + i + 1
-			}
-		}
-		c, err := broker.Dial("")
-		if err != nil {
-			return nil, "no broker is running", err
-		}
-		res, err := c.ScanValues(blob[off:end])
-		if err != nil {
-			return nil, oneLine(err.Error()), err
-		}
-		for _, h := range res.Hits {
-			if h.Offset < 0 || h.Offset >= end-off {
-				return nil, "the broker answered nonsense", errors.New("hit offset out of range")
-			}
-			h.Offset += off
-			all = append(all, h)
-		}
-		off = end
-	}
-	return all, "", nil
-}
-
-// directValueHits unlocks the vault with the passphrase (the terminal, or
-// --passphrase-fd) and matches every stored value itself.
-func (a *app) directValueHits(blob []byte, pf *passphraseFlag) ([]redact.ValueHit, error) {
-	if pf.fd < 0 {
-		t, err := term.Open()
-		if err != nil {
-			return nil, err
-		}
-		t.Close()
-	}
-	v, k, err := pf.unlock()
-	if err != nil {
-		return nil, err
-	}
-	defer k.Wipe()
-	ents, err := v.List()
-	if err != nil {
-		return nil, err
-	}
-	var secrets []redact.Secret
-	defer func() {
-		for _, s := range secrets {
-			clear(s.Value)
-		}
-	}()
-	for _, e := range ents {
-		if e.Err != nil {
-			a.warnf("secret %s could not be read and was not checked: %v", e.Name, e.Err)
-			continue
-		}
-		val, _, err := v.Get(k, e.Name)
-		if err != nil {
-			a.warnf("secret %s could not be read and was not checked: %v", e.Name, err)
-			continue
-		}
-		secrets = append(secrets, redact.Secret{Name: e.Name, Value: val})
-	}
-	hits, _, err := redact.FindValues(secrets, blob)
-	return hits, err
 }

@@ -9,7 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -89,11 +90,11 @@ func (a *app) jail(o sandbox.JailOptions, argv []string) error {
 		home = ""
 	}
 	o.VaultDir = home
-	o.BrokerDir, o.SocketName = filepath.Dir(broker.SocketPath()), filepath.Base(broker.SocketPath())
-	if c, err := broker.Dial(broker.SocketPath()); err == nil {
+	o.BrokerDir, o.SocketName = filepath.Dir(wire.SocketPath()), filepath.Base(wire.SocketPath())
+	if c, err := client.Dial(wire.SocketPath()); err == nil {
 		c.Close()
 	} else {
-		a.warnf("no broker answers on %s: 'envseal run' will not work inside the jail (start 'envseal broker' first, then the jail)", broker.SocketPath())
+		a.warnf("no broker answers on %s: 'envseal run' will not work inside the jail (start 'envseal broker' first, then the jail)", wire.SocketPath())
 	}
 	path, err := exec.LookPath(argv[0])
 	if err != nil {

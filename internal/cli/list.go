@@ -8,8 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/envseal/envseal/internal/audit"
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
 	"github.com/envseal/envseal/internal/listing"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -89,43 +88,24 @@ func (a *app) printList(out []listing.Entry, total int, due bool, now time.Time)
 // the vault directory is hidden, the broker can still read it), else reads
 // the vault and its audit log directly.
 func listEntries() ([]secretHealth, error) {
-	if bc, err := broker.Dial(""); err == nil {
-		les, err := bc.List()
-		if err != nil {
-			return nil, fmt.Errorf("list through the broker: %w", err)
-		}
-		out := make([]secretHealth, 0, len(les))
-		for _, le := range les {
-			e := secretHealth{Entry: vault.Entry{Meta: vault.Meta{
-				Name: le.Name, Created: le.Created, Updated: le.Updated, Generation: le.Generation,
-				RotateDays: le.RotateDays, Provider: le.Provider, Weak: le.Weak,
-			}}, LastUsed: le.LastUsed, UseUnknown: le.UseUnknown}
-			if le.Error != "" {
-				e.Err = errors.New(le.Error)
-			}
-			out = append(out, e)
-		}
-		return out, nil
-	}
-	v, err := openVault()
+	svc, err := client.Connect(client.Options{Local: &client.Local{OpenVault: openVault}})
 	if err != nil {
 		return nil, err
 	}
-	ents, err := v.List()
+	les, err := svc.List()
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, len(ents))
-	for i, e := range ents {
-		names[i] = e.Name
-	}
-	uses, complete, err := audit.New(v.Dir()).LastUse(names)
-	if err != nil {
-		uses, complete = nil, false // last use is informational; the listing still stands
-	}
-	out := make([]secretHealth, len(ents))
-	for i, e := range ents {
-		out[i] = secretHealth{Entry: e, LastUsed: uses[e.Name], UseUnknown: !complete}
+	out := make([]secretHealth, 0, len(les))
+	for _, le := range les {
+		e := secretHealth{Entry: vault.Entry{Meta: vault.Meta{
+			Name: le.Name, Created: le.Created, Updated: le.Updated, Generation: le.Generation,
+			RotateDays: le.RotateDays, Provider: le.Provider, Weak: le.Weak,
+		}}, LastUsed: le.LastUsed, UseUnknown: le.UseUnknown}
+		if le.Error != "" {
+			e.Err = errors.New(le.Error)
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }

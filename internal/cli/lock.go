@@ -5,7 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/wire"
 )
 
 func (a *app) lockCmd() *cobra.Command {
@@ -14,12 +15,12 @@ func (a *app) lockCmd() *cobra.Command {
 		Short: "Make the broker wipe its key now (refused from inside envseal jail)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			bc, err := broker.Dial("")
+			bc, err := client.Dial("")
 			if err != nil {
 				return withHint(err, "nothing to lock: start a broker with 'envseal broker'")
 			}
 			if err := bc.Lock(); err != nil {
-				if errors.Is(err, broker.ErrFromJail) {
+				if errors.Is(err, wire.ErrFromJail) {
 					// The passphrase prompt a lock leads to is the human's to
 					// ask for, not the agent's.
 					return withHint(err, "lock the broker from a terminal outside the jail (it also locks itself when idle)")

@@ -11,11 +11,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/approve"
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/mcpserver"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/vault"
 )
 
 func (a *app) mcpCmd() *cobra.Command {
@@ -44,16 +45,16 @@ func (a *app) serveMCP() error {
 	defer stop()
 	cfg := mcpserver.Config{
 		Env: os.Environ(), PATH: os.Getenv("PATH"),
-		Direct: &mcpDirect{a: a},
+		Direct: a.mcpDirect(),
 		Logf:   func(format string, args ...any) { a.infof(format, args...) },
 		// The rules are sealed; an unlocked broker can show them (no
 		// values are in them). Without a broker policy_list says so.
 		Rules: func(context.Context) ([]policy.Rule, error) {
-			bc, err := broker.Dial("")
+			svc, err := client.Connect(client.Options{})
 			if err != nil {
 				return nil, fmt.Errorf("%w: the rules are sealed; ask the human to start 'envseal broker' (or to run 'envseal policy list')", err)
 			}
-			return bc.Policy()
+			return svc.Policy()
 		},
 	}
 	a.infof("mcp server on stdio (pid %d)", os.Getpid())
@@ -70,33 +71,34 @@ func (a *app) serveMCP() error {
 // passphrase and the approval are asked on the controlling terminal, never
 // through the MCP client. Under most agents there is none (or the agent's
 // UI owns it) and the run fails with a hint to start the broker.
-type mcpDirect struct{ a *app }
-
-func (d *mcpDirect) Run(ctx context.Context, req *launch.Request) (*launch.Result, error) {
-	v, err := openVault()
-	if err != nil {
-		return nil, &launch.Error{Code: launch.ExitFailed, Err: err, Hint: hintFor(err)}
-	}
-	ap, err := approve.New(approve.KindTTY, approve.WithTimeout(approve.DefaultTimeout))
-	if err != nil {
-		return nil, &launch.Error{Code: launch.ExitFailed, Err: err}
-	}
-	cp := &launch.Checkpoint{
-		Vault: v, Direct: true, Approver: mcpserver.TimedApprover(ap),
-		Audit: d.a.runAuditor(v.Dir(), approve.KindTTY),
-		Unlock: func() (seal.Key, error) {
-			pass, err := (&passphraseFlag{fd: -1}).read("Vault passphrase (envseal mcp): ", false)
+func (a *app) mcpDirect() *client.Local {
+	return &client.Local{
+		OpenVault: func() (*vault.Vault, error) {
+			v, err := openVault()
 			if err != nil {
-				return seal.Key{}, err
+				return nil, &launch.Error{Code: launch.ExitFailed, Err: err, Hint: hintFor(err)}
 			}
-			defer clear(pass)
-			k, err := v.Unlock(pass)
-			auditUnlockFailed(d.a.auditLog(v.Dir()), err)
-			return k, err
+			return v, nil
+		},
+		Checkpoint: func(v *vault.Vault) (launch.Config, error) {
+			ap, err := approve.New(approve.KindTTY, approve.WithTimeout(approve.DefaultTimeout))
+			if err != nil {
+				return launch.Config{}, &launch.Error{Code: launch.ExitFailed, Err: err}
+			}
+			return launch.Config{
+				Vault: v, Direct: true, Approver: mcpserver.TimedApprover(ap),
+				Audit: a.runAuditor(v.Dir(), approve.KindTTY),
+				Unlock: func() (seal.Key, error) {
+					pass, err := (&passphraseFlag{fd: -1}).read("Vault passphrase (envseal mcp): ", false)
+					if err != nil {
+						return seal.Key{}, err
+					}
+					defer clear(pass)
+					k, err := v.Unlock(pass)
+					auditUnlockFailed(a.auditLog(v.Dir()), err)
+					return k, err
+				},
+			}, nil
 		},
 	}
-	r := *req
-	r.Hide = hiddenDirs(v.Dir())
-	r.RequesterPID = os.Getppid()
-	return cp.Run(ctx, &r)
 }

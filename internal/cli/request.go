@@ -6,7 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -25,9 +26,9 @@ whether the secret was stored. Needs a running broker ('envseal broker').`,
 			if err := vault.ValidName(name); err != nil {
 				return err
 			}
-			bc, err := broker.Dial("")
+			bc, err := client.Dial("")
 			if err != nil {
-				if errors.Is(err, broker.ErrNoBroker) {
+				if errors.Is(err, wire.ErrNoBroker) {
 					return withHint(err, "ask the human to start 'envseal broker' in their own terminal, or to run 'envseal store "+name+"' themselves")
 				}
 				return err

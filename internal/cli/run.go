@@ -12,11 +12,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/broker/client"
 	"github.com/envseal/envseal/internal/childenv"
 	"github.com/envseal/envseal/internal/envfile"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/vault"
 )
 
 type runFlags struct {
@@ -118,35 +120,12 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 			}
 			return withCode(fmt.Errorf("%w: %v", launch.ErrRefusedEnv, err), exitInternal, hint)
 		}
-		if done, err := a.runViaBroker(f, argv, cwd, grants); done {
-			return err
-		}
 	}
-	v, err := openVault()
+	svc, err := client.Connect(client.Options{Direct: f.direct, Local: a.localPath(&f.pf, f.approver, f.timeout)})
 	if err != nil {
-		return fail(err, hintFor(err))
-	}
-	opts := []approve.Option{approve.WithTimeout(f.timeout)}
-	ap, err := approve.New(f.approver, opts...)
-	if err != nil {
-		return fail(err, "use --approver tty (the default)")
-	}
-	cp := &launch.Checkpoint{
-		Vault:          v,
-		Direct:         true,
-		ForwardSignals: true,
-		Unlock: func() (seal.Key, error) {
-			pass, err := f.pf.read("Vault passphrase: ", false)
-			if err != nil {
-				return seal.Key{}, err
-			}
-			defer clear(pass)
-			k, err := v.Unlock(pass)
-			auditUnlockFailed(a.auditLog(v.Dir()), err)
-			return k, err
-		},
-		Approver: ap,
-		Audit:    a.runAuditor(v.Dir(), f.approver),
+		// A socket directory that is not ours, a broker of another uid:
+		// do not silently fall back, someone is interfering.
+		return withCode(err, exitInternal, "check $XDG_RUNTIME_DIR/envseal, or use --direct")
 	}
 	onLeak := f.onLeak
 	if onLeak == "scrub" {
@@ -155,13 +134,44 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 	req := &launch.Request{
 		Argv: argv, Cwd: cwd, Env: os.Environ(), PATH: os.Getenv("PATH"),
 		InheritEnv: f.inheritEnv, Grants: grants, Sandbox: f.sandbox, OnLeak: onLeak,
-		Network: f.network, RW: absDirs(cwd, f.rw), Hide: hiddenDirs(v.Dir()), Pins: absPaths(cwd, f.pins),
+		Network: f.network, RW: absDirs(cwd, f.rw), Pins: absPaths(cwd, f.pins),
 		Templates: f.templates(cwd),
 		Stdin:     a.stdin, Stdout: a.stdout, Stderr: a.stderr,
 		RequesterPID: os.Getppid(),
 	}
-	res, err := cp.Run(context.Background(), req)
+	res, err := svc.Run(context.Background(), req)
 	return a.runOutcome(res, err)
+}
+
+// localPath is the direct path of 'envseal run': the passphrase (the
+// terminal, or --passphrase-fd) and the approval are asked here.
+func (a *app) localPath(pf *passphraseFlag, approver string, timeout time.Duration) *client.Local {
+	return &client.Local{
+		OpenVault: openVault,
+		Checkpoint: func(v *vault.Vault) (launch.Config, error) {
+			ap, err := approve.New(approver, approve.WithTimeout(timeout))
+			if err != nil {
+				return launch.Config{}, &launch.Error{Code: exitInternal, Err: err, Hint: "use --approver tty (the default)"}
+			}
+			return launch.Config{
+				Vault:          v,
+				Direct:         true,
+				ForwardSignals: true,
+				Unlock: func() (seal.Key, error) {
+					pass, err := pf.read("Vault passphrase: ", false)
+					if err != nil {
+						return seal.Key{}, err
+					}
+					defer clear(pass)
+					k, err := v.Unlock(pass)
+					auditUnlockFailed(a.auditLog(v.Dir()), err)
+					return k, err
+				},
+				Approver: ap,
+				Audit:    a.runAuditor(v.Dir(), approver),
+			}, nil
+		},
+	}
 }
 
 // grants turns the flags (or the .envseal file) into policy grants.
@@ -267,13 +277,3 @@ func absDirs(cwd string, dirs []string) []string {
 // absPaths makes --pin paths absolute and canonical (the same as absDirs:
 // a path is a path).
 func absPaths(cwd string, paths []string) []string { return absDirs(cwd, paths) }
-
-// hiddenDirs are hidden from a lockdown child: the vault and the per-user
-// runtime dir (broker socket, D-Bus, agent sockets).
-func hiddenDirs(vaultDir string) []string {
-	out := []string{vaultDir}
-	if x := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(x) {
-		out = append(out, x)
-	}
-	return out
-}

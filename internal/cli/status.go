@@ -7,7 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/wire"
 )
 
 func (a *app) statusCmd() *cobra.Command {
@@ -16,10 +17,10 @@ func (a *app) statusCmd() *cobra.Command {
 		Short: "Say whether 'envseal run' goes through the broker or the direct path",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			path := broker.SocketPath()
-			bc, err := broker.Dial(path)
+			path := wire.SocketPath()
+			bc, err := client.Dial(path)
 			if err != nil {
-				if errors.Is(err, broker.ErrNoBroker) || errors.Is(err, broker.ErrUnsupported) {
+				if errors.Is(err, wire.ErrNoBroker) || errors.Is(err, wire.ErrUnsupported) {
 					fmt.Fprintf(a.stdout, "mode: direct (no broker answers on %s)\n", path)
 					return nil
 				}

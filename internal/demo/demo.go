@@ -95,7 +95,8 @@ func Run(out io.Writer, kdf seal.KDFParams, keep bool) error {
 	if err := os.WriteFile(moved, b, 0o600); err != nil {
 		return err
 	}
-	if _, _, err := v.Get(k, "OTHER"); err == nil {
+	readable := launch.New(launch.Config{Vault: v, Unlock: func() (seal.Key, error) { return k.Clone(), nil }}).Readable
+	if err := readable("OTHER"); err == nil {
 		return errors.New("demo: a moved secret file was accepted")
 	} else {
 		fmt.Fprintf(out, "    %v\n", err)
@@ -110,7 +111,7 @@ func Run(out io.Writer, kdf seal.KDFParams, keep bool) error {
 	if err := os.Rename(secFile+".tmp", secFile); err != nil {
 		return err
 	}
-	if _, _, err := v.Get(k, "DEMO_TOKEN"); err == nil {
+	if err := readable("DEMO_TOKEN"); err == nil {
 		return errors.New("demo: a tampered secret file was accepted")
 	} else {
 		fmt.Fprintf(out, "    %v\n", err)
@@ -162,12 +163,12 @@ func checkpoint(out io.Writer, v *vault.Vault, pass []byte, tmp string) error {
 	}
 	fmt.Fprintf(out, "    the rule you would save by typing the code and '!': %s, sha256 %s…, no arguments, DEMO_TOKEN in $DEMO_TOKEN\n", script, rule.SHA256[:12])
 
-	cp := &launch.Checkpoint{
+	cp := launch.New(launch.Config{
 		Vault:    v,
 		Unlock:   func() (seal.Key, error) { return v.Unlock(pass) },
 		Approver: approver{out: out},
 		Audit:    launch.NopAuditor{},
-	}
+	})
 	var childOut bytes.Buffer
 	req := &launch.Request{Argv: []string{script}, Cwd: tmp, Env: os.Environ(), PATH: os.Getenv("PATH"),
 		Grants: []policy.Grant{grant}, Stdout: &childOut, Stderr: &childOut, RequesterPID: os.Getpid()}

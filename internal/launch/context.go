@@ -186,7 +186,7 @@ func textDiff(old, new string, maxLines int) []string {
 // earlier approval use it, so they record exactly what the checkpoint
 // will compare.
 func PrepareRule(req *Request, humanEnv []string) (policy.Rule, error) {
-	c := &Checkpoint{HumanEnv: humanEnv}
+	c := New(Config{HumanEnv: humanEnv})
 	rc, err := c.newContext(req)
 	if err != nil {
 		return policy.Rule{}, err

@@ -42,7 +42,7 @@ func BenchmarkContext(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer pin.Close()
-			c := &Checkpoint{HumanEnv: []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}}
+			c := New(Config{HumanEnv: []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}})
 			req := &Request{Argv: argv, Cwd: dir}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

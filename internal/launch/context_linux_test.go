@@ -100,13 +100,13 @@ func newCtxEnv(t *testing.T) *ctxEnv {
 }
 
 func (e *ctxEnv) checkpoint() *Checkpoint {
-	return &Checkpoint{
+	return New(Config{
 		Vault:    e.v,
 		Unlock:   func() (seal.Key, error) { return e.v.Unlock([]byte("pw")) },
 		Approver: e.ap,
 		Audit:    NopAuditor{},
 		HumanEnv: e.human,
-	}
+	})
 }
 
 // run runs argv in cwd with TOKEN in $TOKEN, the agent's environment as

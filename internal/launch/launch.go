@@ -48,6 +48,12 @@ type Request struct {
 	// RequesterPID is the process asking (envseal's parent in direct mode,
 	// the client in broker mode); its chain is shown to the human.
 	RequesterPID int
+
+	// Started, when set, is called with the child's pid once it has
+	// started (the sandbox set up) and before it is waited for, so the pid
+	// cannot have been reused yet: the broker opens a pidfd on it to
+	// forward the client's signals.
+	Started func(pid int)
 }
 
 // Result is how a run ended.
@@ -81,8 +87,25 @@ type NopAuditor struct{}
 // Event implements Auditor.
 func (NopAuditor) Event(seal.Key, audit.Event, map[string]any) {}
 
-// Checkpoint is the direct (in-process) Runner.
+// Checkpoint is the one place a stored value is decrypted and delivered:
+// runs (Run) and value scans (ScanValues), direct or in the broker. It is
+// made only by New (test/checkpoint fails on a package that builds one
+// by hand, sets its fields, or decrypts with vault.Get).
 type Checkpoint struct {
+	Config
+}
+
+// New returns the checkpoint configured by cfg (a nil Audit records
+// nothing).
+func New(cfg Config) *Checkpoint {
+	if cfg.Audit == nil {
+		cfg.Audit = NopAuditor{}
+	}
+	return &Checkpoint{Config: cfg}
+}
+
+// Config is what a Checkpoint needs.
+type Config struct {
 	Vault    *vault.Vault
 	Unlock   func() (seal.Key, error) // asked once the command is pinned
 	Approver approve.Approver

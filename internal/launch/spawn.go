@@ -243,15 +243,15 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 				Hint: "the sandbox could not be set up; run with --sandbox standard, or see 'envseal run --help'"}
 		}
 	}
+	// Whoever forwards signals learns the pid now (Request.Started), not
+	// when the record is written (a signal sent meanwhile would be lost).
+	if req.Started != nil {
+		req.Started(cmd.Process.Pid)
+	}
 	// The record (written and fsynced) goes while the program runs, not
 	// before we wait for it: a short program is not kept waiting on the
 	// disk. It is complete before spawn returns, so every later record
 	// of the run follows it in the log.
-	// Whoever forwards signals learns the pid now, not when the record
-	// is written (a signal sent meanwhile would be lost).
-	if s, ok := c.Audit.(interface{ RunPID(int) }); ok {
-		s.RunPID(cmd.Process.Pid)
-	}
 	startedLogged := make(chan struct{})
 	go func(fields map[string]any) {
 		defer close(startedLogged)

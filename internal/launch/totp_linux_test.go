@@ -97,11 +97,11 @@ func newTOTPVault(t *testing.T, enable bool) *totpEnv {
 
 func (e *totpEnv) run(t *testing.T, ap approve.Approver, au Auditor) (*Result, error) {
 	t.Helper()
-	cp := &Checkpoint{
+	cp := New(Config{
 		Vault: e.v, Approver: ap, Audit: au,
 		Unlock: func() (seal.Key, error) { return e.master.Clone(), nil },
 		Now:    func() time.Time { return e.now },
-	}
+	})
 	var out bytes.Buffer
 	return cp.Run(context.Background(), &Request{
 		Argv: []string{"/bin/true"}, Cwd: "/", PATH: "/usr/bin:/bin",

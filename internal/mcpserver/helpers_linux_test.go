@@ -16,7 +16,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/envseal/envseal/internal/approve"
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/server"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
 	"github.com/envseal/envseal/internal/seal"
@@ -74,12 +75,12 @@ func startBrokerWith(t *testing.T, ap approve.Approver) *testBroker {
 	if err := os.Mkdir(tb.xdg, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	tb.sock = filepath.Join(tb.xdg, "envseal", broker.SocketName)
-	ln, err := broker.Listen(tb.sock)
+	tb.sock = filepath.Join(tb.xdg, "envseal", wire.SocketName)
+	ln, err := server.Listen(tb.sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := broker.New(broker.Config{
+	srv := server.New(server.Config{
 		Vault: v, Key: key, Approver: ap, ApproverName: "fake", Audit: launch.NopAuditor{},
 		ReadValue: func(string) ([]byte, error) {
 			tb.typed.Add(1)
@@ -106,7 +107,7 @@ func noBroker(t *testing.T) string {
 	if err := os.Chmod(d, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(d, broker.SocketName)
+	return filepath.Join(d, wire.SocketName)
 }
 
 // connect serves cfg on in-memory transports and returns a client session.

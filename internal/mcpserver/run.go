@@ -11,7 +11,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
 	"github.com/envseal/envseal/internal/envfile"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
@@ -147,21 +147,21 @@ func (t *tools) runCommand(ctx context.Context, creq *mcp.CallToolRequest, in Ru
 
 // run goes through the broker when one answers, else the direct path.
 func (t *tools) run(ctx context.Context, req *launch.Request) (*launch.Result, string, error) {
-	bc, err := broker.Dial(t.cfg.Socket)
-	if err == nil {
-		res, err := bc.Run(ctx, req)
-		return res, "broker", err
+	var local *client.Local
+	if t.cfg.Direct != nil {
+		local = &client.Local{Runner: t.cfg.Direct}
 	}
-	if !errors.Is(err, broker.ErrNoBroker) && !errors.Is(err, broker.ErrUnsupported) {
-		// A socket directory that is not ours or a broker of another uid:
-		// someone is interfering; do not fall back silently.
-		return nil, "broker", err
-	}
-	if t.cfg.Direct == nil {
+	svc, err := client.Connect(client.Options{Socket: t.cfg.Socket, Local: local})
+	if err != nil {
+		if !client.NoBroker(err) {
+			// A socket directory that is not ours or a broker of another
+			// uid: someone is interfering; Connect did not fall back.
+			return nil, "broker", err
+		}
 		return nil, "direct", fmt.Errorf("%w; %s", err, askForBroker)
 	}
-	res, derr := t.cfg.Direct.Run(ctx, req)
-	return res, "direct", derr
+	res, err := svc.Run(ctx, req)
+	return res, svc.Via(), err
 }
 
 const askForBroker = "ask the human to start 'envseal broker' in a terminal of their own (approvals are asked there), then retry"

@@ -8,7 +8,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/envfile"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -102,41 +103,25 @@ func (t *tools) entries() ([]SecretInfo, string, error) {
 		}
 		return tm.UTC().Format(time.RFC3339)
 	}
-	if bc, err := broker.Dial(t.cfg.Socket); err == nil {
-		les, err := bc.List()
-		if err != nil {
-			return nil, "", fmt.Errorf("list through the broker: %w", err)
-		}
-		for _, e := range les {
-			out = append(out, SecretInfo{Name: e.Name, Created: stamp(e.Created), Updated: stamp(e.Updated), Generation: e.Generation, Error: e.Error})
-		}
-		return out, "broker", nil
-	}
-	home, err := vault.Home()
+	svc, err := client.Connect(client.Options{Socket: t.cfg.Socket, Local: &client.Local{}})
 	if err != nil {
 		return nil, "", err
 	}
-	v, err := vault.Open(home)
+	ents, err := svc.List()
 	if err != nil {
-		if errors.Is(err, vault.ErrNotInitialized) {
+		if svc.Via() == "direct" && errors.Is(err, vault.ErrNotInitialized) {
 			return nil, "", fmt.Errorf("%w; if you run in envseal jail, %s", err, askForBroker)
 		}
 		return nil, "", err
 	}
-	ents, err := v.List()
-	if err != nil {
-		return nil, "", err
+	src := "broker"
+	if svc.Via() == "direct" {
+		src = "vault"
 	}
 	for _, e := range ents {
-		si := SecretInfo{Name: e.Name}
-		if e.Err != nil {
-			si.Error = e.Err.Error()
-		} else {
-			si.Created, si.Updated, si.Generation = stamp(e.Created), stamp(e.Updated), e.Generation
-		}
-		out = append(out, si)
+		out = append(out, SecretInfo{Name: e.Name, Created: stamp(e.Created), Updated: stamp(e.Updated), Generation: e.Generation, Error: e.Error})
 	}
-	return out, "vault", nil
+	return out, src, nil
 }
 
 const requestDesc = `Ask the human to store a new secret in the envseal vault. They see your request and purpose at the envseal broker (their own terminal, not this chat), accept it with a code, and type the value there. You learn only whether it was stored. Use this instead of ever asking for a secret in the conversation. Needs a running broker; the call waits until the human answers.`
@@ -161,9 +146,9 @@ func (t *tools) requestSecret(ctx context.Context, creq *mcp.CallToolRequest, in
 	if err := checkPurpose(in.Purpose); err != nil {
 		return nil, out, err
 	}
-	bc, err := broker.Dial(t.cfg.Socket)
+	bc, err := client.Dial(t.cfg.Socket)
 	if err != nil {
-		if errors.Is(err, broker.ErrNoBroker) || errors.Is(err, broker.ErrUnsupported) {
+		if errors.Is(err, wire.ErrNoBroker) || errors.Is(err, wire.ErrUnsupported) {
 			return nil, out, fmt.Errorf("%w; %s, or ask them to run 'envseal store %s' themselves", err, askForBroker, in.Name)
 		}
 		return nil, out, err

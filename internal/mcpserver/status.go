@@ -9,7 +9,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -56,10 +57,10 @@ func (t *tools) status(ctx context.Context, _ *mcp.CallToolRequest, _ StatusInpu
 	var out StatusOutput
 	out.Broker.Socket = t.cfg.Socket
 	if out.Broker.Socket == "" {
-		out.Broker.Socket = broker.SocketPath()
+		out.Broker.Socket = wire.SocketPath()
 	}
-	if bc, err := broker.Dial(t.cfg.Socket); err != nil {
-		if !errors.Is(err, broker.ErrNoBroker) {
+	if bc, err := client.Dial(t.cfg.Socket); err != nil {
+		if !errors.Is(err, wire.ErrNoBroker) {
 			out.Broker.Error = err.Error()
 		}
 	} else if st, err := bc.Status(); err != nil {

@@ -39,22 +39,25 @@ var layer = map[string]int{
 	"internal/shellhook": 1,
 	"internal/inject":    1,
 	// 2: stores and checks built on them.
-	"internal/vault":     2,
-	"internal/policy":    2,
-	"internal/audit":     2,
-	"internal/totp":      2,
-	"internal/mcpconfig": 2,
-	"internal/guard":     3,
-	"internal/moving":    3,
-	"internal/backup":    3,
-	"internal/listing":   3,
+	"internal/vault":       2,
+	"internal/policy":      2,
+	"internal/audit":       2,
+	"internal/totp":        2,
+	"internal/mcpconfig":   2,
+	"internal/guard":       3,
+	"internal/moving":      3,
+	"internal/backup":      3,
+	"internal/listing":     3,
+	"internal/broker/wire": 3,
 	// 4: the checkpoint — the one way a value leaves the vault.
 	"internal/launch": 4,
 	// 5: transports onto the checkpoint.
-	"internal/broker": 5,
-	"internal/demo":   5,
+	"internal/broker/server": 5,
+	"internal/broker/client": 5,
+	"internal/demo":          5,
 	// 6: clients of the transports.
 	"internal/mcpserver": 6,
+	"internal/githook":   6,
 	// 7: the command line, and main.
 	"internal/cli": 7,
 	"cmd/envseal":  8,
@@ -67,6 +70,11 @@ var forbidden = map[string][]string{
 	"internal/vault": {"internal/redact"},
 	// The sandbox is a mechanism: it knows nothing of rules or keys.
 	"internal/sandbox": {"internal/policy", "internal/seal", "internal/vault", "internal/guard"},
+	// The front ends reach the broker through its client; only the
+	// command that starts the daemon (internal/cli, 'envseal broker')
+	// imports the server.
+	"internal/mcpserver": {"internal/broker/server"},
+	"internal/githook":   {"internal/broker/server"},
 }
 
 // imports lists pkg's envseal imports (non-test files) for one GOOS.

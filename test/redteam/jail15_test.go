@@ -18,7 +18,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/envseal/envseal/internal/broker"
+	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/server"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
 )
@@ -274,7 +276,7 @@ func agentFlood(args []string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := broker.Dial("")
+			c, err := client.Dial("")
 			if err == nil {
 				_, err = c.Run(context.Background(), &launch.Request{
 					Argv: []string{"sh", "-c", "touch " + args[1]}, Cwd: filepath.Dir(args[1]), PATH: "/usr/bin:/bin",
@@ -282,7 +284,7 @@ func agentFlood(args []string) error {
 					Grants: []policy.Grant{{Secret: secretName, Env: secretName, Delivery: policy.DeliverEnv}},
 				})
 			}
-			if errors.Is(err, broker.ErrBusy) {
+			if errors.Is(err, wire.ErrBusy) {
 				busy.Add(1)
 			} else {
 				other.Add(1)
@@ -290,7 +292,7 @@ func agentFlood(args []string) error {
 		}()
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for busy.Load() < int64(n-broker.MaxJailInFlight) && time.Now().Before(deadline) {
+	for busy.Load() < int64(n-server.MaxJailInFlight) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	fmt.Printf("READY %d refused busy, %d pending\n", busy.Load(), int64(n)-busy.Load()-other.Load())

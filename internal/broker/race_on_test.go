@@ -1,7 +1,0 @@
-//go:build race
-
-package broker
-
-// The race detector's shadow memory never goes back to the OS, so RSS
-// is not compared under it.
-const raceEnabled = true

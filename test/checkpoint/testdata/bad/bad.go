@@ -1,0 +1,25 @@
+// Package bad breaks the one-checkpoint rule on purpose (test/checkpoint's control).
+package bad
+
+import (
+	"github.com/envseal/envseal/internal/launch"
+	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/vault"
+)
+
+func decrypt(v *vault.Vault, k seal.Key) {
+	// A value leaves the vault without the checkpoint.
+	var val []byte
+	val, _, _ = v.Get(k, "token")
+	clear(val)
+	// A method value is a call waiting to happen.
+	get := v.Get
+	_ = get
+	// Checkpoints made by hand, and one changed after New.
+	_ = launch.New(launch.Config{Vault: v}) // allowed
+	_ = &launch.Checkpoint{}
+	_ = new(launch.Checkpoint)
+	cp := launch.New(launch.Config{})
+	cp.Vault = v
+	_ = v.List // metadata only: allowed
+}
