@@ -86,6 +86,9 @@ func fuzzStream(secrets []Secret, filler, ops []byte) (in []byte, sizes []int) {
 			continue
 		}
 		encs := encodings(secrets[op>>1&1].Value)
+		if len(encs) == 0 { // an empty value has no forms to print
+			continue
+		}
 		e := encs[int(op>>2)%len(encs)]
 		if op >= 0xc0 {
 			e = e[:len(e)/2]
