@@ -528,43 +528,27 @@ func (f *finder) shellCommand(args []string) {
 	// ./scripts/release.sh`, `python3 tools/x.py`), with what they source
 	// and name in turn. Only those positions: a file the string merely
 	// mentions (a marker, a log it appends to) is data, not code.
-	for i, a := range args {
-		if a != "-c" || i+1 >= len(args) {
+	for _, w := range simpleCommands(args) {
+		var code string
+		switch {
+		case (w[0] == "source" || w[0] == ".") && len(w) > 1:
+			code = w[1]
+		case strings.Contains(w[0], "/"):
+			code = w[0]
+		case language(w[0]) != "":
+			code = firstOperand(w[1:])
+		}
+		code = strings.Trim(code, `"'`)
+		if code == "" || strings.ContainsAny(code, "$*?") {
 			continue
 		}
-		cmd := args[i+1]
-		for _, sep := range []string{"&&", "||", ";", "|", "(", ")", "\n", "`", "$("} {
-			cmd = strings.ReplaceAll(cmd, sep, "\x00")
-		}
-		for _, part := range strings.Split(cmd, "\x00") {
-			w := strings.Fields(part)
-			for len(w) > 0 && (strings.Contains(w[0], "=") || w[0] == "exec" || w[0] == "env" || w[0] == "command") {
-				w = w[1:]
+		if p := joinAbs(f.spec.Cwd, code); isFile(p) {
+			f.add(p, "run by the -c command")
+			if c := canonical(p); extLanguage(p) == "" && shellShebang(p) && !f.scanned[c] {
+				f.scanned[c] = true
+				f.scriptModules("shell", c)
 			}
-			if len(w) == 0 {
-				continue
-			}
-			var code string
-			switch {
-			case (w[0] == "source" || w[0] == ".") && len(w) > 1:
-				code = w[1]
-			case strings.Contains(w[0], "/"):
-				code = w[0]
-			case language(w[0]) != "":
-				code = firstOperand(w[1:])
-			}
-			code = strings.Trim(code, `"'`)
-			if code == "" || strings.ContainsAny(code, "$*?") {
-				continue
-			}
-			if p := joinAbs(f.spec.Cwd, code); isFile(p) {
-				f.add(p, "run by the -c command")
-				if c := canonical(p); extLanguage(p) == "" && shellShebang(p) && !f.scanned[c] {
-					f.scanned[c] = true
-					f.scriptModules("shell", c)
-				}
-				f.script(p)
-			}
+			f.script(p)
 		}
 	}
 }
@@ -604,6 +588,20 @@ func (f *finder) onPath(name string) {
 // of each simple command.
 func commandWords(args []string) []string {
 	var out []string
+	for _, w := range simpleCommands(args) {
+		if isCommandName(w[0]) && !slices.Contains(out, w[0]) {
+			out = append(out, w[0])
+		}
+	}
+	return out
+}
+
+// simpleCommands splits the `-c` strings of args into simple commands
+// (at &&, ||, ;, |, parentheses, newlines and command substitutions) and
+// returns the words of each, without leading assignments and the exec,
+// env and command prefixes; empty commands are left out.
+func simpleCommands(args []string) [][]string {
+	var out [][]string
 	for i, a := range args {
 		if a != "-c" || i+1 >= len(args) {
 			continue
@@ -617,8 +615,8 @@ func commandWords(args []string) []string {
 			for len(w) > 0 && (strings.Contains(w[0], "=") || w[0] == "exec" || w[0] == "env" || w[0] == "command") {
 				w = w[1:]
 			}
-			if len(w) > 0 && isCommandName(w[0]) && !slices.Contains(out, w[0]) {
-				out = append(out, w[0])
+			if len(w) > 0 {
+				out = append(out, w)
 			}
 		}
 	}
