@@ -346,10 +346,7 @@ func (r *spawnRun) wrap() error {
 // (it is then killed first), the helper starts here.
 func (r *spawnRun) startChild() error {
 	var warm *sandbox.Warm
-	// Not for a stdin delivery: through a warm helper the child read an
-	// empty stdin (mcpserver TestRunCommandDeliveries, 5 runs in 8; the
-	// cause is not found yet), so such a run starts its helper here.
-	if r.sb != nil && r.c.Contain && r.c.Warm != nil && r.stdinValue == nil {
+	if r.sb != nil && r.c.Contain && r.c.Warm != nil {
 		warm = r.c.Warm()
 	}
 	switch {

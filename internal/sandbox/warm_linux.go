@@ -219,13 +219,14 @@ func (w *Warm) Start(cmd *exec.Cmd) (err error) {
 	}
 	spec := encodeSpec(cmd.Dir, cmd.Args[2:], cmd.Env, targets)
 	defer clear(spec) // the environment may hold env-delivered secrets
+	// Fd, as os/exec's Start does for the files it passes: it puts the
+	// descriptor in blocking mode. The child shares the open file
+	// description, so a pipe from os.Pipe handed over as it is would be
+	// non-blocking in the child too, and a shell's `read` on an empty
+	// stdin pipe would fail with EAGAIN instead of waiting for the data.
 	fds := make([]int, len(files))
 	for i, f := range files {
-		rc, err := f.SyscallConn()
-		if err != nil {
-			return err
-		}
-		rc.Control(func(fd uintptr) { fds[i] = int(fd) })
+		fds[i] = int(f.Fd())
 	}
 	if err := sendSpec(w.ctl, spec, fds); err != nil {
 		return err

@@ -120,40 +120,54 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 }
 
 // childHandle is the running child, as a pidfd: signals go to exactly
-// that process even after its pid is reused.
+// that process even after its pid is reused. A signal frame that comes
+// before the pid is known is held and sent once it is: the program may
+// already run by then (Started comes after the sandbox reported the
+// target started, and a fast target acts before that), so dropping it
+// would leave a run the client interrupted running.
 type childHandle struct {
-	mu    sync.Mutex
-	pidfd int
-	set   bool
+	mu      sync.Mutex
+	pidfd   int
+	set     bool
+	closed  bool
+	pending []unix.Signal // at most maxPendingSignals, in order
 }
 
+const maxPendingSignals = 8
+
 func (h *childHandle) started(pid int) {
-	h.mu.Lock()
-	set := h.set
-	h.mu.Unlock()
-	if set {
-		return // known already (RunPID, then run_started)
-	}
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return
 	}
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.set || h.closed {
+		unix.Close(fd)
+		return
+	}
 	h.pidfd, h.set = fd, true
-	h.mu.Unlock()
+	for _, sig := range h.pending {
+		unix.PidfdSendSignal(h.pidfd, sig, nil, 0)
+	}
+	h.pending = nil
 }
 
 func (h *childHandle) signal(sig int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.set {
+	switch {
+	case h.set:
 		unix.PidfdSendSignal(h.pidfd, unix.Signal(sig), nil, 0)
+	case !h.closed && len(h.pending) < maxPendingSignals:
+		h.pending = append(h.pending, unix.Signal(sig))
 	}
 }
 
 func (h *childHandle) close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.closed, h.pending = true, nil
 	if h.set {
 		unix.Close(h.pidfd)
 		h.set = false
