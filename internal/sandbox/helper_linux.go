@@ -128,84 +128,18 @@ func inheritedFDs() map[int]bool {
 // runHelper sets up the tier, starts the target and waits for it. It
 // closes *statusFD once the target runs and sets it to -1.
 func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int) (int, error) {
-	if !inherited[h.targetFD] {
-		return 0, fmt.Errorf("invalid --target-fd %d: not an open descriptor inherited from the launcher", h.targetFD)
-	}
-	for _, fd := range h.fds {
-		if !inherited[fd] {
-			return 0, fmt.Errorf("invalid --fd %d: not an open descriptor inherited from the launcher", fd)
-		}
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(h.targetFD, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return 0, fmt.Errorf("invalid --target-fd %d: not a regular file", h.targetFD)
+	if err := checkInherited(h, inherited); err != nil {
+		return 0, err
 	}
 	// Signals that arrive during setup are queued and forwarded once the
 	// target exists.
 	fwd := startForwarding()
-
-	for _, p := range h.pins {
-		if !inherited[p.fd] {
-			return 0, fmt.Errorf("invalid --pin %d: not an open descriptor inherited from the launcher", p.fd)
-		}
-	}
-	if h.tier == Lockdown || len(h.pins) > 0 {
-		if err := enterPrivateMountNS(); err != nil {
-			return 0, err
-		}
-	}
-	// PID 1 of a fresh PID namespace: the target is its only child, and
-	// when we exit the kernel kills whatever the target left behind.
-	if unix.Getpid() != 1 {
-		return 0, errors.New("refusing to run: not the first process of a new PID namespace (the helper only runs under envseal's sandbox)")
-	}
-	var writable []string
-	if h.tier == Lockdown {
-		if h.cwd == "" {
-			wd, err := os.Getwd()
-			if err != nil {
-				return 0, fmt.Errorf("working directory: %w", err)
-			}
-			if err := checkDir(wd); err != nil || wd == "/" {
-				return 0, fmt.Errorf("working directory %q cannot be made writable", wd)
-			}
-			h.cwd = wd
-		}
-		var err error
-		if writable, err = lockdownMounts(h); err != nil {
-			return 0, err
-		}
-		if !h.network {
-			if err := enterPrivateNetNS(); err != nil {
-				return 0, err
-			}
-		}
-	}
-	// From here on nothing privileged is left to do.
-	// Pins go last, over whatever the mounts above put at their paths
-	// (a pinned file in the cwd lies in the re-bound writable tree).
-	if err := servePins(h.pins, func(p string) bool {
-		return h.tier == Lockdown && coveredByLockdown(p, append([]string{h.cwd}, h.rw...), h.hide)
-	}); err != nil {
+	writable, err := enterNamespaces(h)
+	if err != nil {
 		return 0, err
 	}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return 0, os.NewSyscallError("prctl(PR_SET_NO_NEW_PRIVS)", err)
-	}
-	if err := dropCapabilities(); err != nil {
+	if err := confine(h, writable); err != nil {
 		return 0, err
-	}
-	if h.tier == Lockdown {
-		if _, err := restrictWrites(writable); err != nil {
-			return 0, err
-		}
-	}
-	if h.tier != Standard {
-		// Standard reaches the helper only to serve pins: it keeps the
-		// standard tier's syscalls (no filter), as without pins.
-		if err := installSeccomp(); err != nil {
-			return 0, err
-		}
 	}
 	pid, err := startTarget(h)
 	if err != nil {
@@ -225,6 +159,101 @@ func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int) (int, error
 		unix.Close(h.reportFD)
 	}
 	return code, err
+}
+
+// checkInherited: every descriptor the arguments name came from the
+// launcher, and the target's is a regular file.
+func checkInherited(h *helperArgs, inherited map[int]bool) error {
+	if !inherited[h.targetFD] {
+		return fmt.Errorf("invalid --target-fd %d: not an open descriptor inherited from the launcher", h.targetFD)
+	}
+	for _, fd := range h.fds {
+		if !inherited[fd] {
+			return fmt.Errorf("invalid --fd %d: not an open descriptor inherited from the launcher", fd)
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(h.targetFD, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fmt.Errorf("invalid --target-fd %d: not a regular file", h.targetFD)
+	}
+	for _, p := range h.pins {
+		if !inherited[p.fd] {
+			return fmt.Errorf("invalid --pin %d: not an open descriptor inherited from the launcher", p.fd)
+		}
+	}
+	return nil
+}
+
+// enterNamespaces builds the run's view: a private mount namespace with
+// lockdown's mounts (returning the writable paths) and its network
+// namespace, then the pins over it.
+func enterNamespaces(h *helperArgs) ([]string, error) {
+	if h.tier == Lockdown || len(h.pins) > 0 {
+		if err := enterPrivateMountNS(); err != nil {
+			return nil, err
+		}
+	}
+	// PID 1 of a fresh PID namespace: the target is its only child, and
+	// when we exit the kernel kills whatever the target left behind.
+	if unix.Getpid() != 1 {
+		return nil, errors.New("refusing to run: not the first process of a new PID namespace (the helper only runs under envseal's sandbox)")
+	}
+	var writable []string
+	if h.tier == Lockdown {
+		if h.cwd == "" {
+			wd, err := os.Getwd()
+			if err != nil {
+				return nil, fmt.Errorf("working directory: %w", err)
+			}
+			if err := checkDir(wd); err != nil || wd == "/" {
+				return nil, fmt.Errorf("working directory %q cannot be made writable", wd)
+			}
+			h.cwd = wd
+		}
+		var err error
+		if writable, err = lockdownMounts(h); err != nil {
+			return nil, err
+		}
+		if !h.network {
+			if err := enterPrivateNetNS(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// From here on nothing privileged is left to do.
+	// Pins go last, over whatever the mounts above put at their paths
+	// (a pinned file in the cwd lies in the re-bound writable tree).
+	if err := servePins(h.pins, func(p string) bool {
+		return h.tier == Lockdown && coveredByLockdown(p, append([]string{h.cwd}, h.rw...), h.hide)
+	}); err != nil {
+		return nil, err
+	}
+	return writable, nil
+}
+
+// confine drops what the helper held for the setup and applies the
+// tier's limits, inherited by the target: no_new_privs, no capabilities,
+// Landlock (lockdown) and seccomp (hardened and lockdown).
+func confine(h *helperArgs, writable []string) error {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl(PR_SET_NO_NEW_PRIVS)", err)
+	}
+	if err := dropCapabilities(); err != nil {
+		return err
+	}
+	if h.tier == Lockdown {
+		if _, err := restrictWrites(writable); err != nil {
+			return err
+		}
+	}
+	if h.tier != Standard {
+		// Standard reaches the helper only to serve pins: it keeps the
+		// standard tier's syscalls (no filter), as without pins.
+		if err := installSeccomp(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // leftover counts the processes of this PID namespace other than this

@@ -63,74 +63,14 @@ func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 	if o.Tier == Standard && len(o.Pins) == 0 && !o.NoTTY {
 		return &Handle{}, nil
 	}
-	if cmd.Process != nil {
-		return nil, errors.New("sandbox: command already started")
-	}
-	targetFD, err := preparedFD(cmd)
+	h, sys, err := wrapArgs(cmd, self, o)
 	if err != nil {
 		return nil, err
 	}
-	if len(cmd.Args) == 0 || cmd.Args[0] == "" {
-		return nil, errors.New("sandbox: command has no argv[0]")
-	}
-	if self == "" {
-		return nil, errors.New("sandbox: no helper binary given")
-	}
-	sys := cmd.SysProcAttr
-	if sys == nil {
-		sys = &syscall.SysProcAttr{}
-	}
-	if sys.UidMappings != nil || sys.GidMappings != nil || sys.AmbientCaps != nil {
-		return nil, errors.New("sandbox: command already has id mappings or ambient capabilities")
-	}
-	h := &helperArgs{targetFD: targetFD, arg0: cmd.Args[0], tier: o.Tier, argv: cmd.Args[1:]}
-	for i, f := range cmd.ExtraFiles {
-		if f != nil && 3+i != targetFD {
-			h.fds = append(h.fds, 3+i)
-		}
-	}
-	if o.Tier == Lockdown {
-		if err := lockdownArgs(h, cmd, o); err != nil {
-			return nil, err
-		}
-	}
-	for _, p := range o.Pins {
-		if p.File == nil {
-			return nil, fmt.Errorf("sandbox: pin %s has no descriptor", p.Path)
-		}
-		h.pins = append(h.pins, pinArg{fd: 3 + len(cmd.ExtraFiles), mode: p.Mode & 0o777, path: p.Path})
-		cmd.ExtraFiles = append(cmd.ExtraFiles, p.File)
-	}
-	if _, err := parsePins(h.pins); err != nil {
-		return nil, err
-	}
-	check := o.Tier
-	if len(o.Pins) > 0 {
-		check = Lockdown // pins need a mount namespace whatever the tier
-	}
-	if err := Check(check); err != nil {
-		return nil, err
-	}
-
-	r, w, err := os.Pipe()
+	handle, err := addPipes(cmd, h, o.Tier)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox status pipe: %w", err)
+		return nil, err
 	}
-	h.statusFD = 3 + len(cmd.ExtraFiles)
-	cmd.ExtraFiles = append(cmd.ExtraFiles, w)
-	handle := &Handle{r: r, w: w}
-	if o.Tier == Lockdown {
-		rr, rw, err := os.Pipe()
-		if err != nil {
-			r.Close()
-			w.Close()
-			return nil, fmt.Errorf("sandbox report pipe: %w", err)
-		}
-		h.reportFD = 3 + len(cmd.ExtraFiles)
-		cmd.ExtraFiles = append(cmd.ExtraFiles, rw)
-		handle.rr, handle.rw = rr, rw
-	}
-
 	uid, gid := os.Getuid(), os.Getgid()
 	if c := sys.Credential; c != nil {
 		uid, gid = int(c.Uid), int(c.Gid)
@@ -142,6 +82,84 @@ func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 	cmd.Path = self
 	cmd.Args = append([]string{self, HelperArg}, helperArgv(h)...)
 	cmd.Err = nil
+	return handle, nil
+}
+
+// wrapArgs checks cmd and o and gathers the helper's arguments (the pins
+// are appended to cmd.ExtraFiles); sys is cmd's SysProcAttr or a new one.
+func wrapArgs(cmd *exec.Cmd, self string, o Options) (*helperArgs, *syscall.SysProcAttr, error) {
+	if cmd.Process != nil {
+		return nil, nil, errors.New("sandbox: command already started")
+	}
+	targetFD, err := preparedFD(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(cmd.Args) == 0 || cmd.Args[0] == "" {
+		return nil, nil, errors.New("sandbox: command has no argv[0]")
+	}
+	if self == "" {
+		return nil, nil, errors.New("sandbox: no helper binary given")
+	}
+	sys := cmd.SysProcAttr
+	if sys == nil {
+		sys = &syscall.SysProcAttr{}
+	}
+	if sys.UidMappings != nil || sys.GidMappings != nil || sys.AmbientCaps != nil {
+		return nil, nil, errors.New("sandbox: command already has id mappings or ambient capabilities")
+	}
+	h := &helperArgs{targetFD: targetFD, arg0: cmd.Args[0], tier: o.Tier, argv: cmd.Args[1:]}
+	for i, f := range cmd.ExtraFiles {
+		if f != nil && 3+i != targetFD {
+			h.fds = append(h.fds, 3+i)
+		}
+	}
+	if o.Tier == Lockdown {
+		if err := lockdownArgs(h, cmd, o); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, p := range o.Pins {
+		if p.File == nil {
+			return nil, nil, fmt.Errorf("sandbox: pin %s has no descriptor", p.Path)
+		}
+		h.pins = append(h.pins, pinArg{fd: 3 + len(cmd.ExtraFiles), mode: p.Mode & 0o777, path: p.Path})
+		cmd.ExtraFiles = append(cmd.ExtraFiles, p.File)
+	}
+	if _, err := parsePins(h.pins); err != nil {
+		return nil, nil, err
+	}
+	check := o.Tier
+	if len(o.Pins) > 0 {
+		check = Lockdown // pins need a mount namespace whatever the tier
+	}
+	if err := Check(check); err != nil {
+		return nil, nil, err
+	}
+	return h, sys, nil
+}
+
+// addPipes appends the write ends of the status pipe and, for lockdown,
+// the report pipe to cmd.ExtraFiles; the handle keeps both ends.
+func addPipes(cmd *exec.Cmd, h *helperArgs, tier string) (*Handle, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox status pipe: %w", err)
+	}
+	h.statusFD = 3 + len(cmd.ExtraFiles)
+	cmd.ExtraFiles = append(cmd.ExtraFiles, w)
+	handle := &Handle{r: r, w: w}
+	if tier == Lockdown {
+		rr, rw, err := os.Pipe()
+		if err != nil {
+			r.Close()
+			w.Close()
+			return nil, fmt.Errorf("sandbox report pipe: %w", err)
+		}
+		h.reportFD = 3 + len(cmd.ExtraFiles)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, rw)
+		handle.rr, handle.rw = rr, rw
+	}
 	return handle, nil
 }
 

@@ -47,31 +47,52 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 	defer cancel()
 	child := &childHandle{}
 	defer child.close()
-
-	// Reader: signal frames while the run lasts; anything else, or EOF,
-	// ends the run (a client that disconnects gets its child terminated).
 	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		for {
-			fr, err := wire.ReadFrame(c)
-			if err != nil {
-				cancel()
-				return
-			}
-			if fr.Type != wire.TypeSignal {
-				cancel()
-				return
-			}
-			sig, err := wire.DecodeSignal(fr.Payload)
-			if err != nil {
-				continue // not forwarded; the run goes on
-			}
-			child.signal(sig)
-		}
-	}()
+	go readSignals(c, child, cancel, readerDone)
 
-	cp := launch.New(launch.Config{
+	req := &launch.Request{
+		Argv: m.Argv, Cwd: m.Cwd, Env: m.Env, PATH: m.PATH,
+		InheritEnv: m.InheritEnv, Grants: m.Grants, Sandbox: m.Sandbox, OnLeak: m.OnLeak,
+		Network: m.Network, RW: m.RW, Hide: launch.HideDirs(s.cfg.Vault.Dir(), wire.SocketDir()), Pins: m.Pins, Templates: m.Templates,
+		Stdin: stdin, Stdout: stdout, Stderr: stderr,
+		RequesterPID: peerPID, Started: child.started,
+	}
+	res, err := s.checkpoint().Run(ctx, req)
+	out := resultMsg(res, err)
+	// Our copies of the client's descriptors go before the status, so a
+	// client reading its own pipe to EOF is not kept waiting by us.
+	stdin.Close()
+	stdout.Close()
+	stderr.Close()
+	writeFrame(c, wire.TypeResult, out)
+	s.warm.refill() // the next run's helper stage, off this run's path
+	// Unblock the reader (the client closes after the result anyway).
+	c.CloseRead()
+	<-readerDone
+}
+
+// readSignals reads signal frames while the run lasts; anything else,
+// or EOF, ends the run (a client that disconnects gets its child
+// terminated). It closes done when it returns.
+func readSignals(c *net.UnixConn, child *childHandle, cancel func(), done chan<- struct{}) {
+	defer close(done)
+	for {
+		fr, err := wire.ReadFrame(c)
+		if err != nil || fr.Type != wire.TypeSignal {
+			cancel()
+			return
+		}
+		sig, err := wire.DecodeSignal(fr.Payload)
+		if err != nil {
+			continue // not forwarded; the run goes on
+		}
+		child.signal(sig)
+	}
+}
+
+// checkpoint is the checkpoint a broker run goes through.
+func (s *Server) checkpoint() *launch.Checkpoint {
+	return launch.New(launch.Config{
 		Vault:    s.cfg.Vault,
 		Unlock:   s.unlock,
 		Approver: s.approver,
@@ -85,14 +106,10 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 		HumanEnv: startEnv,
 		Warm:     s.warm.take,
 	})
-	req := &launch.Request{
-		Argv: m.Argv, Cwd: m.Cwd, Env: m.Env, PATH: m.PATH,
-		InheritEnv: m.InheritEnv, Grants: m.Grants, Sandbox: m.Sandbox, OnLeak: m.OnLeak,
-		Network: m.Network, RW: m.RW, Hide: launch.HideDirs(s.cfg.Vault.Dir(), wire.SocketDir()), Pins: m.Pins, Templates: m.Templates,
-		Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		RequesterPID: peerPID, Started: child.started,
-	}
-	res, err := cp.Run(ctx, req)
+}
+
+// resultMsg is the result frame of a run that returned res and err.
+func resultMsg(res *launch.Result, err error) *wire.ResultMsg {
 	out := &wire.ResultMsg{}
 	if res != nil {
 		out.ExitCode, out.Approval, out.RuleID, out.Leaks = res.ExitCode, res.Approval, res.RuleID, res.Leaks
@@ -107,16 +124,7 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 		}
 		out.ExitCode = out.Error.Code
 	}
-	// Our copies of the client's descriptors go before the status, so a
-	// client reading its own pipe to EOF is not kept waiting by us.
-	stdin.Close()
-	stdout.Close()
-	stderr.Close()
-	writeFrame(c, wire.TypeResult, out)
-	s.warm.refill() // the next run's helper stage, off this run's path
-	// Unblock the reader (the client closes after the result anyway).
-	c.CloseRead()
-	<-readerDone
+	return out
 }
 
 // childHandle is the running child, as a pidfd: signals go to exactly
