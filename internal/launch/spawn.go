@@ -231,8 +231,9 @@ func (r *spawnRun) pythonCache() (func(), error) {
 	return cleanup, nil
 }
 
-// newMatcher builds the run's scrubber once (the automaton is most of a
-// short run's CPU in the broker).
+// newMatcher builds the run's scrubber once, or takes the broker's
+// cached automaton for the same values (building it is most of a short
+// run's CPU in the broker).
 func (r *spawnRun) newMatcher() error {
 	var mopts []redact.Option
 	leaked := make(chan struct{})
@@ -243,7 +244,7 @@ func (r *spawnRun) newMatcher() error {
 			once.Do(func() { close(leaked) })
 		}))
 	}
-	m, err := redact.NewMatcher(r.secrets, mopts...)
+	m, err := r.c.Matchers.matcher(r.secrets, mopts...)
 	if err != nil {
 		return failed(err)
 	}

@@ -98,6 +98,7 @@ func (s *Server) checkpoint() *launch.Checkpoint {
 		Approver: s.approver,
 		Audit:    &runAudit{inner: s.cfg.Audit},
 		Cache:    s.cache,
+		Matchers: &s.matchers,
 		// Every program the broker starts is contained (its own
 		// namespaces, no terminal, read-only /, the vault and control
 		// sockets hidden) and gets PATH, HOME, … from the broker's side:

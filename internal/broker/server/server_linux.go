@@ -52,9 +52,10 @@ type Server struct {
 	humans   map[int]int   // pid → requests in flight of an unjailed peer (under mu)
 	self     selfNS        // the broker's user namespace (peer_linux.go)
 	approver *serialApprover
-	cache    *exeseal.Cache // sealed copies of unchanged binaries (no re-hash, no re-copy)
-	scans    scanLimiter    // budget of value scans (scan_linux.go)
-	warm     warmPool       // a pre-started helper stage for the next contained run (warm_linux.go)
+	cache    *exeseal.Cache      // sealed copies of unchanged binaries (no re-hash, no re-copy)
+	scans    scanLimiter         // budget of value scans (scan_linux.go)
+	warm     warmPool            // a pre-started helper stage for the next contained run (warm_linux.go)
+	matchers launch.MatcherCache // scrubber automata of recent secret sets, dropped on lock
 
 	conns   sync.WaitGroup
 	closing chan struct{}
@@ -169,6 +170,7 @@ func (s *Server) Close() error {
 // Lock wipes the cached key; the next run asks the human again.
 func (s *Server) Lock() {
 	s.warm.drain()
+	s.matchers.Drop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.key.Valid() {
