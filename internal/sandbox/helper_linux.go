@@ -37,7 +37,23 @@ func HelperMain(args []string) int {
 	if len(args) > 0 && args[0] == warmFlag {
 		return warmMain(args[1:], hardenErr) // a pre-started stage (warm_linux.go)
 	}
-	return helperStage(args, nil, hardenErr)
+	return helperStage(args, nil, nil, hardenErr)
+}
+
+// prepared is what a warm helper did before its run arrived, on the
+// (locked) thread that goes on to run it; helperStage skips those steps.
+type prepared struct {
+	fwd       *forwarder   // signals caught since before the run (startForwarding)
+	privateNS bool         // enterPrivateMountNS done
+	inherited map[int]bool // the run's descriptors above stderr, as installFDs put them (close-on-exec now)
+}
+
+// forwarder is the prepared forwarder, or a new one.
+func (p *prepared) forwarder() *forwarder {
+	if p != nil && p.fwd != nil {
+		return p.fwd
+	}
+	return startForwarding()
 }
 
 // helperStage is the helper once its descriptors, working directory and
@@ -46,9 +62,14 @@ func HelperMain(args []string) int {
 // (nil: this process's own, as execve gave it). hardenErr is the
 // failure of the process's hardening at its start, reported (and the run
 // refused) once the status fd is known.
-func helperStage(args, env []string, hardenErr error) int {
+func helperStage(args, env []string, pre *prepared, hardenErr error) int {
 	// Before anything here opens a descriptor of its own.
-	inherited := inheritedFDs()
+	var inherited map[int]bool
+	if pre != nil && pre.inherited != nil {
+		inherited = pre.inherited
+	} else {
+		inherited = inheritedFDs()
+	}
 
 	// The status pipe is close-on-exec from here on (inheritedFDs) and
 	// not passed on: the target must not hold it open.
@@ -68,7 +89,7 @@ func helperStage(args, env []string, hardenErr error) int {
 	if h.statusFD >= 0 && statusFD < 0 {
 		return helperFail(-1, fmt.Errorf("invalid --status-fd %d: not an open descriptor inherited from the launcher", h.statusFD))
 	}
-	code, err := runHelper(h, inherited, &statusFD)
+	code, err := runHelper(h, inherited, &statusFD, pre)
 	if err != nil {
 		return helperFail(statusFD, err)
 	}
@@ -127,14 +148,14 @@ func inheritedFDs() map[int]bool {
 
 // runHelper sets up the tier, starts the target and waits for it. It
 // closes *statusFD once the target runs and sets it to -1.
-func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int) (int, error) {
+func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int, pre *prepared) (int, error) {
 	if err := checkInherited(h, inherited); err != nil {
 		return 0, err
 	}
 	// Signals that arrive during setup are queued and forwarded once the
 	// target exists.
-	fwd := startForwarding()
-	writable, err := enterNamespaces(h)
+	fwd := pre.forwarder()
+	writable, err := enterNamespaces(h, pre != nil && pre.privateNS)
 	if err != nil {
 		return 0, err
 	}
@@ -184,11 +205,12 @@ func checkInherited(h *helperArgs, inherited map[int]bool) error {
 	return nil
 }
 
-// enterNamespaces builds the run's view: a private mount namespace with
-// lockdown's mounts (returning the writable paths) and its network
-// namespace, then the pins over it.
-func enterNamespaces(h *helperArgs) ([]string, error) {
-	if h.tier == Lockdown || len(h.pins) > 0 {
+// enterNamespaces builds the run's view: a private mount namespace
+// (unless a warm helper made it already: privateNS) with lockdown's
+// mounts (returning the writable paths) and its network namespace, then
+// the pins over it.
+func enterNamespaces(h *helperArgs, privateNS bool) ([]string, error) {
+	if (h.tier == Lockdown || len(h.pins) > 0) && !privateNS {
 		if err := enterPrivateMountNS(); err != nil {
 			return nil, err
 		}

@@ -497,6 +497,16 @@ func warmMain(args []string, hardenErr error) int {
 			unix.Close(fd)
 		}
 	}
+	// What does not depend on the run is done before it arrives, on this
+	// (locked) thread: catching the signals to forward (the first
+	// signal.Notify starts a thread of the runtime's, half a millisecond
+	// on the run's path), and a private mount namespace of its own
+	// (nothing is mounted in it yet; it is a copy of the launcher's view
+	// at the clone, which Start checks is still current). Neither opens a
+	// descriptor. A failure here is left for the run's own attempt to
+	// report.
+	pre := &prepared{fwd: startForwarding()}
+	pre.privateNS = enterPrivateMountNS() == nil
 	// Before the ready byte, so that no descriptor of ours is open, and
 	// nothing of ours runs, once the run arrives.
 	populate(mappedRanges())
@@ -547,7 +557,17 @@ func warmMain(args []string, hardenErr error) int {
 			return helperFail(lenientStatusFD(sp.args), fmt.Errorf("chdir %s: %w", sp.dir, os.NewSyscallError("chdir", err)))
 		}
 	}
-	return helperStage(sp.args, sp.env, hardenErr)
+	// The run's descriptors above stderr are exactly the ones installed
+	// (the placeholders are closed, everything else of ours is
+	// close-on-exec): no /proc/self/fd walk as inheritedFDs does.
+	pre.inherited = map[int]bool{}
+	for _, t := range sp.targets {
+		if t > 2 {
+			unix.CloseOnExec(t)
+			pre.inherited[t] = true
+		}
+	}
+	return helperStage(sp.args, sp.env, pre, hardenErr)
 }
 
 // installFDs puts received descriptor fds[i] at number targets[i], not
