@@ -57,7 +57,8 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		RequesterPID: peerPID, Started: child.started,
 	}
-	res, err := s.checkpoint().Run(ctx, req)
+	ra := &runAudit{inner: s.cfg.Audit, order: &s.auditOrder}
+	res, err := s.checkpoint(ra).Run(ctx, req)
 	out := resultMsg(res, err)
 	// Our copies of the client's descriptors go before the status, so a
 	// client reading its own pipe to EOF is not kept waiting by us.
@@ -65,6 +66,7 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 	stdout.Close()
 	stderr.Close()
 	writeFrame(c, wire.TypeResult, out)
+	ra.wait() // run_finished, appended while the result went out, is durable
 	s.warm.refill() // the next run's helper stage, off this run's path
 	// Unblock the reader (the client closes after the result anyway).
 	c.CloseRead()
@@ -91,12 +93,12 @@ func readSignals(c *net.UnixConn, child *childHandle, cancel func(), done chan<-
 }
 
 // checkpoint is the checkpoint a broker run goes through.
-func (s *Server) checkpoint() *launch.Checkpoint {
+func (s *Server) checkpoint(ra *runAudit) *launch.Checkpoint {
 	return launch.New(launch.Config{
 		Vault:    s.cfg.Vault,
 		Unlock:   s.unlock,
 		Approver: s.approver,
-		Audit:    &runAudit{inner: s.cfg.Audit},
+		Audit:    ra,
 		Cache:    s.cache,
 		Matchers: &s.matchers,
 		// Every program the broker starts is contained (its own
@@ -183,16 +185,45 @@ func (h *childHandle) close() {
 	}
 }
 
-// runAudit marks the broker's run events (via=broker).
+// runAudit marks the broker's run events (via=broker). A run's last
+// record, run_finished, is appended while the result frame goes out (it
+// records no decision; the client is not kept waiting on the disk), and
+// serveRun returns only once it is written (wait). The log's order is
+// kept: order is taken when a record is handed over and held until it is
+// written, so every later record of any broker run waits for it.
 type runAudit struct {
-	inner launch.Auditor
+	inner    launch.Auditor
+	order    *sync.Mutex   // the server's (Server.auditOrder)
+	finished chan struct{} // closed once this run's run_finished is written
 }
 
 func (r *runAudit) Event(key seal.Key, kind audit.Event, fields map[string]any) {
 	if fields != nil {
 		fields["via"] = "broker"
 	}
-	r.inner.Event(key, kind, fields)
+	r.order.Lock()
+	if kind != audit.RunFinished || r.finished != nil {
+		defer r.order.Unlock()
+		r.inner.Event(key, kind, fields)
+		return
+	}
+	k := key.Clone() // the run wipes its key when it returns
+	done := make(chan struct{})
+	r.finished = done
+	go func() {
+		defer close(done)
+		defer r.order.Unlock()
+		defer k.Wipe()
+		r.inner.Event(k, kind, fields)
+	}()
+}
+
+// wait returns once the run's run_finished record is written (at once if
+// there was none).
+func (r *runAudit) wait() {
+	if r.finished != nil {
+		<-r.finished
+	}
 }
 
 // startEnv is the broker's environment as the human started it: the
