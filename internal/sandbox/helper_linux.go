@@ -174,9 +174,13 @@ func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int, pre *prepar
 	fwd.to(pid)
 	code, err := reap(pid)
 	if err == nil && h.reportFD > 0 && inherited[h.reportFD] {
-		// What is still running dies with this PID namespace when we
-		// exit; say how much that is, for the audit record.
-		unix.Write(h.reportFD, []byte(strconv.Itoa(leftover())))
+		// What is still running is killed now, before the launcher
+		// hears of the end (it would die with this PID namespace when we
+		// exit, which the launcher then need not wait for); say how much
+		// that was, for the audit record, and the target's status.
+		n := leftover()
+		endRun(inherited, h.reportFD)
+		unix.Write(h.reportFD, []byte(strconv.Itoa(code)+" "+strconv.Itoa(n)))
 		unix.Close(h.reportFD)
 	}
 	return code, err

@@ -19,7 +19,12 @@ import (
 // Handle follows one wrapped command through its start.
 type Handle struct {
 	r, w   *os.File // status pipe; nil for the standard tier
-	rr, rw *os.File // report pipe (lockdown): processes left when the target exited
+	rr, rw *os.File // report pipe (lockdown): how the run ended
+	// What the report said (read once): the target's status and the
+	// processes left when it exited.
+	read           bool
+	code, leftover int
+	codeOK         bool
 }
 
 // Wrap rewrites cmd — already prepared by exeseal.Sealed.Prepare, with
@@ -314,23 +319,58 @@ func (h *Handle) Close() error {
 	return nil
 }
 
-// Leftover reports, after the helper exited, how many processes of the
-// run were still alive when its program ended — killed with the run's
-// PID namespace. -1 when unknown (not lockdown, or the helper failed).
+// Ended waits, after AfterStart, for the lockdown helper's report on how
+// the run ended. The helper sends it once the target has exited, every
+// other process of the run has been killed and reaped, and its own copies
+// of the run's descriptors are closed — before the helper itself exits
+// (its namespaces' teardown is then no longer on the run's path; reap it
+// with cmd.Wait all the same). code is the target's status (its exit code,
+// or 128+N for signal N); ok is false without a report (not lockdown, or
+// the helper died first), and cmd.Wait's status then counts.
+func (h *Handle) Ended() (code int, ok bool) {
+	if h == nil {
+		return 0, false
+	}
+	h.readReport()
+	return h.code, h.codeOK
+}
+
+// Leftover reports, after the run ended (Ended, or cmd.Wait), how many
+// processes of the run were still alive when its program ended — killed
+// by the helper before it reported. -1 when unknown (not lockdown, or the
+// helper failed).
 func (h *Handle) Leftover() int {
-	if h == nil || h.rr == nil {
+	if h == nil {
 		return -1
+	}
+	h.readReport()
+	return h.leftover
+}
+
+// readReport reads the report pipe to EOF once: "CODE LEFTOVER".
+func (h *Handle) readReport() {
+	if h.read {
+		return
+	}
+	h.read, h.leftover = true, -1
+	if h.rr == nil {
+		return
 	}
 	if h.rw != nil {
 		h.rw.Close()
 		h.rw = nil
 	}
-	b, _ := io.ReadAll(io.LimitReader(h.rr, 32))
+	b, _ := io.ReadAll(io.LimitReader(h.rr, 64))
 	h.rr.Close()
 	h.rr = nil
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return -1
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return
 	}
-	return n
+	code, err1 := strconv.Atoi(f[0])
+	n, err2 := strconv.Atoi(f[1])
+	if err1 != nil || err2 != nil || code < 0 || n < 0 {
+		return
+	}
+	h.code, h.codeOK, h.leftover = code, true, n
 }
