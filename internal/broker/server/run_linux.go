@@ -66,7 +66,7 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 	stdout.Close()
 	stderr.Close()
 	writeFrame(c, wire.TypeResult, out)
-	ra.wait() // run_finished, appended while the result went out, is durable
+	ra.wait()       // run_finished, appended while the result went out, is durable
 	s.warm.refill() // the next run's helper stage, off this run's path
 	// Unblock the reader (the client closes after the result anyway).
 	c.CloseRead()
