@@ -29,15 +29,7 @@ type brokerFlags struct {
 func (a *app) brokerCmd() *cobra.Command {
 	var f brokerFlags
 	c := &cobra.Command{
-		Use:   "broker [flags]",
-		Short: "Unlock once and serve 'envseal run' for an agent, asking approvals here",
-		Long: `Start the envseal broker in a terminal of your own (one the agent never
-had). It unlocks the vault once, keeps the key in locked memory, and listens on
-$XDG_RUNTIME_DIR/envseal/broker.sock. 'envseal run' uses it whenever it
-answers: the broker checks the same policy, asks approvals on ITS channel
-(never the agent's terminal), starts the program itself, and scrubs its
-output. After --idle-lock with no request the key is wiped; the next run
-asks for the passphrase here again. 'envseal lock' wipes it at once.`,
+		Use:  "broker [flags]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error { return a.runBroker(&f) },
 	}

@@ -144,15 +144,7 @@ func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
 func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:   "envseal",
-		Short: "A write-only secret vault: programs you approve get secrets, nobody reads them back",
-		Long: `envseal keeps secrets in an encrypted vault that has no command to print them.
-A secret reaches only a program you approved — pinned by path, SHA-256 and
-exact argv — so an AI agent can use a secret without seeing it.
-
-The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
-~/.config/envseal). Passphrases and values are typed on the terminal
-(/dev/tty), never read from an agent's stdin unless you say so.`,
+		Use:           "envseal",
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
@@ -203,6 +195,7 @@ The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 			c.ValidArgsFunction = completeSecretNames
 		}
 	}
+	setHelp(root)
 	refuseUnknownSubcommands(root)
 	return root
 }

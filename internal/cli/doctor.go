@@ -21,16 +21,7 @@ func (a *app) doctorCmd() *cobra.Command {
 		rules  bool
 	)
 	c := &cobra.Command{
-		Use:   "doctor",
-		Short: "Check how safe this machine and vault are, and say how to fix what is not",
-		Long: `List findings about this machine, session and vault, each with a stable id,
-a severity (info, low, medium, high, critical), what was found and the exact
-fix. Exit status 1 when a finding is high or critical.
-
-Needs no passphrase. The rules are sealed with the vault key, so they are
-checked only with --rules (the passphrase is asked on the terminal) or
---passphrase-fd N. The audit log's hash chain is checked; its MACs need the
-key: 'envseal audit verify'.`,
+		Use:  "doctor",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			f := a.doctorFacts()

@@ -26,18 +26,7 @@ const hookMarker = "# envseal pre-commit hook"
 
 func (a *app) gitHookCmd() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "git-hook",
-		Short: "Install a git pre-commit hook that blocks commits containing secrets",
-		Long: `The pre-commit hook runs 'envseal git-hook run' on every commit. It blocks
-the commit, naming file and line, when a line the commit adds holds a likely
-secret (the rules of 'envseal scan') or the value of a secret stored in the
-vault (raw or encoded as base64, hex, URL or JSON escapes — what 'envseal run'
-redacts). Values are never printed.
-
-Stored values are checked through the broker when one is running and
-unlocked; else the hook asks the vault passphrase on the terminal; with
-neither it warns that stored values were not checked and still applies the
-scan rules. 'git commit --no-verify' skips the hook (git's own escape).`,
+		Use: "git-hook",
 	}
 	c.AddCommand(a.gitHookInstallCmd(), a.gitHookUninstallCmd(), a.gitHookRunCmd())
 	return c
@@ -46,9 +35,8 @@ scan rules. 'git commit --no-verify' skips the hook (git's own escape).`,
 func (a *app) gitHookInstallCmd() *cobra.Command {
 	var force bool
 	c := &cobra.Command{
-		Use:   "install",
-		Short: "Write the pre-commit hook of this repository (core.hooksPath respected)",
-		Args:  cobra.NoArgs,
+		Use:  "install",
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			dir, err := hooksDir()
 			if err != nil {
@@ -90,9 +78,8 @@ func (a *app) gitHookInstallCmd() *cobra.Command {
 
 func (a *app) gitHookUninstallCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "uninstall",
-		Short: "Remove the pre-commit hook envseal installed",
-		Args:  cobra.NoArgs,
+		Use:  "uninstall",
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			dir, err := hooksDir()
 			if err != nil {
@@ -205,7 +192,6 @@ func (a *app) gitHookRunCmd() *cobra.Command {
 	var pf passphraseFlag
 	c := &cobra.Command{
 		Use:    "run",
-		Short:  "Check the staged changes (what the pre-commit hook runs)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {

@@ -25,27 +25,7 @@ func (a *app) importCmd() *cobra.Command {
 		dryRun      bool
 	)
 	c := &cobra.Command{
-		Use:   "import FILE",
-		Short: "Move the secret values of a .env file into the vault and write .envseal",
-		Long: `Read the dotenv file FILE (quotes, escapes, 'export', multi-line values,
-comments) and move the values that look secret into the vault: each is
-stored as a secret named after its key (with --prefix P prepended), gets a
-KEY=secret line in the .envseal next to FILE (or --envseal-file PATH), and
-is removed from FILE ("KEY= # moved to envseal: secret NAME"); --keep
-leaves FILE as it was.
-
-What looks secret: a known token shape, a PEM block, a password inside a
-URL, a name like *_KEY, *_TOKEN, *SECRET*, *PASSWORD*, or a high-entropy
-value. Everything else (NODE_ENV=production, PORT=3000, API_URL=…) stays in
-FILE as plain config: moved to the vault it would be scrubbed from every
-output. A table on stdout shows what moves, what stays and why (never a
-value). --all moves every non-empty value, --only NAME moves just the
-variables named, --except NAME keeps those in FILE; --dry-run prints the
-table and changes nothing. Keys with an empty value always stay.
-
-Nothing is half done: every value is stored first; if one store fails, the
-secrets this import stored are revoked and no file is touched. Existing
-secrets are never replaced. Values are never printed.`,
+		Use:  "import FILE",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			path := args[0]

@@ -20,22 +20,7 @@ type secretHealth = listing.Secret
 func (a *app) listCmd() *cobra.Command {
 	var asJSON, due bool
 	c := &cobra.Command{
-		Use:   "list",
-		Short: "List secret names and health (never values)",
-		Long: `List the secrets in the vault: names, the provider guessed from each
-value's shape when it was stored, age (since the value was last replaced),
-last use (from the audit log), rotation period and when rotation is due.
-"weak" marks a value that looked low-entropy or like a placeholder.
-
-No passphrase is needed and no value is shown. Metadata comes from each
-secret's header, which is authenticated every time the value is decrypted;
-last use comes from the last 4 MiB of the audit log (about 2,000 runs;
-"-" when a secret was not used within it) without checking its MACs
-('envseal audit verify' does that). Inside 'envseal jail' the broker answers.
-
---due lists only the secrets whose rotation is due (and exits 1 if there
-are any, so it can gate a script); set a period with
-'envseal rotation NAME 30d' or 'envseal store NAME --rotate-every 30d'.`,
+		Use:  "list",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ents, err := listEntries()

@@ -21,18 +21,7 @@ import (
 
 func (a *app) mcpCmd() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "mcp",
-		Short: "Serve envseal to an AI agent over the Model Context Protocol (stdio)",
-		Long: `Speak the Model Context Protocol on stdin/stdout so an AI agent can list secret
-names, ask you to store a new secret, and run programs you approved with
-secrets it never sees. Tools: list_secrets, run_command, request_secret,
-policy_list, status. No tool takes or returns a value.
-
-Runs go through the broker: start 'envseal broker' in a terminal of your own
-first; approvals and typed values are asked there, never through the agent's
-client. Print a client's configuration with 'envseal mcp config CLIENT', or
-merge it into the client's file with 'envseal mcp config CLIENT --write'.
-Only protocol goes to stdout; logs go to stderr.`,
+		Use:  "mcp",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return a.serveMCP() },
 	}

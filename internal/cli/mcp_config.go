@@ -15,17 +15,7 @@ func (a *app) mcpConfigCmd() *cobra.Command {
 	var file string
 	names := mcpconfig.Names()
 	c := &cobra.Command{
-		Use:   "config " + strings.Join(names, "|"),
-		Short: "Print (or --write) an agent client's MCP configuration for envseal",
-		Long: `Print the configuration that makes an agent client start 'envseal mcp'.
-For JSON clients the output is a complete JSON file you can save as is;
-explanations go to stderr. --write merges the envseal entry into the
-client's configuration file instead, keeping everything already there:
-the old file is kept as FILE.envseal-backup, the new one replaces it
-atomically, and a file that is not valid JSON is left untouched.
-The usual files: claude-code ./.mcp.json, cursor ~/.cursor/mcp.json,
-vscode ./.vscode/mcp.json, windsurf ~/.codeium/windsurf/mcp_config.json;
-generic needs --file; codex (TOML) is printed only.`,
+		Use:       "config " + strings.Join(names, "|"),
 		ValidArgs: names,
 		Args:      cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {

@@ -12,13 +12,7 @@ import (
 func (a *app) rotationCmd() *cobra.Command {
 	var pf passphraseFlag
 	c := &cobra.Command{
-		Use:   "rotation NAME PERIOD",
-		Short: "Set how often a secret should be rotated (30d, 12w, never, default)",
-		Long: `Set NAME's rotation period without changing its value: a whole number of
-days or weeks (30d, 12w), 'never' to stop reminders, or 'default' (90d).
-The period is kept in the secret's authenticated header, so the file is
-re-sealed: the passphrase is needed. 'envseal list --due' and 'envseal
-doctor' report secrets whose value is older than its period.`,
+		Use:  "rotation NAME PERIOD",
 		Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			name := args[0]

@@ -42,30 +42,7 @@ type runFlags struct {
 func (a *app) runCmd() *cobra.Command {
 	var f runFlags
 	c := &cobra.Command{
-		Use:   "run [flags] -- CMD [ARGS...]",
-		Short: "Run a program you approved, with secrets it never has to print",
-		Long: `Run CMD with secrets from the vault. CMD gets them only if you approved exactly
-this program (path and SHA-256) with exactly these arguments (the exact argv,
-unless you widened one argument on the approval screen): the first time,
-envseal shows you what will run on your terminal with a random code; type the
-code and Enter to allow once, the code and +8h to allow for a while, or the
-code and ! to allow always. CODE!*N also lets argument [N] be any value
-(never a flag, '=', ':', '+', '..' or spaces; not offered for shells,
-interpreters, launchers or task runners).
-
-Secrets are named with --secret ENV=NAME (or --secret NAME for ENV=NAME
-upper-cased), --stdin-secret NAME, --file-secret ENV=NAME (ENV holds
-/dev/fd/N of a read-only sealed file), --template-file ENV=TEMPLATE (a
-config file with {{ secret "NAME" }} placeholders, rendered into a
-read-only sealed file for the program only; ENV holds its /dev/fd/N; the
-rule pins the template by hash, so an edited template asks again), or,
-without any of those, by the nearest .envseal file (ENV_VAR=secret-name
-lines) from the current directory up. The program runs from a sealed copy of the approved bytes, with a clean
-environment, and its output is scrubbed of every secret value and its common
-encodings.
-
-Exit status: the program's; 125 envseal failed, 126 denied, 127 not found,
-128+N the program was killed by signal N.`,
+		Use: "run [flags] -- CMD [ARGS...]",
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return withCode(errors.New("no command to run"), exitInternal, "put the command after --, e.g. 'envseal run --secret API_TOKEN -- curl …'")

@@ -25,38 +25,7 @@ func (a *app) scanCmd() *cobra.Command {
 		prefix   string
 	)
 	c := &cobra.Command{
-		Use:   "scan [PATHS...]",
-		Short: "Find likely secrets in files and shell history (never printing them)",
-		Long: `Look for likely secrets in PATHS (files, and directories recursively; default
-".") and, with --history, in the bash, zsh and fish history files. Found:
-tokens with a well-known shape (GitHub, GitLab, AWS, Slack, Stripe, OpenAI,
-Anthropic, …), high-entropy values assigned to names like *_KEY, *_TOKEN,
-*PASSWORD* (NAME=VALUE, NAME: VALUE, "name": "value", --token VALUE,
-Authorization headers), and PEM private keys.
-
-Each finding is printed as "file:line: kind (NAME)" — never the value, nor
-any part of it. Binary files, files over 10 MiB, .git, node_modules, the
-vault directory and symlinks are skipped.
-
-Exit status: 0 when nothing was found, 1 when something was (so scan can
-gate CI), other errors 1 with a message.
-
---import moves each value into the vault: it asks a secret name on the
-terminal (--yes takes the suggested one), stores the values (the
-passphrase is asked on the terminal, or read from --passphrase-fd), then
-rewrites each file with the value replaced, everything else kept byte for
-byte. In a program the value becomes a read of an environment variable
-named after the secret (apiToken → API_TOKEN), added to the .envseal next
-to the file so that 'envseal run -- ./deploy.sh' delivers it: "${VAR}" in
-a shell script (quoted to fit where the value was), process.env.VAR in
-JavaScript/TypeScript, os.environ["VAR"] in Python. A program in another
-language, a value inside a longer string literal, or a shell value after a
-here-document is refused (the file is left as it was, nothing is stored
-for it) with a hint. Elsewhere (history, YAML, notes) the value becomes
-"[envseal:NAME]". Per file it is all or nothing: if a store or the
-rewrite fails, the secrets stored for that file are revoked and the file is
-left as it was. Existing secrets are never replaced. Dotenv files (.env,
-.env.*) are left to 'envseal import FILE', which also writes .envseal.`,
+		Use: "scan [PATHS...]",
 		RunE: func(c *cobra.Command, args []string) error {
 			paths := args
 			if len(paths) == 0 && !history {

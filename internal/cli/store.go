@@ -31,19 +31,7 @@ func (a *app) storeCmd() *cobra.Command {
 		rotate   string
 	)
 	c := &cobra.Command{
-		Use:   "store NAME",
-		Short: "Put a secret into the vault (it never comes back out)",
-		Long: `Store a secret under NAME. The value is typed hidden on the terminal by
-default, read from stdin with --stdin (one trailing newline dropped unless
---raw), or generated with --generate[=LEN] (random, URL-safe, never shown).
-An existing NAME is only replaced with --force.
-
---rotate-every sets how often the value should be replaced (e.g. 30d, 12w,
-never; default 90d, kept when a secret is replaced); 'envseal list --due'
-and 'envseal doctor' then say when it is due. A value that looks like a
-placeholder (changeme, your-api-key-here) or has under 64 bits of
-estimated entropy is stored with a warning. The provider guessed from the
-value's shape (sk-, ghp_, AKIA, xoxb-, glpat-, …) is shown by 'envseal list'.`,
+		Use:  "store NAME",
 		Args: storeArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			name := args[0]
