@@ -68,13 +68,7 @@ func (a *app) runBroker(f *brokerFlags) error {
 	if err != nil {
 		return withHint(err, hintFor(err))
 	}
-	pass, err := askPass(true)
-	if err != nil {
-		return withHint(err, hintFor(err))
-	}
-	key, err := v.Unlock(pass)
-	clear(pass)
-	auditUnlockFailed(a.auditLog(v.Dir()), err)
+	key, err := unlockVault(v, a.stderr, func() ([]byte, error) { return askPass(true) })
 	if err != nil {
 		return withHint(err, hintFor(err))
 	}
@@ -96,14 +90,7 @@ func (a *app) runBroker(f *brokerFlags) error {
 		ReadValue: term.ReadHidden,
 		Unlock: func() (seal.Key, error) {
 			a.infof("a run needs the key: unlock the broker")
-			pass, err := askPass(false)
-			if err != nil {
-				return seal.Key{}, err
-			}
-			defer clear(pass)
-			k, err := v.Unlock(pass)
-			auditUnlockFailed(a.auditLog(v.Dir()), err)
-			return k, err
+			return unlockVault(v, a.stderr, func() ([]byte, error) { return askPass(false) })
 		},
 		Logf: func(format string, args ...any) { a.infof(format, args...) },
 	})

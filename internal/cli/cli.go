@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/envseal/envseal/internal/safefile"
 	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/secretname"
 	"github.com/envseal/envseal/internal/sys"
 	"github.com/envseal/envseal/internal/term"
 	"github.com/envseal/envseal/internal/vault"
@@ -142,6 +142,14 @@ func unknownRootCommand(msg string) (string, string, bool) {
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
+// plural is one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "envseal",
@@ -243,7 +251,7 @@ func hintFor(err error) string {
 	case errors.Is(err, term.ErrNoTTY):
 		return "run envseal from a terminal, or pass the passphrase with --passphrase-fd N"
 	case errors.Is(err, vault.ErrBadName):
-		return "names use letters, digits, '.', '_' and '-', start with a letter or digit, and are at most 128 bytes"
+		return secretname.Rule
 	case errors.Is(err, safefile.ErrUnsupported):
 		return "envseal supports Linux (and macOS for the vault); this OS is not supported yet"
 	}
@@ -257,11 +265,4 @@ func openVault() (*vault.Vault, error) {
 		return nil, err
 	}
 	return vault.Open(dir)
-}
-
-// writeFileAtomic is safefile's atomic replace of one of the user's files
-// (githook.go's hook script; that file is being moved to a package of its
-// own, which will call safefile directly).
-func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
-	return safefile.WriteFileAtomic(path, data, mode)
 }

@@ -78,14 +78,7 @@ func (a *app) mcpDirect() *client.Local {
 				Vault: v, Direct: true, Approver: mcpserver.TimedApprover(ap),
 				Audit: a.runAuditor(v.Dir(), approve.KindTTY),
 				Unlock: func() (seal.Key, error) {
-					pass, err := (&passphraseFlag{fd: -1}).read("Vault passphrase (envseal mcp): ", false)
-					if err != nil {
-						return seal.Key{}, err
-					}
-					defer clear(pass)
-					k, err := v.Unlock(pass)
-					auditUnlockFailed(a.auditLog(v.Dir()), err)
-					return k, err
+					return unlockVault(v, a.stderr, (&passphraseFlag{fd: -1}).ask("Vault passphrase (envseal mcp): "))
 				},
 			}, nil
 		},

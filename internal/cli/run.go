@@ -135,14 +135,7 @@ func (a *app) localPath(pf *passphraseFlag, approver string, timeout time.Durati
 				Direct:         true,
 				ForwardSignals: true,
 				Unlock: func() (seal.Key, error) {
-					pass, err := pf.read("Vault passphrase: ", false)
-					if err != nil {
-						return seal.Key{}, err
-					}
-					defer clear(pass)
-					k, err := v.Unlock(pass)
-					auditUnlockFailed(a.auditLog(v.Dir()), err)
-					return k, err
+					return unlockVault(v, a.stderr, pf.ask("Vault passphrase: "))
 				},
 				Approver: ap,
 				Audit:    a.runAuditor(v.Dir(), approver),
