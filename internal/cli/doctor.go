@@ -11,6 +11,7 @@ import (
 	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/guard"
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -79,7 +80,7 @@ func writeSignals(w io.Writer, sigs []guard.Signal) {
 func (a *app) doctorFacts() guard.Facts {
 	src := guard.Sources{BrokerSocket: wire.SocketPath()}
 	if dir, err := vault.Home(); err == nil {
-		src.VaultDir, src.Jailed = dir, inJail(dir)
+		src.VaultDir, src.Jailed = dir, sandbox.InJail(dir)
 	}
 	return guard.Gather(src)
 }
