@@ -3,8 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -42,7 +40,7 @@ func (a *app) doctorCmd() *cobra.Command {
 			if asJSON {
 				a.stdout.Write(r.JSON())
 			} else {
-				writeSignals(a.stdout, r.Signals)
+				a.stdout.Write(r.Text())
 			}
 			if r.OK {
 				return nil
@@ -50,13 +48,7 @@ func (a *app) doctorCmd() *cobra.Command {
 			if asJSON {
 				return &exitErr{err: errors.New("high or critical findings"), code: exitError, silent: true}
 			}
-			n := 0
-			for _, s := range r.Signals {
-				if s.Severity.Rank() >= guard.High.Rank() {
-					n++
-				}
-			}
-			return withHint(fmt.Errorf("%d high or critical finding(s)", n), "apply the fixes shown above, then run 'envseal doctor' again")
+			return withHint(fmt.Errorf("%d high or critical finding(s)", r.Serious()), "apply the fixes shown above, then run 'envseal doctor' again")
 		},
 	}
 	fl := c.Flags()
@@ -64,15 +56,6 @@ func (a *app) doctorCmd() *cobra.Command {
 	fl.BoolVar(&rules, "rules", false, "also check the rules (asks for the passphrase)")
 	fl.IntVar(&pf.fd, "passphrase-fd", -1, "check the rules too, reading the vault passphrase from file descriptor `N`")
 	return c
-}
-
-func writeSignals(w io.Writer, sigs []guard.Signal) {
-	for _, s := range sigs {
-		fmt.Fprintf(w, "%-8s %s: %s\n", strings.ToUpper(string(s.Severity)), s.ID, oneLine(s.Found))
-		if s.Fix != "" {
-			fmt.Fprintf(w, "         fix: %s\n", oneLine(s.Fix))
-		}
-	}
 }
 
 // doctorFacts gathers the facts `envseal doctor` checks without the key;

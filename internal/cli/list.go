@@ -2,8 +2,6 @@ package cli
 
 import (
 	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -83,40 +81,21 @@ func listEntries() ([]secretHealth, error) {
 	}
 	out := make([]secretHealth, 0, len(les))
 	for _, le := range les {
-		e := secretHealth{Entry: vault.Entry{Meta: vault.Meta{
-			Name: le.Name, Created: le.Created, Updated: le.Updated, Generation: le.Generation,
-			RotateDays: le.RotateDays, Provider: le.Provider, Weak: le.Weak,
-		}}, LastUsed: le.LastUsed, UseUnknown: le.UseUnknown}
-		if le.Error != "" {
-			e.Err = errors.New(le.Error)
-		}
-		out = append(out, e)
+		out = append(out, secretHealth{Entry: le.Entry(), LastUsed: le.LastUsed, UseUnknown: le.UseUnknown})
 	}
 	return out, nil
 }
 
-// parseRotation parses a rotation period: "30d", "12w", "never" or
-// "default" (0, meaning vault.DefaultRotateDays).
+// parseRotation is vault.ParseRotation, with the hint for a period it
+// does not understand.
 func parseRotation(s string) (uint32, error) {
-	switch strings.ToLower(s) {
-	case "never", "off":
-		return vault.RotateNever, nil
-	case "default":
-		return 0, nil
-	}
-	mult := uint64(0)
+	days, err := vault.ParseRotation(s)
+	var re *vault.RotationError
 	switch {
-	case strings.HasSuffix(s, "d"):
-		mult = 1
-	case strings.HasSuffix(s, "w"):
-		mult = 7
+	case errors.As(err, &re) && re.Number:
+		return 0, withHint(err, "use a whole number of days or weeks from 1d to 36500d, e.g. 30d or 12w, or 'never'")
+	case err != nil:
+		return 0, withHint(err, "use days or weeks, e.g. 30d or 12w, or 'never'")
 	}
-	var n uint64
-	if mult == 0 || len(s) < 2 {
-		return 0, withHint(fmt.Errorf("rotation period %q is not understood", s), "use days or weeks, e.g. 30d or 12w, or 'never'")
-	}
-	if _, err := fmt.Sscanf(s[:len(s)-1], "%d", &n); err != nil || n == 0 || n*mult > 36500 || fmt.Sprint(n) != s[:len(s)-1] {
-		return 0, withHint(fmt.Errorf("rotation period %q is not understood", s), "use a whole number of days or weeks from 1d to 36500d, e.g. 30d or 12w, or 'never'")
-	}
-	return uint32(n * mult), nil
+	return days, nil
 }
