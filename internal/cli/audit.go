@@ -16,15 +16,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/audit"
-	"github.com/envseal/envseal/internal/safefile"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
 
 func (a *app) auditCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use: "audit",
-	}
+	c := &cobra.Command{Use: "audit"}
 	c.AddCommand(a.auditShowCmd(), a.auditVerifyCmd())
 	return c
 }
@@ -60,18 +57,11 @@ func (a *app) auditVerifyCmd() *cobra.Command {
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
-				var err error
-				var sum audit.Summary
+				verify := a.auditLog(v.Dir()).Verify
 				if len(args) == 1 {
-					f, ferr := safefile.OpenFile(args[0])
-					if ferr != nil {
-						return ferr
-					}
-					sum, err = audit.Verify(f, k)
-					f.Close()
-				} else {
-					sum, err = a.auditLog(v.Dir()).Verify(k)
+					verify = func(k seal.Key) (audit.Summary, error) { return audit.VerifyFile(args[0], k) }
 				}
+				sum, err := verify(k)
 				if errors.Is(err, audit.ErrTampered) {
 					hint := "it was changed outside envseal: keep a copy to inspect; the next record envseal writes moves it aside and starts a new chain that points to it"
 					if len(args) == 1 {

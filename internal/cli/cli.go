@@ -2,7 +2,9 @@
 // prompts only on /dev/tty; results on stdout; everything else on stderr as
 // "envseal: error: …", "envseal: warning: …" and at most one
 // "envseal: hint: …", lower-case, no trailing period. One file per
-// subcommand.
+// subcommand, holding its flags, prompts and messages only: what a command
+// does lives in the domain packages it calls (docs/ARCHITECTURE.md), and
+// what its help says in help/COMMAND.txt (help.go).
 //
 // Cobra is used for the command tree, help text and flag parsing (including
 // the "--" that separates envseal's flags from a child's argv in `run`);

@@ -14,9 +14,7 @@ import (
 )
 
 func (a *app) policyCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use: "policy",
-	}
+	c := &cobra.Command{Use: "policy"}
 	c.AddCommand(a.policyListCmd(), a.policyRevokeCmd(), a.policyResetCmd())
 	return c
 }

@@ -51,9 +51,7 @@ func (f *codeFlag) read(t *term.TTY) (string, error) {
 const totpPrompt = "Code from your authenticator app, TOTP code: "
 
 func (a *app) totpCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use: "totp",
-	}
+	c := &cobra.Command{Use: "totp"}
 	c.AddCommand(a.totpEnableCmd(), a.totpDisableCmd(), a.totpResetCmd(), a.totpStatusCmd())
 	return c
 }
