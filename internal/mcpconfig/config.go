@@ -346,7 +346,9 @@ type MergeError struct {
 	Err  error
 }
 
-func (e *MergeError) Error() string { return fmt.Sprintf("%s: %v; it was left as it is", e.Path, e.Err) }
+func (e *MergeError) Error() string {
+	return fmt.Sprintf("%s: %v; it was left as it is", e.Path, e.Err)
+}
 func (e *MergeError) Unwrap() error { return e.Err }
 
 // Written is what Write did: nothing (the file already starts envseal),
