@@ -68,7 +68,7 @@ func (a *app) runCmd() *cobra.Command {
 
 func (a *app) runRun(f *runFlags, argv []string) error {
 	fail := func(err error, hint string) error { return withCode(err, exitInternal, hint) }
-	if f.timeout <= 0 || f.timeout > 10*time.Minute {
+	if f.timeout <= 0 || f.timeout > approve.MaxTimeout {
 		return fail(fmt.Errorf("--approval-timeout %v is out of range", f.timeout), "use a duration from 1s to 10m")
 	}
 	cwd, err := os.Getwd()

@@ -16,11 +16,6 @@ import (
 	"github.com/envseal/envseal/internal/vault"
 )
 
-const (
-	minGenerateLen = 16
-	maxGenerateLen = 4096
-)
-
 type storeFlags struct {
 	pf       passphraseFlag
 	fromIn   bool
@@ -68,8 +63,8 @@ func (f *storeFlags) check() (rotateDays uint32, err error) {
 			return 0, err
 		}
 	}
-	if f.gen && (f.generate < minGenerateLen || f.generate > maxGenerateLen) {
-		return 0, withHint(fmt.Errorf("--generate length %d is out of range", f.generate), fmt.Sprintf("use a length from %d to %d", minGenerateLen, maxGenerateLen))
+	if f.gen && (f.generate < vault.MinGeneratedLen || f.generate > vault.MaxGeneratedLen) {
+		return 0, withHint(fmt.Errorf("--generate length %d is out of range", f.generate), fmt.Sprintf("use a length from %d to %d", vault.MinGeneratedLen, vault.MaxGeneratedLen))
 	}
 	return rotateDays, nil
 }
