@@ -25,18 +25,13 @@ func (a *app) listCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			now := time.Now()
-			out := make([]listing.Entry, 0, len(ents))
 			for _, e := range ents {
-				le := listing.ToEntry(e, now)
 				if e.Err != nil {
 					a.warnf("%v", e.Err)
 				}
-				if due && !le.Overdue {
-					continue
-				}
-				out = append(out, le)
 			}
+			now := time.Now()
+			out := listing.Rows(ents, now, due)
 			if asJSON {
 				if err := listing.WriteJSON(a.stdout, out); err != nil {
 					return err

@@ -61,6 +61,18 @@ func ToEntry(s Secret, now time.Time) Entry {
 	return le
 }
 
+// Rows are the secrets' rows as of now, in order; dueOnly keeps only
+// those whose rotation is due (`list --due`).
+func Rows(secrets []Secret, now time.Time, dueOnly bool) []Entry {
+	out := make([]Entry, 0, len(secrets))
+	for _, s := range secrets {
+		if e := ToEntry(s, now); e.Overdue || !dueOnly {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // WriteJSON writes rows as one indented JSON array.
 func WriteJSON(w io.Writer, rows []Entry) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
