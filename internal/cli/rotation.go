@@ -35,7 +35,7 @@ func (a *app) rotationCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				a.auditLog(v.Dir()).Event(k, audit.SecretRotationSet, map[string]any{"secret": name, "rotate_days": rotationField(meta)})
+				a.auditLog(v.Dir()).Event(k, audit.SecretRotationSet, map[string]any{"secret": name, "rotate_days": meta.RotationDays()})
 				if p := meta.RotationPeriod(); p > 0 {
 					a.infof("%s: rotate every %s; due %s", name, listing.Days(p), meta.RotationDue().Local().Format("2006-01-02"))
 				} else {
@@ -47,12 +47,4 @@ func (a *app) rotationCmd() *cobra.Command {
 	}
 	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
-}
-
-// rotationField is the audit field for a period: days, or -1 for never.
-func rotationField(m vault.Meta) int64 {
-	if p := m.RotationPeriod(); p > 0 {
-		return int64(p.Hours() / 24)
-	}
-	return -1
 }

@@ -46,12 +46,9 @@ func ToEntry(s Secret, now time.Time) Entry {
 	cr, up := s.Created, s.Updated
 	le.Created, le.Updated, le.Generation = &cr, &up, s.Generation
 	le.Provider, le.Weak = s.Provider, s.Weak
-	if p := s.RotationPeriod(); p > 0 {
-		le.RotateDays = int64(p / (24 * time.Hour))
+	if le.RotateDays = s.RotationDays(); le.RotateDays > 0 {
 		d := s.RotationDue()
 		le.Due, le.Overdue = &d, !now.Before(d)
-	} else {
-		le.RotateDays = -1
 	}
 	if !s.LastUsed.IsZero() {
 		lu := s.LastUsed

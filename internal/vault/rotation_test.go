@@ -18,3 +18,11 @@ func TestParseRotation(t *testing.T) {
 		}
 	}
 }
+
+func TestRotationDays(t *testing.T) {
+	for days, want := range map[uint32]int64{0: DefaultRotateDays, 30: 30, RotateNever: -1} {
+		if got := (Meta{RotateDays: days}).RotationDays(); got != want {
+			t.Errorf("RotationDays of RotateDays %d = %d, want %d", days, got, want)
+		}
+	}
+}
