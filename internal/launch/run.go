@@ -359,6 +359,9 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 	if c.Direct && (tierOrDefault(req.Sandbox) != sandbox.Standard || rc.serves(pin)) {
 		ar.Warnings = append(ar.Warnings, "the program runs in a user namespace you own (its sandbox, or the mounts that serve its pinned files): in direct mode other processes running as you can still ptrace it and read its memory (use the broker and envseal jail to close that)")
 	}
+	if n := c.memfdNote(req, rc, pin); n != "" {
+		ar.Warnings = append(ar.Warnings, n)
+	}
 	if req.Network && !c.Contain {
 		ar.Warnings = append(ar.Warnings, "the program keeps the host network (--network)")
 	}

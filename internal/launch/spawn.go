@@ -72,6 +72,13 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
 	}
 
+	// The image at its real path where the run has a mount namespace (exepin.go).
+	pins, imageDone, err := c.imagePin(req, rc, pin, sealed, pins)
+	if err != nil {
+		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+	}
+	defer imageDone()
+
 	var envKV []childenv.KV
 	var stdinValue []byte
 	var fdFiles []*os.File

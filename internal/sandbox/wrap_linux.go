@@ -104,6 +104,9 @@ func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 	if _, err := parsePins(h.pins); err != nil {
 		return nil, err
 	}
+	if err := execPinArg(h, o.Pins); err != nil {
+		return nil, err
+	}
 	check := o.Tier
 	if len(o.Pins) > 0 {
 		check = Lockdown // pins need a mount namespace whatever the tier
