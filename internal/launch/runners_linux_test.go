@@ -115,7 +115,9 @@ func TestRunnerTable(t *testing.T) {
 			write(t, filepath.Join(dir, "yarn.lock"), "# yarn lockfile v1\n", 0o644)
 		}, []string{"yarn", "--silent", "run", "deploy"}, "deploy prod 27", []runnerStep{
 			npmSteps[0], npmSteps[1], npmSteps[2],
-			{"the lockfile", func(e *ctxEnv, d string) { appendFile(t, filepath.Join(d, "yarn.lock"), "evil@1.0.0:\n  resolved \"file:evil\"\n") }, "DIR/yarn.lock"},
+			{"the lockfile", func(e *ctxEnv, d string) {
+				appendFile(t, filepath.Join(d, "yarn.lock"), "evil@1.0.0:\n  resolved \"file:evil\"\n")
+			}, "DIR/yarn.lock"},
 			{"project .yarnrc", func(e *ctxEnv, d string) {
 				write(t, filepath.Join(d, ".yarnrc"), "script-shell \""+d+"/evil.sh\"\n", 0o644)
 			}, "new file DIR/.yarnrc"},
