@@ -128,6 +128,22 @@ func TestRunnerTable(t *testing.T) {
 				write(t, filepath.Join(e.home, ".npmrc"), "script-shell="+d+"/evil.sh\n", 0o644)
 			}, "new file HOME/.npmrc"},
 		}},
+		{"node requiring modules in other directories", []string{"node"}, func(e *ctxEnv, dir string) {
+			write(t, filepath.Join(dir, "deploy.js"), "const { target } = require('./src/target');\nconsole.log('deploy', target)\n", 0o644)
+			write(t, filepath.Join(dir, "src/target.js"), "const u = require('./util');\nconst conf = require('../conf/settings.json');\nmodule.exports = { target: u.name(conf.target) };\n", 0o644)
+			write(t, filepath.Join(dir, "src/util.js"), "exports.name = t => t.toUpperCase();\n", 0o644)
+			write(t, filepath.Join(dir, "conf/settings.json"), `{"target":"prod"}`, 0o644)
+		}, []string{"node", "deploy.js"}, "deploy PROD", []runnerStep{
+			{"a module in a subdirectory", func(e *ctxEnv, d string) {
+				appendFile(t, filepath.Join(d, "src/target.js"), "process.exitCode = process.env.TOKEN.charCodeAt(0);\n")
+			}, "DIR/src/target.js"},
+			{"a module that module requires", func(e *ctxEnv, d string) {
+				appendFile(t, filepath.Join(d, "src/util.js"), "process.exitCode = process.env.TOKEN.charCodeAt(0);\n")
+			}, "DIR/src/util.js"},
+			{"a JSON file it requires from another directory", func(e *ctxEnv, d string) {
+				write(t, filepath.Join(d, "conf/settings.json"), `{"target":"evil"}`, 0o644)
+			}, "DIR/conf/settings.json"},
+		}},
 		{"npx a node_modules/.bin tool", []string{"npx"}, func(e *ctxEnv, dir string) {
 			write(t, filepath.Join(dir, "package.json"), `{"name":"app","version":"1.0.0"}`, 0o644)
 			write(t, filepath.Join(dir, "node_modules/tool/package.json"), `{"name":"tool","version":"1.0.0","bin":{"tool":"cli.js"}}`, 0o644)
