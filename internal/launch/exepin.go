@@ -25,20 +25,22 @@ import (
 // warning approve shows), a worse trade than a wrong execPath;
 // memfdNote says so on the screen.
 //
-// The returned function closes the image descriptor.
-func (c *Checkpoint) imagePin(req *Request, rc *runContext, pin *exeseal.Pinned, sealed *exeseal.Sealed, pins []sandbox.Pin) ([]sandbox.Pin, func(), error) {
-	if !c.usesHelper(req, rc, pins) {
-		return pins, func() {}, nil
+// It adds the pin to r.pins; the returned function closes the image
+// descriptor.
+func (c *Checkpoint) imagePin(r *spawnRun) (func(), error) {
+	if !c.usesHelper(r.req, r.rc, r.pins) {
+		return func() {}, nil
 	}
-	f, err := sealed.OpenImage()
+	f, err := r.sealed.OpenImage()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	path := imagePath(pin)
+	path := imagePath(r.pin)
 	// A closure entry for the same file (an interpreter under HOME) is
 	// the same approved file: the image copy replaces it.
-	pins = slices.DeleteFunc(slices.Clone(pins), func(p sandbox.Pin) bool { return p.Path == path })
-	return append(pins, sandbox.Pin{Path: path, Mode: 0o111, File: f, Exec: true}), func() { f.Close() }, nil
+	r.pins = slices.DeleteFunc(r.pins, func(p sandbox.Pin) bool { return p.Path == path })
+	r.pins = append(r.pins, sandbox.Pin{Path: path, Mode: 0o111, File: f, Exec: true})
+	return func() { f.Close() }, nil
 }
 
 // usesHelper is whether spawn runs the program through the sandbox
