@@ -11,24 +11,24 @@ import (
 
 // imagePin serves the program's own image — the interpreter's, for a
 // script — at its real path in a run that has a mount namespace anyway
-// (any run through the sandbox helper: contained, hardened, lockdown, or
-// one with pinned files), and the helper execs that copy instead of the
-// sealed memfd. /proc/self/exe, and so node's process.execPath, then
+// (contained, lockdown, or one with pinned files), and the helper execs
+// that copy instead of the sealed memfd. /proc/self/exe, and so node's process.execPath, then
 // names the real path: child_process.fork() and yarn 1's `node` wrapper
 // start the same approved bytes again. The copy is the sealed,
 // hashed image, execute-only (mode 0111): the process stays non-dumpable
 // exactly as one exec'd from the memfd (kernel facts 1 and 5).
 //
-// A run without a mount namespace (direct mode, standard tier, nothing
-// pinned) keeps the memfd: a user namespace only for this would let
-// every process running as the user ptrace the program (the direct-mode
-// warning approve shows), a worse trade than a wrong execPath;
+// A run without a mount namespace (direct mode, standard or hardened
+// tier, nothing pinned) keeps the memfd: a user namespace only for this
+// would let every process running as the user ptrace the program (the
+// direct-mode warning approve shows), and a hardened one would need what
+// lockdown needs of the kernel — a worse trade than a wrong execPath;
 // memfdNote says so on the screen.
 //
 // It adds the pin to r.pins; the returned function closes the image
 // descriptor.
 func (c *Checkpoint) imagePin(r *spawnRun) (func(), error) {
-	if !c.usesHelper(r.req, r.rc, r.pins) {
+	if !c.hasMountNS(r.req, r.rc, r.pins) {
 		return func() {}, nil
 	}
 	f, err := r.sealed.OpenImage()
@@ -43,11 +43,12 @@ func (c *Checkpoint) imagePin(r *spawnRun) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
-// usesHelper is whether spawn runs the program through the sandbox
-// helper, and so in a mount namespace of its own.
-func (c *Checkpoint) usesHelper(req *Request, rc *runContext, pins []sandbox.Pin) bool {
+// hasMountNS is whether the run gets a mount namespace of its own
+// without the image pin: lockdown (and so every contained run) or files
+// to serve.
+func (c *Checkpoint) hasMountNS(req *Request, rc *runContext, pins []sandbox.Pin) bool {
 	o := c.sandboxOptions(req, rc, pins)
-	return o.Tier != sandbox.Standard || len(o.Pins) > 0 || o.NoTTY
+	return o.Tier == sandbox.Lockdown || len(o.Pins) > 0
 }
 
 // imagePath is the path of the file exec'd: the program, or a script's
@@ -67,7 +68,7 @@ var selfExecRuntimes = []string{"node", "nodejs", "bun", "deno"}
 // memfd (no mount namespace, see imagePin) of a runtime that starts
 // itself again by its own path.
 func (c *Checkpoint) memfdNote(req *Request, rc *runContext, pin *exeseal.Pinned) string {
-	if c.usesHelper(req, rc, nil) || rc.serves(pin) || !slices.Contains(selfExecRuntimes, filepath.Base(imagePath(pin))) {
+	if c.hasMountNS(req, rc, nil) || rc.serves(pin) || !slices.Contains(selfExecRuntimes, filepath.Base(imagePath(pin))) {
 		return ""
 	}
 	return fmt.Sprintf("%s runs from a sealed in-memory copy (nothing is pinned, so the run has no mount namespace to serve it at %s): its own path (process.execPath, /proc/self/exe) names the copy, and a program that starts it again (child_process.fork, yarn) fails — --pin a file of the run to have it served at its real path", filepath.Base(imagePath(pin)), imagePath(pin))

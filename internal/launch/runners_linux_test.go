@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/policy"
 )
 
 // runnerCase is one runner of issue 16's table, or a neighbour of one (a
@@ -340,6 +341,49 @@ func TestNodeExecPathIsTheRealPath(t *testing.T) {
 	}
 	write(t, filepath.Join(dir, "package.json"), `{"name":"app","version":"1.0.0","license":"MIT","scripts":{"deploy":"env"}}`, 0o644)
 	e.expectAsked(dir, argv, "file edited: "+filepath.Join(dir, "package.json"))
+}
+
+// TestContainedNodeExecPath: a contained run (the broker's: lockdown
+// layout, its own mount namespace) serves node's image at its path
+// whether or not anything else is pinned — `node -e` with no closure, and
+// `node fork.js` whose forked child runs with the value. The control is
+// the same `node -e` in a direct standard run, which has no mount
+// namespace and still reports the memfd.
+func TestContainedNodeExecPath(t *testing.T) {
+	if asUnprivileged(t) {
+		return
+	}
+	node, err := filepath.EvalSymlinks("/usr/bin/node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newCtxEnv(t)
+	dir := filepath.Join(e.home, "app")
+	write(t, filepath.Join(dir, "fork.js"), "if (process.argv[2] === 'child') { console.log('child ran', process.env.TOKEN.length); } else { console.log('execPath', process.execPath); require('child_process').fork(__filename, ['child']).on('error', e => { console.log('fork failed', e.code); }); }\n", 0o644)
+	inline := []string{"node", "-e", "console.log('execPath', process.execPath)"}
+	e.ap.answers = []approve.Decision{approve.AllowOnce}
+	if out, _, err := e.run(dir, inline); err != nil || !strings.Contains(out, "/memfd:envseal:node") {
+		t.Fatalf("control: direct node -e: err %v output %q", err, out)
+	}
+	contained := func(argv []string) string {
+		cp := e.checkpoint()
+		cp.Contain = true
+		e.ap.answers = []approve.Decision{approve.AllowOnce}
+		buf := &lockedBuf{}
+		req := &Request{Argv: argv, Cwd: dir, Env: e.evil, PATH: "/usr/bin:/bin", Stdout: buf, Stderr: buf,
+			Grants: []policy.Grant{{Secret: "TOKEN", Delivery: policy.DeliverEnv, Env: "TOKEN"}}}
+		res, err := cp.Run(t.Context(), req)
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("contained %q: %v\n%s", argv, err, buf.String())
+		}
+		return buf.String()
+	}
+	if out := contained(inline); out != "execPath "+node+"\n" {
+		t.Fatalf("contained node -e printed %q, want execPath %s", out, node)
+	}
+	if out := contained([]string{"node", "fork.js"}); !strings.Contains(out, "execPath "+node+"\n") || !strings.Contains(out, "child ran 27") {
+		t.Fatalf("contained node fork.js printed %q", out)
+	}
 }
 
 // TestServedImageStaysNonDumpable: the copy of the interpreter served at
