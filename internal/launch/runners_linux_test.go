@@ -148,10 +148,17 @@ func TestRunnerTable(t *testing.T) {
 		{"npx a node_modules/.bin tool", []string{"npx"}, func(e *ctxEnv, dir string) {
 			write(t, filepath.Join(dir, "package.json"), `{"name":"app","version":"1.0.0"}`, 0o644)
 			write(t, filepath.Join(dir, "node_modules/tool/package.json"), `{"name":"tool","version":"1.0.0","bin":{"tool":"cli.js"}}`, 0o644)
-			write(t, filepath.Join(dir, "node_modules/tool/cli.js"), "#!/usr/bin/env node\nconsole.log('tool ran', process.env.TOKEN.length)\n", 0o755)
+			write(t, filepath.Join(dir, "node_modules/tool/cli.js"), "#!/usr/bin/env node\nrequire('./lib/run.js');\nconsole.log('tool ran', process.env.TOKEN.length)\n", 0o755)
+			write(t, filepath.Join(dir, "node_modules/tool/lib/run.js"), "module.exports = {};\n", 0o644)
 			os.MkdirAll(filepath.Join(dir, "node_modules/.bin"), 0o755)
 			os.Symlink("../tool/cli.js", filepath.Join(dir, "node_modules/.bin/tool"))
 		}, []string{"npx", "--no-install", "tool"}, "tool ran 27", []runnerStep{
+			{"the tool's package.json", func(e *ctxEnv, d string) {
+				write(t, filepath.Join(d, "node_modules/tool/package.json"), `{"name":"tool","version":"1.0.0","type":"module","bin":{"tool":"cli.js"}}`, 0o644)
+			}, "DIR/node_modules/tool/package.json"},
+			{"a module the tool's script requires from its package", func(e *ctxEnv, d string) {
+				appendFile(t, filepath.Join(d, "node_modules/tool/lib/run.js"), "process.exitCode = process.env.TOKEN.charCodeAt(0)\n")
+			}, "DIR/node_modules/tool/lib/run.js"},
 			{"the tool's script", func(e *ctxEnv, d string) {
 				appendFile(t, filepath.Join(d, "node_modules/tool/cli.js"), "process.exitCode = process.env.TOKEN.charCodeAt(0)\n")
 			}, "DIR/node_modules/tool/cli.js"},
