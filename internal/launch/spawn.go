@@ -42,6 +42,12 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	if err := r.prepareCommand(); err != nil {
 		return ExitFailed, nil, err
 	}
+	// The image at its real path where the run has a mount namespace (exepin.go).
+	imageDone, err := c.imagePin(r)
+	if err != nil {
+		return ExitFailed, nil, failed(err)
+	}
+	defer imageDone()
 	if err := r.deliverSecrets(values); err != nil {
 		return ExitFailed, nil, err
 	}

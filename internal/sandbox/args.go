@@ -14,6 +14,7 @@ import (
 //	envseal __sandbox_helper --target-fd N --arg0 PATH
 //	    [--tier hardened|lockdown] [--status-fd N] [--fd N]…
 //	    [--network] [--cwd DIR] [--rw DIR]… [--hide DIR]…
+//	    [--pin FD:MODE:PATH]… [--exec-pin PATH]
 //	    -- [ARGV1 ARGV…]
 //
 // --tier defaults to lockdown (the protocol of the issue that introduced
@@ -37,6 +38,7 @@ type helperArgs struct {
 	rw       []string
 	hide     []string
 	pins     []pinArg
+	execPin  string // the --pin path holding the target's own image: exec'd there, not from --target-fd
 	newPTS   bool
 	reportFD int      // 0: none; lockdown: where to say how many processes were left when the target exited
 	argv     []string // everything after "--": the target's argv[1:]
@@ -78,7 +80,7 @@ func parseHelperArgs(args []string) (*helperArgs, error) {
 				return nil, err
 			}
 			h.newPTS = true
-		case "--target-fd", "--status-fd", "--report-fd", "--fd", "--arg0", "--tier", "--cwd", "--rw", "--hide", "--pin":
+		case "--target-fd", "--status-fd", "--report-fd", "--fd", "--arg0", "--tier", "--cwd", "--rw", "--hide", "--pin", "--exec-pin":
 			v, err := value(i, flag)
 			if err != nil {
 				return nil, err
@@ -126,7 +128,29 @@ func parseHelperArgs(args []string) (*helperArgs, error) {
 			return nil, fmt.Errorf("--pin descriptor %d is also passed for another use", p.fd)
 		}
 	}
+	if err := checkExecPin(h.pins, h.execPin); err != nil {
+		return nil, err
+	}
 	return h, nil
+}
+
+// checkExecPin: the --exec-pin path must be one of the pins, and that
+// copy execute-only — it is what the target runs from, and a readable
+// image would make the target dumpable (docs/ARCHITECTURE.md kernel
+// fact 1).
+func checkExecPin(pins []pinArg, path string) error {
+	if path == "" {
+		return nil
+	}
+	for _, p := range pins {
+		if p.path == path {
+			if p.mode&0o444 != 0 || p.mode&0o111 == 0 {
+				return fmt.Errorf("--exec-pin %s: mode %#o is not execute-only", path, p.mode)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("--exec-pin %s names no --pin", path)
 }
 
 func (h *helperArgs) set(flag, v string) error {
@@ -154,6 +178,11 @@ func (h *helperArgs) set(flag, v string) error {
 			}
 		}
 		h.pins = append(h.pins, p)
+	case "--exec-pin":
+		if err := checkDir(v); err != nil || v == "/" {
+			return fmt.Errorf("invalid --exec-pin %q: not a clean absolute file path", v)
+		}
+		h.execPin = v
 	case "--fd":
 		fd, err := parseFD(v)
 		if err != nil {
@@ -254,6 +283,9 @@ func helperArgv(h *helperArgs) []string {
 	}
 	for _, p := range h.pins {
 		a = append(a, "--pin", p.String())
+	}
+	if h.execPin != "" {
+		a = append(a, "--exec-pin", h.execPin)
 	}
 	if h.newPTS {
 		a = append(a, "--new-pts")

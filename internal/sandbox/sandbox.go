@@ -45,10 +45,17 @@ func Tiers() []string { return []string{Standard, Hardened, Lockdown} }
 // Options selects a tier and, for lockdown, what stays reachable.
 // Pin is one file to serve: File is a read-only descriptor of the pinned
 // bytes (a sealed memfd), Mode the permission bits the copy gets.
+//
+// Exec marks the program's own image (at most one pin, Mode
+// execute-only, File read only at explicit offsets): the target is
+// exec'd from the copy served at Path instead of the sealed memfd, so
+// /proc/self/exe — node's process.execPath — names its real path, and
+// the process stays non-dumpable (an execute-only file).
 type Pin struct {
 	Path string
 	Mode uint32
 	File *os.File
+	Exec bool
 }
 
 type Options struct {

@@ -55,6 +55,9 @@ type Handle struct {
 // lockdown and are ignored otherwise. Wrap runs Check first and fails
 // closed with its *UnsupportedError.
 //
+// A Pin marked Exec (--exec-pin) replaces the image K at exec time: the
+// helper execs the copy it served at the pin's path (pins_linux.go).
+//
 // After cmd.Start succeeds, call AfterStart; if Start fails, call Close.
 func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 	if Rank(o.Tier) < 0 {
@@ -102,6 +105,9 @@ func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, p.File)
 	}
 	if _, err := parsePins(h.pins); err != nil {
+		return nil, err
+	}
+	if err := execPinArg(h, o.Pins); err != nil {
 		return nil, err
 	}
 	check := o.Tier
