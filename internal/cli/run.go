@@ -17,6 +17,7 @@ import (
 	"github.com/envseal/envseal/internal/envfile"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -133,7 +134,7 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 	}
 	req := &launch.Request{
 		Argv: argv, Cwd: cwd, Env: os.Environ(), PATH: os.Getenv("PATH"),
-		InheritEnv: f.inheritEnv, Grants: grants, Sandbox: f.sandbox, OnLeak: onLeak,
+		InheritEnv: f.inheritEnv, Grants: grants, Sandbox: sandbox.Tier(f.sandbox), OnLeak: launch.OnLeak(onLeak),
 		Network: f.network, RW: absDirs(cwd, f.rw), Pins: absPaths(cwd, f.pins),
 		Templates: f.templates(cwd),
 		Stdin:     a.stdin, Stdout: a.stdout, Stderr: a.stderr,

@@ -132,7 +132,7 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 		leaked   = make(chan struct{})
 		mopts    []redact.Option
 	)
-	if req.OnLeak == "kill" {
+	if req.OnLeak.Kill() {
 		mopts = append(mopts, redact.OnHit(func(string) {
 			leakOnce.Do(func() { close(leaked) })
 		}))

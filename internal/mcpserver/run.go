@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"time"
 
@@ -60,12 +59,11 @@ func (t *tools) runCommand(ctx context.Context, creq *mcp.CallToolRequest, in Ru
 	if err != nil {
 		return nil, out, err
 	}
-	tier := in.Sandbox
-	if tier == "" {
-		tier = sandbox.Standard
-	}
-	if !slices.Contains(sandbox.Tiers(), tier) {
-		return nil, out, invalid("sandbox %q: use standard, hardened or lockdown", clip(tier))
+	tier := sandbox.Standard
+	if in.Sandbox != "" {
+		if tier, err = sandbox.ParseTier(in.Sandbox); err != nil {
+			return nil, out, invalid("sandbox %q: use standard, hardened or lockdown", clip(in.Sandbox))
+		}
 	}
 	timeout, max := in.TimeoutSeconds, in.MaxOutputBytes
 	if timeout == 0 {

@@ -29,7 +29,7 @@ import (
 type helperArgs struct {
 	targetFD int
 	arg0     string
-	tier     string
+	tier     Tier
 	statusFD int // -1: none
 	fds      []int
 	network  bool
@@ -175,10 +175,11 @@ func (h *helperArgs) set(flag, v string) error {
 		}
 		h.arg0 = v
 	case "--tier":
-		if v != Standard && v != Hardened && v != Lockdown {
+		t, err := ParseTier(v)
+		if err != nil {
 			return fmt.Errorf("invalid --tier %q: want %s, %s or %s", v, Standard, Hardened, Lockdown)
 		}
-		h.tier = v
+		h.tier = t
 	case "--cwd", "--rw", "--hide":
 		if err := checkDir(v); err != nil {
 			return fmt.Errorf("invalid %s %q: %w", flag, v, err)
@@ -233,7 +234,7 @@ func checkDir(p string) error {
 // helperArgv builds the helper's argv (without argv[0] and HelperArg)
 // for parseHelperArgs to read back.
 func helperArgv(h *helperArgs) []string {
-	a := []string{"--target-fd", strconv.Itoa(h.targetFD), "--arg0", h.arg0, "--tier", h.tier}
+	a := []string{"--target-fd", strconv.Itoa(h.targetFD), "--arg0", h.arg0, "--tier", string(h.tier)}
 	if h.statusFD >= 0 {
 		a = append(a, "--status-fd", strconv.Itoa(h.statusFD))
 	}

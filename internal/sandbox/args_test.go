@@ -34,7 +34,7 @@ func FuzzParseHelperArgs(f *testing.F) {
 			}
 			return
 		}
-		if h.targetFD < 3 || h.arg0 == "" || Rank(h.tier) < 1 || (h.statusFD >= 0 && h.statusFD < 3) {
+		if h.targetFD < 3 || h.arg0 == "" || h.tier.Rank() < 1 || (h.statusFD >= 0 && h.statusFD < 3) {
 			t.Fatalf("accepted %q as %+v", args, h)
 		}
 		dirs := append(append([]string{}, h.rw...), h.hide...)
