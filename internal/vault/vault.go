@@ -175,14 +175,8 @@ func (v *Vault) KDFParams() (seal.KDFParams, error) {
 
 func (v *Vault) readMaster() (*masterFile, error) {
 	p := v.path(MasterKeyFile)
-	b, err := safefile.ReadFile(p, 4096)
+	b, err := readVaultFile(p, 4096, func() error { return fmt.Errorf("%w: %s is missing", ErrNotInitialized, p) })
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s is missing", ErrNotInitialized, p)
-		}
-		if errors.Is(err, safefile.ErrTooLarge) {
-			return nil, &CorruptError{p, err}
-		}
 		return nil, err
 	}
 	m, err := parseMaster(b)
@@ -285,16 +279,26 @@ func (v *Vault) List() ([]Entry, error) {
 	return out, nil
 }
 
+// readVaultFile reads one of the vault's files (at most max bytes) with
+// safefile's checks: a missing file is missing()'s error, an oversized one
+// a *CorruptError.
+func readVaultFile(p string, max int64, missing func() error) ([]byte, error) {
+	b, err := safefile.ReadFile(p, max)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, missing()
+	case errors.Is(err, safefile.ErrTooLarge):
+		return nil, &CorruptError{p, err}
+	case err != nil:
+		return nil, err
+	}
+	return b, nil
+}
+
 func (v *Vault) readSecretFile(name string) (*secretFile, error) {
 	p := v.secretPath(name)
-	b, err := safefile.ReadFile(p, maxSecretFile)
+	b, err := readVaultFile(p, maxSecretFile, func() error { return fmt.Errorf("%w: %q", ErrNotFound, name) })
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
-		}
-		if errors.Is(err, safefile.ErrTooLarge) {
-			return nil, &CorruptError{p, err}
-		}
 		return nil, err
 	}
 	sf, err := parseSecret(b)
