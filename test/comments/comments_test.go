@@ -1,0 +1,235 @@
+// Package comments holds the test that keeps envseal's comments true where
+// they point at something: a comment that names a Go file (`spawn.go`,
+// `internal/sandbox/pins_linux.go`), a test (`TestContainedRun`), a
+// numbered kernel fact of docs/ARCHITECTURE.md or a DESIGN document fails
+// the test when the file, the test or the fact does not exist (issue 14:
+// "every comment that names a file or a rule is true").
+package comments
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var (
+	// goFileRE is a Go file's name, perhaps with a slash path before it.
+	goFileRE = regexp.MustCompile(`(?:^|[^A-Za-z0-9_./*-])([A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.-]+)*\.go)\b`)
+	// testRE is a test, benchmark or fuzz function's name; with a "*"
+	// after it, a prefix of such names (TestFilter*).
+	testRE = regexp.MustCompile(`\b((?:Test|Benchmark|Fuzz)[A-Z][A-Za-z0-9_]*)(\*?)`)
+	// factRE is a citation of a kernel fact.
+	factRE = regexp.MustCompile(`(?i)kernel\s+facts?\s+(\d+)`)
+	// designRE is a citation of a design document: the repository has
+	// docs/ARCHITECTURE.md and docs/THREAT_MODEL.md, not a DESIGN.
+	designRE = regexp.MustCompile(`\bDESIGN(?:\.md)?\b`)
+	// numberedRE is an entry of the kernel facts' numbered list.
+	numberedRE = regexp.MustCompile(`(?m)^(\d+)\. `)
+)
+
+// tree is what the comments may point at.
+type tree struct {
+	root  string
+	files map[string]bool // every file, by slash path from root
+	tests map[string]bool // every Test/Benchmark/Fuzz function (and subtest table name) in a _test.go file
+	facts int             // the number of kernel facts
+}
+
+func load(t *testing.T, root string) *tree {
+	t.Helper()
+	tr := &tree{root: root, files: map[string]bool{}, tests: map[string]bool{}}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if n := d.Name(); n == ".git" || (p != root && strings.HasPrefix(n, ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		tr.files[filepath.ToSlash(rel)] = true
+		if strings.HasSuffix(p, "_test.go") {
+			f, err := parser.ParseFile(token.NewFileSet(), p, nil, parser.SkipObjectResolution)
+			if err != nil {
+				return err
+			}
+			for _, decl := range f.Decls {
+				if fd, ok := decl.(*ast.FuncDecl); ok && fd.Recv == nil {
+					tr.tests[fd.Name.Name] = true
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch, err := os.ReadFile(filepath.Join(root, "docs", "ARCHITECTURE.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(arch)
+	if i := strings.Index(s, "## Kernel facts"); i >= 0 {
+		s = s[i:]
+		if j := strings.Index(s[3:], "\n## "); j >= 0 {
+			s = s[:j+3]
+		}
+		for _, m := range numberedRE.FindAllStringSubmatch(s, -1) {
+			if n, _ := strconv.Atoi(m[1]); n > tr.facts {
+				tr.facts = n
+			}
+		}
+	}
+	return tr
+}
+
+// fileExists resolves a Go file named in a comment (text) of the file at
+// dir (slash path from root): beside it, from the repository root, under
+// internal/, or — a bare name — in another package that the comment
+// names ("internal/approve (tty_unix.go)").
+func (tr *tree) fileExists(dir, name, text string) bool {
+	name = strings.TrimPrefix(name, "./")
+	for _, p := range []string{dir + "/" + name, name, "internal/" + name} {
+		if tr.files[filepath.ToSlash(filepath.Clean(p))] {
+			return true
+		}
+	}
+	if !strings.Contains(name, "/") {
+		for f := range tr.files {
+			if filepath.Base(f) != name {
+				continue
+			}
+			pkg := filepath.ToSlash(filepath.Dir(f))
+			if regexp.MustCompile(`\b` + regexp.QuoteMeta(filepath.Base(pkg)) + `\b`).MatchString(text) {
+				return true
+			}
+		}
+		return false
+	}
+	// A path below some package: pkg/file.go under internal/x/.
+	for f := range tr.files {
+		if strings.HasSuffix(f, "/"+name) {
+			return true
+		}
+	}
+	return false
+}
+
+// testExists reports whether a test function is called name (or, for a
+// prefix, whether one's name starts with it).
+func (tr *tree) testExists(name string, prefix bool) bool {
+	if !prefix {
+		return tr.tests[name]
+	}
+	for n := range tr.tests {
+		if strings.HasPrefix(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// check reports every comment of the Go files under dirs (slash paths
+// from tr.root) that names something that is not there.
+func (tr *tree) check(t *testing.T, dirs ...string) []string {
+	t.Helper()
+	var bad []string
+	for f := range tr.files {
+		if !strings.HasSuffix(f, ".go") || !slices.ContainsFunc(dirs, func(d string) bool { return strings.HasPrefix(f, d+"/") }) {
+			continue
+		}
+		if strings.HasPrefix(f, "test/comments/") && !slices.Contains(dirs, "test/comments/testdata") {
+			continue // this test's comments describe the rules; its control breaks them
+		}
+		fset := token.NewFileSet()
+		af, err := parser.ParseFile(fset, filepath.Join(tr.root, f), nil, parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			continue // testdata that is not Go
+		}
+		dir := filepath.ToSlash(filepath.Dir(f))
+		for _, cg := range af.Comments {
+			text := cg.Text()
+			at := fset.Position(cg.Pos())
+			where := fmt.Sprintf("%s:%d", f, at.Line)
+			for _, m := range goFileRE.FindAllStringSubmatch(text, -1) {
+				if !tr.fileExists(dir, m[1], text) {
+					bad = append(bad, fmt.Sprintf("%s: names %s, which does not exist", where, m[1]))
+				}
+			}
+			for _, m := range testRE.FindAllStringSubmatch(text, -1) {
+				if !tr.testExists(m[1], m[2] == "*") {
+					bad = append(bad, fmt.Sprintf("%s: names %s, which no _test.go file defines", where, m[1]))
+				}
+			}
+			for _, m := range factRE.FindAllStringSubmatch(text, -1) {
+				if n, _ := strconv.Atoi(m[1]); n < 1 || n > tr.facts {
+					bad = append(bad, fmt.Sprintf("%s: cites kernel fact %s; docs/ARCHITECTURE.md has %d", where, m[1], tr.facts))
+				}
+			}
+			if designRE.MatchString(text) {
+				bad = append(bad, fmt.Sprintf("%s: cites a DESIGN document, which is not in the repository (cite docs/ARCHITECTURE.md or docs/THREAT_MODEL.md)", where))
+			}
+		}
+	}
+	slices.Sort(bad)
+	return bad
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("repository root not found from %s: %v", root, err)
+	}
+	return root
+}
+
+// TestCommentsPointAtRealThings: every comment in cmd/, internal/ and
+// test/ that names a Go file, a test, a kernel fact or a DESIGN document
+// names something that exists.
+func TestCommentsPointAtRealThings(t *testing.T) {
+	tr := load(t, repoRoot(t))
+	if tr.facts < 5 || len(tr.tests) < 100 {
+		t.Fatalf("%d kernel facts, %d tests: the tree was not read", tr.facts, len(tr.tests))
+	}
+	for _, b := range tr.check(t, "cmd", "internal", "test") {
+		t.Error(b)
+	}
+}
+
+// TestCommentsControl: testdata/bad/bad.go names one of each kind of
+// thing that does not exist, beside one of each that does, and a file of
+// another package without naming the package; the check reports exactly
+// those five.
+func TestCommentsControl(t *testing.T) {
+	tr := load(t, repoRoot(t))
+	got := tr.check(t, "test/comments/testdata")
+	want := []string{
+		"names internal/launch/nosuch.go",
+		"names TestNoSuchThing",
+		"cites kernel fact 99",
+		"cites a DESIGN document",
+		"names tty_unix.go",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("control: %d findings, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for _, w := range want {
+		if !slices.ContainsFunc(got, func(g string) bool { return strings.Contains(g, w) }) {
+			t.Errorf("control: no finding %q in:\n%s", w, strings.Join(got, "\n"))
+		}
+	}
+}
