@@ -25,8 +25,6 @@ import (
 // explaining each step on out. kdf is what the vault's key is wrapped
 // with; keep leaves the directory in place.
 func Run(out io.Writer, kdf seal.KDFParams, keep bool) error {
-	step := func(n int, title string) { fmt.Fprintf(out, "\n[%d] %s\n", n, title) }
-
 	tmp, err := os.MkdirTemp("", "envseal-demo-")
 	if err != nil {
 		return fmt.Errorf("make demo directory: %w", err)
@@ -37,7 +35,7 @@ func Run(out io.Writer, kdf seal.KDFParams, keep bool) error {
 	dir := filepath.Join(tmp, "vault")
 	fmt.Fprintf(out, "envseal demo: a throwaway vault in %s (your own vault is not touched)\n", dir)
 
-	step(1, "create the vault (envseal init)")
+	step(out, 1, "create the vault (envseal init)")
 	var pr [12]byte
 	rand.Read(pr[:])
 	pass := []byte(hex.EncodeToString(pr[:])) // random: the demo never shows or reuses it
@@ -50,44 +48,79 @@ func Run(out io.Writer, kdf seal.KDFParams, keep bool) error {
 	fmt.Fprintf(out, "    a random 256-bit master key, wrapped with %s of the passphrase\n", kdf)
 	fmt.Fprintf(out, "    (took %v; an attacker pays that for every guess)\n", time.Since(t0).Round(time.Millisecond))
 
-	step(2, "store a generated secret (envseal store DEMO_TOKEN --generate)")
-	val := vault.Generate(vault.GeneratedLen)
-	defer clear(val)
-	if _, err := v.Store(k, "DEMO_TOKEN", val, vault.StoreOptions{}); err != nil {
-		return fmt.Errorf("demo store: %w", err)
-	}
-	fmt.Fprintf(out, "    %d random characters went straight into the vault; no command prints them\n", len(val))
-
-	step(3, "what is on disk")
-	secFile := filepath.Join(dir, vault.SecretsDir, "DEMO_TOKEN.seal")
-	st, err := os.Stat(secFile)
+	secFile, err := storeAndList(out, v, k, dir)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "    %s: %d bytes, mode %04o\n", secFile, st.Size(), st.Mode().Perm())
-	fmt.Fprintf(out, "    XChaCha20-Poly1305 ciphertext; the name and timestamps are bound as associated data\n")
 
-	step(4, "list names and metadata without the passphrase (envseal list)")
-	ents, err := v.List()
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		fmt.Fprintf(out, "    %s  created %s  generation %d\n", e.Name, e.Created.Local().Format(time.DateTime), e.Generation)
-	}
-
-	step(5, "run a program through the checkpoint (envseal run --secret DEMO_TOKEN -- ./show-token.sh)")
+	step(out, 5, "run a program through the checkpoint (envseal run --secret DEMO_TOKEN -- ./show-token.sh)")
 	if err := checkpoint(out, v, pass, tmp); err != nil {
 		return err
 	}
 
-	step(6, "a wrong passphrase is refused")
+	step(out, 6, "a wrong passphrase is refused")
 	if _, err := v.Unlock([]byte("guess")); !errors.Is(err, vault.ErrWrongPassphrase) {
 		return fmt.Errorf("demo: wrong passphrase was not refused: %v", err)
 	}
 	fmt.Fprintf(out, "    unlock with a guessed passphrase: %v\n", vault.ErrWrongPassphrase)
 
-	step(7, "a sealed file copied to another name does not open")
+	if err := tamper(out, v, k, dir, secFile); err != nil {
+		return err
+	}
+
+	step(out, 9, "revoke it (envseal revoke DEMO_TOKEN)")
+	if err := v.Revoke(k, "DEMO_TOKEN"); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "    gone\n")
+
+	if keep {
+		fmt.Fprintf(out, "\nkept the demo vault in %s\n", dir)
+	} else {
+		fmt.Fprintf(out, "\ndone; the throwaway vault was removed\n")
+	}
+	return nil
+}
+
+// step announces step n of the walk-through.
+func step(out io.Writer, n int, title string) { fmt.Fprintf(out, "\n[%d] %s\n", n, title) }
+
+// storeAndList is steps 2 to 4: store a generated DEMO_TOKEN, show its
+// sealed file (whose path it returns) and list the vault without the
+// passphrase.
+func storeAndList(out io.Writer, v *vault.Vault, k seal.Key, dir string) (string, error) {
+	step(out, 2, "store a generated secret (envseal store DEMO_TOKEN --generate)")
+	val := vault.Generate(vault.GeneratedLen)
+	defer clear(val)
+	if _, err := v.Store(k, "DEMO_TOKEN", val, vault.StoreOptions{}); err != nil {
+		return "", fmt.Errorf("demo store: %w", err)
+	}
+	fmt.Fprintf(out, "    %d random characters went straight into the vault; no command prints them\n", len(val))
+
+	step(out, 3, "what is on disk")
+	secFile := filepath.Join(dir, vault.SecretsDir, "DEMO_TOKEN.seal")
+	st, err := os.Stat(secFile)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(out, "    %s: %d bytes, mode %04o\n", secFile, st.Size(), st.Mode().Perm())
+	fmt.Fprintf(out, "    XChaCha20-Poly1305 ciphertext; the name and timestamps are bound as associated data\n")
+
+	step(out, 4, "list names and metadata without the passphrase (envseal list)")
+	ents, err := v.List()
+	if err != nil {
+		return "", err
+	}
+	for _, e := range ents {
+		fmt.Fprintf(out, "    %s  created %s  generation %d\n", e.Name, e.Created.Local().Format(time.DateTime), e.Generation)
+	}
+	return secFile, nil
+}
+
+// tamper is steps 7 and 8: the sealed file secFile copied to another name,
+// and then with one byte flipped, does not open.
+func tamper(out io.Writer, v *vault.Vault, k seal.Key, dir, secFile string) error {
+	step(out, 7, "a sealed file copied to another name does not open")
 	b, err := os.ReadFile(secFile)
 	if err != nil {
 		return err
@@ -104,7 +137,7 @@ func Run(out io.Writer, kdf seal.KDFParams, keep bool) error {
 	}
 	os.Remove(moved)
 
-	step(8, "flipping one byte of the ciphertext is detected")
+	step(out, 8, "flipping one byte of the ciphertext is detected")
 	b[len(b)-1] ^= 1
 	if err := os.WriteFile(secFile+".tmp", b, 0o600); err != nil {
 		return err
@@ -116,18 +149,6 @@ func Run(out io.Writer, kdf seal.KDFParams, keep bool) error {
 		return errors.New("demo: a tampered secret file was accepted")
 	} else {
 		fmt.Fprintf(out, "    %v\n", err)
-	}
-
-	step(9, "revoke it (envseal revoke DEMO_TOKEN)")
-	if err := v.Revoke(k, "DEMO_TOKEN"); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "    gone\n")
-
-	if keep {
-		fmt.Fprintf(out, "\nkept the demo vault in %s\n", dir)
-	} else {
-		fmt.Fprintf(out, "\ndone; the throwaway vault was removed\n")
 	}
 	return nil
 }
