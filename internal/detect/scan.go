@@ -253,23 +253,14 @@ func plausibleValue(v []byte) bool {
 	if bytes.Contains(v, []byte("[envseal:")) || bytes.Contains(v, []byte("${")) || bytes.Contains(v, []byte("$(")) || bytes.Contains(v, []byte("{{")) {
 		return false
 	}
-	var lower, upper, digit bool
-	for _, c := range v {
-		switch {
-		case c >= 'a' && c <= 'z':
-			lower = true
-		case c >= 'A' && c <= 'Z':
-			upper = true
-		case c >= '0' && c <= '9':
-			digit = true
-		case c == ' ' || c < 0x20:
-			return false
-		}
-	}
-	if !(digit && (lower || upper) || lower && upper) {
+	cl := classesOf(v)
+	if cl.blank {
 		return false
 	}
-	if !digit && len(v) < 20 && !bytes.ContainsAny(v, "+/=_-~.!@#%^&*") {
+	if !(cl.digit && (cl.lower || cl.upper) || cl.lower && cl.upper) {
+		return false
+	}
+	if !cl.digit && len(v) < 20 && !bytes.ContainsAny(v, "+/=_-~.!@#%^&*") {
 		return false // friendlyName, ProductionMode: a word, not a key
 	}
 	return Weakness(v) == "" && EstimateBits(v) >= MinAssignmentBits
