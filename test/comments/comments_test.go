@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/envseal/envseal/test/repo"
 )
 
 var (
@@ -185,23 +187,11 @@ func (tr *tree) check(t *testing.T, dirs ...string) []string {
 	return bad
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("repository root not found from %s: %v", root, err)
-	}
-	return root
-}
-
 // TestCommentsPointAtRealThings: every comment in cmd/, internal/ and
 // test/ that names a Go file, a test, a kernel fact or a DESIGN document
 // names something that exists.
 func TestCommentsPointAtRealThings(t *testing.T) {
-	tr := load(t, repoRoot(t))
+	tr := load(t, repo.Root(t))
 	if tr.facts < 5 || len(tr.tests) < 100 {
 		t.Fatalf("%d kernel facts, %d tests: the tree was not read", tr.facts, len(tr.tests))
 	}
@@ -215,7 +205,7 @@ func TestCommentsPointAtRealThings(t *testing.T) {
 // another package without naming the package; the check reports exactly
 // those five.
 func TestCommentsControl(t *testing.T) {
-	tr := load(t, repoRoot(t))
+	tr := load(t, repo.Root(t))
 	got := tr.check(t, "test/comments/testdata")
 	want := []string{
 		"names internal/launch/nosuch.go",
