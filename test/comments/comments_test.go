@@ -1,8 +1,9 @@
 // Package comments holds the test that keeps envseal's comments true where
 // they point at something: a comment that names a Go file (`spawn.go`,
 // `internal/sandbox/pins_linux.go`), a test (`TestContainedRun`), a
-// numbered kernel fact of docs/ARCHITECTURE.md or a DESIGN document fails
-// the test when the file, the test or the fact does not exist (issue 14:
+// numbered kernel fact of docs/ARCHITECTURE.md, a document of docs/ (and
+// the section it cites: docs/FORMAT.md, "audit.log") or a DESIGN document
+// fails the test when the thing it names does not exist (issue 14:
 // "every comment that names a file or a rule is true").
 package comments
 
@@ -33,6 +34,10 @@ var (
 	// designRE is a citation of a design document: the repository has
 	// docs/ARCHITECTURE.md and docs/THREAT_MODEL.md, not a DESIGN.
 	designRE = regexp.MustCompile(`\bDESIGN(?:\.md)?\b`)
+	// docRE is a document of the repository's, with the section a
+	// comment may cite after it: docs/FORMAT.md, "audit.log" or
+	// docs/THREAT_MODEL.md ("Known to fail").
+	docRE = regexp.MustCompile(`\b((?:docs/[A-Za-z_]+|README)\.md)\b(?:,\s*|\s*\(\s*)?(?:"([^"]+)")?`)
 	// numberedRE is an entry of the kernel facts' numbered list.
 	numberedRE = regexp.MustCompile(`(?m)^(\d+)\. `)
 )
@@ -40,14 +45,15 @@ var (
 // tree is what the comments may point at.
 type tree struct {
 	root  string
-	files map[string]bool // every file, by slash path from root
-	tests map[string]bool // every Test/Benchmark/Fuzz function (and subtest table name) in a _test.go file
-	facts int             // the number of kernel facts
+	files map[string]bool   // every file, by slash path from root
+	tests map[string]bool   // every Test/Benchmark/Fuzz function (and subtest table name) in a _test.go file
+	facts int               // the number of kernel facts
+	docs  map[string]string // README.md and docs/*.md, by slash path from root
 }
 
 func load(t *testing.T, root string) *tree {
 	t.Helper()
-	tr := &tree{root: root, files: map[string]bool{}, tests: map[string]bool{}}
+	tr := &tree{root: root, files: map[string]bool{}, tests: map[string]bool{}, docs: map[string]string{}}
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -76,11 +82,16 @@ func load(t *testing.T, root string) *tree {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arch, err := os.ReadFile(filepath.Join(root, "docs", "ARCHITECTURE.md"))
-	if err != nil {
-		t.Fatal(err)
+	for f := range tr.files {
+		if f == "README.md" || strings.HasPrefix(f, "docs/") && strings.HasSuffix(f, ".md") {
+			b, err := os.ReadFile(filepath.Join(root, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr.docs[f] = string(b)
+		}
 	}
-	s := string(arch)
+	s := tr.docs["docs/ARCHITECTURE.md"]
 	if i := strings.Index(s, "## Kernel facts"); i >= 0 {
 		s = s[i:]
 		if j := strings.Index(s[3:], "\n## "); j >= 0 {
@@ -121,6 +132,27 @@ func (tr *tree) fileExists(dir, name, text string) bool {
 	// A path below some package: pkg/file.go under internal/x/.
 	for f := range tr.files {
 		if strings.HasSuffix(f, "/"+name) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasSection reports whether doc has a heading, or a paragraph led by a
+// bold phrase, that starts with section (case and spacing aside).
+func hasSection(doc, section string) bool {
+	want := strings.ToLower(strings.Join(strings.Fields(section), " "))
+	for _, line := range strings.Split(doc, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "#"):
+			line = strings.TrimLeft(line, "# ")
+		case strings.HasPrefix(line, "**"):
+			line = strings.TrimPrefix(line, "**")
+		default:
+			continue
+		}
+		if strings.HasPrefix(strings.ToLower(line), want) {
 			return true
 		}
 	}
@@ -178,6 +210,16 @@ func (tr *tree) check(t *testing.T, dirs ...string) []string {
 					bad = append(bad, fmt.Sprintf("%s: cites kernel fact %s; docs/ARCHITECTURE.md has %d", where, m[1], tr.facts))
 				}
 			}
+			flat := strings.Join(strings.Fields(text), " ")
+			for _, m := range docRE.FindAllStringSubmatch(flat, -1) {
+				doc, ok := tr.docs[m[1]]
+				switch {
+				case !ok:
+					bad = append(bad, fmt.Sprintf("%s: names %s, which does not exist", where, m[1]))
+				case m[2] != "" && !hasSection(doc, m[2]):
+					bad = append(bad, fmt.Sprintf("%s: cites section %q of %s, which has no such heading", where, m[2], m[1]))
+				}
+			}
 			if designRE.MatchString(text) {
 				bad = append(bad, fmt.Sprintf("%s: cites a DESIGN document, which is not in the repository (cite docs/ARCHITECTURE.md or docs/THREAT_MODEL.md)", where))
 			}
@@ -203,7 +245,7 @@ func TestCommentsPointAtRealThings(t *testing.T) {
 // TestCommentsControl: testdata/bad/bad.go names one of each kind of
 // thing that does not exist, beside one of each that does, and a file of
 // another package without naming the package; the check reports exactly
-// those five.
+// those seven.
 func TestCommentsControl(t *testing.T) {
 	tr := load(t, repo.Root(t))
 	got := tr.check(t, "test/comments/testdata")
@@ -213,6 +255,8 @@ func TestCommentsControl(t *testing.T) {
 		"cites kernel fact 99",
 		"cites a DESIGN document",
 		"names tty_unix.go",
+		"names docs/NOSUCH.md",
+		`cites section "No such section" of docs/FORMAT.md`,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("control: %d findings, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))

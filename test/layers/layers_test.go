@@ -66,7 +66,8 @@ var layer = map[string]int{
 }
 
 // forbidden are edges that the layers alone would allow but the design
-// does not (docs/ARCHITECTURE.md, "Edges that must not exist").
+// does not (docs/ARCHITECTURE.md, "The layers": the edges the design
+// forbids).
 var forbidden = map[string][]string{
 	// The vault classifies values (detect) but never scrubs or matches.
 	"internal/vault": {"internal/redact"},
