@@ -267,3 +267,39 @@ func TestCommentsControl(t *testing.T) {
 		}
 	}
 }
+
+// docTests reports every test that doc (a Markdown file, shown as name)
+// names and no _test.go file defines.
+func (tr *tree) docTests(name, doc string) []string {
+	var bad []string
+	for i, line := range strings.Split(doc, "\n") {
+		for _, m := range testRE.FindAllStringSubmatch(line, -1) {
+			if !tr.testExists(m[1], m[2] == "*") {
+				bad = append(bad, fmt.Sprintf("%s:%d: names %s, which no _test.go file defines", name, i+1, m[1]))
+			}
+		}
+	}
+	return bad
+}
+
+// TestDocsNameRealTests: every test README.md and docs/*.md name as the
+// proof of a claim exists.
+func TestDocsNameRealTests(t *testing.T) {
+	tr := load(t, repo.Root(t))
+	if len(tr.docs) < 4 {
+		t.Fatalf("%d documents read", len(tr.docs))
+	}
+	for name, doc := range tr.docs {
+		for _, b := range tr.docTests(name, doc) {
+			t.Error(b)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join("testdata", "bad.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tr.docTests("bad.md", string(b))
+	if len(got) != 1 || !strings.Contains(got[0], "TestNoSuchClaim") {
+		t.Errorf("control testdata/bad.md: %v, want TestNoSuchClaim alone", got)
+	}
+}
