@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/envseal/envseal/internal/sys"
 	"golang.org/x/sys/unix"
 )
 
@@ -191,8 +192,8 @@ func JailCommand(self, path string, argv, env []string, o JailOptions) (*exec.Cm
 		return nil, nil, errors.New("jail: no command")
 	}
 	if !o.NoNamespaces {
-		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
-			return nil, nil, os.NewSyscallError("prctl(PR_SET_DUMPABLE)", err)
+		if err := sys.SetDumpable(true); err != nil {
+			return nil, nil, err
 		}
 	}
 	if o.NoNamespaces && !o.BestEffort {
