@@ -76,10 +76,7 @@ func (add BackupAdd) File(name, path string) error {
 // state. master must be the vault's unlocked key.
 func (v *Vault) Backup(w io.Writer, master seal.Key, extra []string, more func(BackupAdd) error) (BackupInfo, error) {
 	var info BackupInfo
-	if err := v.checkMaster(master); err != nil {
-		return info, err
-	}
-	lk, err := v.Lock()
+	lk, err := v.lockFor(master)
 	if err != nil {
 		return info, err
 	}

@@ -399,10 +399,7 @@ func (v *Vault) Store(master seal.Key, name string, value []byte, o StoreOptions
 	if len(value) > MaxValueLen {
 		return Meta{}, fmt.Errorf("value of %q is %d bytes (max %d)", name, len(value), MaxValueLen)
 	}
-	if err := v.checkMaster(master); err != nil {
-		return Meta{}, err
-	}
-	lk, err := v.Lock()
+	lk, err := v.lockFor(master)
 	if err != nil {
 		return Meta{}, err
 	}
@@ -458,10 +455,7 @@ func (v *Vault) SetRotation(master seal.Key, name string, days uint32) (Meta, er
 	if err := ValidName(name); err != nil {
 		return Meta{}, err
 	}
-	if err := v.checkMaster(master); err != nil {
-		return Meta{}, err
-	}
-	lk, err := v.Lock()
+	lk, err := v.lockFor(master)
 	if err != nil {
 		return Meta{}, err
 	}
@@ -487,10 +481,7 @@ func (v *Vault) Revoke(master seal.Key, name string) error {
 	if err := ValidName(name); err != nil {
 		return err
 	}
-	if err := v.checkMaster(master); err != nil {
-		return err
-	}
-	lk, err := v.Lock()
+	lk, err := v.lockFor(master)
 	if err != nil {
 		return err
 	}
@@ -502,6 +493,15 @@ func (v *Vault) Revoke(master seal.Key, name string) error {
 		return fmt.Errorf("revoke %q: %w", name, err)
 	}
 	return nil
+}
+
+// lockFor takes the vault lock for a change made with master, after
+// checkMaster.
+func (v *Vault) lockFor(master seal.Key) (*safefile.Lock, error) {
+	if err := v.checkMaster(master); err != nil {
+		return nil, err
+	}
+	return v.Lock()
 }
 
 // checkMaster refuses a zero key early; a wrong key is caught by
