@@ -85,11 +85,11 @@ Exit status: the program's; 125 envseal failed, 126 denied, 127 not found,
 	fl.StringArrayVar(&f.tmplFiles, "template-file", nil, "render `ENV=TEMPLATE` ({{ secret \"NAME\" }} placeholders) into a read-only file for the program only; ENV holds its /dev/fd path; repeatable")
 	fl.StringVar(&f.envsealFile, "envseal-file", "", "read ENV=secret mappings from `PATH` instead of the nearest .envseal")
 	fl.BoolVar(&f.inheritEnv, "inherit-env", false, "keep your environment (loader and interpreter hooks are still removed)")
-	fl.StringVar(&f.sandbox, "sandbox", "standard", "sandbox `TIER`: standard, hardened or lockdown")
+	fl.StringVar(&f.sandbox, "sandbox", string(sandbox.Standard), "sandbox `TIER`: standard, hardened or lockdown")
 	fl.BoolVar(&f.network, "network", false, "lockdown: keep the host network (the rule must allow it)")
 	fl.StringArrayVar(&f.rw, "rw", nil, "lockdown: let the program write beneath `DIR` too (besides the cwd); repeatable")
 	fl.StringArrayVar(&f.pins, "pin", nil, "pin `PATH` too (a file, or a directory's tree): the rule records its hash and the program reads exactly those bytes; repeatable")
-	fl.StringVar(&f.onLeak, "on-leak", "scrub", "when the program prints a secret: scrub, or kill it (exit 126)")
+	fl.StringVar(&f.onLeak, "on-leak", string(launch.LeakScrub), "when the program prints a secret: scrub, or kill it (exit 126)")
 	fl.StringVar(&f.approver, "approver", approve.KindTTY, "how to ask you: tty, pinentry, zenity or kdialog")
 	fl.DurationVar(&f.timeout, "approval-timeout", approve.DefaultTimeout, "deny if nobody answers within `DUR` (max 10m)")
 	fl.IntVar(&f.pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
@@ -129,7 +129,7 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 		return withCode(err, exitInternal, "check $XDG_RUNTIME_DIR/envseal, or use --direct")
 	}
 	onLeak := f.onLeak
-	if onLeak == "scrub" {
+	if onLeak == string(launch.LeakScrub) {
 		onLeak = ""
 	}
 	req := &launch.Request{
