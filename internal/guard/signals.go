@@ -3,9 +3,11 @@ package guard
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/envseal/envseal/internal/policy"
@@ -81,6 +83,32 @@ func (r Report) JSON() []byte {
 	enc.SetIndent("", "  ")
 	enc.Encode(r)
 	return b.Bytes()
+}
+
+// Text renders the report as `envseal doctor` prints it: per finding a
+// line "SEVERITY ID: found" and, when there is one, an indented "fix:"
+// line; each on one line.
+func (r Report) Text() []byte {
+	var b bytes.Buffer
+	one := func(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+	for _, s := range r.Signals {
+		fmt.Fprintf(&b, "%-8s %s: %s\n", strings.ToUpper(string(s.Severity)), s.ID, one(s.Found))
+		if s.Fix != "" {
+			fmt.Fprintf(&b, "         fix: %s\n", one(s.Fix))
+		}
+	}
+	return b.Bytes()
+}
+
+// Serious counts the findings that are high or critical.
+func (r Report) Serious() int {
+	n := 0
+	for _, s := range r.Signals {
+		if s.Severity.Rank() >= High.Rank() {
+			n++
+		}
+	}
+	return n
 }
 
 // Facts is everything the checks look at, injectable so that tests can

@@ -277,3 +277,20 @@ func TestGoldenJSON(t *testing.T) {
 		t.Errorf("doctor JSON changed (run go test -update if intended):\n%s", got)
 	}
 }
+
+// Text is one line per finding and one per fix, newlines flattened;
+// Serious counts high and critical.
+func TestReportText(t *testing.T) {
+	r := NewReport([]Signal{
+		{ID: "a.b", Severity: High, Found: "two\nlines", Fix: "do x"},
+		{ID: "c", Severity: Info, Found: "fine"},
+		{ID: "d", Severity: Critical, Found: "bad"},
+	})
+	want := "HIGH     a.b: two lines\n         fix: do x\nINFO     c: fine\nCRITICAL d: bad\n"
+	if got := string(r.Text()); got != want {
+		t.Errorf("Text() = %q, want %q", got, want)
+	}
+	if r.Serious() != 2 {
+		t.Errorf("Serious() = %d, want 2", r.Serious())
+	}
+}

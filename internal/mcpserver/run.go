@@ -14,6 +14,7 @@ import (
 	"github.com/envseal/envseal/internal/envfile"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/runspec"
 	"github.com/envseal/envseal/internal/sandbox"
 )
 
@@ -266,15 +267,9 @@ func runGrants(in *RunInput, cwd string) ([]policy.Grant, error) {
 	if err != nil {
 		return nil, invalid("%v", err)
 	}
-	ms, err := envfile.Load(path)
+	gs, err = runspec.Envseal(path)
 	if err != nil {
 		return nil, invalid("%v", err)
-	}
-	for _, m := range ms {
-		gs = append(gs, policy.Grant{Secret: m.Secret, Delivery: policy.DeliverEnv, Env: m.Env})
-	}
-	if len(gs) == 0 {
-		return nil, invalid("%s maps no secrets", path)
 	}
 	return gs, nil
 }

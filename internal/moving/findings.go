@@ -2,6 +2,7 @@ package moving
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -294,4 +295,40 @@ func (p *FilePlan) Apply(st Store, k seal.Key, stored func(secret string, gen ui
 		revoked(name)
 	}
 	return hinted(p.tx.Apply(st, k), "scan --import", "the secrets stored for "+p.Path+" were revoked; the file was not changed")
+}
+
+// Moved is what Move did with one file: Refused (nothing stored for it,
+// the file as it was), or its values moved into the vault (Plan says
+// which variables the program now reads, and from which mapping file).
+type Moved struct {
+	Path    string
+	Refused *RefusedError
+	Plan    *FilePlan
+	Finds   int      // the findings moved
+	Names   []string // the secrets they went into
+}
+
+// Move plans and applies every file in turn, each all or nothing
+// (PlanFile, Apply), telling report of each as it is done. A refused file
+// is skipped; any other failure stops the move. moved counts the findings
+// moved, also before a failure.
+func (b *Batch) Move(st Store, k seal.Key, stored func(secret string, gen uint64), revoked func(secret string), report func(Moved)) (moved int, err error) {
+	for _, p := range b.Paths {
+		plan, err := b.PlanFile(p)
+		if err == nil {
+			err = plan.Apply(st, k, stored, revoked)
+		}
+		var ref *RefusedError
+		if errors.As(err, &ref) {
+			report(Moved{Path: p, Refused: ref})
+			continue
+		}
+		if err != nil {
+			return moved, err
+		}
+		n := len(b.Finds(p))
+		moved += n
+		report(Moved{Path: p, Plan: plan, Finds: n, Names: b.Names(p)})
+	}
+	return moved, nil
 }

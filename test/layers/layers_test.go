@@ -50,6 +50,7 @@ var layer = map[string]int{
 	"internal/moving":      3,
 	"internal/backup":      3,
 	"internal/listing":     3,
+	"internal/runspec":     3,
 	"internal/broker/wire": 3,
 	// 4: the checkpoint — the one way a value leaves the vault.
 	"internal/launch": 4,
