@@ -14,6 +14,7 @@ import (
 	"github.com/envseal/envseal/internal/childenv"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/runspec"
+	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -54,11 +55,11 @@ func (a *app) runCmd() *cobra.Command {
 	fl.StringArrayVar(&f.spec.Templates, "template-file", nil, "render `ENV=TEMPLATE` ({{ secret \"NAME\" }} placeholders) into a read-only file for the program only; ENV holds its /dev/fd path; repeatable")
 	fl.StringVar(&f.spec.EnvsealFile, "envseal-file", "", "read ENV=secret mappings from `PATH` instead of the nearest .envseal")
 	fl.BoolVar(&f.inheritEnv, "inherit-env", false, "keep your environment (loader and interpreter hooks are still removed)")
-	fl.StringVar(&f.sandbox, "sandbox", "standard", "sandbox `TIER`: standard, hardened or lockdown")
+	fl.StringVar(&f.sandbox, "sandbox", string(sandbox.Standard), "sandbox `TIER`: standard, hardened or lockdown")
 	fl.BoolVar(&f.network, "network", false, "lockdown: keep the host network (the rule must allow it)")
 	fl.StringArrayVar(&f.rw, "rw", nil, "lockdown: let the program write beneath `DIR` too (besides the cwd); repeatable")
 	fl.StringArrayVar(&f.pins, "pin", nil, "pin `PATH` too (a file, or a directory's tree): the rule records its hash and the program reads exactly those bytes; repeatable")
-	fl.StringVar(&f.onLeak, "on-leak", "scrub", "when the program prints a secret: scrub, or kill it (exit 126)")
+	fl.StringVar(&f.onLeak, "on-leak", string(launch.LeakScrub), "when the program prints a secret: scrub, or kill it (exit 126)")
 	fl.StringVar(&f.approver, "approver", approve.KindTTY, "how to ask you: tty, pinentry, zenity or kdialog")
 	fl.DurationVar(&f.timeout, "approval-timeout", approve.DefaultTimeout, "deny if nobody answers within `DUR` (max 10m)")
 	fl.IntVar(&f.pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
@@ -98,12 +99,12 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 		return withCode(err, exitInternal, "check $XDG_RUNTIME_DIR/envseal, or use --direct")
 	}
 	onLeak := f.onLeak
-	if onLeak == "scrub" {
+	if onLeak == string(launch.LeakScrub) {
 		onLeak = ""
 	}
 	req := &launch.Request{
 		Argv: argv, Cwd: cwd, Env: os.Environ(), PATH: os.Getenv("PATH"),
-		InheritEnv: f.inheritEnv, Grants: grants, Sandbox: f.sandbox, OnLeak: onLeak,
+		InheritEnv: f.inheritEnv, Grants: grants, Sandbox: sandbox.Tier(f.sandbox), OnLeak: launch.OnLeak(onLeak),
 		Network: f.network, RW: runspec.Canonical(cwd, f.rw), Pins: runspec.Canonical(cwd, f.pins),
 		Templates: f.spec.TemplateList(cwd),
 		Stdin:     a.stdin, Stdout: a.stdout, Stderr: a.stderr,

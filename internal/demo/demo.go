@@ -16,6 +16,7 @@ import (
 	"github.com/envseal/envseal/internal/approve"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -186,7 +187,7 @@ func checkpoint(out io.Writer, v *vault.Vault, pass []byte, tmp string) error {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	rule.ID, rule.Grants, rule.Sandbox, rule.Created = policy.NewID(), []policy.Grant{grant}, "standard", time.Now().UTC()
+	rule.ID, rule.Grants, rule.Sandbox, rule.Created = policy.NewID(), []policy.Grant{grant}, sandbox.Standard, time.Now().UTC()
 	k, err := v.Unlock(pass)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/sandbox"
 )
 
 // Severity orders findings. High and critical make `envseal doctor` exit 1.
@@ -125,9 +126,9 @@ type Facts struct {
 	VaultDir      string
 	CheckVaultDir func(dir string) error // safefile.CheckDir; fs.ErrNotExist: no vault
 
-	Tiers       map[string]error   // sandbox.Supported(); nil: not checked
-	TierOrder   []string           // sandbox.Tiers()
-	TierHint    func(error) string // the fix a tier's error names
+	Tiers       map[sandbox.Tier]error // sandbox.Supported(); nil: not checked
+	TierOrder   []sandbox.Tier         // sandbox.Tiers()
+	TierHint    func(error) string     // the fix a tier's error names
 	LandlockABI int
 
 	LookPath func(string) (string, error)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/sandbox"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/doctor.golden.json")
@@ -43,8 +44,8 @@ func cleanFacts() Facts {
 		CoreLimit:     func() (uint64, error) { return 0, nil },
 		VaultDir:      "/home/u/.config/envseal",
 		CheckVaultDir: func(string) error { return nil },
-		Tiers:         map[string]error{"standard": nil, "hardened": nil, "lockdown": nil},
-		TierOrder:     []string{"standard", "hardened", "lockdown"},
+		Tiers:         map[sandbox.Tier]error{"standard": nil, "hardened": nil, "lockdown": nil},
+		TierOrder:     []sandbox.Tier{"standard", "hardened", "lockdown"},
 		LandlockABI:   6,
 		LookPath: func(n string) (string, error) {
 			if n == "pinentry-gnome3" {
@@ -113,7 +114,7 @@ var findings = []struct {
 		withFile(f, "/proc/sys/dev/tty/legacy_tiocsti", "")
 	}},
 	{"lockdown unsupported", "sandbox.lockdown", Medium, "no mount_setattr", func(f *Facts) {
-		f.Tiers = map[string]error{"standard": nil, "hardened": nil, "lockdown": errors.New("the kernel has no mount_setattr")}
+		f.Tiers = map[sandbox.Tier]error{"standard": nil, "hardened": nil, "lockdown": errors.New("the kernel has no mount_setattr")}
 		f.TierHint = func(error) string { return "lockdown needs Linux 5.12 or newer" }
 	}},
 	{"no landlock", "sandbox.landlock", Low, "Landlock is not available", func(f *Facts) { f.LandlockABI = 0 }},

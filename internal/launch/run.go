@@ -241,9 +241,9 @@ func (c *Checkpoint) execute(ctx context.Context, req *Request, pin *exeseal.Pin
 	return res, nil
 }
 
-func tierOrDefault(t string) string {
+func tierOrDefault(t sandbox.Tier) sandbox.Tier {
 	if t == "" {
-		return "standard"
+		return sandbox.Standard
 	}
 	return t
 }
@@ -251,9 +251,9 @@ func tierOrDefault(t string) string {
 // sandboxLabel names the sandbox on the approval screen.
 func (c *Checkpoint) sandboxLabel(req *Request) string {
 	if c.Contain {
-		return "contained (" + tierOrDefault(req.Sandbox) + ")"
+		return "contained (" + string(tierOrDefault(req.Sandbox)) + ")"
 	}
-	return tierOrDefault(req.Sandbox)
+	return string(tierOrDefault(req.Sandbox))
 }
 
 // network is whether the child keeps the host network: a contained run
@@ -274,7 +274,7 @@ func (c *Checkpoint) validate(req *Request) error {
 		return bad("no command given")
 	}
 	t := tierOrDefault(req.Sandbox)
-	if sandbox.Rank(t) < 0 {
+	if !t.Valid() {
 		return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: unknown sandbox tier %q", ErrBadRequest, t), Hint: "use --sandbox standard, hardened or lockdown"}
 	}
 	if err := sandbox.Check(t); err != nil {
@@ -296,7 +296,7 @@ func (c *Checkpoint) validate(req *Request) error {
 	if !filepath.IsAbs(req.Cwd) {
 		return bad("working directory %q is not absolute", req.Cwd)
 	}
-	if req.OnLeak != "" && req.OnLeak != "kill" && req.OnLeak != "scrub" {
+	if !req.OnLeak.Valid() {
 		return bad("--on-leak %q (want scrub or kill)", req.OnLeak)
 	}
 	envs := map[string]bool{}

@@ -21,6 +21,7 @@ import (
 	"github.com/envseal/envseal/internal/redact"
 	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/sys"
 )
 
 // spawn delivers the secrets and runs the sealed copy of the pinned
@@ -243,7 +244,7 @@ func (r *spawnRun) newMatcher() error {
 	var mopts []redact.Option
 	leaked := make(chan struct{})
 	r.leaked = leaked
-	if r.req.OnLeak == "kill" {
+	if r.req.OnLeak.Kill() {
 		var once sync.Once
 		mopts = append(mopts, redact.OnHit(func(string) {
 			once.Do(func() { close(leaked) })
@@ -591,8 +592,5 @@ func exitCode(ps *os.ProcessState, err error) int {
 	if ps == nil {
 		return ExitFailed
 	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ps.ExitCode()
+	return sys.ProcessStatus(ps)
 }

@@ -30,7 +30,7 @@ import (
 type helperArgs struct {
 	targetFD int
 	arg0     string
-	tier     string
+	tier     Tier
 	statusFD int // -1: none
 	fds      []int
 	network  bool
@@ -50,6 +50,19 @@ const maxFD = 1 << 20
 
 func parseHelperArgs(args []string) (*helperArgs, error) {
 	h := &helperArgs{targetFD: -1, statusFD: -1}
+	seen, err := h.parseFlags(args)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.check(seen); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// parseFlags reads the flags up to "--" into h, and the target's argv
+// after it; it returns the flags it saw.
+func (h *helperArgs) parseFlags(args []string) (map[string]bool, error) {
 	seen := map[string]bool{}
 	value := func(i int, flag string) (string, error) {
 		if i+1 >= len(args) || args[i+1] == "--" {
@@ -102,36 +115,42 @@ func parseHelperArgs(args []string) (*helperArgs, error) {
 		return nil, errors.New(`missing "--" before the target's arguments`)
 	}
 	h.argv = args[dashdash+1:]
+	return seen, nil
+}
+
+// check refuses flags that are missing or do not go together, and
+// descriptors given for two uses; it defaults the tier to lockdown.
+func (h *helperArgs) check(seen map[string]bool) error {
 	if h.targetFD < 0 {
-		return nil, errors.New("missing --target-fd")
+		return errors.New("missing --target-fd")
 	}
 	if !seen["--arg0"] {
-		return nil, errors.New("missing --arg0")
+		return errors.New("missing --arg0")
 	}
 	if h.statusFD >= 0 && (h.statusFD == h.targetFD || slices.Contains(h.fds, h.statusFD)) {
-		return nil, errors.New("--status-fd must not be passed to the target")
+		return errors.New("--status-fd must not be passed to the target")
 	}
 	if h.tier == "" {
 		h.tier = Lockdown
 	}
 	if h.tier != Lockdown && (h.network || h.cwd != "" || len(h.rw) > 0 || len(h.hide) > 0 || h.newPTS || h.reportFD > 0) {
-		return nil, fmt.Errorf("--network, --cwd, --rw, --hide, --new-pts and --report-fd need --tier %s", Lockdown)
+		return fmt.Errorf("--network, --cwd, --rw, --hide, --new-pts and --report-fd need --tier %s", Lockdown)
 	}
 	if h.reportFD > 0 && (h.reportFD == h.targetFD || h.reportFD == h.statusFD || slices.Contains(h.fds, h.reportFD)) {
-		return nil, errors.New("--report-fd must not be passed to the target")
+		return errors.New("--report-fd must not be passed to the target")
 	}
 	if h.tier == Standard && len(h.pins) == 0 {
-		return nil, fmt.Errorf("--tier %s reaches the helper only to serve --pin files", Standard)
+		return fmt.Errorf("--tier %s reaches the helper only to serve --pin files", Standard)
 	}
 	for _, p := range h.pins {
 		if p.fd == h.targetFD || p.fd == h.statusFD || slices.Contains(h.fds, p.fd) {
-			return nil, fmt.Errorf("--pin descriptor %d is also passed for another use", p.fd)
+			return fmt.Errorf("--pin descriptor %d is also passed for another use", p.fd)
 		}
 	}
 	if err := checkExecPin(h.pins, h.execPin); err != nil {
-		return nil, err
+		return err
 	}
-	return h, nil
+	return nil
 }
 
 // checkExecPin: the --exec-pin path must be one of the pins, and that
@@ -204,10 +223,11 @@ func (h *helperArgs) set(flag, v string) error {
 		}
 		h.arg0 = v
 	case "--tier":
-		if v != Standard && v != Hardened && v != Lockdown {
+		t, err := ParseTier(v)
+		if err != nil {
 			return fmt.Errorf("invalid --tier %q: want %s, %s or %s", v, Standard, Hardened, Lockdown)
 		}
-		h.tier = v
+		h.tier = t
 	case "--cwd", "--rw", "--hide":
 		if err := checkDir(v); err != nil {
 			return fmt.Errorf("invalid %s %q: %w", flag, v, err)
@@ -262,7 +282,7 @@ func checkDir(p string) error {
 // helperArgv builds the helper's argv (without argv[0] and HelperArg)
 // for parseHelperArgs to read back.
 func helperArgv(h *helperArgs) []string {
-	a := []string{"--target-fd", strconv.Itoa(h.targetFD), "--arg0", h.arg0, "--tier", h.tier}
+	a := []string{"--target-fd", strconv.Itoa(h.targetFD), "--arg0", h.arg0, "--tier", string(h.tier)}
 	if h.statusFD >= 0 {
 		a = append(a, "--status-fd", strconv.Itoa(h.statusFD))
 	}

@@ -38,7 +38,7 @@ func FuzzParseHelperArgs(f *testing.F) {
 			return
 		}
 		// (standard reaches the helper only to serve pins)
-		if h.targetFD < 3 || h.arg0 == "" || Rank(h.tier) < 0 || (h.tier == Standard && len(h.pins) == 0) || (h.statusFD >= 0 && h.statusFD < 3) {
+		if h.targetFD < 3 || h.arg0 == "" || h.tier.Rank() < 0 || (h.tier == Standard && len(h.pins) == 0) || (h.statusFD >= 0 && h.statusFD < 3) {
 			t.Fatalf("accepted %q as %+v", args, h)
 		}
 		dirs := append(append([]string{}, h.rw...), h.hide...)

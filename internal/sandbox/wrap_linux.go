@@ -60,8 +60,8 @@ type Handle struct {
 //
 // After cmd.Start succeeds, call AfterStart; if Start fails, call Close.
 func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
-	if Rank(o.Tier) < 0 {
-		return nil, fmt.Errorf("unknown sandbox tier %q (want %s)", o.Tier, strings.Join(Tiers(), ", "))
+	if !o.Tier.Valid() {
+		return nil, o.Tier.unknown()
 	}
 	if o.Tier == Standard && len(o.Pins) == 0 && !o.NoTTY {
 		return &Handle{}, nil
@@ -234,7 +234,7 @@ func applyNamespaces(sys *syscall.SysProcAttr, o Options, uid, gid int) {
 }
 
 // namespaceAttr is the clone configuration of a tier's helper.
-func namespaceAttr(tier string, uid, gid int, mounts bool) *syscall.SysProcAttr {
+func namespaceAttr(tier Tier, uid, gid int, mounts bool) *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{
 		Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWIPC,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
