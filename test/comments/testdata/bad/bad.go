@@ -4,8 +4,8 @@ package bad
 
 // Real: internal/launch/spawn.go and run.go, TestOneCheckpoint, the
 // TestFilter* tests, kernel fact 5 of docs/ARCHITECTURE.md, the section
-// docs/FORMAT.md, "audit.log", and docs/THREAT_MODEL.md ("Known to
-// fail").
+// docs/FORMAT.md, "audit.log", and docs/THREAT_MODEL.md ("Attack
+// table").
 //
 // Not there: internal/launch/nosuch.go, TestNoSuchThing, kernel fact 99,
 // and DESIGN.md §4.
