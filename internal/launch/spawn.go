@@ -21,6 +21,7 @@ import (
 	"github.com/envseal/envseal/internal/redact"
 	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/sys"
 )
 
 // spawn delivers the secrets and runs the sealed copy of the pinned
@@ -42,6 +43,12 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	if err := r.prepareCommand(); err != nil {
 		return ExitFailed, nil, err
 	}
+	// The image at its real path where the run has a mount namespace (exepin.go).
+	imageDone, err := c.imagePin(r)
+	if err != nil {
+		return ExitFailed, nil, failed(err)
+	}
+	defer imageDone()
 	if err := r.deliverSecrets(values); err != nil {
 		return ExitFailed, nil, err
 	}
@@ -240,7 +247,7 @@ func (r *spawnRun) newMatcher() error {
 	var mopts []redact.Option
 	leaked := make(chan struct{})
 	r.leaked = leaked
-	if r.req.OnLeak == "kill" {
+	if r.req.OnLeak.Kill() {
 		var once sync.Once
 		mopts = append(mopts, redact.OnHit(func(string) {
 			once.Do(func() { close(leaked) })
@@ -600,8 +607,5 @@ func exitCode(ps *os.ProcessState, err error) int {
 	if ps == nil {
 		return ExitFailed
 	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ps.ExitCode()
+	return sys.ProcessStatus(ps)
 }

@@ -60,10 +60,13 @@ type Handle struct {
 // lockdown and are ignored otherwise. Wrap runs Check first and fails
 // closed with its *UnsupportedError.
 //
+// A Pin marked Exec (--exec-pin) replaces the image K at exec time: the
+// helper execs the copy it served at the pin's path (pins_linux.go).
+//
 // After cmd.Start succeeds, call AfterStart; if Start fails, call Close.
 func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
-	if Rank(o.Tier) < 0 {
-		return nil, fmt.Errorf("unknown sandbox tier %q (want %s)", o.Tier, strings.Join(Tiers(), ", "))
+	if !o.Tier.Valid() {
+		return nil, o.Tier.unknown()
 	}
 	if o.Tier == Standard && len(o.Pins) == 0 && !o.NoTTY {
 		return &Handle{}, nil
@@ -134,6 +137,9 @@ func wrapArgs(cmd *exec.Cmd, self string, o Options) (*helperArgs, *syscall.SysP
 	if _, err := parsePins(h.pins); err != nil {
 		return nil, nil, err
 	}
+	if err := execPinArg(h, o.Pins); err != nil {
+		return nil, nil, err
+	}
 	check := o.Tier
 	if len(o.Pins) > 0 {
 		check = Lockdown // pins need a mount namespace whatever the tier
@@ -146,7 +152,7 @@ func wrapArgs(cmd *exec.Cmd, self string, o Options) (*helperArgs, *syscall.SysP
 
 // addPipes appends the write ends of the status pipe and, for lockdown,
 // the report pipe to cmd.ExtraFiles; the handle keeps both ends.
-func addPipes(cmd *exec.Cmd, h *helperArgs, tier string) (*Handle, error) {
+func addPipes(cmd *exec.Cmd, h *helperArgs, tier Tier) (*Handle, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("sandbox status pipe: %w", err)
@@ -251,7 +257,7 @@ func applyNamespaces(sys *syscall.SysProcAttr, o Options, uid, gid int) {
 }
 
 // namespaceAttr is the clone configuration of a tier's helper.
-func namespaceAttr(tier string, uid, gid int, mounts bool) *syscall.SysProcAttr {
+func namespaceAttr(tier Tier, uid, gid int, mounts bool) *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{
 		Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWIPC,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
