@@ -55,9 +55,9 @@ func TestEndedReportsBeforeTheHelperExits(t *testing.T) {
 		devnull, _ := os.Open(os.DevNull)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, outW, devnull
 		if warm {
-			w, err := StartWarm(self, os.Args[0], Options{Tier: Lockdown, NoTTY: true}, startNoNewPrivs)
-			if err != nil {
-				t.Fatal(err)
+			w, werr := StartWarm(self, os.Args[0], Options{Tier: Lockdown, NoTTY: true}, startNoNewPrivs)
+			if werr != nil {
+				t.Fatal(werr)
 			}
 			err = w.Start(cmd)
 		} else {
