@@ -477,25 +477,9 @@ func decodeSpec(b []byte) (*warmSpec, error) {
 // warmMain is the warm helper: wait for one run, install what execve
 // would have given a cold helper, then be that helper.
 func warmMain(args []string, hardenErr error) int {
-	if len(args) != 2 || args[0] != "--ctl-fd" {
-		return helperFail(-1, errors.New("usage: --warm --ctl-fd N"))
-	}
-	ctl, err := parseFD(args[1])
+	ctl, err := warmCtl(args)
 	if err != nil {
-		return helperFail(-1, fmt.Errorf("invalid --ctl-fd %q: %w", args[1], err))
-	}
-	if _, err := unix.FcntlInt(uintptr(ctl), unix.F_GETFD, 0); err != nil {
-		return helperFail(-1, fmt.Errorf("invalid --ctl-fd %d: not an open descriptor", ctl))
-	}
-	unix.CloseOnExec(ctl)
-	// The placeholders (StartWarm) go: their numbers are the run's.
-	for fd := 3; fd < warmReserved; fd++ {
-		if fd == ctl {
-			continue
-		}
-		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
-			unix.Close(fd)
-		}
+		return helperFail(-1, err)
 	}
 	// What does not depend on the run is done before it arrives, on this
 	// (locked) thread: catching the signals to forward (the first
@@ -532,23 +516,7 @@ func warmMain(args []string, hardenErr error) int {
 		return helperFail(-1, err)
 	}
 	if err := installFDs(sp.targets, fds); err != nil {
-		// Say so on the status pipe if there is one, wherever it is now,
-		// so the launcher reports a helper failure and not a run.
-		status := -1
-		if i := slices.Index(sp.targets, lenientStatusFD(sp.args)); i >= 0 {
-			if status = fds[i]; status < 0 {
-				status = sp.targets[i]
-			}
-		}
-		if status >= 0 {
-			unix.Write(status, []byte(oneLine(err.Error())))
-		}
-		for _, fd := range fds {
-			if fd >= 0 {
-				unix.Close(fd)
-			}
-		}
-		return helperFail(-1, err)
+		return installFailed(sp, fds, err)
 	}
 	// From here on the descriptors are where execve would have put them:
 	// failures are reported the cold helper's way (stderr, status fd).
@@ -568,6 +536,53 @@ func warmMain(args []string, hardenErr error) int {
 		}
 	}
 	return helperStage(sp.args, sp.env, pre, hardenErr)
+}
+
+// warmCtl checks the warm helper's arguments and returns its control
+// socket, close-on-exec from now on; the placeholders StartWarm left on
+// the other numbers below warmReserved are closed (they are the run's).
+func warmCtl(args []string) (int, error) {
+	if len(args) != 2 || args[0] != "--ctl-fd" {
+		return -1, errors.New("usage: --warm --ctl-fd N")
+	}
+	ctl, err := parseFD(args[1])
+	if err != nil {
+		return -1, fmt.Errorf("invalid --ctl-fd %q: %w", args[1], err)
+	}
+	if _, err := unix.FcntlInt(uintptr(ctl), unix.F_GETFD, 0); err != nil {
+		return -1, fmt.Errorf("invalid --ctl-fd %d: not an open descriptor", ctl)
+	}
+	unix.CloseOnExec(ctl)
+	for fd := 3; fd < warmReserved; fd++ {
+		if fd == ctl {
+			continue
+		}
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+			unix.Close(fd)
+		}
+	}
+	return ctl, nil
+}
+
+// installFailed reports a run whose descriptors could not be installed
+// on its status pipe if there is one, wherever it is now, so the
+// launcher reports a helper failure and not a run; it closes the rest.
+func installFailed(sp *warmSpec, fds []int, err error) int {
+	status := -1
+	if i := slices.Index(sp.targets, lenientStatusFD(sp.args)); i >= 0 {
+		if status = fds[i]; status < 0 {
+			status = sp.targets[i]
+		}
+	}
+	if status >= 0 {
+		unix.Write(status, []byte(oneLine(err.Error())))
+	}
+	for _, fd := range fds {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+	return helperFail(-1, err)
 }
 
 // installFDs puts received descriptor fds[i] at number targets[i], not
