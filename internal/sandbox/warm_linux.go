@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/envseal/envseal/internal/sys"
 )
 
 // A warm helper is the helper stage started before its run is known: the
@@ -145,18 +147,12 @@ func (w *Warm) awaitReady() error {
 	var rerr error
 	cerr := rc.Control(func(fd uintptr) {
 		b := make([]byte, 8)
-		for {
-			n, _, _, _, err := unix.Recvmsg(int(fd), b, nil, 0)
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			switch {
-			case err != nil:
-				rerr = os.NewSyscallError("recvmsg", err)
-			case n != 1 || b[0] != 'r':
-				rerr = errors.New("the helper exited before it was ready")
-			}
-			return
+		n, _, _, err := sys.Recvmsg(int(fd), b, nil, 0)
+		switch {
+		case err != nil:
+			rerr = os.NewSyscallError("recvmsg", err)
+		case n != 1 || b[0] != 'r':
+			rerr = errors.New("the helper exited before it was ready")
 		}
 	})
 	if cerr != nil {
@@ -306,12 +302,7 @@ func sendSpec(ctl *os.File, spec []byte, fds []int) error {
 			if k > 0 {
 				oob = unix.UnixRights(rest[:k]...)
 			}
-			for {
-				serr = unix.Sendmsg(int(fd), msg, oob, nil, 0)
-				if !errors.Is(serr, unix.EINTR) {
-					break
-				}
-			}
+			serr = sys.Sendmsg(int(fd), msg, oob, 0)
 			clear(msg)
 			if serr != nil {
 				serr = os.NewSyscallError("sendmsg", serr)
@@ -346,10 +337,7 @@ func receiveSpec(ctl int) ([]byte, []int, error) {
 	oob := make([]byte, unix.CmsgSpace(4*warmFDsPerMsg))
 	total, nfds := -1, -1
 	for total < 0 || len(spec) < total || len(fds) < nfds {
-		n, oobn, flags, _, err := unix.Recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
+		n, oobn, flags, err := sys.Recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err != nil {
 			return fail(os.NewSyscallError("recvmsg", err))
 		}
