@@ -259,7 +259,31 @@ func (c *Conn) Run(ctx context.Context, req *launch.Request) (*launch.Result, er
 		}
 		return fail(fmt.Errorf("read broker reply: %w", err))
 	}
+	if f.Type == wire.TypeResult {
+		c.awaitClose()
+	}
 	return decodeRunReply(f)
+}
+
+// runRecordWait bounds how long a run's client waits, after the result,
+// for the broker to say its run_finished record is written.
+const runRecordWait = 2 * time.Second
+
+// awaitClose waits until the broker closes the connection, which it does
+// once the run's run_finished record is written (it is appended while the
+// result frame goes out): when 'envseal run' returns, 'envseal audit show'
+// has the run's end. A broker that keeps the connection open longer
+// than runRecordWait is not waited for.
+func (c *Conn) awaitClose() {
+	if err := c.c.SetReadDeadline(time.Now().Add(runRecordWait)); err != nil {
+		return
+	}
+	var b [64]byte
+	for {
+		if _, err := c.c.Read(b[:]); err != nil {
+			return
+		}
+	}
 }
 
 // forwardSignals sends the signals caught to the broker as signal frames

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/envseal/envseal/internal/approve"
 	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/broker/client"
+	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/seal"
 )
 
@@ -71,5 +74,67 @@ func TestRunFinishedOrderAndKey(t *testing.T) {
 	}
 	if log.badKey {
 		t.Error("a record was appended with a key other than the broker's (wiped?)")
+	}
+}
+
+// TestRunReturnsAfterItsRecord: when a client's Run returns, the run's
+// run_finished is in the log, though the broker appends it while the
+// result goes out (slowLog takes 100 ms over it): the client waits for the
+// broker to close the connection. Control: a bare read of the result
+// frame, without that wait, returns before the record is there.
+func TestRunReturnsAfterItsRecord(t *testing.T) {
+	log := &slowLog{}
+	tb := startBroker(t, approve.AllowOnce, func(c *Config) {
+		log.want = c.Key.Clone()
+		c.Audit = log
+	})
+	finished := func() int {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		n := 0
+		for _, k := range log.kinds {
+			if k == "run_finished/broker" {
+				n++
+			}
+		}
+		return n
+	}
+	c, err := client.Dial(tb.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := c.Run(context.Background(), runReq("true")); err != nil || res.ExitCode != 0 {
+		t.Fatalf("run: %+v %v", res, err)
+	}
+	if n := finished(); n != 1 {
+		t.Fatalf("Run returned with %d run_finished records in the log, want 1", n)
+	}
+
+	// The control: the same run, the result frame read by hand.
+	raw := rawRunUntilResult(t, tb.sock)
+	if n := finished(); n != 1 {
+		t.Fatalf("control: %d run_finished records right after the raw result frame, want 1 (the record is still being written)", n)
+	}
+	raw.Close()
+	time.Sleep(300 * time.Millisecond)
+	if n := finished(); n != 2 {
+		t.Fatalf("control: %d run_finished records in the end, want 2", n)
+	}
+}
+
+// rawRunUntilResult starts a run of true by hand and reads frames up to
+// the result; the connection stays open.
+func rawRunUntilResult(t *testing.T, sock string) *net.UnixConn {
+	t.Helper()
+	n := devNull(t)
+	c := rawRun(t, sock, testCwd, []string{"true"}, [3]*os.File{n, n, n})
+	for {
+		f, err := wire.ReadFrame(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Type == wire.TypeResult {
+			return c
+		}
 	}
 }
