@@ -15,9 +15,12 @@ import (
 // between runs (the broker's): building one is most of a short run's CPU
 // in the broker (≈ 1 ms and 0.7 MB of garbage for one secret). A set is
 // found by a keyed hash — HMAC-SHA256, under a random key that only this
-// cache holds, of the names and values in order — so neither a name nor a
-// value is kept beside the automaton, which the broker holds in memory
-// only. Drop forgets every entry (the broker does when it locks). Each
+// cache holds, of the names and values in order — so no copy of a name or
+// value is kept as the key. The automaton itself is made of the values'
+// bytes (as every run's is while it scrubs): it is kept only in the
+// broker's memory, which is non-dumpable and holds the master key anyway,
+// and only while the broker is unlocked — Drop forgets every entry, and
+// the broker calls it when it locks (idle lock, 'envseal lock', close). Each
 // run scrubs with its own copy (redact.Matcher.Fresh): its own hit counts
 // and --on-leak callback. Small sets only, a few of them: the automaton
 // of ten secrets is ten megabytes. The zero value is ready to use.
