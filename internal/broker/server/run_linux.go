@@ -188,8 +188,10 @@ func (h *childHandle) close() {
 
 // runAudit marks the broker's run events (via=broker). A run's last
 // record, run_finished, is appended while the result frame goes out (it
-// records no decision; the client is not kept waiting on the disk), and
-// serveRun returns only once it is written (wait). The log's order is
+// records no decision, so the client decodes the result meanwhile), and
+// serveRun closes the connection only once it is written (wait); the
+// client returns after that close (client's awaitClose), so a run that
+// has returned is in the log. The log's order is
 // kept: order is taken when a record is handed over and held until it is
 // written, so every later record of any broker run waits for it.
 type runAudit struct {
