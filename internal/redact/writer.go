@@ -516,11 +516,11 @@ func (w *Writer) write(b []byte) {
 	}
 }
 
-// index2 is bytes.Index for a two-byte needle, eight positions at a time.
-// The dump gate "\n0" starts with a byte every line of output has, which
-// makes bytes.Index call IndexByte once a line: this is several times
-// faster on log-like output.
-func index2(b []byte, c0, c1 byte) int {
+// index2Words is bytes.Index for a two-byte needle, eight positions at a
+// time. The dump gate "\n0" starts with a byte every line of output has,
+// which makes bytes.Index call IndexByte once a line: this is several
+// times faster on log-like output. On amd64 index2 uses SSE2 instead.
+func index2Words(b []byte, c0, c1 byte) int {
 	x0, x1 := ones*uint64(c0), ones*uint64(c1)
 	i := 0
 	if len(b) >= 40 {
