@@ -269,6 +269,11 @@ func (w *Writer) scanTo(end int) {
 			// A gated stage scans only short stretches from a gate on,
 			// where the filter's setup cost is not worth paying.
 			limit := w.block
+			// Where a pattern is likely (the filter's maybe, a gate) the
+			// bytes are walked exactly at once: a clean walk there mostly
+			// fails on the match and the bytes are walked twice, the
+			// first time through table rows not yet in cache.
+			direct := w.gate != nil
 			if w.gate == nil && w.cooldown <= 0 && w.d.filter != nil && len(w.p)-i >= max(minSkip, 4*w.d.maxLen) {
 				j := min(i+skipBlock, len(w.p))
 				s, n, ok := w.d.skipPrefix(w.state, w.p[i:j])
@@ -282,8 +287,9 @@ func (w *Writer) scanTo(end int) {
 					// from there exactly, then try the filter again.
 					i += n
 					limit = max(2*w.d.maxLen, 64)
+					direct = true
 				}
-				if !ok || n < minSkip {
+				if !ok || n < max(4*w.d.maxLen, 256) {
 					// Output that keeps looking like a secret (or is one):
 					// stop paying for the filter for a while, longer each
 					// time in a row. A maybe a few KiB on costs only the
@@ -291,7 +297,7 @@ func (w *Writer) scanTo(end int) {
 					// 10 KiB still runs at the filter's speed.
 					w.skipFails = min(w.skipFails+1, 6)
 					w.cooldown = minSkip << w.skipFails
-					limit = w.block
+					limit, direct = w.block, false
 				} else {
 					w.skipFails = 0
 				}
@@ -315,6 +321,10 @@ func (w *Writer) scanTo(end int) {
 				}
 			}
 			w.cooldown -= j - i
+			if direct {
+				w.exact(hl + j)
+				continue
+			}
 			if s, ok := w.d.scanClean(w.state, w.p[i:j]); ok {
 				w.state, w.pos = s, hl+j
 				w.block = min(2*w.block, maxBlock)
