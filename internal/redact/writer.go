@@ -255,85 +255,108 @@ func (w *Writer) scanTo(end int) {
 		case w.cand:
 			w.exact(end)
 		default:
-			i := w.pos - hl
-			if w.gate != nil && w.pos >= w.gateUntil && !w.cand && w.state != w.d.root &&
-				w.back(w.pos, int(w.d.ext[w.state/w.d.stride])) >= w.gateUntil {
-				// What is under way began past the gate's reach: by the
-				// gate's rule it is not an occurrence, so forget it.
-				w.state = w.d.root
-			}
-			if w.gate != nil && w.pos >= w.gateUntil && w.state == w.d.root {
-				w.pos = hl + i + w.skipToGate(i)
-				continue
-			}
-			// A gated stage scans only short stretches from a gate on,
-			// where the filter's setup cost is not worth paying.
-			limit := w.block
-			// Where a pattern is likely (the filter's maybe, a gate) the
-			// bytes are walked exactly at once: a clean walk there mostly
-			// fails on the match and the bytes are walked twice, the
-			// first time through table rows not yet in cache.
-			direct := w.gate != nil
-			if w.gate == nil && w.cooldown <= 0 && w.d.filter != nil && len(w.p)-i >= max(minSkip, 4*w.d.maxLen) {
-				j := min(i+skipBlock, len(w.p))
-				s, n, ok := w.d.skipPrefix(w.state, w.p[i:j])
-				if ok {
-					w.state, w.pos = s, hl+i+n
-					if n == j-i {
-						w.skipFails = 0
-						continue
-					}
-					// The filter's first maybe: scan a pattern's length
-					// from there exactly, then try the filter again.
-					i += n
-					limit = max(2*w.d.maxLen, 64)
-					direct = true
-				}
-				if !ok || n < max(4*w.d.maxLen, 256) {
-					// Output that keeps looking like a secret (or is one):
-					// stop paying for the filter for a while, longer each
-					// time in a row. A maybe a few KiB on costs only the
-					// short exact scan above: output that leaks every
-					// 10 KiB still runs at the filter's speed.
-					w.skipFails = min(w.skipFails+1, 6)
-					w.cooldown = minSkip << w.skipFails
-					limit, direct = w.block, false
-				} else {
-					w.skipFails = 0
-				}
-			}
-			j := min(i+limit, len(w.p))
-			if w.gate != nil {
-				// Short steps: within a gate's reach, then a few bytes at a
-				// time until the state is back at the root and the next
-				// gate can be looked for.
-				if w.gateUntil-hl > i {
-					j = min(j, w.gateUntil-hl)
-				} else {
-					j = min(j, i+64)
-				}
-				// Scanning on past the reach (a pattern may be under
-				// way) passes gates too: their reach counts.
-				if k := lastIndexGate(w.p[i:j], w.gate); k >= 0 {
-					w.gateUntil = max(w.gateUntil, hl+i+k+len(w.gate)+w.reach)
-				} else if w.gateEndsAt(i) {
-					w.gateUntil = max(w.gateUntil, hl+i-1+len(w.gate)+w.reach)
-				}
-			}
-			w.cooldown -= j - i
-			if direct {
-				w.exact(hl + j)
-				continue
-			}
-			if s, ok := w.d.scanClean(w.state, w.p[i:j]); ok {
-				w.state, w.pos = s, hl+j
-				w.block = min(2*w.block, maxBlock)
-				continue
-			}
-			w.block = max(w.block/4, minBlock)
-			w.exact(hl + j)
+			w.scanOn(w.pos - hl)
 		}
 	}
+}
+
+// scanOn takes one step of the scan from w.p[i], where no match is
+// pending: past the stretch the filter clears, or that a gated stage
+// skips, or over a block.
+func (w *Writer) scanOn(i int) {
+	hl := len(w.held)
+	limit := w.block
+	// Where a pattern is likely (the filter's maybe, a gate) the bytes are
+	// walked exactly at once: a clean walk there mostly fails on the match
+	// and the bytes are walked twice, the first time through table rows
+	// not yet in cache.
+	direct := w.gate != nil
+	if w.gate != nil {
+		if w.pos >= w.gateUntil && w.state != w.d.root &&
+			w.back(w.pos, int(w.d.ext[w.state/w.d.stride])) >= w.gateUntil {
+			// What is under way began past the gate's reach: by the gate's
+			// rule it is not an occurrence, so forget it.
+			w.state = w.d.root
+		}
+		if w.pos >= w.gateUntil && w.state == w.d.root {
+			w.pos = hl + i + w.skipToGate(i)
+			return
+		}
+	} else if w.cooldown <= 0 && w.d.filter != nil && len(w.p)-i >= max(minSkip, 4*w.d.maxLen) {
+		var cleared bool
+		if i, limit, direct, cleared = w.filterStep(i); cleared {
+			return
+		}
+	}
+	j := min(i+limit, len(w.p))
+	if w.gate != nil {
+		j = w.gateStep(i, j)
+	}
+	w.cooldown -= j - i
+	if direct {
+		w.exact(hl + j)
+		return
+	}
+	if s, ok := w.d.scanClean(w.state, w.p[i:j]); ok {
+		w.state, w.pos = s, hl+j
+		w.block = min(2*w.block, maxBlock)
+		return
+	}
+	w.block = max(w.block/4, minBlock)
+	w.exact(hl + j)
+}
+
+// filterStep runs the sampling filter from w.p[i]. When it clears the
+// whole stretch it moves on and reports cleared; otherwise it returns
+// where to scan from and how far, and whether exactly (direct).
+func (w *Writer) filterStep(i int) (from, limit int, direct, cleared bool) {
+	hl := len(w.held)
+	limit = w.block
+	j := min(i+skipBlock, len(w.p))
+	s, n, ok := w.d.skipPrefix(w.state, w.p[i:j])
+	if ok {
+		w.state, w.pos = s, hl+i+n
+		if n == j-i {
+			w.skipFails = 0
+			return i, 0, false, true
+		}
+		// The filter's first maybe: scan a pattern's length from there
+		// exactly, then try the filter again.
+		i += n
+		limit, direct = max(2*w.d.maxLen, 64), true
+	}
+	if !ok || n < max(4*w.d.maxLen, 256) {
+		// Output that keeps looking like a secret (or is one): stop paying
+		// for the filter for a while, longer each time in a row. A maybe a
+		// few patterns' length on costs only the short exact scan above:
+		// output that leaks every few KiB still runs at the filter's
+		// speed.
+		w.skipFails = min(w.skipFails+1, 6)
+		w.cooldown = minSkip << w.skipFails
+		return i, w.block, false, false
+	}
+	w.skipFails = 0
+	return i, limit, direct, false
+}
+
+// gateStep bounds a gated stage's step from w.p[i] (to j at most) to
+// short stretches: within a gate's reach, then a few bytes at a time
+// until the state is back at the root and the next gate can be looked
+// for. Scanning on past the reach (a pattern may be under way) passes
+// gates too: their reach counts.
+func (w *Writer) gateStep(i, j int) int {
+	hl := len(w.held)
+	if w.gateUntil-hl > i {
+		j = min(j, w.gateUntil-hl)
+	} else {
+		j = min(j, i+64)
+	}
+	if k := lastIndexGate(w.p[i:j], w.gate); k >= 0 {
+		w.gateUntil = max(w.gateUntil, hl+i+k+len(w.gate)+w.reach)
+	} else if w.gateEndsAt(i) {
+		w.gateUntil = max(w.gateUntil, hl+i-1+len(w.gate)+w.reach)
+	}
+	return j
 }
 
 // gateEndsAt reports whether a two-byte gate begins just before w.p[i]:
