@@ -47,7 +47,9 @@
 // Limits (each is a form a program would have to print on purpose or by
 // rare accident): hex at an odd nibble offset; JSON mixing literal
 // characters and \uXXXX escapes other than the common encoders do;
-// quoted-printable broken by a soft line break; fragments under
+// quoted-printable forms longer than a line (75 characters) broken by
+// soft line breaks (one break in a shorter form is caught,
+// TestQuotedPrintableSoftBreaks); fragments under
 // FragmentMin bytes of a large value, and a large value's escaped, percent,
 // quoted-printable and dump forms; a value printed with separators,
 // reversed or compressed. Redaction limits an approved program's leaks; it

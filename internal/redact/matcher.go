@@ -87,7 +87,10 @@ func NewMatcher(secrets []Secret, opts ...Option) (*Matcher, error) {
 			if len(pats) == 0 {
 				continue
 			}
-			st := gatedStage{d: new(dfa), gate: []byte(g.gate), reach: g.reach}
+			st := gatedStage{d: new(dfa), reach: g.reach}
+			if g.gate != "" {
+				st.gate = []byte(g.gate)
+			}
 			if err := st.d.build(pats); err != nil {
 				return nil, err
 			}
@@ -119,13 +122,19 @@ type gatedStage struct {
 	reach int
 }
 
-// gatedForms are the encodings matched by gated stages: every occurrence
-// starts at most reach bytes after the start of gate.
+// gatedForms are the encodings matched by the stages after the main
+// automaton. In a gated stage every occurrence starts at most reach bytes
+// after the start of gate; a stage without a gate scans everything, with
+// a sampling filter of its own, like the main automaton.
 var gatedForms = []struct {
 	forms func([]byte) [][]byte
 	gate  string
 	reach int
 }{
+	// Quoted-printable broken by a soft line break: a value's length of
+	// patterns each, too many for the main automaton's table, and
+	// (unlike the others) with no byte every occurrence starts near.
+	{qpSoftForms, "", 0},
 	{denseEscapes, `\`, 0},
 	{percentForms, "%", 0},
 	// xxd, hexdump -C and od -c start each line with its offset (eight
