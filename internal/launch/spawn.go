@@ -140,7 +140,11 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	// Built once (the automaton is most of a short run's CPU in the broker).
 	matcher, err := redact.NewMatcher(secrets, mopts...)
 	if err != nil {
-		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+		e := &Error{Code: ExitFailed, Err: err}
+		if errors.Is(err, redact.ErrTooLarge) {
+			e.Hint = "the output could not be scrubbed of this many secrets at once; hand fewer secrets to one run"
+		}
+		return ExitFailed, nil, e
 	}
 
 	// A pipe of our own rather than cmd.StdinPipe: a warm helper takes
