@@ -7,7 +7,7 @@ import (
 )
 
 // TestIndex2 compares index2 (SSE2 on amd64) and index2Words with
-// bytes.Index: every length up to 100, the needle at every position
+// bytes.Index, and index2Or with a plain loop: every length up to 100, the needle at every position
 // (block edges included: 15, 16, 31, 32, the last byte), half needles
 // (c0 at the end, c1 at the start), and random text.
 func TestIndex2(t *testing.T) {
@@ -19,6 +19,17 @@ func TestIndex2(t *testing.T) {
 		}
 		if got := index2Words(b, '\n', '0'); got != want {
 			t.Fatalf("index2Words over %q = %d, want %d", b, got, want)
+		}
+		// '\n' followed by '0' or 'a'.
+		want = -1
+		for i := 0; i+1 < len(b); i++ {
+			if b[i] == '\n' && (b[i+1] == '0' || b[i+1] == 'a') {
+				want = i
+				break
+			}
+		}
+		if got := index2Or(b, '\n', '0', 'a'); got != want {
+			t.Fatalf("index2Or over %q = %d, want %d", b, got, want)
 		}
 	}
 	for n := range 100 {

@@ -88,7 +88,7 @@ func NewMatcher(secrets []Secret, opts ...Option) (*Matcher, error) {
 		return nil, err
 	}
 	for _, p := range plans[1:] {
-		st := gatedStage{d: new(dfa), gate: p.gate, reach: p.reach}
+		st := gatedStage{d: new(dfa), gate: p.gate, reach: p.reach, soft: p.soft}
 		if err := st.d.build(p.pats); err != nil {
 			return nil, err
 		}
@@ -119,6 +119,7 @@ type stagePlan struct {
 	pats  []pattern
 	gate  []byte
 	reach int
+	soft  bool
 }
 
 // maxTotal caps the table entries of all of a matcher's automata (4 bytes
@@ -143,7 +144,7 @@ func (m *Matcher) plan(small []Secret, mainPats []pattern) ([]stagePlan, error) 
 			}
 			for _, pats := range split(small, g.forms, nil) {
 				if len(pats) > 0 {
-					plans = append(plans, stagePlan{pats: pats, gate: gate, reach: g.reach})
+					plans = append(plans, stagePlan{pats: pats, gate: gate, reach: g.reach, soft: g.soft})
 				}
 			}
 		}
@@ -199,6 +200,7 @@ type gatedStage struct {
 	d     *dfa
 	gate  []byte
 	reach int
+	soft  bool
 }
 
 // gatedForms are the encodings matched by the stages after the main
@@ -209,18 +211,19 @@ var gatedForms = []struct {
 	forms func([]byte) [][]byte
 	gate  string
 	reach int
+	soft  bool // the gate is inside the occurrence (see softSkip)
 }{
 	// Quoted-printable broken by a soft line break: a value's length of
 	// patterns each, too many for the main automaton's table, and
 	// (unlike the others) with no byte every occurrence starts near.
-	{qpSoftForms, "", 0},
-	{denseEscapes, `\`, 0},
-	{percentForms, "%", 0},
+	{qpSoftForms, "=\n", 0, true},
+	{denseEscapes, `\`, 0, false},
+	{percentForms, "%", 0, false},
 	// xxd, hexdump -C and od -c start each line with its offset (eight
 	// or seven digits, the first a 0 below 256 MiB) and show its text
 	// column within 128 bytes of the line start (xxd -c 32 is the widest
 	// common layout). The stream's start counts as a line start.
-	{dumpForms, "\n0", 128},
+	{dumpForms, "\n0", 128, false},
 }
 
 // dfaBudget is the table size (entries) above which the largest values

@@ -67,3 +67,31 @@ func TestQuotedPrintableSoftBreaks(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftStageHoldsOnlyPrefixes: the soft-break stage holds back the
+// last line's tail only when it could begin a broken form (the value's
+// start, up to a '=' at the end of a write), never a prompt.
+func TestSoftStageHoldsOnlyPrefixes(t *testing.T) {
+	sec := toolValues[0]
+	m, err := NewMatcher([]Secret{sec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dst bytes.Buffer
+	w := m.NewWriter(&dst)
+	w.Write([]byte("log line\nEnter the code: "))
+	if n := w.Buffered(); n != 0 {
+		t.Fatalf("a prompt is held back: %d bytes", n)
+	}
+	half := append([]byte("x="), sec.Value[:20]...)
+	w.Write(append(half, '='))
+	if n := w.Buffered(); n < 21 || n > m.MaxDelay() {
+		t.Fatalf("%d bytes held after the first half of a broken form, want 21 to %d", n, m.MaxDelay())
+	}
+	w.Write(append([]byte("\r\n"), sec.Value[20:]...))
+	w.Write([]byte("\n"))
+	w.Close()
+	if !bytes.Equal(dst.Bytes(), []byte("log line\nEnter the code: x=[envseal:TOKEN]\n")) {
+		t.Fatalf("the broken form was not replaced as one (%d bytes out)", dst.Len())
+	}
+}

@@ -56,6 +56,9 @@ type Writer struct {
 	reach     int
 	gateUntil int
 	prevLast  byte // the last byte of the previous write, which may begin a gate
+	// soft: the gate is a soft line break ("=\n", "=\r\n") inside the
+	// occurrence rather than before it (see softGate).
+	soft bool
 
 	// held is the tail of the stream not yet written to dst; it has been
 	// scanned. During a call, positions are offsets into held ++ p.
@@ -90,7 +93,7 @@ func (m *Matcher) NewWriter(dst io.Writer) *Writer {
 	for i := len(m.gated) - 1; i >= 0; i-- {
 		g := m.gated[i]
 		st := newStage(m, g.d, dst)
-		st.gate, st.reach, st.next = g.gate, g.reach, next
+		st.gate, st.reach, st.soft, st.next = g.gate, g.reach, g.soft, next
 		st.prevLast = '\n' // the stream's start is a line start
 		next, dst = st, st
 	}
@@ -140,6 +143,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 	w.p = p
 	end := len(w.held) + len(p)
 	w.scanTo(end)
+	if w.soft {
+		w.softTail(end)
+	}
 	// Everything before the deepest extendable suffix can no longer be
 	// part of a match: release it now rather than at the next newline.
 	// Line breaks inside that suffix are held with it, up to holdCap in
@@ -272,10 +278,12 @@ func (w *Writer) scanOn(i int) {
 	// not yet in cache.
 	direct := w.gate != nil
 	if w.gate != nil {
-		if w.pos >= w.gateUntil && w.state != w.d.root &&
+		if !w.soft && w.pos >= w.gateUntil && w.state != w.d.root &&
 			w.back(w.pos, int(w.d.ext[w.state/w.d.stride])) >= w.gateUntil {
 			// What is under way began past the gate's reach: by the gate's
-			// rule it is not an occurrence, so forget it.
+			// rule it is not an occurrence, so forget it. (A soft stage's
+			// occurrence may begin after one soft break and end after the
+			// next: it walks on.)
 			w.state = w.d.root
 		}
 		if w.pos >= w.gateUntil && w.state == w.d.root {
@@ -359,6 +367,62 @@ func (w *Writer) gateStep(i, j int) int {
 	return j
 }
 
+// A soft stage (quoted-printable broken by a soft line break) has its
+// gate inside the occurrence: the occurrence starts on the line that ends
+// in "=\n" (or "=\r\n"), at most qpLine bytes before it. So it skips to
+// the start of the line a soft break ends (softSkip), and at the end of
+// each write walks the last line's tail (softTail): if the tail could
+// begin an occurrence it is held back, like any pattern under way, until
+// the next write decides it.
+
+// softSkip is skipToGate for a soft stage: how many bytes of w.p from i
+// to pass over, up to the start of the line the next soft break ends, or
+// all of them.
+func (w *Writer) softSkip(i int) int {
+	b := w.p[i:]
+	g := index2Or(b, '=', '\n', '\r')
+	if g < 0 {
+		return len(b)
+	}
+	ls := bytes.LastIndexByte(b[:g], '\n') + 1
+	ls = max(ls, tailStart(b[:g], qpLine))
+	// Patterns beginning after the break are not this stage's.
+	w.gateUntil = len(w.held) + i + g + 1
+	return ls
+}
+
+// softTail walks, at the end of a write, the tail of the stream from the
+// last line break (at most qpLine bytes) when nothing is under way, so
+// that a tail that could begin an occurrence is held back with the state
+// it leaves.
+func (w *Writer) softTail(end int) {
+	if w.cand || w.state != w.d.root {
+		return
+	}
+	hl := len(w.held)
+	ts := w.back(end, qpLine)
+	for k := end - 1; k >= ts; k-- {
+		var c byte
+		if k < hl {
+			c = w.held[k]
+		} else {
+			c = w.p[k-hl]
+		}
+		if c == '\n' {
+			ts = k + 1
+			break
+		}
+	}
+	w.pos, w.gateUntil = ts, end+1
+	for w.pos < end {
+		if w.pos < hl {
+			w.exact(hl)
+		} else {
+			w.exact(end)
+		}
+	}
+}
+
 // gateEndsAt reports whether a two-byte gate begins just before w.p[i]:
 // with the byte before it, or the last byte of the previous write.
 func (w *Writer) gateEndsAt(i int) bool {
@@ -380,6 +444,9 @@ func (w *Writer) gateEndsAt(i int) bool {
 func (w *Writer) skipToGate(i int) int {
 	hl := len(w.held)
 	span := len(w.gate) + w.reach
+	if w.soft {
+		return w.softSkip(i)
+	}
 	if w.gateEndsAt(i) {
 		w.gateUntil = hl + i + span - 1
 		return 0
