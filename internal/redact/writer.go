@@ -380,15 +380,24 @@ func (w *Writer) gateStep(i, j int) int {
 // all of them.
 func (w *Writer) softSkip(i int) int {
 	b := w.p[i:]
-	g := index2Or(b, '=', '\n', '\r')
-	if g < 0 {
-		return len(b)
+	for off := 0; ; {
+		g := index2Or(b[off:], '=', '\n', '\r')
+		if g < 0 {
+			return len(b)
+		}
+		g += off
+		nl := bytes.LastIndexByte(b[:g], '\n')
+		if nl >= 0 && (g-nl-1 < qpMinLine || g-nl-1 > qpLine) {
+			// A line ending in '=' ("id=" in a log) shorter than a full
+			// one (encoders break only full lines) or longer than any:
+			// not a soft break.
+			off = g + 1
+			continue
+		}
+		// Patterns beginning after the break are not this stage's.
+		w.gateUntil = len(w.held) + i + g + 1
+		return max(nl+1, tailStart(b[:g], qpLine))
 	}
-	ls := bytes.LastIndexByte(b[:g], '\n') + 1
-	ls = max(ls, tailStart(b[:g], qpLine))
-	// Patterns beginning after the break are not this stage's.
-	w.gateUntil = len(w.held) + i + g + 1
-	return ls
 }
 
 // softTail walks, at the end of a write, the tail of the stream from the
