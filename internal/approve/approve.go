@@ -162,6 +162,10 @@ var (
 // DefaultTimeout is how long an approver waits for the human.
 const DefaultTimeout = 60 * time.Second
 
+// MaxTimeout is the longest --approval-timeout `envseal run` and `envseal
+// broker` accept.
+const MaxTimeout = 10 * time.Minute
+
 // Approver kinds accepted by New.
 const (
 	KindTTY      = "tty"

@@ -71,12 +71,7 @@ func (a *dialogApprover) approveOnce(ctx context.Context, r *Request) (Decision,
 			"--yes-label", yes, "--no-label", "Deny",
 		}
 	}
-	cmd := exec.CommandContext(ctx, prog, args...)
-	cmd.Env = dialogEnv(os.Environ())
-	cmd.WaitDelay = time.Second
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	err = cmd.Run()
+	out, err := runDialog(ctx, prog, args)
 	if ctx.Err() != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return Deny, fmt.Errorf("%w: %s: %w", ErrTimeout, a.kind, ctx.Err())
@@ -94,9 +89,9 @@ func (a *dialogApprover) approveOnce(ctx context.Context, r *Request) (Decision,
 	switch {
 	case status == 0:
 		return AllowOnce, nil
-	case status == 1 && a.kind == KindZenity && r.canAlways() && strings.TrimSpace(out.String()) == "Allow always":
+	case status == 1 && a.kind == KindZenity && r.canAlways() && strings.TrimSpace(out) == "Allow always":
 		return AllowAlways, nil
-	case status == 1 && a.kind == KindZenity && r.canAlways() && strings.TrimSpace(out.String()) == "Allow for 8 hours":
+	case status == 1 && a.kind == KindZenity && r.canAlways() && strings.TrimSpace(out) == "Allow for 8 hours":
 		return AllowFor(DefaultAllowFor), nil
 	case status == 1:
 		return Deny, nil
@@ -104,6 +99,18 @@ func (a *dialogApprover) approveOnce(ctx context.Context, r *Request) (Decision,
 		return Deny, fmt.Errorf("%w: zenity", ErrTimeout)
 	}
 	return Deny, fmt.Errorf("%w: %s exited with status %d", ErrDialog, a.kind, status)
+}
+
+// runDialog runs the dialog program with the dialog environment and
+// returns what it printed and how it ended (cmd.Run's error).
+func runDialog(ctx context.Context, prog string, args []string) (string, error) {
+	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd.Env = dialogEnv(os.Environ())
+	cmd.WaitDelay = time.Second
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	err := cmd.Run()
+	return out.String(), err
 }
 
 // program resolves the dialog binary from fixed system directories only,

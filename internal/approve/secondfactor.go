@@ -1,11 +1,9 @@
 package approve
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -115,12 +113,7 @@ func (a *dialogApprover) askCode(ctx context.Context) (string, error) {
 	} else {
 		args = []string{"--title", "envseal: second factor", "--inputbox", secondFactorText}
 	}
-	cmd := exec.CommandContext(ctx, prog, args...)
-	cmd.Env = dialogEnv(os.Environ())
-	cmd.WaitDelay = time.Second
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	err = cmd.Run()
+	out, err := runDialog(ctx, prog, args)
 	if ctx.Err() != nil {
 		return "", fmt.Errorf("%w: %s: %w", ErrTimeout, a.kind, ctx.Err())
 	}
@@ -134,5 +127,5 @@ func (a *dialogApprover) askCode(ctx context.Context) (string, error) {
 		}
 		return "", fmt.Errorf("%w: run %s: %w", ErrDialog, prog, err)
 	}
-	return strings.TrimSpace(out.String()), nil
+	return strings.TrimSpace(out), nil
 }

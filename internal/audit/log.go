@@ -102,20 +102,9 @@ func (l *Log) Append(master seal.Key, event Event, fields map[string]any) error 
 	mk := l.mark()
 	l.setMark(nil) // set again only once this append has succeeded
 
-	f, err := openLog(l.Path(), true)
-	var st tailState
-	problem := ""
-	switch {
-	case errors.Is(err, safefile.ErrUnsafe):
-		problem = err.Error() // a planted symlink or hard link is moved aside too
-	case err != nil:
+	f, st, problem, err := l.openTail(sub, event, mk)
+	if err != nil {
 		return err
-	default:
-		st, problem, err = l.tail(f, sub, string(event), mk)
-		if err != nil {
-			f.Close()
-			return err
-		}
 	}
 	var out []byte
 	switch {
@@ -132,6 +121,34 @@ func (l *Log) Append(master seal.Key, event Event, fields map[string]any) error 
 	}
 	defer f.Close()
 	line := encodeLine(st.next, l.now(), string(event), fb, &st.prev, mac)
+	return l.write(f, st, out, line, mac)
+}
+
+// openTail opens the log for appending and reads its tail (tail): the
+// state the next record continues, or the problem for which the log is
+// to be rotated (an unsafe file is one).
+func (l *Log) openTail(sub seal.Key, event Event, mk *mark) (*os.File, tailState, string, error) {
+	f, err := openLog(l.Path(), true)
+	var st tailState
+	problem := ""
+	switch {
+	case errors.Is(err, safefile.ErrUnsafe):
+		problem = err.Error() // a planted symlink or hard link is moved aside too
+	case err != nil:
+		return nil, st, "", err
+	default:
+		st, problem, err = l.tail(f, sub, string(event), mk)
+		if err != nil {
+			f.Close()
+			return nil, st, "", err
+		}
+	}
+	return f, st, problem, nil
+}
+
+// write appends out (a rotation's or a new chain's first record, if any)
+// and line to f, fsyncs it and, keyed, moves the head anchor to line.
+func (l *Log) write(f *os.File, st tailState, out, line []byte, mac hash.Hash) error {
 	lineOff := st.size + int64(len(out))
 	out = append(append(out, line...), '\n')
 	// One write(2) on an O_APPEND descriptor: the line lands whole at the

@@ -48,23 +48,7 @@ func openLog(path string, forAppend bool) (*os.File, error) {
 	if !forAppend {
 		return safefile.OpenFile(path)
 	}
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_APPEND|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0o600)
-	if err != nil {
-		if errors.Is(err, unix.ELOOP) {
-			return nil, &safefile.UnsafeError{Path: path, Reason: "it is a symlink"}
-		}
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
-	}
-	f := os.NewFile(uintptr(fd), path)
-	if err := safefile.CheckFD(fd, path); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := unix.SetNonblock(fd, false); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
+	return safefile.OpenAppend(path)
 }
 
 // writeHeadFile rewrites the anchor in place. It is not fsynced on

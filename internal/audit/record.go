@@ -109,7 +109,21 @@ func parseLine(line []byte) (rawRecord, error) {
 		// rather than call a newer envseal's record damage.
 		return r, syntaxErr("written by a newer envseal (upgrade envseal to read it)")
 	}
-	// The end is fixed width: parse it from the back.
+	body, err := r.parseEnd(line)
+	if err != nil {
+		return r, err
+	}
+	if err := r.parseStart(body); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// parseEnd parses the fixed-width end of line from the back — the "mac"
+// member (or its absence) and "prev" — into r, and returns what is left:
+// the line up to "prev".
+func (r *rawRecord) parseEnd(line []byte) ([]byte, error) {
+	n := len(line)
 	switch {
 	case bytes.HasSuffix(line, []byte(endUnkeyed)):
 		r.prefix = line[:n-len(endUnkeyed)]
@@ -117,50 +131,43 @@ func parseLine(line []byte) (rawRecord, error) {
 		string(line[n-keyedTail:n-keyedTail+len(partMAC)]) == partMAC:
 		r.mac = line[n-keyedTail+len(partMAC) : n-len(endKeyed)]
 		if !isHex(r.mac) {
-			return r, syntaxErr("mac is not 64 lowercase hex digits")
+			return nil, syntaxErr("mac is not 64 lowercase hex digits")
 		}
 		r.prefix = line[:n-keyedTail]
 	default:
-		return r, syntaxErr(`line does not end with a "mac" member`)
+		return nil, syntaxErr(`line does not end with a "mac" member`)
 	}
 	p := r.prefix
 	if len(p) < prefixTail || string(p[len(p)-prefixTail:len(p)-prefixTail+len(partPrev)]) != partPrev || p[len(p)-1] != '"' {
-		return r, syntaxErr(`no "prev" member before "mac"`)
+		return nil, syntaxErr(`no "prev" member before "mac"`)
 	}
 	r.prev = p[len(p)-prefixTail+len(partPrev) : len(p)-1]
 	if !isHex(r.prev) {
-		return r, syntaxErr("prev is not 64 lowercase hex digits")
+		return nil, syntaxErr("prev is not 64 lowercase hex digits")
 	}
-	body := p[:len(p)-prefixTail]
+	return p[:len(p)-prefixTail], nil
+}
 
-	// The start: {"seq":N,"time":"T","event":"E","fields":
+// parseStart parses the start, {"seq":N,"time":"T","event":"E","fields":
+// and the fields object up to "prev", into r.
+func (r *rawRecord) parseStart(body []byte) error {
 	if !bytes.HasPrefix(body, []byte(partSeq)) {
-		return r, syntaxErr(`line does not start with {"seq":`)
+		return syntaxErr(`line does not start with {"seq":`)
 	}
-	body = body[len(partSeq):]
-	i := 0
-	for i < len(body) && i < 21 && body[i] >= '0' && body[i] <= '9' {
-		i++
+	body, err := r.parseSeq(body[len(partSeq):])
+	if err != nil {
+		return err
 	}
-	if i == 0 || body[0] == '0' {
-		return r, syntaxErr("seq is not a positive decimal number without leading zeros")
-	}
-	seq, err := strconv.ParseUint(string(body[:i]), 10, 64)
-	if err != nil || seq > 1<<62 {
-		return r, syntaxErr("seq is out of range")
-	}
-	r.seq = seq
-	body = body[i:]
 	if !bytes.HasPrefix(body, []byte(partTime)) || len(body) < len(partTime)+timeLen {
-		return r, syntaxErr(`no "time" member after "seq"`)
+		return syntaxErr(`no "time" member after "seq"`)
 	}
 	r.time = body[len(partTime) : len(partTime)+timeLen]
 	if !timeShape(r.time) {
-		return r, syntaxErr("time is not " + TimeFormat)
+		return syntaxErr("time is not " + TimeFormat)
 	}
 	body = body[len(partTime)+timeLen:]
 	if !bytes.HasPrefix(body, []byte(partEvent)) {
-		return r, syntaxErr(`no "event" member after "time"`)
+		return syntaxErr(`no "event" member after "time"`)
 	}
 	body = body[len(partEvent):]
 	j := 0
@@ -168,18 +175,36 @@ func parseLine(line []byte) (rawRecord, error) {
 		j++
 	}
 	if j == 0 || j > maxEvent || body[0] < 'a' || body[0] > 'z' {
-		return r, syntaxErr("event is not a name of lowercase letters, digits and '_'")
+		return syntaxErr("event is not a name of lowercase letters, digits and '_'")
 	}
 	r.event = body[:j]
 	body = body[j:]
 	if !bytes.HasPrefix(body, []byte(partFields)) {
-		return r, syntaxErr(`no "fields" member after "event"`)
+		return syntaxErr(`no "fields" member after "event"`)
 	}
 	r.fields = body[len(partFields):]
 	if len(r.fields) < 2 || r.fields[0] != '{' || r.fields[len(r.fields)-1] != '}' {
-		return r, syntaxErr("fields is not a JSON object")
+		return syntaxErr("fields is not a JSON object")
 	}
-	return r, nil
+	return nil
+}
+
+// parseSeq parses the sequence number at the start of body into r and
+// returns the rest.
+func (r *rawRecord) parseSeq(body []byte) ([]byte, error) {
+	i := 0
+	for i < len(body) && i < 21 && body[i] >= '0' && body[i] <= '9' {
+		i++
+	}
+	if i == 0 || body[0] == '0' {
+		return nil, syntaxErr("seq is not a positive decimal number without leading zeros")
+	}
+	seq, err := strconv.ParseUint(string(body[:i]), 10, 64)
+	if err != nil || seq > 1<<62 {
+		return nil, syntaxErr("seq is out of range")
+	}
+	r.seq = seq
+	return body[i:], nil
 }
 
 // ParseRecord parses one line (with or without its trailing newline),

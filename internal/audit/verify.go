@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/envseal/envseal/internal/safefile"
 	"github.com/envseal/envseal/internal/seal"
 )
 
@@ -37,6 +38,19 @@ func Verify(r io.Reader, master seal.Key) (Summary, error) {
 		defer sub.Wipe()
 	}
 	return verifyStream(r, verifyOpts{sub: sub, genesis: true})
+}
+
+// VerifyFile is Verify of the log file at path (a copy of this vault's
+// log, such as one moved aside as audit.log.corrupt-<time>), opened the
+// way the vault's own files are (safefile.OpenFile: no symlink, owned by
+// this user).
+func VerifyFile(path string, master seal.Key) (Summary, error) {
+	f, err := safefile.OpenFile(path)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer f.Close()
+	return Verify(f, master)
 }
 
 // verifyOpts says what stream is checked and how.

@@ -16,22 +16,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/audit"
-	"github.com/envseal/envseal/internal/safefile"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
 
 func (a *app) auditCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use:   "audit",
-		Short: "Read and check the log of every decision taken on your secrets",
-		Long: `Every secret stored or revoked, every run asked for, approved, denied, started
-and finished, every changed binary or policy and every failed unlock is a line
-of audit.log in the vault directory. Each line is chained to the one before by
-SHA-256 and carries an HMAC under a key derived from the vault key, so a
-program running as you can read the log but not rewrite it unnoticed. No line
-ever holds a secret value.`,
-	}
+	c := &cobra.Command{Use: "audit"}
 	c.AddCommand(a.auditShowCmd(), a.auditVerifyCmd())
 	return c
 }
@@ -47,13 +37,7 @@ type showFlags struct {
 func (a *app) auditShowCmd() *cobra.Command {
 	var f showFlags
 	c := &cobra.Command{
-		Use:   "show",
-		Short: "Print the audit log (no passphrase needed)",
-		Long: `Print the audit log as a table, or as the stored JSON lines with --json.
-Needs no passphrase: the log holds no values. Records are checked for a whole,
-unbroken hash chain; their MACs are checked only by 'envseal audit verify'.
-Records marked * were written before the vault was unlocked (a failed unlock)
-and have no MAC of their own; the next MAC'd record covers them.`,
+		Use:  "show",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return a.auditShow(&f) },
 	}
@@ -69,30 +53,15 @@ and have no MAC of their own; the next MAC'd record covers them.`,
 func (a *app) auditVerifyCmd() *cobra.Command {
 	var pf passphraseFlag
 	c := &cobra.Command{
-		Use:   "verify [FILE]",
-		Short: "Check every record of the audit log (needs the passphrase)",
-		Long: `Check the whole audit log: every line parses, sequence numbers have no gap,
-each line's hash chain to the one before holds, every MAC verifies under the
-vault key, and the log reaches the last record envseal anchored in audit.head.
-Prints a one-line summary and exits 0 if the log is intact; otherwise names the
-first bad record and what was done to it (edited, deleted, reordered, inserted,
-truncated) and exits 1. FILE checks another log of this vault instead, such as
-one moved aside as audit.log.corrupt-<time>.`,
+		Use:  "verify [FILE]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
-				var err error
-				var sum audit.Summary
+				verify := a.auditLog(v.Dir()).Verify
 				if len(args) == 1 {
-					f, ferr := safefile.OpenFile(args[0])
-					if ferr != nil {
-						return ferr
-					}
-					sum, err = audit.Verify(f, k)
-					f.Close()
-				} else {
-					sum, err = a.auditLog(v.Dir()).Verify(k)
+					verify = func(k seal.Key) (audit.Summary, error) { return audit.VerifyFile(args[0], k) }
 				}
+				sum, err := verify(k)
 				if errors.Is(err, audit.ErrTampered) {
 					hint := "it was changed outside envseal: keep a copy to inspect; the next record envseal writes moves it aside and starts a new chain that points to it"
 					if len(args) == 1 {

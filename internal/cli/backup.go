@@ -21,19 +21,7 @@ func (a *app) backupCmd() *cobra.Command {
 		force bool
 	)
 	c := &cobra.Command{
-		Use:   "backup FILE",
-		Short: "Write an encrypted archive of the vault, its rules and audit log",
-		Long: `Write an encrypted archive of the vault to FILE: the master key (as it is in
-the vault, wrapped by your passphrase), every secret, the policy, the TOTP
-state and the audit log with its anchor. Everything but the passphrase-
-wrapped master key is encrypted under a key derived from the master key, in
-authenticated chunks: names, values and rules are never in the clear, and a
-changed, reordered or truncated archive is refused. 'envseal restore FILE'
-brings it back on any machine with the passphrase.
-
-The passphrase is the one in effect now; a later 'envseal passwd' does not
-change it for archives already written. FILE is written atomically and is
-not replaced unless --force.`,
+		Use:  "backup FILE",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			out, err := filepath.Abs(args[0])
@@ -67,14 +55,7 @@ func (a *app) restoreCmd() *cobra.Command {
 		force bool
 	)
 	c := &cobra.Command{
-		Use:   "restore FILE",
-		Short: "Restore a vault from an archive written by 'envseal backup'",
-		Long: `Restore the vault in $ENVSEAL_HOME from FILE, written by 'envseal backup'.
-The passphrase is the one the vault had when the archive was written. The
-archive is decrypted and checked completely into a new directory first and
-then moved into place in one step: the vault is either untouched or the
-archive's, never a mix. An existing vault is replaced only with --force, and
-is then kept next to it (the path is printed), not deleted.`,
+		Use:  "restore FILE",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			dir, err := vault.Home()

@@ -29,15 +29,7 @@ type brokerFlags struct {
 func (a *app) brokerCmd() *cobra.Command {
 	var f brokerFlags
 	c := &cobra.Command{
-		Use:   "broker [flags]",
-		Short: "Unlock once and serve 'envseal run' for an agent, asking approvals here",
-		Long: `Start the envseal broker in a terminal of your own (one the agent never
-had). It unlocks the vault once, keeps the key in locked memory, and listens on
-$XDG_RUNTIME_DIR/envseal/broker.sock. 'envseal run' uses it whenever it
-answers: the broker checks the same policy, asks approvals on ITS channel
-(never the agent's terminal), starts the program itself, and scrubs its
-output. After --idle-lock with no request the key is wiped; the next run
-asks for the passphrase here again. 'envseal lock' wipes it at once.`,
+		Use:  "broker [flags]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error { return a.runBroker(&f) },
 	}
@@ -53,7 +45,7 @@ func (a *app) runBroker(f *brokerFlags) error {
 	if f.idle <= 0 {
 		return withHint(fmt.Errorf("--idle-lock %v is not positive", f.idle), "use a duration such as 15m")
 	}
-	if f.timeout <= 0 || f.timeout > 10*time.Minute {
+	if f.timeout <= 0 || f.timeout > approve.MaxTimeout {
 		return withHint(fmt.Errorf("--approval-timeout %v is out of range", f.timeout), "use a duration from 1s to 10m")
 	}
 	ap, err := approve.New(f.approver, approve.WithTimeout(f.timeout))
@@ -76,13 +68,7 @@ func (a *app) runBroker(f *brokerFlags) error {
 	if err != nil {
 		return withHint(err, hintFor(err))
 	}
-	pass, err := askPass(true)
-	if err != nil {
-		return withHint(err, hintFor(err))
-	}
-	key, err := v.Unlock(pass)
-	clear(pass)
-	auditUnlockFailed(a.auditLog(v.Dir()), err)
+	key, err := unlockVault(v, a.stderr, func() ([]byte, error) { return askPass(true) })
 	if err != nil {
 		return withHint(err, hintFor(err))
 	}
@@ -104,14 +90,7 @@ func (a *app) runBroker(f *brokerFlags) error {
 		ReadValue: term.ReadHidden,
 		Unlock: func() (seal.Key, error) {
 			a.infof("a run needs the key: unlock the broker")
-			pass, err := askPass(false)
-			if err != nil {
-				return seal.Key{}, err
-			}
-			defer clear(pass)
-			k, err := v.Unlock(pass)
-			auditUnlockFailed(a.auditLog(v.Dir()), err)
-			return k, err
+			return unlockVault(v, a.stderr, func() ([]byte, error) { return askPass(false) })
 		},
 		Logf: func(format string, args ...any) { a.infof(format, args...) },
 	})

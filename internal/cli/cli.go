@@ -2,7 +2,9 @@
 // prompts only on /dev/tty; results on stdout; everything else on stderr as
 // "envseal: error: …", "envseal: warning: …" and at most one
 // "envseal: hint: …", lower-case, no trailing period. One file per
-// subcommand.
+// subcommand, holding its flags, prompts and messages only: what a command
+// does lives in the domain packages it calls (docs/ARCHITECTURE.md), and
+// what its help says in help/COMMAND.txt (help.go).
 //
 // Cobra is used for the command tree, help text and flag parsing (including
 // the "--" that separates envseal's flags from a child's argv in `run`);
@@ -14,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/envseal/envseal/internal/safefile"
 	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/secretname"
 	"github.com/envseal/envseal/internal/sys"
 	"github.com/envseal/envseal/internal/term"
 	"github.com/envseal/envseal/internal/vault"
@@ -142,17 +144,17 @@ func unknownRootCommand(msg string) (string, string, bool) {
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
+// plural is one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:   "envseal",
-		Short: "A write-only secret vault: programs you approve get secrets, nobody reads them back",
-		Long: `envseal keeps secrets in an encrypted vault that has no command to print them.
-A secret reaches only a program you approved — pinned by path, SHA-256 and
-exact argv — so an AI agent can use a secret without seeing it.
-
-The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
-~/.config/envseal). Passphrases and values are typed on the terminal
-(/dev/tty), never read from an agent's stdin unless you say so.`,
+		Use:           "envseal",
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
@@ -203,6 +205,7 @@ The vault lives in $ENVSEAL_HOME (default $XDG_CONFIG_HOME/envseal or
 			c.ValidArgsFunction = completeSecretNames
 		}
 	}
+	setHelp(root)
 	refuseUnknownSubcommands(root)
 	return root
 }
@@ -250,7 +253,7 @@ func hintFor(err error) string {
 	case errors.Is(err, term.ErrNoTTY):
 		return "run envseal from a terminal, or pass the passphrase with --passphrase-fd N"
 	case errors.Is(err, vault.ErrBadName):
-		return "names use letters, digits, '.', '_' and '-', start with a letter or digit, and are at most 128 bytes"
+		return secretname.Rule
 	case errors.Is(err, safefile.ErrUnsupported):
 		return "envseal supports Linux (and macOS for the vault); this OS is not supported yet"
 	}
@@ -264,11 +267,4 @@ func openVault() (*vault.Vault, error) {
 		return nil, err
 	}
 	return vault.Open(dir)
-}
-
-// writeFileAtomic is safefile's atomic replace of one of the user's files
-// (githook.go's hook script; that file is being moved to a package of its
-// own, which will call safefile directly).
-func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
-	return safefile.WriteFileAtomic(path, data, mode)
 }

@@ -8,14 +8,7 @@ import (
 
 func (a *app) completionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "completion bash|zsh|fish",
-		Short: "Print a shell completion script",
-		Long: `Print a completion script for your shell. Completion lists commands, flags
-and secret names (names are not secret; values never appear).
-
-  bash:  envseal completion bash > ~/.local/share/bash-completion/completions/envseal
-  zsh:   envseal completion zsh > "${fpath[1]}/_envseal"
-  fish:  envseal completion fish > ~/.config/fish/completions/envseal.fish`,
+		Use:       "completion bash|zsh|fish",
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"bash", "zsh", "fish"},
 		RunE: func(c *cobra.Command, args []string) error {

@@ -3,14 +3,13 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/guard"
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -21,16 +20,7 @@ func (a *app) doctorCmd() *cobra.Command {
 		rules  bool
 	)
 	c := &cobra.Command{
-		Use:   "doctor",
-		Short: "Check how safe this machine and vault are, and say how to fix what is not",
-		Long: `List findings about this machine, session and vault, each with a stable id,
-a severity (info, low, medium, high, critical), what was found and the exact
-fix. Exit status 1 when a finding is high or critical.
-
-Needs no passphrase. The rules are sealed with the vault key, so they are
-checked only with --rules (the passphrase is asked on the terminal) or
---passphrase-fd N. The audit log's hash chain is checked; its MACs need the
-key: 'envseal audit verify'.`,
+		Use:  "doctor",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			f := a.doctorFacts()
@@ -50,7 +40,7 @@ key: 'envseal audit verify'.`,
 			if asJSON {
 				a.stdout.Write(r.JSON())
 			} else {
-				writeSignals(a.stdout, r.Signals)
+				a.stdout.Write(r.Text())
 			}
 			if r.OK {
 				return nil
@@ -58,13 +48,7 @@ key: 'envseal audit verify'.`,
 			if asJSON {
 				return &exitErr{err: errors.New("high or critical findings"), code: exitError, silent: true}
 			}
-			n := 0
-			for _, s := range r.Signals {
-				if s.Severity.Rank() >= guard.High.Rank() {
-					n++
-				}
-			}
-			return withHint(fmt.Errorf("%d high or critical finding(s)", n), "apply the fixes shown above, then run 'envseal doctor' again")
+			return withHint(fmt.Errorf("%d high or critical finding(s)", r.Serious()), "apply the fixes shown above, then run 'envseal doctor' again")
 		},
 	}
 	fl := c.Flags()
@@ -74,21 +58,12 @@ key: 'envseal audit verify'.`,
 	return c
 }
 
-func writeSignals(w io.Writer, sigs []guard.Signal) {
-	for _, s := range sigs {
-		fmt.Fprintf(w, "%-8s %s: %s\n", strings.ToUpper(string(s.Severity)), s.ID, oneLine(s.Found))
-		if s.Fix != "" {
-			fmt.Fprintf(w, "         fix: %s\n", oneLine(s.Fix))
-		}
-	}
-}
-
 // doctorFacts gathers the facts `envseal doctor` checks without the key;
 // the CLI names the vault, the jail and the broker's socket.
 func (a *app) doctorFacts() guard.Facts {
 	src := guard.Sources{BrokerSocket: wire.SocketPath()}
 	if dir, err := vault.Home(); err == nil {
-		src.VaultDir, src.Jailed = dir, inJail(dir)
+		src.VaultDir, src.Jailed = dir, sandbox.InJail(dir)
 	}
 	return guard.Gather(src)
 }

@@ -14,11 +14,7 @@ import (
 func (a *app) initCmd() *cobra.Command {
 	var pf passphraseFlag
 	c := &cobra.Command{
-		Use:   "init",
-		Short: "Create a new vault",
-		Long: `Create a new vault in $ENVSEAL_HOME: a random master key, wrapped with a key
-derived from your passphrase by Argon2id. The passphrase is asked twice on the
-terminal (/dev/tty), or read once from --passphrase-fd N for automation.`,
+		Use:  "init",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			dir, err := vault.Home()

@@ -18,42 +18,7 @@ import (
 func (a *app) jailCmd() *cobra.Command {
 	var o sandbox.JailOptions
 	c := &cobra.Command{
-		Use:   "jail [--rw DIR]... [--allow-display] [--allow-ssh-agent] [--best-effort] -- CMD [ARGS...]",
-		Short: "Start an AI agent where it cannot reach the vault, the broker or other processes",
-		Long: `Run CMD (an AI agent, e.g. 'envseal jail -- claude') and everything it starts in
-new user and mount namespaces where:
-
-  - the vault directory is an empty read-only directory;
-  - the broker's runtime directory shows only its socket, so 'envseal run'
-    works through the broker (start the broker first, in a terminal of your own);
-  - /dev/pts holds only the agent's own terminal (the broker's and every other
-    one cannot be opened; new pseudo-terminals cannot be allocated);
-  - /tmp, /var/tmp, /dev/shm and $XDG_RUNTIME_DIR are fresh private
-    directories (the working directory and PATH directories beneath /tmp are
-    bound back in):
-    tmux, screen, kitty, WezTerm, Zellij, D-Bus session bus, systemd --user,
-    ssh-agent, gpg-agent, PulseAudio/PipeWire, editor (VS Code, emacs, nvim)
-    and X11/Wayland sockets are gone, /run/screen and ~/.ssh/agent are empty,
-    and a socket such a variable names elsewhere is covered;
-  - the variables naming those sockets are unset (TMUX, STY, KITTY_LISTEN_ON,
-    WEZTERM_UNIX_SOCKET, ZELLIJ*, DBUS_SESSION_BUS_ADDRESS, SSH_AUTH_SOCK,
-    GPG_AGENT_INFO, VSCODE_IPC_HOOK_CLI, VSCODE_GIT_IPC_HANDLE,
-    EMACS_SOCKET_NAME, DISPLAY, WAYLAND_DISPLAY, XAUTHORITY, PULSE_SERVER, …);
-  - --allow-display binds exactly the X11 socket of $DISPLAY, the Wayland
-    socket and $XAUTHORITY back in and keeps those variables (the agent can
-    then read the screen and type into other windows);
-  - --allow-ssh-agent binds exactly the $SSH_AUTH_SOCK socket back in and keeps
-    the variable (the agent can then sign with your ssh keys);
-  - a Landlock domain stops ptrace, signals, abstract unix sockets and
-    /proc/PID/environ|mem for every process outside the jail;
-  - a seccomp filter denies TIOCSTI, TIOCLINUX, ptrace, keyctl, mount and
-    new namespaces;
-  - with --rw, writes are allowed only beneath the --rw directories (the
-    working directory is not added: pass --rw . if the agent edits it).
-
-ENVSEAL_JAIL=1 is set for the agent. If a layer cannot be set up, envseal
-exits 125 and runs nothing, unless --best-effort: then each missing layer is
-named on stderr. Exit status: CMD's; 127 not found.`,
+		Use: "jail [--rw DIR]... [--allow-display] [--allow-ssh-agent] [--best-effort] -- CMD [ARGS...]",
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return withCode(errors.New("no command to run"), exitInternal, "put the agent after --, e.g. 'envseal jail -- claude'")

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,40 +18,20 @@ type secretHealth = listing.Secret
 func (a *app) listCmd() *cobra.Command {
 	var asJSON, due bool
 	c := &cobra.Command{
-		Use:   "list",
-		Short: "List secret names and health (never values)",
-		Long: `List the secrets in the vault: names, the provider guessed from each
-value's shape when it was stored, age (since the value was last replaced),
-last use (from the audit log), rotation period and when rotation is due.
-"weak" marks a value that looked low-entropy or like a placeholder.
-
-No passphrase is needed and no value is shown. Metadata comes from each
-secret's header, which is authenticated every time the value is decrypted;
-last use comes from the last 4 MiB of the audit log (about 2,000 runs;
-"-" when a secret was not used within it) without checking its MACs
-('envseal audit verify' does that). Inside 'envseal jail' the broker answers.
-
---due lists only the secrets whose rotation is due (and exits 1 if there
-are any, so it can gate a script); set a period with
-'envseal rotation NAME 30d' or 'envseal store NAME --rotate-every 30d'.`,
+		Use:  "list",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ents, err := listEntries()
 			if err != nil {
 				return err
 			}
-			now := time.Now()
-			out := make([]listing.Entry, 0, len(ents))
 			for _, e := range ents {
-				le := listing.ToEntry(e, now)
 				if e.Err != nil {
 					a.warnf("%v", e.Err)
 				}
-				if due && !le.Overdue {
-					continue
-				}
-				out = append(out, le)
 			}
+			now := time.Now()
+			out := listing.Rows(ents, now, due)
 			if asJSON {
 				if err := listing.WriteJSON(a.stdout, out); err != nil {
 					return err
@@ -98,40 +76,21 @@ func listEntries() ([]secretHealth, error) {
 	}
 	out := make([]secretHealth, 0, len(les))
 	for _, le := range les {
-		e := secretHealth{Entry: vault.Entry{Meta: vault.Meta{
-			Name: le.Name, Created: le.Created, Updated: le.Updated, Generation: le.Generation,
-			RotateDays: le.RotateDays, Provider: le.Provider, Weak: le.Weak,
-		}}, LastUsed: le.LastUsed, UseUnknown: le.UseUnknown}
-		if le.Error != "" {
-			e.Err = errors.New(le.Error)
-		}
-		out = append(out, e)
+		out = append(out, secretHealth{Entry: le.Entry(), LastUsed: le.LastUsed, UseUnknown: le.UseUnknown})
 	}
 	return out, nil
 }
 
-// parseRotation parses a rotation period: "30d", "12w", "never" or
-// "default" (0, meaning vault.DefaultRotateDays).
+// parseRotation is vault.ParseRotation, with the hint for a period it
+// does not understand.
 func parseRotation(s string) (uint32, error) {
-	switch strings.ToLower(s) {
-	case "never", "off":
-		return vault.RotateNever, nil
-	case "default":
-		return 0, nil
-	}
-	mult := uint64(0)
+	days, err := vault.ParseRotation(s)
+	var re *vault.RotationError
 	switch {
-	case strings.HasSuffix(s, "d"):
-		mult = 1
-	case strings.HasSuffix(s, "w"):
-		mult = 7
+	case errors.As(err, &re) && re.Number:
+		return 0, withHint(err, "use a whole number of days or weeks from 1d to 36500d, e.g. 30d or 12w, or 'never'")
+	case err != nil:
+		return 0, withHint(err, "use days or weeks, e.g. 30d or 12w, or 'never'")
 	}
-	var n uint64
-	if mult == 0 || len(s) < 2 {
-		return 0, withHint(fmt.Errorf("rotation period %q is not understood", s), "use days or weeks, e.g. 30d or 12w, or 'never'")
-	}
-	if _, err := fmt.Sscanf(s[:len(s)-1], "%d", &n); err != nil || n == 0 || n*mult > 36500 || fmt.Sprint(n) != s[:len(s)-1] {
-		return 0, withHint(fmt.Errorf("rotation period %q is not understood", s), "use a whole number of days or weeks from 1d to 36500d, e.g. 30d or 12w, or 'never'")
-	}
-	return uint32(n * mult), nil
+	return days, nil
 }

@@ -11,9 +11,8 @@ import (
 
 func (a *app) lockCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "lock",
-		Short: "Make the broker wipe its key now (refused from inside envseal jail)",
-		Args:  cobra.NoArgs,
+		Use:  "lock",
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			bc, err := client.Dial("")
 			if err != nil {

@@ -21,18 +21,7 @@ import (
 
 func (a *app) mcpCmd() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "mcp",
-		Short: "Serve envseal to an AI agent over the Model Context Protocol (stdio)",
-		Long: `Speak the Model Context Protocol on stdin/stdout so an AI agent can list secret
-names, ask you to store a new secret, and run programs you approved with
-secrets it never sees. Tools: list_secrets, run_command, request_secret,
-policy_list, status. No tool takes or returns a value.
-
-Runs go through the broker: start 'envseal broker' in a terminal of your own
-first; approvals and typed values are asked there, never through the agent's
-client. Print a client's configuration with 'envseal mcp config CLIENT', or
-merge it into the client's file with 'envseal mcp config CLIENT --write'.
-Only protocol goes to stdout; logs go to stderr.`,
+		Use:  "mcp",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return a.serveMCP() },
 	}
@@ -89,14 +78,7 @@ func (a *app) mcpDirect() *client.Local {
 				Vault: v, Direct: true, Approver: mcpserver.TimedApprover(ap),
 				Audit: a.runAuditor(v.Dir(), approve.KindTTY),
 				Unlock: func() (seal.Key, error) {
-					pass, err := (&passphraseFlag{fd: -1}).read("Vault passphrase (envseal mcp): ", false)
-					if err != nil {
-						return seal.Key{}, err
-					}
-					defer clear(pass)
-					k, err := v.Unlock(pass)
-					auditUnlockFailed(a.auditLog(v.Dir()), err)
-					return k, err
+					return unlockVault(v, a.stderr, (&passphraseFlag{fd: -1}).ask("Vault passphrase (envseal mcp): "))
 				},
 			}, nil
 		},

@@ -15,17 +15,7 @@ func (a *app) mcpConfigCmd() *cobra.Command {
 	var file string
 	names := mcpconfig.Names()
 	c := &cobra.Command{
-		Use:   "config " + strings.Join(names, "|"),
-		Short: "Print (or --write) an agent client's MCP configuration for envseal",
-		Long: `Print the configuration that makes an agent client start 'envseal mcp'.
-For JSON clients the output is a complete JSON file you can save as is;
-explanations go to stderr. --write merges the envseal entry into the
-client's configuration file instead, keeping everything already there:
-the old file is kept as FILE.envseal-backup, the new one replaces it
-atomically, and a file that is not valid JSON is left untouched.
-The usual files: claude-code ./.mcp.json, cursor ~/.cursor/mcp.json,
-vscode ./.vscode/mcp.json, windsurf ~/.codeium/windsurf/mcp_config.json;
-generic needs --file; codex (TOML) is printed only.`,
+		Use:       "config " + strings.Join(names, "|"),
 		ValidArgs: names,
 		Args:      cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -75,38 +65,30 @@ func (a *app) writeMCPConfig(name string, cl mcpconfig.Client, file string) erro
 	if err != nil {
 		return withHint(err, "pass the file with --file PATH")
 	}
-	orig, mode, err := mcpconfig.Read(path)
+	w, err := mcpconfig.Write(path, cl)
 	var fe *mcpconfig.FileError
+	var me *mcpconfig.MergeError
+	var be *mcpconfig.BackupError
 	switch {
 	case errors.As(err, &fe) && fe.TooLarge:
 		return withHint(err, "check that --file names the client's configuration")
 	case errors.As(err, &fe):
 		return withHint(err, "pass a file with --file PATH")
-	case err != nil:
-		return err
-	}
-	merged, changed, replaced, err := mcpconfig.Merge(orig, cl.Key, "envseal", cl.Entry)
-	if err != nil {
-		return withHint(fmt.Errorf("%s: %w; it was left as it is", path, err),
-			fmt.Sprintf("fix or move the file, then run 'envseal mcp config %s --write' again (or save the printed snippet yourself)", name))
-	}
-	if !changed {
-		a.infof("%s already starts envseal; nothing to change", path)
-		return nil
-	}
-	backup, err := mcpconfig.Install(path, orig, merged, mode)
-	var be *mcpconfig.BackupError
-	switch {
+	case errors.As(err, &me):
+		return withHint(err, fmt.Sprintf("fix or move the file, then run 'envseal mcp config %s --write' again (or save the printed snippet yourself)", name))
 	case errors.As(err, &be):
 		return withHint(be.Err, "nothing was changed; check the directory's permissions")
 	case err != nil:
 		return err
+	case !w.Changed:
+		a.infof("%s already starts envseal; nothing to change", path)
+		return nil
 	}
 	switch {
-	case replaced:
-		a.infof("replaced the envseal entry in %s (the old file is %s)", path, backup)
-	case backup != "":
-		a.infof("added envseal to %s (the old file is %s)", path, backup)
+	case w.Replaced:
+		a.infof("replaced the envseal entry in %s (the old file is %s)", path, w.Backup)
+	case w.Backup != "":
+		a.infof("added envseal to %s (the old file is %s)", path, w.Backup)
 	default:
 		a.infof("created %s", path)
 	}

@@ -84,17 +84,30 @@ func (p *passphraseFlag) unlock() (*vault.Vault, seal.Key, error) {
 	if err != nil {
 		return nil, seal.Key{}, err
 	}
-	pass, err := p.read("Vault passphrase: ", false)
+	k, err := unlockVault(v, os.Stderr, p.ask("Vault passphrase: "))
 	if err != nil {
-		return nil, seal.Key{}, err
-	}
-	defer clear(pass)
-	k, err := v.Unlock(pass)
-	if err != nil {
-		auditUnlockFailed(newAuditLog(v.Dir(), os.Stderr), err)
 		return nil, seal.Key{}, err
 	}
 	return v, k, nil
+}
+
+// ask is read(prompt) as the question unlockVault asks.
+func (p *passphraseFlag) ask(prompt string) func() ([]byte, error) {
+	return func() ([]byte, error) { return p.read(prompt, false) }
+}
+
+// unlockVault is the one unlock of the commands, the broker and the
+// direct paths: it asks the passphrase, unwraps v's key, wipes the
+// passphrase and records a wrong one in the audit log (warnings on w).
+func unlockVault(v *vault.Vault, w io.Writer, ask func() ([]byte, error)) (seal.Key, error) {
+	pass, err := ask()
+	if err != nil {
+		return seal.Key{}, err
+	}
+	defer clear(pass)
+	k, err := v.Unlock(pass)
+	auditUnlockFailed(newAuditLog(v.Dir(), w), err)
+	return k, err
 }
 
 // withKey is the preamble of every command that needs the master key:

@@ -26,17 +26,7 @@ func (a *app) warnWeakPassphrase(pass []byte) {
 func (a *app) passwdCmd() *cobra.Command {
 	var oldPF, newPF passphraseFlag
 	c := &cobra.Command{
-		Use:   "passwd",
-		Short: "Change the vault passphrase",
-		Long: `Change the vault passphrase. The current passphrase is required; the new one
-is asked twice on the terminal (/dev/tty), or read from --new-passphrase-fd N.
-
-Only master.key changes: the random master key is re-wrapped under the new
-passphrase (fresh salt; Argon2id at the current default cost or the vault's,
-whichever is higher), atomically and under the vault lock. Secrets, rules,
-the audit log and a running broker stay as they are. The change is audited.
-Copies of master.key made before (including backups) still open with the old
-passphrase.`,
+		Use:  "passwd",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if oldPF.fd >= 0 && oldPF.fd == newPF.fd {

@@ -14,13 +14,7 @@ import (
 )
 
 func (a *app) policyCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use:   "policy",
-		Short: "Show and revoke the rules you approved",
-		Long: `The policy holds your "allow always" decisions: program path and SHA-256,
-exact arguments, which secrets it gets and how, sandbox tier, expiry. It is
-sealed under the vault key, so listing and changing it needs the passphrase.`,
-	}
+	c := &cobra.Command{Use: "policy"}
 	c.AddCommand(a.policyListCmd(), a.policyRevokeCmd(), a.policyResetCmd())
 	return c
 }
@@ -31,9 +25,8 @@ func (a *app) policyListCmd() *cobra.Command {
 		asJSON bool
 	)
 	c := &cobra.Command{
-		Use:   "list",
-		Short: "List approved rules",
-		Args:  cobra.NoArgs,
+		Use:  "list",
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
 				p, err := a.loadPolicy(v, k)
@@ -59,9 +52,8 @@ func (a *app) policyListCmd() *cobra.Command {
 func (a *app) policyRevokeCmd() *cobra.Command {
 	var pf passphraseFlag
 	c := &cobra.Command{
-		Use:   "revoke ID",
-		Short: "Remove a rule (the program will need your approval again)",
-		Args:  cobra.ExactArgs(1),
+		Use:  "revoke ID",
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
 				var err error
@@ -88,11 +80,7 @@ func (a *app) policyRevokeCmd() *cobra.Command {
 func (a *app) policyResetCmd() *cobra.Command {
 	var pf passphraseFlag
 	c := &cobra.Command{
-		Use:   "reset",
-		Short: "Replace a damaged policy with an empty one (every program asks again)",
-		Long: `Replace policy.seal — even a tampered or deleted one — with an empty policy.
-Every program will need your approval again. Needs the passphrase and a
-confirmation typed on the terminal.`,
+		Use:  "reset",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return pf.withKey(func(v *vault.Vault, k seal.Key) error {

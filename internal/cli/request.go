@@ -14,12 +14,7 @@ import (
 func (a *app) requestCmd() *cobra.Command {
 	var purpose string
 	c := &cobra.Command{
-		Use:   "request NAME",
-		Short: "Ask the human at the broker to type a new secret (agents use this)",
-		Long: `Ask the human, on the broker's own terminal, to store a new secret NAME.
-They see the request (and --purpose), accept it with a code, and type the
-value there; it goes straight into the vault. This command only learns
-whether the secret was stored. Needs a running broker ('envseal broker').`,
+		Use:  "request NAME",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			name := args[0]

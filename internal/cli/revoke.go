@@ -13,10 +13,7 @@ import (
 func (a *app) revokeCmd() *cobra.Command {
 	var pf passphraseFlag
 	c := &cobra.Command{
-		Use:   "revoke NAME",
-		Short: "Delete a secret from the vault",
-		Long: `Delete the secret NAME. The vault passphrase is needed, so a program that can
-run envseal cannot destroy secrets without you.`,
+		Use:  "revoke NAME",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			name := args[0]

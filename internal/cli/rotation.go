@@ -12,13 +12,7 @@ import (
 func (a *app) rotationCmd() *cobra.Command {
 	var pf passphraseFlag
 	c := &cobra.Command{
-		Use:   "rotation NAME PERIOD",
-		Short: "Set how often a secret should be rotated (30d, 12w, never, default)",
-		Long: `Set NAME's rotation period without changing its value: a whole number of
-days or weeks (30d, 12w), 'never' to stop reminders, or 'default' (90d).
-The period is kept in the secret's authenticated header, so the file is
-re-sealed: the passphrase is needed. 'envseal list --due' and 'envseal
-doctor' report secrets whose value is older than its period.`,
+		Use:  "rotation NAME PERIOD",
 		Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			name := args[0]
@@ -41,7 +35,7 @@ doctor' report secrets whose value is older than its period.`,
 				if err != nil {
 					return err
 				}
-				a.auditLog(v.Dir()).Event(k, audit.SecretRotationSet, map[string]any{"secret": name, "rotate_days": rotationField(meta)})
+				a.auditLog(v.Dir()).Event(k, audit.SecretRotationSet, map[string]any{"secret": name, "rotate_days": meta.RotationDays()})
 				if p := meta.RotationPeriod(); p > 0 {
 					a.infof("%s: rotate every %s; due %s", name, listing.Days(p), meta.RotationDue().Local().Format("2006-01-02"))
 				} else {
@@ -53,12 +47,4 @@ doctor' report secrets whose value is older than its period.`,
 	}
 	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
-}
-
-// rotationField is the audit field for a period: days, or -1 for never.
-func rotationField(m vault.Meta) int64 {
-	if p := m.RotationPeriod(); p > 0 {
-		return int64(p.Hours() / 24)
-	}
-	return -1
 }

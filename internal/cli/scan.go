@@ -15,130 +15,109 @@ import (
 	"github.com/envseal/envseal/internal/vault"
 )
 
+type scanFlags struct {
+	pf       passphraseFlag
+	history  bool
+	asJSON   bool
+	doImport bool
+	yes      bool
+	prefix   string
+}
+
 func (a *app) scanCmd() *cobra.Command {
-	var (
-		pf       passphraseFlag
-		history  bool
-		asJSON   bool
-		doImport bool
-		yes      bool
-		prefix   string
-	)
+	var f scanFlags
 	c := &cobra.Command{
-		Use:   "scan [PATHS...]",
-		Short: "Find likely secrets in files and shell history (never printing them)",
-		Long: `Look for likely secrets in PATHS (files, and directories recursively; default
-".") and, with --history, in the bash, zsh and fish history files. Found:
-tokens with a well-known shape (GitHub, GitLab, AWS, Slack, Stripe, OpenAI,
-Anthropic, …), high-entropy values assigned to names like *_KEY, *_TOKEN,
-*PASSWORD* (NAME=VALUE, NAME: VALUE, "name": "value", --token VALUE,
-Authorization headers), and PEM private keys.
-
-Each finding is printed as "file:line: kind (NAME)" — never the value, nor
-any part of it. Binary files, files over 10 MiB, .git, node_modules, the
-vault directory and symlinks are skipped.
-
-Exit status: 0 when nothing was found, 1 when something was (so scan can
-gate CI), other errors 1 with a message.
-
---import moves each value into the vault: it asks a secret name on the
-terminal (--yes takes the suggested one), stores the values (the
-passphrase is asked on the terminal, or read from --passphrase-fd), then
-rewrites each file with the value replaced, everything else kept byte for
-byte. In a program the value becomes a read of an environment variable
-named after the secret (apiToken → API_TOKEN), added to the .envseal next
-to the file so that 'envseal run -- ./deploy.sh' delivers it: "${VAR}" in
-a shell script (quoted to fit where the value was), process.env.VAR in
-JavaScript/TypeScript, os.environ["VAR"] in Python. A program in another
-language, a value inside a longer string literal, or a shell value after a
-here-document is refused (the file is left as it was, nothing is stored
-for it) with a hint. Elsewhere (history, YAML, notes) the value becomes
-"[envseal:NAME]". Per file it is all or nothing: if a store or the
-rewrite fails, the secrets stored for that file are revoked and the file is
-left as it was. Existing secrets are never replaced. Dotenv files (.env,
-.env.*) are left to 'envseal import FILE', which also writes .envseal.`,
-		RunE: func(c *cobra.Command, args []string) error {
-			paths := args
-			if len(paths) == 0 && !history {
-				paths = []string{"."}
-			}
-			var skipDirs []string
-			if home, err := vault.Home(); err == nil {
-				skipDirs = append(skipDirs, home)
-			}
-			res := &detect.Result{}
-			if len(paths) > 0 {
-				r, err := detect.ScanPaths(paths, detect.WalkOptions{SkipDirs: skipDirs})
-				if err != nil {
-					return withHint(err, "name files or directories that exist")
-				}
-				res = r
-			}
-			if history {
-				home, _ := os.UserHomeDir()
-				res.ScanHistoryFiles(home, os.Getenv)
-			}
-			defer func() {
-				for i := range res.Findings {
-					res.Findings[i].Wipe()
-				}
-			}()
-			for _, s := range res.Skipped {
-				if s.Notice {
-					a.warnf("%s: skipped: %s", s.Path, s.Reason)
-				}
-			}
-			if asJSON {
-				if err := res.WriteJSON(a.stdout); err != nil {
-					return err
-				}
-			} else {
-				for _, f := range res.Findings {
-					fmt.Fprintln(a.stdout, f.String())
-				}
-			}
-			if len(res.Findings) == 0 {
-				a.infof("no likely secrets found")
-				return nil
-			}
-			left := len(res.Findings)
-			if doImport {
-				moved, err := a.scanImport(res.Findings, prefix, yes, &pf)
-				if err != nil {
-					return err
-				}
-				left -= moved
-				if left == 0 {
-					return nil
-				}
-			}
-			if !asJSON {
-				hint := "move them into the vault with 'envseal scan --import' (or 'envseal import FILE' for a .env file)"
-				if doImport {
-					hint = "the findings not moved are still in place"
-				}
-				what := "likely secrets are"
-				if left == 1 {
-					what = "likely secret is"
-				}
-				a.infof("%d %s still in plain text; %s", left, what, hint)
-			}
-			return &exitErr{err: errors.New("likely secrets found"), code: exitError, silent: true}
-		},
+		Use:  "scan [PATHS...]",
+		RunE: func(c *cobra.Command, args []string) error { return a.scan(&f, args) },
 	}
-	f := c.Flags()
-	f.BoolVar(&history, "history", false, "also scan the bash, zsh and fish history files")
-	f.BoolVar(&asJSON, "json", false, "print the findings as JSON (never with values)")
-	f.BoolVar(&doImport, "import", false, "move each value into the vault and remove it from its file")
-	f.BoolVar(&yes, "yes", false, "with --import: take the suggested secret names without asking")
-	f.StringVar(&prefix, "prefix", "", "with --import: prepend `P` to every suggested secret name")
-	f.IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	fl := c.Flags()
+	fl.BoolVar(&f.history, "history", false, "also scan the bash, zsh and fish history files")
+	fl.BoolVar(&f.asJSON, "json", false, "print the findings as JSON (never with values)")
+	fl.BoolVar(&f.doImport, "import", false, "move each value into the vault and remove it from its file")
+	fl.BoolVar(&f.yes, "yes", false, "with --import: take the suggested secret names without asking")
+	fl.StringVar(&f.prefix, "prefix", "", "with --import: prepend `P` to every suggested secret name")
+	fl.IntVar(&f.pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
 }
 
-// scanImport moves the findings' values into the vault and out of their
-// files, file by file. It returns how many findings it moved.
-func (a *app) scanImport(findings []detect.Finding, prefix string, yes bool, pf *passphraseFlag) (int, error) {
+func (a *app) scan(f *scanFlags, paths []string) error {
+	res, err := scanFindings(paths, f.history)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for i := range res.Findings {
+			res.Findings[i].Wipe()
+		}
+	}()
+	for _, s := range res.Skipped {
+		if s.Notice {
+			a.warnf("%s: skipped: %s", s.Path, s.Reason)
+		}
+	}
+	if f.asJSON {
+		if err := res.WriteJSON(a.stdout); err != nil {
+			return err
+		}
+	} else {
+		for _, fd := range res.Findings {
+			fmt.Fprintln(a.stdout, fd.String())
+		}
+	}
+	if len(res.Findings) == 0 {
+		a.infof("no likely secrets found")
+		return nil
+	}
+	left := len(res.Findings)
+	if f.doImport {
+		moved, err := a.scanImport(res.Findings, f)
+		if err != nil {
+			return err
+		}
+		if left -= moved; left == 0 {
+			return nil
+		}
+	}
+	if !f.asJSON {
+		hint := "move them into the vault with 'envseal scan --import' (or 'envseal import FILE' for a .env file)"
+		if f.doImport {
+			hint = "the findings not moved are still in place"
+		}
+		a.infof("%d %s still in plain text; %s", left, plural(left, "likely secret is", "likely secrets are"), hint)
+	}
+	return &exitErr{err: errors.New("likely secrets found"), code: exitError, silent: true}
+}
+
+// scanFindings scans paths (default ".", unless only the history is
+// asked for) and, with history, the shells' history files; the vault
+// directory is skipped.
+func scanFindings(paths []string, history bool) (*detect.Result, error) {
+	if len(paths) == 0 && !history {
+		paths = []string{"."}
+	}
+	var skipDirs []string
+	if home, err := vault.Home(); err == nil {
+		skipDirs = append(skipDirs, home)
+	}
+	res := &detect.Result{}
+	if len(paths) > 0 {
+		r, err := detect.ScanPaths(paths, detect.WalkOptions{SkipDirs: skipDirs})
+		if err != nil {
+			return nil, withHint(err, "name files or directories that exist")
+		}
+		res = r
+	}
+	if history {
+		home, _ := os.UserHomeDir()
+		res.ScanHistoryFiles(home, os.Getenv)
+	}
+	return res, nil
+}
+
+// scanImport names the findings' values (asking on the terminal unless
+// --yes), then moves them into the vault and out of their files, file by
+// file (moving.Batch.Move). It returns how many findings it moved.
+func (a *app) scanImport(findings []detect.Finding, f *scanFlags) (int, error) {
 	b := moving.NewBatch(findings)
 	for _, p := range b.Dotenv {
 		a.warnf("%s is a dotenv file: not rewritten; move its values with 'envseal import %s' (it also writes .envseal)", p, p)
@@ -146,67 +125,58 @@ func (a *app) scanImport(findings []detect.Finding, prefix string, yes bool, pf 
 	if len(b.Paths) == 0 {
 		return 0, nil
 	}
-	v, err := openVault()
-	if err != nil {
+	if err := a.nameFindings(b, f); err != nil {
 		return 0, err
 	}
-	taken, err := v.Names()
-	if err != nil {
-		return 0, err
-	}
-
-	// Name every distinct value before anything changes.
-	var tty *term.TTY
-	if !yes {
-		if tty, err = term.Open(); err != nil {
-			return 0, withHint(err, "run from a terminal to choose names, or pass --yes to take the suggested ones")
-		}
-		defer tty.Close()
-	}
-	err = b.Name(func(f *detect.Finding) (string, error) {
-		name, err := chooseName(tty, f, moving.FreeName(f, detect.SuggestName(f, prefix), taken), taken)
-		taken[name] = true
-		return name, err
-	})
-	if err != nil {
-		return 0, err
-	}
-
-	v, k, err := pf.unlock()
+	v, k, err := f.pf.unlock()
 	if err != nil {
 		return 0, err
 	}
 	defer k.Wipe()
 	log := a.auditLog(v.Dir())
-	moved := 0
-	for _, p := range b.Paths {
-		plan, err := b.PlanFile(p)
-		if err == nil {
-			err = plan.Apply(v, k, func(name string, gen uint64) {
-				log.Event(k, audit.SecretStored, map[string]any{"secret": name, "generation": gen, "source": "scan"})
-			}, func(name string) {
-				log.Event(k, audit.SecretRevoked, map[string]any{"secret": name, "reason": "scan import rolled back"})
-			})
+	moved, err := b.Move(v, k, func(name string, gen uint64) {
+		log.Event(k, audit.SecretStored, map[string]any{"secret": name, "generation": gen, "source": "scan"})
+	}, func(name string) {
+		log.Event(k, audit.SecretRevoked, map[string]any{"secret": name, "reason": "scan import rolled back"})
+	}, func(m moving.Moved) {
+		if r := m.Refused; r != nil {
+			a.warnf("%s: not rewritten, nothing stored for it: %s; %s", r.Path, r.Why, r.Hint)
+			return
 		}
-		var ref *moving.RefusedError
-		if errors.As(err, &ref) {
-			a.warnf("%s: not rewritten, nothing stored for it: %s; %s", ref.Path, ref.Why, ref.Hint)
-			continue
+		if m.Plan.Mapping != "" {
+			a.infof("%s: the values are now read from the environment; added %s to %s", m.Path, strings.Join(m.Plan.Vars, ", "), m.Plan.Mapping)
 		}
-		if err != nil {
-			if moved > 0 {
-				a.infof("moved %d values before this failure; those files are already rewritten", moved)
-			}
-			return moved, err
-		}
-		if plan.Mapping != "" {
-			a.infof("%s: the values are now read from the environment; added %s to %s", p, strings.Join(plan.Vars, ", "), plan.Mapping)
-		}
-		n := len(b.Finds(p))
-		moved += n
-		a.infof("%s: moved %d values to the vault (%s)", p, n, strings.Join(b.Names(p), ", "))
+		a.infof("%s: moved %d values to the vault (%s)", m.Path, m.Finds, strings.Join(m.Names, ", "))
+	})
+	if err != nil && moved > 0 {
+		a.infof("moved %d values before this failure; those files are already rewritten", moved)
 	}
-	return moved, nil
+	return moved, err
+}
+
+// nameFindings gives every distinct value a secret name before anything
+// changes: the suggested one with --yes, else the one typed.
+func (a *app) nameFindings(b *moving.Batch, f *scanFlags) error {
+	v, err := openVault()
+	if err != nil {
+		return err
+	}
+	taken, err := v.Names()
+	if err != nil {
+		return err
+	}
+	var tty *term.TTY
+	if !f.yes {
+		if tty, err = term.Open(); err != nil {
+			return withHint(err, "run from a terminal to choose names, or pass --yes to take the suggested ones")
+		}
+		defer tty.Close()
+	}
+	return b.Name(func(fd *detect.Finding) (string, error) {
+		name, err := chooseName(tty, fd, moving.FreeName(fd, detect.SuggestName(fd, f.prefix), taken), taken)
+		taken[name] = true
+		return name, err
+	})
 }
 
 // chooseName asks for a secret name on the terminal (tty nil: take def),

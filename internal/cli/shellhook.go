@@ -13,27 +13,7 @@ import (
 func (a *app) shellHookCmd() *cobra.Command {
 	var check bool
 	c := &cobra.Command{
-		Use:   "shell-hook bash|zsh|fish",
-		Short: "Print a shell hook that warns when a command line holds a likely secret",
-		Long: `Print a hook for your shell that runs before each command line and warns,
-on the terminal, when the line holds something that looks like a key or
-token (the shapes 'envseal scan' knows: GitHub, AWS, Slack, Stripe, …,
-NAME=value with a secret-looking name, --token VALUE, Authorization
-headers). The warning names the kind and the variable and the 'envseal
-store' command to use instead; it never shows the value, never stores
-anything and never stops the command.
-
-Install it from your shell's start-up file:
-
-  bash  ~/.bashrc                   eval "$(envseal shell-hook bash)"
-  zsh   ~/.zshrc                    eval "$(envseal shell-hook zsh)"
-  fish  ~/.config/fish/config.fish  envseal shell-hook fish | source
-
-bash: the hook is a DEBUG trap (it replaces one you set before) and checks
-each simple command that has a run of 16 or more key-like characters, so
-ordinary commands start no process. zsh and fish: a preexec hook, given the
-whole line. The hook hands the line to 'envseal shell-hook --check' on
-stdin, never on a command line other processes could read.`,
+		Use:       "shell-hook bash|zsh|fish",
 		Args:      cobra.MaximumNArgs(1),
 		ValidArgs: shellhook.Shells,
 		RunE: func(c *cobra.Command, args []string) error {

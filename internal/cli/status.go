@@ -13,9 +13,8 @@ import (
 
 func (a *app) statusCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "status",
-		Short: "Say whether 'envseal run' goes through the broker or the direct path",
-		Args:  cobra.NoArgs,
+		Use:  "status",
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			path := wire.SocketPath()
 			bc, err := client.Dial(path)

@@ -16,134 +16,137 @@ import (
 	"github.com/envseal/envseal/internal/vault"
 )
 
-const (
-	minGenerateLen = 16
-	maxGenerateLen = 4096
-)
+type storeFlags struct {
+	pf       passphraseFlag
+	fromIn   bool
+	raw      bool
+	force    bool
+	generate int
+	gen      bool // --generate was given
+	rotate   string
+}
 
 func (a *app) storeCmd() *cobra.Command {
-	var (
-		pf       passphraseFlag
-		fromIn   bool
-		raw      bool
-		force    bool
-		generate int
-		rotate   string
-	)
+	var f storeFlags
 	c := &cobra.Command{
-		Use:   "store NAME",
-		Short: "Put a secret into the vault (it never comes back out)",
-		Long: `Store a secret under NAME. The value is typed hidden on the terminal by
-default, read from stdin with --stdin (one trailing newline dropped unless
---raw), or generated with --generate[=LEN] (random, URL-safe, never shown).
-An existing NAME is only replaced with --force.
-
---rotate-every sets how often the value should be replaced (e.g. 30d, 12w,
-never; default 90d, kept when a secret is replaced); 'envseal list --due'
-and 'envseal doctor' then say when it is due. A value that looks like a
-placeholder (changeme, your-api-key-here) or has under 64 bits of
-estimated entropy is stored with a warning. The provider guessed from the
-value's shape (sk-, ghp_, AKIA, xoxb-, glpat-, …) is shown by 'envseal list'.`,
+		Use:  "store NAME",
 		Args: storeArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			name := args[0]
-			if err := vault.ValidName(name); err != nil {
-				return err
-			}
-			gen := c.Flags().Changed("generate")
-			if fromIn && gen {
-				return withHint(errors.New("--stdin and --generate cannot be combined"), "choose where the value comes from")
-			}
-			if raw && !fromIn {
-				return withHint(errors.New("--raw only applies to --stdin"), "drop --raw, or add --stdin")
-			}
-			if fromIn && pf.fd == 0 {
-				return withHint(errors.New("--stdin and --passphrase-fd 0 both read standard input"), "pass the passphrase on another descriptor, e.g. --passphrase-fd 3")
-			}
-			var rotateDays uint32
-			if rotate != "" {
-				d, err := parseRotation(rotate)
-				if err != nil {
-					return err
-				}
-				rotateDays = d
-			}
-			if gen && (generate < minGenerateLen || generate > maxGenerateLen) {
-				return withHint(fmt.Errorf("--generate length %d is out of range", generate), fmt.Sprintf("use a length from %d to %d", minGenerateLen, maxGenerateLen))
-			}
-			v, err := openVault()
-			if err != nil {
-				return err
-			}
-			if !force && v.Has(name) {
-				return existsErr(name)
-			}
-			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
-
-				var value []byte
-				switch {
-				case gen:
-					value = vault.Generate(generate)
-				case fromIn:
-					value, err = readValue(a.stdin, raw)
-				default:
-					value, err = term.ReadHidden(fmt.Sprintf("Value for %s (hidden): ", name))
-				}
-				if err != nil {
-					return err
-				}
-				defer clear(value)
-				if len(value) == 0 {
-					return withHint(vault.ErrEmptyValue, "a secret needs a value; nothing was stored")
-				}
-				// Say now, not at the first run, what output scrubbing can do
-				// with this value: a run refuses values it cannot scrub.
-				if _, err := redact.NewMatcher([]redact.Secret{{Name: name, Value: value}}); err != nil {
-					return withHint(fmt.Errorf("the value of %s could not be scrubbed from output: %w; nothing was stored", name, err), "report this as a bug")
-				}
-				meta, err := v.Store(k, name, value, vault.StoreOptions{Force: force, RotateDays: rotateDays})
-				if errors.Is(err, vault.ErrExists) {
-					return existsErr(name)
-				}
-				if err != nil {
-					return err
-				}
-				a.auditLog(v.Dir()).Event(k, audit.SecretStored, map[string]any{"secret": name, "generation": meta.Generation, "source": valueSource(gen, fromIn)})
-				how := "stored " + name
-				if meta.Generation > 1 {
-					how = fmt.Sprintf("replaced %s (generation %d)", name, meta.Generation)
-				}
-				if gen {
-					how += fmt.Sprintf(", generated %d characters that were never shown", generate)
-				}
-				if meta.Provider != "" {
-					how += " (looks like a " + detect.ProviderDescription(meta.Provider) + ")"
-				}
-				a.infof("%s", how)
-				switch {
-				case len(value) < redact.MinLen:
-					a.warnf("the value of %s is shorter than %d bytes: 'envseal run' will NOT scrub it from output", name, redact.MinLen)
-					a.hintf("a value that short matches ordinary output everywhere; use a longer one if the provider allows")
-				case len(value) >= redact.LargeValue:
-					a.infof("%s is %d bytes: output is scrubbed of it whole and of any fragment of %d bytes or more (raw, JSON, base64, hex), also wrapped", name, len(value), redact.FragmentMin)
-				}
-				if meta.Weak { // the reason is worked out again only to say it
-					a.warnf("the value of %s %s", name, detect.Weakness(value))
-					a.hintf("if it is a real credential, rotate it at its provider; for a value envseal may choose, use 'envseal store %s --force --generate'", name)
-				}
-				return nil
-			})
+			f.gen = c.Flags().Changed("generate")
+			return a.store(&f, args[0])
 		},
 	}
-	f := c.Flags()
-	f.BoolVar(&fromIn, "stdin", false, "read the value from standard input")
-	f.BoolVar(&raw, "raw", false, "with --stdin, keep the bytes exactly (no trailing newline is dropped)")
-	f.IntVar(&generate, "generate", vault.GeneratedLen, "generate a random URL-safe value of `LEN` characters")
-	f.Lookup("generate").NoOptDefVal = fmt.Sprint(vault.GeneratedLen)
-	f.BoolVar(&force, "force", false, "replace an existing secret")
-	f.StringVar(&rotate, "rotate-every", "", "rotation period: `PERIOD` like 30d or 12w, or never (default 90d)")
-	f.IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	fl := c.Flags()
+	fl.BoolVar(&f.fromIn, "stdin", false, "read the value from standard input")
+	fl.BoolVar(&f.raw, "raw", false, "with --stdin, keep the bytes exactly (no trailing newline is dropped)")
+	fl.IntVar(&f.generate, "generate", vault.GeneratedLen, "generate a random URL-safe value of `LEN` characters")
+	fl.Lookup("generate").NoOptDefVal = fmt.Sprint(vault.GeneratedLen)
+	fl.BoolVar(&f.force, "force", false, "replace an existing secret")
+	fl.StringVar(&f.rotate, "rotate-every", "", "rotation period: `PERIOD` like 30d or 12w, or never (default 90d)")
+	fl.IntVar(&f.pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
+}
+
+// check refuses flags that do not go together, before anything is asked,
+// and returns the rotation period.
+func (f *storeFlags) check() (rotateDays uint32, err error) {
+	switch {
+	case f.fromIn && f.gen:
+		return 0, withHint(errors.New("--stdin and --generate cannot be combined"), "choose where the value comes from")
+	case f.raw && !f.fromIn:
+		return 0, withHint(errors.New("--raw only applies to --stdin"), "drop --raw, or add --stdin")
+	case f.fromIn && f.pf.fd == 0:
+		return 0, withHint(errors.New("--stdin and --passphrase-fd 0 both read standard input"), "pass the passphrase on another descriptor, e.g. --passphrase-fd 3")
+	}
+	if f.rotate != "" {
+		if rotateDays, err = parseRotation(f.rotate); err != nil {
+			return 0, err
+		}
+	}
+	if f.gen && (f.generate < vault.MinGeneratedLen || f.generate > vault.MaxGeneratedLen) {
+		return 0, withHint(fmt.Errorf("--generate length %d is out of range", f.generate), fmt.Sprintf("use a length from %d to %d", vault.MinGeneratedLen, vault.MaxGeneratedLen))
+	}
+	return rotateDays, nil
+}
+
+func (a *app) store(f *storeFlags, name string) error {
+	if err := vault.ValidName(name); err != nil {
+		return err
+	}
+	rotateDays, err := f.check()
+	if err != nil {
+		return err
+	}
+	v, err := openVault()
+	if err != nil {
+		return err
+	}
+	if !f.force && v.Has(name) {
+		return existsErr(name)
+	}
+	return f.pf.withKey(func(v *vault.Vault, k seal.Key) error {
+		value, err := f.value(a, name)
+		if err != nil {
+			return err
+		}
+		defer clear(value)
+		if len(value) == 0 {
+			return withHint(vault.ErrEmptyValue, "a secret needs a value; nothing was stored")
+		}
+		// Say now, not at the first run, what output scrubbing can do
+		// with this value: a run refuses values it cannot scrub.
+		if _, err := redact.NewMatcher([]redact.Secret{{Name: name, Value: value}}); err != nil {
+			return withHint(fmt.Errorf("the value of %s could not be scrubbed from output: %w; nothing was stored", name, err), "report this as a bug")
+		}
+		meta, err := v.Store(k, name, value, vault.StoreOptions{Force: f.force, RotateDays: rotateDays})
+		if errors.Is(err, vault.ErrExists) {
+			return existsErr(name)
+		}
+		if err != nil {
+			return err
+		}
+		a.auditLog(v.Dir()).Event(k, audit.SecretStored, map[string]any{"secret": name, "generation": meta.Generation, "source": valueSource(f.gen, f.fromIn)})
+		a.reportStored(f, name, value, meta)
+		return nil
+	})
+}
+
+// value is the value to store: generated, read from stdin or typed.
+func (f *storeFlags) value(a *app, name string) ([]byte, error) {
+	switch {
+	case f.gen:
+		return vault.Generate(f.generate), nil
+	case f.fromIn:
+		return readValue(a.stdin, f.raw)
+	}
+	return term.ReadHidden(fmt.Sprintf("Value for %s (hidden): ", name))
+}
+
+// reportStored says what was stored, and what scrubbing and the value's
+// strength mean for it.
+func (a *app) reportStored(f *storeFlags, name string, value []byte, meta vault.Meta) {
+	how := "stored " + name
+	if meta.Generation > 1 {
+		how = fmt.Sprintf("replaced %s (generation %d)", name, meta.Generation)
+	}
+	if f.gen {
+		how += fmt.Sprintf(", generated %d characters that were never shown", f.generate)
+	}
+	if meta.Provider != "" {
+		how += " (looks like a " + detect.ProviderDescription(meta.Provider) + ")"
+	}
+	a.infof("%s", how)
+	switch {
+	case len(value) < redact.MinLen:
+		a.warnf("the value of %s is shorter than %d bytes: 'envseal run' will NOT scrub it from output", name, redact.MinLen)
+		a.hintf("a value that short matches ordinary output everywhere; use a longer one if the provider allows")
+	case len(value) >= redact.LargeValue:
+		a.infof("%s is %d bytes: output is scrubbed of it whole and of any fragment of %d bytes or more (raw, JSON, base64, hex), also wrapped", name, len(value), redact.FragmentMin)
+	}
+	if meta.Weak { // the reason is worked out again only to say it
+		a.warnf("the value of %s %s", name, detect.Weakness(value))
+		a.hintf("if it is a real credential, rotate it at its provider; for a value envseal may choose, use 'envseal store %s --force --generate'", name)
+	}
 }
 
 // storeArgs is ExactArgs(1), with a hint for `--generate 48`: the length

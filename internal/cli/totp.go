@@ -51,26 +51,7 @@ func (f *codeFlag) read(t *term.TTY) (string, error) {
 const totpPrompt = "Code from your authenticator app, TOTP code: "
 
 func (a *app) totpCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use:   "totp",
-		Short: "Require a code from an authenticator app for every approval",
-		Long: `A second factor for approvals: with TOTP on, every time envseal asks you to
-approve a program (on the terminal, in pinentry or a dialog, in direct mode,
-at the broker, and for 'envseal request'), it also asks for the 6-digit
-code your authenticator app shows, on the same channel, after you approve
-and before anything is decrypted or a rule is saved. Each code works once;
-after 5 wrong codes in a row approvals are locked for 30s, doubling per
-further failure up to 15 minutes, across processes and restarts.
-
-TOTP gates approvals, not every run: a program you already allowed always
-(a rule) runs without a code. Revoke rules ('envseal policy revoke') if you
-want them approved again under TOTP.
-
-The seed lives in totp.seal in the vault, sealed under the vault key; the
-"TOTP on" flag is sealed in the policy. Deleting or damaging totp.seal does
-not turn TOTP off: approvals are denied until it is restored, or until
-'envseal totp reset' (passphrase and a typed RESET) turns TOTP off.`,
-	}
+	c := &cobra.Command{Use: "totp"}
 	c.AddCommand(a.totpEnableCmd(), a.totpDisableCmd(), a.totpResetCmd(), a.totpStatusCmd())
 	return c
 }
@@ -81,14 +62,7 @@ func (a *app) totpEnableCmd() *cobra.Command {
 		cf codeFlag
 	)
 	c := &cobra.Command{
-		Use:   "enable",
-		Short: "Turn TOTP on: scan a QR code, then type the code it shows",
-		Long: `Turn on the TOTP second factor. envseal shows an otpauth:// URI and a QR code
-on your terminal (/dev/tty only, never stdout, stderr or the audit log):
-scan it with an authenticator app (or type the secret in by hand), then type
-the code the app shows to confirm. Only then is the seed stored (sealed, in
-totp.seal) and TOTP turned on in the sealed policy. The screen is cleared
-afterwards. Needs the passphrase and a terminal.`,
+		Use:  "enable",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return a.totpEnable(&pf, &cf) },
 	}
@@ -152,12 +126,7 @@ func (a *app) totpDisableCmd() *cobra.Command {
 		cf codeFlag
 	)
 	c := &cobra.Command{
-		Use:   "disable",
-		Short: "Turn TOTP off (needs the passphrase and a current code)",
-		Long: `Turn the TOTP second factor off. Needs the passphrase and a current code from
-your authenticator app (typed on the terminal, or read from --code-fd). A
-wrong code counts towards the same rate limit as approvals. Lost the device
-or totp.seal? 'envseal totp reset'.`,
+		Use:  "disable",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
@@ -195,13 +164,7 @@ or totp.seal? 'envseal totp reset'.`,
 func (a *app) totpResetCmd() *cobra.Command {
 	var pf passphraseFlag
 	c := &cobra.Command{
-		Use:   "reset",
-		Short: "Turn TOTP off without a code (lost device or damaged totp.seal)",
-		Long: `Turn TOTP off when no code can be given: the authenticator is lost, or
-totp.seal is missing or damaged (approvals are denied until then). Needs the
-passphrase and RESET typed on the terminal — the same bar as
-'envseal policy reset' — and is recorded in the audit log. Saved rules are
-kept. Enable TOTP again afterwards with a new seed.`,
+		Use:  "reset",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
@@ -238,13 +201,7 @@ func (a *app) totpStatusCmd() *cobra.Command {
 		verify bool
 	)
 	c := &cobra.Command{
-		Use:   "status",
-		Short: "Say whether approvals need a TOTP code",
-		Long: `Say whether TOTP is on. Without --verify no key is needed: it looks for
-totp.seal only. The authoritative "on" flag is sealed in the policy, so a
-vault whose totp.seal was deleted still denies approvals; --verify (asks the
-passphrase) checks the flag and that totp.seal authenticates, and shows the
-current failure count and lockout.`,
+		Use:  "status",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if !verify {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -395,6 +396,7 @@ func (f *finder) scriptModules(lang, script string) {
 		f.note("python: modules outside the script's directory (site-packages, virtualenvs) are not pinned")
 	case "node":
 		f.nearest(dir, "package.json", "the script's package.json")
+		f.nodeRequires(script)
 		f.note("node: node_modules is not pinned")
 	case "shell":
 		f.scanned[canonical(script)] = true
@@ -472,6 +474,35 @@ func (f *finder) pythonImports(script string) {
 					break
 				}
 				f.siblings(d, moduleExts["python"], "a package the script imports")
+			}
+		}
+	}
+}
+
+// nodeRelative matches the literal relative specifiers of require(),
+// import() and import … from: './lib/x', "../conf".
+var nodeRelative = regexp.MustCompile(`(?:\brequire\s*\(|\bimport\s*\(|\bfrom|\bimport)\s*['"](\.\.?/[^'"\s]+)['"]`)
+
+// nodeRequires pins the project files a node script loads by a literal
+// relative path in another directory (require('./lib/deploy')), with
+// what they load in turn; the script's own directory is pinned already.
+// Bare specifiers (require('dep')) load from node_modules, which is not
+// pinned.
+func (f *finder) nodeRequires(script string) {
+	dir := filepath.Dir(script)
+	b, err := readFile(script)
+	if err != nil {
+		return
+	}
+	for _, m := range nodeRelative.FindAllSubmatch(b, 200) {
+		base := filepath.Join(dir, string(m[1]))
+		for _, c := range []string{base, base + ".js", base + ".cjs", base + ".mjs", base + ".json", filepath.Join(base, "index.js")} {
+			if isFile(c) {
+				f.add(c, "required by "+filepath.Base(script))
+				if filepath.Ext(c) != ".json" {
+					f.script(c)
+				}
+				break
 			}
 		}
 	}

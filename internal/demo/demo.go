@@ -16,6 +16,7 @@ import (
 	"github.com/envseal/envseal/internal/approve"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -24,8 +25,6 @@ import (
 // explaining each step on out. kdf is what the vault's key is wrapped
 // with; keep leaves the directory in place.
 func Run(out io.Writer, kdf seal.KDFParams, keep bool) error {
-	step := func(n int, title string) { fmt.Fprintf(out, "\n[%d] %s\n", n, title) }
-
 	tmp, err := os.MkdirTemp("", "envseal-demo-")
 	if err != nil {
 		return fmt.Errorf("make demo directory: %w", err)
@@ -36,74 +35,123 @@ func Run(out io.Writer, kdf seal.KDFParams, keep bool) error {
 	dir := filepath.Join(tmp, "vault")
 	fmt.Fprintf(out, "envseal demo: a throwaway vault in %s (your own vault is not touched)\n", dir)
 
-	step(1, "create the vault (envseal init)")
+	w := &walk{out: out, tmp: tmp, dir: dir}
+	if err := w.create(kdf); err != nil {
+		return err
+	}
+	defer w.k.Wipe()
+	defer func() { clear(w.val) }()
+	if err := w.store(); err != nil {
+		return err
+	}
+	if err := w.tamper(); err != nil {
+		return err
+	}
+
+	w.step(9, "revoke it (envseal revoke DEMO_TOKEN)")
+	if err := w.v.Revoke(w.k, "DEMO_TOKEN"); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "    gone\n")
+
+	if keep {
+		fmt.Fprintf(out, "\nkept the demo vault in %s\n", dir)
+	} else {
+		fmt.Fprintf(out, "\ndone; the throwaway vault was removed\n")
+	}
+	return nil
+}
+
+// walk is the demo's state from step to step.
+type walk struct {
+	out      io.Writer
+	tmp, dir string
+	v        *vault.Vault
+	k        seal.Key
+	pass     []byte
+	val      []byte
+}
+
+func (w *walk) step(n int, title string) { fmt.Fprintf(w.out, "\n[%d] %s\n", n, title) }
+
+// create is step 1: a vault under a random passphrase.
+func (w *walk) create(kdf seal.KDFParams) error {
+	w.step(1, "create the vault (envseal init)")
 	var pr [12]byte
 	rand.Read(pr[:])
-	pass := []byte(hex.EncodeToString(pr[:])) // random: the demo never shows or reuses it
+	w.pass = []byte(hex.EncodeToString(pr[:])) // random: the demo never shows or reuses it
 	t0 := time.Now()
-	v, k, err := vault.Create(dir, pass, kdf, policy.InitEmpty)
+	v, k, err := vault.Create(w.dir, w.pass, kdf, policy.InitEmpty)
 	if err != nil {
 		return fmt.Errorf("demo init: %w", err)
 	}
-	defer k.Wipe()
-	fmt.Fprintf(out, "    a random 256-bit master key, wrapped with %s of the passphrase\n", kdf)
-	fmt.Fprintf(out, "    (took %v; an attacker pays that for every guess)\n", time.Since(t0).Round(time.Millisecond))
+	w.v, w.k = v, k
+	fmt.Fprintf(w.out, "    a random 256-bit master key, wrapped with %s of the passphrase\n", kdf)
+	fmt.Fprintf(w.out, "    (took %v; an attacker pays that for every guess)\n", time.Since(t0).Round(time.Millisecond))
+	return nil
+}
 
-	step(2, "store a generated secret (envseal store DEMO_TOKEN --generate)")
-	val := vault.Generate(vault.GeneratedLen)
-	defer clear(val)
-	if _, err := v.Store(k, "DEMO_TOKEN", val, vault.StoreOptions{}); err != nil {
+// store is steps 2 to 5: store a generated secret, show the file and
+// the listing, and run a program with it through the checkpoint.
+func (w *walk) store() error {
+	w.step(2, "store a generated secret (envseal store DEMO_TOKEN --generate)")
+	w.val = vault.Generate(vault.GeneratedLen)
+	if _, err := w.v.Store(w.k, "DEMO_TOKEN", w.val, vault.StoreOptions{}); err != nil {
 		return fmt.Errorf("demo store: %w", err)
 	}
-	fmt.Fprintf(out, "    %d random characters went straight into the vault; no command prints them\n", len(val))
+	fmt.Fprintf(w.out, "    %d random characters went straight into the vault; no command prints them\n", len(w.val))
 
-	step(3, "what is on disk")
-	secFile := filepath.Join(dir, vault.SecretsDir, "DEMO_TOKEN.seal")
-	st, err := os.Stat(secFile)
+	w.step(3, "what is on disk")
+	st, err := os.Stat(w.secFile())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "    %s: %d bytes, mode %04o\n", secFile, st.Size(), st.Mode().Perm())
-	fmt.Fprintf(out, "    XChaCha20-Poly1305 ciphertext; the name and timestamps are bound as associated data\n")
+	fmt.Fprintf(w.out, "    %s: %d bytes, mode %04o\n", w.secFile(), st.Size(), st.Mode().Perm())
+	fmt.Fprintf(w.out, "    XChaCha20-Poly1305 ciphertext; the name and timestamps are bound as associated data\n")
 
-	step(4, "list names and metadata without the passphrase (envseal list)")
-	ents, err := v.List()
+	w.step(4, "list names and metadata without the passphrase (envseal list)")
+	ents, err := w.v.List()
 	if err != nil {
 		return err
 	}
 	for _, e := range ents {
-		fmt.Fprintf(out, "    %s  created %s  generation %d\n", e.Name, e.Created.Local().Format(time.DateTime), e.Generation)
+		fmt.Fprintf(w.out, "    %s  created %s  generation %d\n", e.Name, e.Created.Local().Format(time.DateTime), e.Generation)
 	}
 
-	step(5, "run a program through the checkpoint (envseal run --secret DEMO_TOKEN -- ./show-token.sh)")
-	if err := checkpoint(out, v, pass, tmp); err != nil {
-		return err
-	}
+	w.step(5, "run a program through the checkpoint (envseal run --secret DEMO_TOKEN -- ./show-token.sh)")
+	return checkpoint(w.out, w.v, w.pass, w.tmp)
+}
 
-	step(6, "a wrong passphrase is refused")
-	if _, err := v.Unlock([]byte("guess")); !errors.Is(err, vault.ErrWrongPassphrase) {
+func (w *walk) secFile() string { return filepath.Join(w.dir, vault.SecretsDir, "DEMO_TOKEN.seal") }
+
+// tamper is steps 6 to 8: a wrong passphrase, a sealed file under
+// another name and a flipped byte are all refused.
+func (w *walk) tamper() error {
+	w.step(6, "a wrong passphrase is refused")
+	if _, err := w.v.Unlock([]byte("guess")); !errors.Is(err, vault.ErrWrongPassphrase) {
 		return fmt.Errorf("demo: wrong passphrase was not refused: %v", err)
 	}
-	fmt.Fprintf(out, "    unlock with a guessed passphrase: %v\n", vault.ErrWrongPassphrase)
+	fmt.Fprintf(w.out, "    unlock with a guessed passphrase: %v\n", vault.ErrWrongPassphrase)
 
-	step(7, "a sealed file copied to another name does not open")
+	w.step(7, "a sealed file copied to another name does not open")
+	secFile := w.secFile()
 	b, err := os.ReadFile(secFile)
 	if err != nil {
 		return err
 	}
-	moved := filepath.Join(dir, vault.SecretsDir, "OTHER.seal")
+	moved := filepath.Join(w.dir, vault.SecretsDir, "OTHER.seal")
 	if err := os.WriteFile(moved, b, 0o600); err != nil {
 		return err
 	}
-	readable := launch.New(launch.Config{Vault: v, Unlock: func() (seal.Key, error) { return k.Clone(), nil }}).Readable
+	readable := launch.New(launch.Config{Vault: w.v, Unlock: func() (seal.Key, error) { return w.k.Clone(), nil }}).Readable
 	if err := readable("OTHER"); err == nil {
 		return errors.New("demo: a moved secret file was accepted")
 	} else {
-		fmt.Fprintf(out, "    %v\n", err)
+		fmt.Fprintf(w.out, "    %v\n", err)
 	}
 	os.Remove(moved)
 
-	step(8, "flipping one byte of the ciphertext is detected")
+	w.step(8, "flipping one byte of the ciphertext is detected")
 	b[len(b)-1] ^= 1
 	if err := os.WriteFile(secFile+".tmp", b, 0o600); err != nil {
 		return err
@@ -114,19 +162,7 @@ func Run(out io.Writer, kdf seal.KDFParams, keep bool) error {
 	if err := readable("DEMO_TOKEN"); err == nil {
 		return errors.New("demo: a tampered secret file was accepted")
 	} else {
-		fmt.Fprintf(out, "    %v\n", err)
-	}
-
-	step(9, "revoke it (envseal revoke DEMO_TOKEN)")
-	if err := v.Revoke(k, "DEMO_TOKEN"); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "    gone\n")
-
-	if keep {
-		fmt.Fprintf(out, "\nkept the demo vault in %s\n", dir)
-	} else {
-		fmt.Fprintf(out, "\ndone; the throwaway vault was removed\n")
+		fmt.Fprintf(w.out, "    %v\n", err)
 	}
 	return nil
 }
@@ -151,7 +187,7 @@ func checkpoint(out io.Writer, v *vault.Vault, pass []byte, tmp string) error {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	rule.ID, rule.Grants, rule.Sandbox, rule.Created = policy.NewID(), []policy.Grant{grant}, "standard", time.Now().UTC()
+	rule.ID, rule.Grants, rule.Sandbox, rule.Created = policy.NewID(), []policy.Grant{grant}, sandbox.Standard, time.Now().UTC()
 	k, err := v.Unlock(pass)
 	if err != nil {
 		return err

@@ -21,23 +21,11 @@ func EstimateBits(value []byte) float64 {
 	if len(v) == 0 {
 		return 0
 	}
-	var lower, upper, digit, symbol, other bool
 	var counts [256]int
 	for _, c := range v {
 		counts[c]++
-		switch {
-		case c >= 'a' && c <= 'z':
-			lower = true
-		case c >= 'A' && c <= 'Z':
-			upper = true
-		case c >= '0' && c <= '9':
-			digit = true
-		case c > ' ' && c < 0x7f:
-			symbol = true
-		default:
-			other = true
-		}
 	}
+	cl := classesOf(v)
 	pool := 0
 	if isHex(v) {
 		pool = 16 // a hex string draws from 16 symbols, not 36
@@ -45,7 +33,7 @@ func EstimateBits(value []byte) float64 {
 	for _, x := range []struct {
 		on bool
 		n  int
-	}{{lower, 26}, {upper, 26}, {digit, 10}, {symbol, 33}, {other, 128}} {
+	}{{cl.lower, 26}, {cl.upper, 26}, {cl.digit, 10}, {cl.symbol, 33}, {cl.other, 128}} {
 		if x.on && !isHex(v) {
 			pool += x.n
 		}
@@ -139,4 +127,35 @@ func isHex(v []byte) bool {
 		}
 	}
 	return letter && (lower || upper)
+}
+
+// classes are the kinds of byte a value uses.
+type classes struct {
+	lower, upper, digit bool
+	symbol              bool // printable ASCII other than letters, digits and space
+	other               bool // space, control bytes and bytes above 0x7e
+	blank               bool // space or a control byte below 0x20 (also other)
+}
+
+// classesOf says which kinds of byte v uses.
+func classesOf(v []byte) classes {
+	var cl classes
+	for _, c := range v {
+		switch {
+		case c >= 'a' && c <= 'z':
+			cl.lower = true
+		case c >= 'A' && c <= 'Z':
+			cl.upper = true
+		case c >= '0' && c <= '9':
+			cl.digit = true
+		case c > ' ' && c < 0x7f:
+			cl.symbol = true
+		default:
+			cl.other = true
+			if c <= ' ' {
+				cl.blank = true
+			}
+		}
+	}
+	return cl
 }

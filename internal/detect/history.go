@@ -126,13 +126,7 @@ func fishCommand(line []byte) ([]byte, []int) {
 // match and, for each byte of it, its offset in the line.
 func scanLines(h HistoryFile, data []byte, transform func([]byte) ([]byte, []int)) []Finding {
 	var out []Finding
-	for n, off := 1, 0; off < len(data); n++ {
-		next := len(data)
-		line := data[off:]
-		if i := bytes.IndexByte(line, '\n'); i >= 0 {
-			line, next = line[:i], off+i+1
-		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
+	eachLine(data, func(n, off int, line []byte) {
 		text, idx := transform(line)
 		for _, m := range ScanLine(text) {
 			s, e := idx[m.Start], idx[m.End]
@@ -143,8 +137,7 @@ func scanLines(h HistoryFile, data []byte, transform func([]byte) ([]byte, []int
 			f.zsh = h.Format == HistoryZsh
 			out = append(out, f)
 		}
-		off = next
-	}
+	})
 	return out
 }
 

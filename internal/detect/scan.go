@@ -253,23 +253,14 @@ func plausibleValue(v []byte) bool {
 	if bytes.Contains(v, []byte("[envseal:")) || bytes.Contains(v, []byte("${")) || bytes.Contains(v, []byte("$(")) || bytes.Contains(v, []byte("{{")) {
 		return false
 	}
-	var lower, upper, digit bool
-	for _, c := range v {
-		switch {
-		case c >= 'a' && c <= 'z':
-			lower = true
-		case c >= 'A' && c <= 'Z':
-			upper = true
-		case c >= '0' && c <= '9':
-			digit = true
-		case c == ' ' || c < 0x20:
-			return false
-		}
-	}
-	if !(digit && (lower || upper) || lower && upper) {
+	cl := classesOf(v)
+	if cl.blank {
 		return false
 	}
-	if !digit && len(v) < 20 && !bytes.ContainsAny(v, "+/=_-~.!@#%^&*") {
+	if !(cl.digit && (cl.lower || cl.upper) || cl.lower && cl.upper) {
+		return false
+	}
+	if !cl.digit && len(v) < 20 && !bytes.ContainsAny(v, "+/=_-~.!@#%^&*") {
 		return false // friendlyName, ProductionMode: a word, not a key
 	}
 	return Weakness(v) == "" && EstimateBits(v) >= MinAssignmentBits
@@ -279,93 +270,124 @@ func plausibleValue(v []byte) bool {
 // ending). Matches are sorted by start and do not overlap; a provider
 // token wins over an assignment covering the same bytes.
 func ScanLine(line []byte) []Match {
-	var named []Match // assignments to secret-looking names
-	var all []Match   // every assignment: names the tokens inside them
-	assign := func(name string, vs, ve int) {
-		if ve <= vs {
-			return
-		}
-		m := Match{Start: vs, End: ve, Kind: KindAssignment, Name: name}
-		all = append(all, m)
-		if SecretName(name) {
-			named = append(named, m)
+	var as assignments
+	as.find(line)
+	sortMatches(as.named)
+	sortMatches(as.all)
+	// Provider tokens first: their kind is more specific.
+	tokens := tokenMatches(line, as.all)
+	sortMatches(tokens)
+	ms := disjoint(nil, tokens)
+	var rest []Match
+	for _, n := range as.named {
+		if plausibleValue(line[n.Start:n.End]) {
+			rest = append(rest, n)
 		}
 	}
-	for _, m := range assignRE.FindAllSubmatchIndex(line, -1) {
-		vs, ve := valueAt(line, m[1])
-		assign(string(line[m[2]:m[3]]), vs, ve)
+	out := disjoint(ms, rest)
+	sortMatches(out)
+	return out
+}
+
+// assignments are the NAME = value forms of one line.
+type assignments struct {
+	named []Match // assignments to secret-looking names
+	all   []Match // every assignment: names the tokens inside them
+}
+
+// add records the assignment of line[vs:ve] to name (nothing for an
+// empty value).
+func (as *assignments) add(name string, vs, ve int) {
+	if ve <= vs {
+		return
 	}
+	m := Match{Start: vs, End: ve, Kind: KindAssignment, Name: name}
+	as.all = append(as.all, m)
+	if SecretName(name) {
+		as.named = append(as.named, m)
+	}
+}
+
+// each adds every match of re in line: the name is submatch 1, the value
+// starts at the match's end (back is 1 where the match takes the value's
+// opening quote).
+func (as *assignments) each(line []byte, re *lazyRE, back int, name func([]byte) string) {
+	for _, m := range re.FindAllSubmatchIndex(line, -1) {
+		vs, ve := valueAt(line, m[1]-back)
+		as.add(name(line[m[2]:m[3]]), vs, ve)
+	}
+}
+
+// find adds the assignments of every syntax the scanner knows: shell and
+// dotenv, code, INI, fish's set, Python dicts, YAML, JSON, flags, headers.
+func (as *assignments) find(line []byte) {
+	plain := func(b []byte) string { return string(b) }
+	as.each(line, assignRE, 0, plain)
 	// The cheap byte tests keep lines that cannot match from paying for
 	// the regular expressions (most lines of code).
 	hasEq := bytes.IndexByte(line, '=') >= 0
 	if hasEq && bytes.ContainsAny(line, "\"'`") {
-		for _, m := range codeRE.FindAllSubmatchIndex(line, -1) {
-			vs, ve := valueAt(line, m[1]-1)
-			assign(strings.TrimPrefix(string(line[m[2]:m[3]]), "$"), vs, ve)
-		}
+		as.each(line, codeRE, 1, func(b []byte) string { return strings.TrimPrefix(string(b), "$") })
 	}
 	if hasEq {
-		if m := iniRE.FindSubmatchIndex(line); m != nil {
-			vs, ve := valueAt(line, m[1])
-			// A bare INI value is the whole rest of the line, and not an
-			// identifier: "key = jwt.SigningMethodHS256" or
-			// "flagKey = flag.String(…)" in code is an expression.
-			quoted := m[1] < len(line) && bytes.IndexByte([]byte("\"'`"), line[m[1]]) >= 0
-			rest := bytes.TrimRight(line[ve:], " \t")
-			v := line[vs:ve]
-			ident := identPathRE.Match(v) && (bytes.IndexByte(v, '.') >= 0 || !bytes.ContainsAny(v, "0123456789")) ||
-				bytes.ContainsAny(v, "[]()")
-			if quoted || len(rest) == 0 && !ident {
-				assign(string(line[m[2]:m[3]]), vs, ve)
-			}
-		}
+		as.ini(line)
 	}
-
 	if bytes.Contains(line, []byte("set")) {
-		for _, m := range fishSetRE.FindAllSubmatchIndex(line, -1) {
-			vs, ve := valueAt(line, m[1])
-			assign(string(line[m[2]:m[3]]), vs, ve)
-		}
+		as.each(line, fishSetRE, 0, plain)
 	}
 	if bytes.Contains(line, []byte("':")) {
-		for _, m := range pyDictRE.FindAllSubmatchIndex(line, -1) {
-			vs, ve := valueAt(line, m[1]-1)
-			assign(string(line[m[2]:m[3]]), vs, ve)
-		}
+		as.each(line, pyDictRE, 1, plain)
 	}
 	if m := yamlRE.FindSubmatchIndex(line); m != nil {
 		vs, ve := valueAt(line, m[1])
-		assign(string(line[m[2]:m[3]]), vs, ve)
+		as.add(string(line[m[2]:m[3]]), vs, ve)
 	}
-	for _, m := range jsonRE.FindAllSubmatchIndex(line, -1) {
-		vs, ve := valueAt(line, m[1]-1)
-		assign(string(line[m[2]:m[3]]), vs, ve)
-	}
-	for _, m := range flagRE.FindAllSubmatchIndex(line, -1) {
-		vs, ve := valueAt(line, m[1])
-		assign(string(line[m[2]:m[3]]), vs, ve)
-	}
+	as.each(line, jsonRE, 1, plain)
+	as.each(line, flagRE, 0, plain)
 	for _, m := range headerRE.FindAllSubmatchIndex(line, -1) {
 		if bytes.HasPrefix(line[m[1]:], []byte("//")) {
 			continue // a URL's scheme, not a header
 		}
 		vs, ve := valueAt(line, m[1])
-		assign(string(line[m[2]:m[3]]), vs, ve)
+		as.add(string(line[m[2]:m[3]]), vs, ve)
 	}
-	sortMatches(named)
-	sortMatches(all)
-	// nameOf is the innermost assignment starting at or before s that
-	// covers [s, e), if any.
-	nameOf := func(s, e int) string {
-		i := sort.Search(len(all), func(i int) bool { return all[i].Start > s })
-		for j := i - 1; j >= 0 && j >= i-4; j-- {
-			if all[j].Start <= s && e <= all[j].End {
-				return all[j].Name
-			}
+}
+
+// ini adds an INI-style "key = value" assignment.
+func (as *assignments) ini(line []byte) {
+	m := iniRE.FindSubmatchIndex(line)
+	if m == nil {
+		return
+	}
+	vs, ve := valueAt(line, m[1])
+	// A bare INI value is the whole rest of the line, and not an
+	// identifier: "key = jwt.SigningMethodHS256" or
+	// "flagKey = flag.String(…)" in code is an expression.
+	quoted := m[1] < len(line) && bytes.IndexByte([]byte("\"'`"), line[m[1]]) >= 0
+	rest := bytes.TrimRight(line[ve:], " \t")
+	v := line[vs:ve]
+	ident := identPathRE.Match(v) && (bytes.IndexByte(v, '.') >= 0 || !bytes.ContainsAny(v, "0123456789")) ||
+		bytes.ContainsAny(v, "[]()")
+	if quoted || len(rest) == 0 && !ident {
+		as.add(string(line[m[2]:m[3]]), vs, ve)
+	}
+}
+
+// nameOf is the innermost assignment of all (sorted by start) starting at
+// or before s that covers [s, e), if any.
+func nameOf(all []Match, s, e int) string {
+	i := sort.Search(len(all), func(i int) bool { return all[i].Start > s })
+	for j := i - 1; j >= 0 && j >= i-4; j-- {
+		if all[j].Start <= s && e <= all[j].End {
+			return all[j].Name
 		}
-		return ""
 	}
-	// Provider tokens first: their kind is more specific.
+	return ""
+}
+
+// tokenMatches finds provider tokens and passwords in URLs, each named by
+// the assignment (of all) it stands in.
+func tokenMatches(line []byte, all []Match) []Match {
 	var tokens []Match
 	for _, r := range tokenRules() {
 		for _, loc := range r.re.FindAllIndex(line, -1) {
@@ -376,7 +398,7 @@ func ScanLine(line []byte) []Match {
 			if Weakness(line[s:e]) != "" || bytes.Contains(line[s:e], []byte("EXAMPLE")) {
 				continue
 			}
-			tokens = append(tokens, Match{Start: s, End: e, Kind: r.id, Name: nameOf(s, e)})
+			tokens = append(tokens, Match{Start: s, End: e, Kind: r.id, Name: nameOf(all, s, e)})
 		}
 	}
 	for _, loc := range urlCredRE.FindAllSubmatchIndex(line, -1) {
@@ -385,19 +407,9 @@ func ScanLine(line []byte) []Match {
 		if Placeholder(v) || v[0] == '$' || v[0] == '%' || v[0] == '<' || bytes.Contains(v, []byte("[envseal:")) || bytes.Contains(v, []byte("{{")) {
 			continue
 		}
-		tokens = append(tokens, Match{Start: s, End: e, Kind: KindURLPassword, Name: nameOf(s, e)})
+		tokens = append(tokens, Match{Start: s, End: e, Kind: KindURLPassword, Name: nameOf(all, s, e)})
 	}
-	sortMatches(tokens)
-	ms := disjoint(nil, tokens)
-	var rest []Match
-	for _, n := range named {
-		if plausibleValue(line[n.Start:n.End]) {
-			rest = append(rest, n)
-		}
-	}
-	out := disjoint(ms, rest)
-	sortMatches(out)
-	return out
+	return tokens
 }
 
 func sortMatches(ms []Match) {
@@ -434,13 +446,7 @@ const minPEMBody = 64
 func ScanText(path string, data []byte) []Finding {
 	var out []Finding
 	pem := &pemState{until: -1, endAt: -1}
-	for n, off := 1, 0; off < len(data); n++ {
-		next := len(data)
-		line := data[off:]
-		if i := bytes.IndexByte(line, '\n'); i >= 0 {
-			line, next = line[:i], off+i+1
-		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
+	eachLine(data, func(n, off int, line []byte) {
 		out = append(out, scanPEM(path, data, off, line, n, pem)...)
 		for _, m := range ScanLine(line) {
 			s, e := off+m.Start, off+m.End
@@ -449,9 +455,23 @@ func ScanText(path string, data []byte) []Finding {
 			}
 			out = append(out, finding(path, n, m.Start+1, m.Kind, m.Name, data, s, e))
 		}
+	})
+	return out
+}
+
+// eachLine calls fn for every line of data: its number (from 1), its
+// offset in data and its bytes. Lines are split on "\n"; a trailing "\r"
+// is not part of a line.
+func eachLine(data []byte, fn func(n, off int, line []byte)) {
+	for n, off := 1, 0; off < len(data); n++ {
+		next := len(data)
+		line := data[off:]
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line, next = line[:i], off+i+1
+		}
+		fn(n, off, bytes.TrimSuffix(line, []byte("\r")))
 		off = next
 	}
-	return out
 }
 
 func finding(path string, line, col int, kind, name string, data []byte, s, e int) Finding {

@@ -55,3 +55,6 @@ func (s *Sealed) OpenScript() (*os.File, error) { return nil, ErrUnsupported }
 
 // SealBytes is unsupported outside Linux.
 func SealBytes(path string, b []byte) (*os.File, error) { return nil, ErrUnsupported }
+
+// OpenImage is unsupported outside Linux.
+func (s *Sealed) OpenImage() (*os.File, error) { return nil, ErrUnsupported }

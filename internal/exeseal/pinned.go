@@ -86,6 +86,7 @@ type Sealed struct {
 
 	exe    *os.File // O_PATH descriptor of the 0111 memfd to exec
 	script *os.File // O_PATH descriptor of the 0400 script memfd, or nil
+	image  *os.File // read-only descriptor of the exe memfd (OpenImage)
 
 	interpArgv0 string
 	interpArg   string

@@ -51,63 +51,76 @@ func (p *Pinned) Seal() (*Sealed, error) {
 	}
 	s := &Sealed{Path: p.Path, SHA256: p.SHA256}
 	if !p.IsScript() {
-		exe, err := sealCopy(p, exeMode)
+		exe, image, err := sealCopy(p, exeMode)
 		if err != nil {
 			return nil, err
 		}
-		s.exe = exe
+		s.exe, s.image = exe, image
 		return s, nil
 	}
 	if p.Interpreter.f == nil {
 		return nil, fmt.Errorf("seal %s: pinned interpreter is closed", p.Path)
 	}
-	exe, err := sealCopy(p.Interpreter, exeMode)
+	exe, image, err := sealCopy(p.Interpreter, exeMode)
 	if err != nil {
 		return nil, err
 	}
-	script, err := sealCopy(p, scriptMode)
+	script, _, err := sealCopy(p, scriptMode)
 	if err != nil {
 		exe.Close()
+		image.Close()
 		return nil, err
 	}
-	s.exe, s.script = exe, script
+	s.exe, s.image, s.script = exe, image, script
 	s.interpArgv0, s.interpArg = p.InterpreterArgv0, p.InterpreterArg
 	return s, nil
 }
 
 // sealCopy returns an O_PATH descriptor of a sealed memfd holding p's
-// bytes, with the given mode.
-func sealCopy(p *Pinned, mode uint32) (*os.File, error) {
+// bytes, with the given mode, and for an executable mode also a read-only
+// descriptor of it (OpenImage), opened before the mode took read access
+// away: the only way to read an execute-only copy back.
+func sealCopy(p *Pinned, mode uint32) (pathFile, image *os.File, err error) {
 	name := "envseal:" + filepath.Base(p.Path)
 	if len(name) > 200 {
 		name = name[:200]
 	}
 	fd, err := memfdCreate(name, mode&0o111 != 0)
 	if err != nil {
-		return nil, fmt.Errorf("seal %s: %w", p.Path, err)
+		return nil, nil, fmt.Errorf("seal %s: %w", p.Path, err)
 	}
 	mf := os.NewFile(uintptr(fd), name)
 	defer mf.Close()
+	if mode&0o111 != 0 {
+		if image, err = reopenReadOnly(fd, p.Path); err != nil {
+			return nil, nil, err
+		}
+		defer func() {
+			if err != nil {
+				image.Close()
+			}
+		}()
+	}
 
 	// Set the final mode before any byte lands: a same-uid process that
 	// reaches the memfd through /proc/<launcher>/fd can then no longer
 	// open it for writing. Our own descriptor stays writable.
 	if err := fchmod(fd, mode); err != nil {
 		if mode&0o111 != 0 && errors.Is(err, unix.EPERM) {
-			return nil, fmt.Errorf("seal %s: %w (is sysctl vm.memfd_noexec set to 2?)", p.Path, err)
+			return nil, nil, fmt.Errorf("seal %s: %w (is sysctl vm.memfd_noexec set to 2?)", p.Path, err)
 		}
-		return nil, fmt.Errorf("seal %s: %w", p.Path, err)
+		return nil, nil, fmt.Errorf("seal %s: %w", p.Path, err)
 	}
 	if _, err := io.Copy(mf, io.NewSectionReader(p.f, 0, math.MaxInt64)); err != nil {
-		return nil, fmt.Errorf("seal %s: copy: %w", p.Path, err)
+		return nil, nil, fmt.Errorf("seal %s: copy: %w", p.Path, err)
 	}
 	if err := addSeals(fd, requiredSeals, optionalSeals); err != nil {
-		return nil, fmt.Errorf("seal %s: %w", p.Path, err)
+		return nil, nil, fmt.Errorf("seal %s: %w", p.Path, err)
 	}
 	if seals, err := getSeals(fd); err != nil {
-		return nil, fmt.Errorf("seal %s: %w", p.Path, err)
+		return nil, nil, fmt.Errorf("seal %s: %w", p.Path, err)
 	} else if seals&requiredSeals != requiredSeals {
-		return nil, fmt.Errorf("seal %s: seals %#x missing from %#x", p.Path, requiredSeals, seals)
+		return nil, nil, fmt.Errorf("seal %s: seals %#x missing from %#x", p.Path, requiredSeals, seals)
 	}
 
 	// Hash what is now frozen, not what we think we wrote: the pinned file
@@ -115,24 +128,24 @@ func sealCopy(p *Pinned, mode uint32) (*os.File, error) {
 	// same-uid process could have written into the memfd itself.
 	h := sha256.New()
 	if _, err := io.Copy(h, io.NewSectionReader(mf, 0, math.MaxInt64)); err != nil {
-		return nil, fmt.Errorf("seal %s: verify: %w", p.Path, err)
+		return nil, nil, fmt.Errorf("seal %s: verify: %w", p.Path, err)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != p.SHA256 {
-		return nil, &ChangedError{Path: p.Path, Pinned: p.SHA256, Got: got, Detail: "sealed copy differs from the pinned bytes"}
+		return nil, nil, &ChangedError{Path: p.Path, Pinned: p.SHA256, Got: got, Detail: "sealed copy differs from the pinned bytes"}
 	}
 	st, err := fstat(fd)
 	if err != nil {
-		return nil, fmt.Errorf("seal %s: %w", p.Path, err)
+		return nil, nil, fmt.Errorf("seal %s: %w", p.Path, err)
 	}
 	if st.Mode&0o7777 != mode {
-		return nil, fmt.Errorf("seal %s: memfd mode is %#o, want %#o", p.Path, st.Mode&0o7777, mode)
+		return nil, nil, fmt.Errorf("seal %s: memfd mode is %#o, want %#o", p.Path, st.Mode&0o7777, mode)
 	}
 
 	pfd, err := openPathFd(fd)
 	if err != nil {
-		return nil, fmt.Errorf("seal %s: %w", p.Path, err)
+		return nil, nil, fmt.Errorf("seal %s: %w", p.Path, err)
 	}
-	return os.NewFile(uintptr(pfd), name), nil
+	return os.NewFile(uintptr(pfd), name), image, nil
 }
 
 // Prepare points cmd at the sealed image. It sets cmd.Path to
@@ -231,6 +244,10 @@ func (s *Sealed) Close() error {
 	if s.script != nil {
 		errs = append(errs, s.script.Close())
 		s.script = nil
+	}
+	if s.image != nil {
+		errs = append(errs, s.image.Close())
+		s.image = nil
 	}
 	return errors.Join(errs...)
 }

@@ -263,3 +263,59 @@ func TestClosed(t *testing.T) {
 		t.Error("Command after Close succeeded")
 	}
 }
+
+// TestOpenImage: OpenImage reads back exactly the sealed image (the
+// interpreter's, for a script), even after the file on disk was rewritten
+// in place; the image stays execute-only and sealed, and cannot be written
+// through the descriptor; it fails once the Sealed is closed. The control
+// is the rewritten file itself, which differs.
+func TestOpenImage(t *testing.T) {
+	dir := t.TempDir()
+	orig, err := os.ReadFile(sysPath(t, "/bin/echo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := copyFile(t, sysPath(t, "/bin/echo"), filepath.Join(dir, "prog"), 0o755)
+	s := mustSeal(t, mustOpen(t, path))
+	evil, _ := os.ReadFile(sysPath(t, "/bin/false"))
+	if err := os.WriteFile(path, evil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if now, _ := os.ReadFile(path); bytes.Equal(now, orig) {
+		t.Fatal("control: the rewrite did not change the file")
+	}
+	f, err := s.OpenImage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(orig)+1)
+	n, _ := f.ReadAt(got, 0)
+	if !bytes.Equal(got[:n], orig) {
+		t.Errorf("OpenImage read %d bytes that are not the sealed image", n)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil || st.Mode&0o7777 != exeMode {
+		t.Errorf("image mode %#o (%v), want %#o", st.Mode&0o7777, err, exeMode)
+	}
+	if _, err := f.WriteAt([]byte("x"), 0); err == nil {
+		t.Error("wrote into the sealed image through OpenImage")
+	}
+	f.Close()
+
+	script := writeFile(t, filepath.Join(dir, "s"), "#!/bin/sh\necho hi\n", 0o755)
+	ss := mustSeal(t, mustOpen(t, script))
+	sh, _ := os.ReadFile(sysPath(t, "/bin/sh"))
+	g, err := ss.OpenImage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, len(sh)+1)
+	if n, _ := g.ReadAt(b, 0); !bytes.Equal(b[:n], sh) {
+		t.Error("a script's image is not its interpreter")
+	}
+	g.Close()
+	ss.Close()
+	if _, err := ss.OpenImage(); err == nil {
+		t.Error("OpenImage after Close succeeded")
+	}
+}

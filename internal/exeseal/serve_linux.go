@@ -88,3 +88,22 @@ func reopenReadOnly(fd int, path string) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(ro), filepath.Base(path)), nil
 }
+
+// OpenImage returns a read-only descriptor of the sealed, execute-only
+// image (the interpreter's, for a script), for serving it at its real
+// path (sandbox.Pin with Exec): the copy a sandbox mounts there keeps
+// mode 0111, so the process exec'd from it stays non-dumpable as one
+// exec'd from the memfd does (docs/ARCHITECTURE.md kernel fact 1). The
+// descriptor shares its file offset with every other OpenImage of this
+// image: read it only at explicit offsets (pread, sendfile with an
+// offset). The caller closes it.
+func (s *Sealed) OpenImage() (*os.File, error) {
+	if s.image == nil {
+		return nil, fmt.Errorf("image of %s: sealed image is closed", s.Path)
+	}
+	fd, err := unix.FcntlInt(s.image.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("image of %s: %w", s.Path, os.NewSyscallError("fcntl(F_DUPFD_CLOEXEC)", err))
+	}
+	return os.NewFile(uintptr(fd), s.image.Name()), nil
+}

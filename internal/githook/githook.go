@@ -3,7 +3,9 @@
 // rules) and the values of stored secrets in it. Values are matched by the
 // checkpoint (launch.Checkpoint.ScanValues) of the broker when one answers
 // and is unlocked, else of this process with the passphrase typed here;
-// the hook learns names and offsets, never a value.
+// the hook learns names and offsets, never a value. It also writes and
+// removes the hook script itself (install.go), never a hook it did not
+// write.
 package githook
 
 import (

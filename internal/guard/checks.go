@@ -144,7 +144,7 @@ func sandboxSignals(f Facts) []Signal {
 	for _, t := range f.TierOrder {
 		err := f.Tiers[t]
 		if err == nil {
-			ok = append(ok, t)
+			ok = append(ok, string(t))
 			continue
 		}
 		fix := ""
@@ -155,7 +155,7 @@ func sandboxSignals(f Facts) []Signal {
 		if fix == "" && f.TierHint != nil {
 			fix = f.TierHint(err)
 		}
-		out = append(out, Signal{ID: "sandbox." + t, Severity: Medium,
+		out = append(out, Signal{ID: "sandbox." + string(t), Severity: Medium,
 			Found: fmt.Sprintf("the %s sandbox tier does not work here (runs asking for it are refused): %v", t, err), Fix: fix})
 	}
 	out = append(out, Signal{ID: "sandbox.tiers", Severity: Info, Found: "sandbox tiers available: " + orNone(ok)})

@@ -3,12 +3,15 @@ package guard
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/sandbox"
 )
 
 // Severity orders findings. High and critical make `envseal doctor` exit 1.
@@ -82,6 +85,32 @@ func (r Report) JSON() []byte {
 	return b.Bytes()
 }
 
+// Text renders the report as `envseal doctor` prints it: per finding a
+// line "SEVERITY ID: found" and, when there is one, an indented "fix:"
+// line; each on one line.
+func (r Report) Text() []byte {
+	var b bytes.Buffer
+	one := func(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+	for _, s := range r.Signals {
+		fmt.Fprintf(&b, "%-8s %s: %s\n", strings.ToUpper(string(s.Severity)), s.ID, one(s.Found))
+		if s.Fix != "" {
+			fmt.Fprintf(&b, "         fix: %s\n", one(s.Fix))
+		}
+	}
+	return b.Bytes()
+}
+
+// Serious counts the findings that are high or critical.
+func (r Report) Serious() int {
+	n := 0
+	for _, s := range r.Signals {
+		if s.Severity.Rank() >= High.Rank() {
+			n++
+		}
+	}
+	return n
+}
+
 // Facts is everything the checks look at, injectable so that tests can
 // fake kernel settings they cannot change. A nil func or unset field skips
 // (or reports as unknown) the checks that need it.
@@ -97,9 +126,9 @@ type Facts struct {
 	VaultDir      string
 	CheckVaultDir func(dir string) error // safefile.CheckDir; fs.ErrNotExist: no vault
 
-	Tiers       map[string]error   // sandbox.Supported(); nil: not checked
-	TierOrder   []string           // sandbox.Tiers()
-	TierHint    func(error) string // the fix a tier's error names
+	Tiers       map[sandbox.Tier]error // sandbox.Supported(); nil: not checked
+	TierOrder   []sandbox.Tier         // sandbox.Tiers()
+	TierHint    func(error) string     // the fix a tier's error names
 	LandlockABI int
 
 	LookPath func(string) (string, error)

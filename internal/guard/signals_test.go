@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/sandbox"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/doctor.golden.json")
@@ -43,8 +44,8 @@ func cleanFacts() Facts {
 		CoreLimit:     func() (uint64, error) { return 0, nil },
 		VaultDir:      "/home/u/.config/envseal",
 		CheckVaultDir: func(string) error { return nil },
-		Tiers:         map[string]error{"standard": nil, "hardened": nil, "lockdown": nil},
-		TierOrder:     []string{"standard", "hardened", "lockdown"},
+		Tiers:         map[sandbox.Tier]error{"standard": nil, "hardened": nil, "lockdown": nil},
+		TierOrder:     []sandbox.Tier{"standard", "hardened", "lockdown"},
 		LandlockABI:   6,
 		LookPath: func(n string) (string, error) {
 			if n == "pinentry-gnome3" {
@@ -113,7 +114,7 @@ var findings = []struct {
 		withFile(f, "/proc/sys/dev/tty/legacy_tiocsti", "")
 	}},
 	{"lockdown unsupported", "sandbox.lockdown", Medium, "no mount_setattr", func(f *Facts) {
-		f.Tiers = map[string]error{"standard": nil, "hardened": nil, "lockdown": errors.New("the kernel has no mount_setattr")}
+		f.Tiers = map[sandbox.Tier]error{"standard": nil, "hardened": nil, "lockdown": errors.New("the kernel has no mount_setattr")}
 		f.TierHint = func(error) string { return "lockdown needs Linux 5.12 or newer" }
 	}},
 	{"no landlock", "sandbox.landlock", Low, "Landlock is not available", func(f *Facts) { f.LandlockABI = 0 }},
@@ -274,5 +275,22 @@ func TestGoldenJSON(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("doctor JSON changed (run go test -update if intended):\n%s", got)
+	}
+}
+
+// Text is one line per finding and one per fix, newlines flattened;
+// Serious counts high and critical.
+func TestReportText(t *testing.T) {
+	r := NewReport([]Signal{
+		{ID: "a.b", Severity: High, Found: "two\nlines", Fix: "do x"},
+		{ID: "c", Severity: Info, Found: "fine"},
+		{ID: "d", Severity: Critical, Found: "bad"},
+	})
+	want := "HIGH     a.b: two lines\n         fix: do x\nINFO     c: fine\nCRITICAL d: bad\n"
+	if got := string(r.Text()); got != want {
+		t.Errorf("Text() = %q, want %q", got, want)
+	}
+	if r.Serious() != 2 {
+		t.Errorf("Serious() = %d, want 2", r.Serious())
 	}
 }

@@ -37,6 +37,12 @@ type runContext struct {
 	templates []tmplFile // --template-file, read and parsed (template.go)
 }
 
+// unobserved is what no closure can learn before the run, on every
+// approval screen: the closure is read from the command line, the
+// scripts' literal lines and the runners' manifests, not by watching
+// the program.
+const unobserved = "not observed: files the program, or a command it starts, opens by a path computed at run time (variables, globs, dynamic imports, includeIf), and what commands it starts on its own read — only the files listed are pinned"
+
 // Closure limits: what a human can review and a run can copy.
 const (
 	maxClosureBytes = 64 << 20
@@ -70,7 +76,7 @@ func (rc *runContext) discover(req *Request, pin *exeseal.Pinned, vaultDir strin
 	if err != nil {
 		return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: %w", ErrBadRequest, err), Hint: "pin fewer files: name them with --pin, or run from a smaller directory"}
 	}
-	rc.notes, rc.python = set.Notes, set.Python
+	rc.notes, rc.python = append(set.Notes, unobserved), set.Python
 	var total int64
 	for _, e := range set.Entries {
 		if e.Path == pin.Path {

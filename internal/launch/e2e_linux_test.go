@@ -221,7 +221,7 @@ func writeRule() error {
 		if r.SHA256 != os.Getenv("RULE_SHA256") {
 			return fmt.Errorf("rule for %s: pinned another hash than the test computed", r.Binary)
 		}
-		r.ID, r.Created, r.Sandbox = policy.NewID(), time.Now().UTC(), tier
+		r.ID, r.Created, r.Sandbox = policy.NewID(), time.Now().UTC(), sandbox.Tier(tier)
 		r.Grants = []policy.Grant{{Secret: "TOKEN", Delivery: policy.DeliverEnv, Env: "TOKEN"}}
 		p.Put(r)
 		return nil

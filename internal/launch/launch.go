@@ -32,12 +32,12 @@ type Request struct {
 	PATH       string   // the PATH used to resolve Argv[0]
 	InheritEnv bool     // keep the caller's environment (minus injection variables)
 	Grants     []policy.Grant
-	Sandbox    string   // sandbox tier; "" means standard
-	Network    bool     // lockdown: keep the host network (the rule must allow it)
-	RW         []string // lockdown: extra writable directories (the rule must allow them)
-	Hide       []string // lockdown: directories hidden from the program (vault, broker socket)
-	OnLeak     string   // "" (scrub and count) or "kill"
-	Pins       []string // --pin: more files (or directory trees) the rule pins and the run is served
+	Sandbox    sandbox.Tier // sandbox tier; "" means standard
+	Network    bool         // lockdown: keep the host network (the rule must allow it)
+	RW         []string     // lockdown: extra writable directories (the rule must allow them)
+	Hide       []string     // lockdown: directories hidden from the program (vault, broker socket)
+	OnLeak     OnLeak       // "" or LeakScrub (scrub and count), or LeakKill
+	Pins       []string     // --pin: more files (or directory trees) the rule pins and the run is served
 	// Templates (--template-file) are rendered for the child only
 	// (template.go); the secrets they use become grants.
 	Templates []policy.Template

@@ -25,8 +25,56 @@ import (
 // exit code for `envseal run`.
 func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	start := c.now()
-	// 1. Guard our own environment: a preloaded library already runs inside
-	// this process, so nothing it says can be trusted.
+	// 1. Guard our own process, check the request, take its context.
+	rc, err := c.preflight(req)
+	if err != nil {
+		return nil, err
+	}
+	// 2–4. Resolve, pin, hash.
+	pin, req, err := c.pinProgram(req, rc)
+	if err != nil {
+		return nil, err
+	}
+	defer pin.Close()
+
+	// 5. Policy (needs the key: the policy is sealed).
+	key, err := c.Unlock()
+	if err != nil {
+		return nil, &Error{Code: ExitFailed, Err: err}
+	}
+	defer key.Wipe()
+	lens, err := c.checkSecretsExist(req.Grants)
+	if err != nil {
+		return nil, err
+	}
+	store := policy.NewStore(c.Vault.Dir(), key)
+	pol, err := store.Load()
+	if err != nil {
+		c.audit(key, audit.PolicyTampered, map[string]any{"error": err.Error()})
+		return nil, &Error{Code: ExitFailed, Err: err, Hint: "restore policy.seal from a backup, or run 'envseal policy reset' to start with no rules (asks the passphrase)"}
+	}
+
+	// 6. Approval, unless a live rule covers exactly this.
+	res, err := c.authorize(ctx, req, pin, rc, key, lens, store, pol)
+	if err != nil {
+		return nil, err
+	}
+	// A requester that went away (Ctrl-C, a closed connection, a cancelled
+	// MCP call) while the human answered: nothing starts.
+	if err := ctx.Err(); err != nil {
+		c.audit(key, audit.ApprovalCancelled, map[string]any{"binary": pin.Path, "after": "approval"})
+		return nil, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: the request was withdrawn: %w", ErrDenied, err)}
+	}
+
+	// 7–10. Decrypt, only now; deliver, spawn from the sealed copy, supervise.
+	return c.execute(ctx, req, pin, rc, key, res, start)
+}
+
+// preflight guards envseal's own process, checks the request and takes
+// its context (cwd, environment).
+func (c *Checkpoint) preflight(req *Request) (*runContext, error) {
+	// A preloaded library already runs inside this process, so nothing it
+	// says can be trusted.
 	if err := childenv.Guard(os.Environ()); err != nil {
 		c.audit(seal.Key{}, audit.EnvRefused, map[string]any{"error": err.Error()})
 		var re *childenv.RefusedError
@@ -52,12 +100,18 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 			return nil, err
 		}
 	}
-	childPATH := envValue(rc.env, "PATH")
+	return rc, nil
+}
 
-	// 2–4. Resolve, pin, hash.
+// pinProgram resolves the program, pins and hashes it (and a script's
+// interpreter), learns and reads its closure and the template files. It
+// returns the request with the templates in place; the caller closes the
+// pin.
+func (c *Checkpoint) pinProgram(req *Request, rc *runContext) (*exeseal.Pinned, *Request, error) {
+	childPATH := envValue(rc.env, "PATH")
 	path, err := resolve(req.Argv[0], req.Cwd, req.PATH)
 	if err != nil {
-		return nil, &Error{Code: ExitNotFound, Err: err, Hint: "check the command name and PATH"}
+		return nil, nil, &Error{Code: ExitNotFound, Err: err, Hint: "check the command name and PATH"}
 	}
 	rc.invoked, _ = lookup(req.Argv[0], req.Cwd, req.PATH)
 	var pin *exeseal.Pinned
@@ -67,32 +121,21 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 		pin, err = exeseal.Open(path, exeseal.SearchPath(childPATH))
 	}
 	if err != nil {
-		return nil, pinError(path, err)
+		return nil, nil, pinError(path, err)
 	}
-	defer pin.Close()
 	if err := rc.discover(req, pin, c.Vault.Dir()); err != nil {
-		return nil, err
+		pin.Close()
+		return nil, nil, err
 	}
 	if req, err = rc.withTemplates(req, c.Vault.Dir()); err != nil {
-		return nil, err
+		pin.Close()
+		return nil, nil, err
 	}
+	return pin, req, nil
+}
 
-	// 5. Policy (needs the key: the policy is sealed).
-	key, err := c.Unlock()
-	if err != nil {
-		return nil, &Error{Code: ExitFailed, Err: err}
-	}
-	defer key.Wipe()
-	lens, err := c.checkSecretsExist(req.Grants)
-	if err != nil {
-		return nil, err
-	}
-	store := policy.NewStore(c.Vault.Dir(), key)
-	pol, err := store.Load()
-	if err != nil {
-		c.audit(key, audit.PolicyTampered, map[string]any{"error": err.Error()})
-		return nil, &Error{Code: ExitFailed, Err: err, Hint: "restore policy.seal from a backup, or run 'envseal policy reset' to start with no rules (asks the passphrase)"}
-	}
+// query is what the policy is asked about this run.
+func (c *Checkpoint) query(req *Request, pin *exeseal.Pinned, rc *runContext) policy.Query {
 	q := policy.Query{
 		Binary: pin.Path, SHA256: pin.SHA256, Argv: req.Argv[1:],
 		Grants: req.Grants, Sandbox: tierOrDefault(req.Sandbox), Network: req.Network, RW: req.RW, Now: c.now(),
@@ -101,71 +144,80 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	if pin.Interpreter != nil {
 		q.Interpreter, q.InterpreterSHA256 = pin.Interpreter.Path, pin.Interpreter.SHA256
 	}
-	m := pol.Lookup(q)
+	return q
+}
 
-	// 6. Approval, unless a live rule covers exactly this.
+// authorize looks the run up in the policy and, unless a live rule covers
+// exactly this, asks the human (saving the rule an "always" makes).
+func (c *Checkpoint) authorize(ctx context.Context, req *Request, pin *exeseal.Pinned, rc *runContext, key seal.Key, lens map[string]int, store *policy.Store, pol *policy.Policy) (*Result, error) {
+	q := c.query(req, pin, rc)
+	m := pol.Lookup(q)
 	res := &Result{Approval: "rule"}
-	if m.Verdict == policy.WeakerTier {
+	switch m.Verdict {
+	case policy.WeakerTier:
 		return nil, &Error{Code: ExitDenied,
 			Err:  fmt.Errorf("%w: rule %s runs this program in the %s sandbox, and this run asks for %s", ErrDenied, m.Rule.ID, m.Rule.Sandbox, tierOrDefault(req.Sandbox)),
 			Hint: fmt.Sprintf("run it with --sandbox %s", m.Rule.Sandbox)}
-	}
-	if m.Verdict == policy.Allowed {
+	case policy.Allowed:
 		res.RuleID = m.Rule.ID
-	} else {
-		if m.Verdict == policy.HashChanged {
-			c.audit(key, audit.BinaryChanged, map[string]any{"binary": pin.Path, "old_sha256": m.Rule.SHA256, "new_sha256": pin.SHA256})
-		}
-		if m.Verdict == policy.ContextChanged {
-			c.audit(key, audit.ContextChanged, map[string]any{"binary": pin.Path, "rule": m.Rule.ID, "changed": contextChangeNames(m.Rule.DiffContext(q))})
-		}
-		asked := c.now()
-		d, err := c.approve(ctx, req, pin, m, q, rc, key, lens, pol.TOTP)
-		res.ApprovalWait = c.now().Sub(asked)
-		if err != nil {
+		return res, nil
+	case policy.HashChanged:
+		c.audit(key, audit.BinaryChanged, map[string]any{"binary": pin.Path, "old_sha256": m.Rule.SHA256, "new_sha256": pin.SHA256})
+	case policy.ContextChanged:
+		c.audit(key, audit.ContextChanged, map[string]any{"binary": pin.Path, "rule": m.Rule.ID, "changed": contextChangeNames(m.Rule.DiffContext(q))})
+	}
+	asked := c.now()
+	d, err := c.approve(ctx, req, pin, m, q, rc, key, lens, pol.TOTP)
+	res.ApprovalWait = c.now().Sub(asked)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case d == approve.AllowOnce:
+		res.Approval = "once"
+	case d.SavesRule():
+		if err := c.saveRule(req, q, rc, d, store, key, res); err != nil {
 			return nil, err
 		}
-		switch {
-		case d == approve.AllowOnce:
-			res.Approval = "once"
-		case d.SavesRule():
-			res.Approval = "always"
-			r := policy.Rule{
-				ID: policy.NewID(), Binary: q.Binary, SHA256: q.SHA256,
-				Interpreter: q.Interpreter, InterpreterSHA256: q.InterpreterSHA256,
-				Argv: slices.Clone(q.Argv), Grants: slices.Clone(q.Grants),
-				Sandbox: tierOrDefault(req.Sandbox), Network: req.Network, RW: slices.Clone(req.RW), Created: c.now().UTC(),
-				Cwd: rc.cwd, Env: slices.Clone(rc.env), Files: rc.ruleFiles(),
-			}
-			if p, ok := d.For(); ok { // "allow for 8h": the rule expires, then asks again
-				exp := r.Created.Add(p)
-				r.Expires, res.Approval = &exp, "for "+approve.FormatPeriod(p)
-			}
-			if n := d.Widened(); n > 0 {
-				// The human widened argument [n] (policy/widen.go); the
-				// approver checked it can be, and so does this.
-				if err := widen.Check(req.Argv, n); err != nil {
-					return nil, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w", ErrDenied, err)}
-				}
-				r.AnyArg = n
-				res.Approval += fmt.Sprintf(", argument [%d] any value", n)
-			}
-			if _, err := store.Update(func(p *policy.Policy) error { p.Put(r); return nil }); err != nil {
-				return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("save rule: %w", err)}
-			}
-			c.audit(key, audit.PolicyChanged, map[string]any{"action": "add", "rule": r.ID, "binary": r.Binary})
-			res.RuleID = r.ID
+	}
+	return res, nil
+}
+
+// saveRule stores the rule an "allow always" (or "for a period", or with
+// a widened argument) makes of q, and records it in res.
+func (c *Checkpoint) saveRule(req *Request, q policy.Query, rc *runContext, d approve.Decision, store *policy.Store, key seal.Key, res *Result) error {
+	res.Approval = "always"
+	r := policy.Rule{
+		ID: policy.NewID(), Binary: q.Binary, SHA256: q.SHA256,
+		Interpreter: q.Interpreter, InterpreterSHA256: q.InterpreterSHA256,
+		Argv: slices.Clone(q.Argv), Grants: slices.Clone(q.Grants),
+		Sandbox: tierOrDefault(req.Sandbox), Network: req.Network, RW: slices.Clone(req.RW), Created: c.now().UTC(),
+		Cwd: rc.cwd, Env: slices.Clone(rc.env), Files: rc.ruleFiles(),
+	}
+	if p, ok := d.For(); ok { // "allow for 8h": the rule expires, then asks again
+		exp := r.Created.Add(p)
+		r.Expires, res.Approval = &exp, "for "+approve.FormatPeriod(p)
+	}
+	if n := d.Widened(); n > 0 {
+		// The human widened argument [n] (policy/widen.go); the
+		// approver checked it can be, and so does this.
+		if err := widen.Check(req.Argv, n); err != nil {
+			return &Error{Code: ExitDenied, Err: fmt.Errorf("%w: %w", ErrDenied, err)}
 		}
+		r.AnyArg = n
+		res.Approval += fmt.Sprintf(", argument [%d] any value", n)
 	}
-
-	// A requester that went away (Ctrl-C, a closed connection, a cancelled
-	// MCP call) while the human answered: nothing starts.
-	if err := ctx.Err(); err != nil {
-		c.audit(key, audit.ApprovalCancelled, map[string]any{"binary": pin.Path, "after": "approval"})
-		return nil, &Error{Code: ExitDenied, Err: fmt.Errorf("%w: the request was withdrawn: %w", ErrDenied, err)}
+	if _, err := store.Update(func(p *policy.Policy) error { p.Put(r); return nil }); err != nil {
+		return &Error{Code: ExitFailed, Err: fmt.Errorf("save rule: %w", err)}
 	}
+	c.audit(key, audit.PolicyChanged, map[string]any{"action": "add", "rule": r.ID, "binary": r.Binary})
+	res.RuleID = r.ID
+	return nil
+}
 
-	// 7. Decrypt, only now.
+// execute decrypts the granted values, runs the program with them and
+// records how it ended.
+func (c *Checkpoint) execute(ctx context.Context, req *Request, pin *exeseal.Pinned, rc *runContext, key seal.Key, res *Result, start time.Time) (*Result, error) {
 	values, err := c.decrypt(key, req.Grants)
 	if err != nil {
 		return nil, err
@@ -175,8 +227,6 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 			clear(v)
 		}
 	}()
-
-	// 8–10. Deliver, spawn from the sealed copy, supervise.
 	code, leaks, err := c.spawn(ctx, req, pin, rc, key, values)
 	res.ExitCode, res.Leaks, res.Duration = code, leaks, c.now().Sub(start)
 	fin := map[string]any{"binary": pin.Path, "exit": code, "leaks": leaks, "duration_ms": res.Duration.Milliseconds()}
@@ -191,9 +241,9 @@ func (c *Checkpoint) Run(ctx context.Context, req *Request) (*Result, error) {
 	return res, nil
 }
 
-func tierOrDefault(t string) string {
+func tierOrDefault(t sandbox.Tier) sandbox.Tier {
 	if t == "" {
-		return "standard"
+		return sandbox.Standard
 	}
 	return t
 }
@@ -201,9 +251,9 @@ func tierOrDefault(t string) string {
 // sandboxLabel names the sandbox on the approval screen.
 func (c *Checkpoint) sandboxLabel(req *Request) string {
 	if c.Contain {
-		return "contained (" + tierOrDefault(req.Sandbox) + ")"
+		return "contained (" + string(tierOrDefault(req.Sandbox)) + ")"
 	}
-	return tierOrDefault(req.Sandbox)
+	return string(tierOrDefault(req.Sandbox))
 }
 
 // network is whether the child keeps the host network: a contained run
@@ -224,7 +274,7 @@ func (c *Checkpoint) validate(req *Request) error {
 		return bad("no command given")
 	}
 	t := tierOrDefault(req.Sandbox)
-	if sandbox.Rank(t) < 0 {
+	if !t.Valid() {
 		return &Error{Code: ExitFailed, Err: fmt.Errorf("%w: unknown sandbox tier %q", ErrBadRequest, t), Hint: "use --sandbox standard, hardened or lockdown"}
 	}
 	if err := sandbox.Check(t); err != nil {
@@ -246,7 +296,7 @@ func (c *Checkpoint) validate(req *Request) error {
 	if !filepath.IsAbs(req.Cwd) {
 		return bad("working directory %q is not absolute", req.Cwd)
 	}
-	if req.OnLeak != "" && req.OnLeak != "kill" && req.OnLeak != "scrub" {
+	if !req.OnLeak.Valid() {
 		return bad("--on-leak %q (want scrub or kill)", req.OnLeak)
 	}
 	envs := map[string]bool{}
@@ -329,6 +379,8 @@ func secretFD(pin *exeseal.Pinned, rc *runContext, k int) int {
 	return fd
 }
 
+// approve shows the human what this run is and asks; the decision comes
+// back only once the approver (and a second factor, if enrolled) said yes.
 func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pinned, m policy.Match, q policy.Query, rc *runContext, key seal.Key, lens map[string]int, totpFlag bool) (approve.Decision, error) {
 	ar := &approve.Request{
 		Path: pin.Path, SHA256: pin.SHA256,
@@ -338,6 +390,16 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 	if pin.Interpreter != nil {
 		ar.Interpreter, ar.InterpreterSHA256 = pin.Interpreter.Path, pin.Interpreter.SHA256
 	}
+	verdictNotes(ar, m, q, rc)
+	ar.Context = append(ar.Context, rc.templateRows(pin, req)...)
+	ar.Context = append(ar.Context, c.contextRows(req, pin, rc)...)
+	ar.Warnings = append(ar.Warnings, c.runWarnings(req, pin, rc)...)
+	ar.Secrets, ar.ShortSecrets = secretRows(req, pin, rc, lens)
+	return c.ask(ctx, ar, req, pin, key, totpFlag)
+}
+
+// verdictNotes say why an existing rule does not cover this run.
+func verdictNotes(ar *approve.Request, m policy.Match, q policy.Query, rc *runContext) {
 	switch m.Verdict {
 	case policy.HashChanged:
 		ar.PrevSHA256 = m.Rule.SHA256
@@ -354,20 +416,33 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 	case policy.NotCovered:
 		ar.Warnings = append(ar.Warnings, fmt.Sprintf("rule %s covers this command, but not these secrets or this sandbox tier", m.Rule.ID))
 	}
-	ar.Context = append(ar.Context, rc.templateRows(pin, req)...)
-	ar.Context = append(ar.Context, c.contextRows(req, pin, rc)...)
+}
+
+// runWarnings: what the program may do or suffer beyond the rule.
+func (c *Checkpoint) runWarnings(req *Request, pin *exeseal.Pinned, rc *runContext) []string {
+	var w []string
 	if c.Direct && (tierOrDefault(req.Sandbox) != sandbox.Standard || rc.serves(pin)) {
-		ar.Warnings = append(ar.Warnings, "the program runs in a user namespace you own (its sandbox, or the mounts that serve its pinned files): in direct mode other processes running as you can still ptrace it and read its memory (use the broker and envseal jail to close that)")
+		w = append(w, "the program runs in a user namespace you own (its sandbox, or the mounts that serve its pinned files): in direct mode other processes running as you can still ptrace it and read its memory (use the broker and envseal jail to close that)")
+	}
+	if n := c.memfdNote(req, rc, pin); n != "" {
+		w = append(w, n)
 	}
 	if req.Network && !c.Contain {
-		ar.Warnings = append(ar.Warnings, "the program keeps the host network (--network)")
+		w = append(w, "the program keeps the host network (--network)")
 	}
 	for _, d := range req.RW {
-		ar.Warnings = append(ar.Warnings, "the program may write beneath "+d+" (--rw)")
+		w = append(w, "the program may write beneath "+d+" (--rw)")
 	}
 	if pin.Writable {
-		ar.Warnings = append(ar.Warnings, "you can write to this file: anything running as you could change it (a changed file needs a new approval)")
+		w = append(w, "you can write to this file: anything running as you could change it (a changed file needs a new approval)")
 	}
+	return w
+}
+
+// secretRows: each granted secret as the screen shows it (how and where
+// it is delivered), and the names of those too short to scrub.
+func secretRows(req *Request, pin *exeseal.Pinned, rc *runContext, lens map[string]int) ([]approve.Secret, []string) {
+	var out []approve.Secret
 	nfd := 0
 	for _, g := range req.Grants {
 		s := approve.Secret{Name: g.Secret, Env: g.Env}
@@ -387,13 +462,20 @@ func (c *Checkpoint) approve(ctx context.Context, req *Request, pin *exeseal.Pin
 		default:
 			s.Delivery = approve.DeliverEnv
 		}
-		ar.Secrets = append(ar.Secrets, s)
+		out = append(out, s)
 	}
+	var short []string
 	for _, g := range req.Grants {
-		if lens[g.Secret] < redact.MinLen && !slices.Contains(ar.ShortSecrets, g.Secret) {
-			ar.ShortSecrets = append(ar.ShortSecrets, g.Secret)
+		if lens[g.Secret] < redact.MinLen && !slices.Contains(short, g.Secret) {
+			short = append(short, g.Secret)
 		}
 	}
+	return out, short
+}
+
+// ask puts ar before the approver, with the second factor if enrolled,
+// and audits the question and the answer.
+func (c *Checkpoint) ask(ctx context.Context, ar *approve.Request, req *Request, pin *exeseal.Pinned, key seal.Key, totpFlag bool) (approve.Decision, error) {
 	// TOTP (totp.go): the approver asks for a code after the human's yes.
 	sf, sfDone, err := c.secondFactor(key, totpFlag)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/envseal/envseal/internal/approve"
+	"github.com/envseal/envseal/internal/policy"
 )
 
 // runnerCase is one runner of issue 16's table, or a neighbour of one (a
@@ -109,13 +110,55 @@ func TestRunnerTable(t *testing.T) {
 			write(t, filepath.Join(dir, "pnpm-lock.yaml"), "lockfileVersion: '9.0'\n", 0o644)
 		}, []string{"pnpm", "run", "--silent", "deploy"}, "deploy prod 27", append(npmSteps,
 			runnerStep{"the lockfile", func(e *ctxEnv, d string) { appendFile(t, filepath.Join(d, "pnpm-lock.yaml"), "importers: {}\n") }, "DIR/pnpm-lock.yaml"})},
+		{"yarn run (yarn 1)", []string{"yarn"}, func(e *ctxEnv, dir string) {
+			nodeDeploy(e, dir)
+			os.Remove(filepath.Join(dir, "package-lock.json"))
+			write(t, filepath.Join(dir, "yarn.lock"), "# yarn lockfile v1\n", 0o644)
+		}, []string{"yarn", "--silent", "run", "deploy"}, "deploy prod 27", []runnerStep{
+			npmSteps[0], npmSteps[1], npmSteps[2],
+			{"the lockfile", func(e *ctxEnv, d string) {
+				appendFile(t, filepath.Join(d, "yarn.lock"), "evil@1.0.0:\n  resolved \"file:evil\"\n")
+			}, "DIR/yarn.lock"},
+			{"project .yarnrc", func(e *ctxEnv, d string) {
+				write(t, filepath.Join(d, ".yarnrc"), "script-shell \""+d+"/evil.sh\"\n", 0o644)
+			}, "new file DIR/.yarnrc"},
+			{"~/.yarnrc", func(e *ctxEnv, d string) {
+				write(t, filepath.Join(e.home, ".yarnrc"), "script-shell \""+d+"/evil.sh\"\n", 0o644)
+			}, "new file HOME/.yarnrc"},
+			{"~/.npmrc (yarn 1 reads it)", func(e *ctxEnv, d string) {
+				write(t, filepath.Join(e.home, ".npmrc"), "script-shell="+d+"/evil.sh\n", 0o644)
+			}, "new file HOME/.npmrc"},
+		}},
+		{"node requiring modules in other directories", []string{"node"}, func(e *ctxEnv, dir string) {
+			write(t, filepath.Join(dir, "deploy.js"), "const { target } = require('./src/target');\nconsole.log('deploy', target)\n", 0o644)
+			write(t, filepath.Join(dir, "src/target.js"), "const u = require('./util');\nconst conf = require('../conf/settings.json');\nmodule.exports = { target: u.name(conf.target) };\n", 0o644)
+			write(t, filepath.Join(dir, "src/util.js"), "exports.name = t => t.toUpperCase();\n", 0o644)
+			write(t, filepath.Join(dir, "conf/settings.json"), `{"target":"prod"}`, 0o644)
+		}, []string{"node", "deploy.js"}, "deploy PROD", []runnerStep{
+			{"a module in a subdirectory", func(e *ctxEnv, d string) {
+				appendFile(t, filepath.Join(d, "src/target.js"), "process.exitCode = process.env.TOKEN.charCodeAt(0);\n")
+			}, "DIR/src/target.js"},
+			{"a module that module requires", func(e *ctxEnv, d string) {
+				appendFile(t, filepath.Join(d, "src/util.js"), "process.exitCode = process.env.TOKEN.charCodeAt(0);\n")
+			}, "DIR/src/util.js"},
+			{"a JSON file it requires from another directory", func(e *ctxEnv, d string) {
+				write(t, filepath.Join(d, "conf/settings.json"), `{"target":"evil"}`, 0o644)
+			}, "DIR/conf/settings.json"},
+		}},
 		{"npx a node_modules/.bin tool", []string{"npx"}, func(e *ctxEnv, dir string) {
 			write(t, filepath.Join(dir, "package.json"), `{"name":"app","version":"1.0.0"}`, 0o644)
 			write(t, filepath.Join(dir, "node_modules/tool/package.json"), `{"name":"tool","version":"1.0.0","bin":{"tool":"cli.js"}}`, 0o644)
-			write(t, filepath.Join(dir, "node_modules/tool/cli.js"), "#!/usr/bin/env node\nconsole.log('tool ran', process.env.TOKEN.length)\n", 0o755)
+			write(t, filepath.Join(dir, "node_modules/tool/cli.js"), "#!/usr/bin/env node\nrequire('./lib/run.js');\nconsole.log('tool ran', process.env.TOKEN.length)\n", 0o755)
+			write(t, filepath.Join(dir, "node_modules/tool/lib/run.js"), "module.exports = {};\n", 0o644)
 			os.MkdirAll(filepath.Join(dir, "node_modules/.bin"), 0o755)
 			os.Symlink("../tool/cli.js", filepath.Join(dir, "node_modules/.bin/tool"))
 		}, []string{"npx", "--no-install", "tool"}, "tool ran 27", []runnerStep{
+			{"the tool's package.json", func(e *ctxEnv, d string) {
+				write(t, filepath.Join(d, "node_modules/tool/package.json"), `{"name":"tool","version":"1.0.0","type":"module","bin":{"tool":"cli.js"}}`, 0o644)
+			}, "DIR/node_modules/tool/package.json"},
+			{"a module the tool's script requires from its package", func(e *ctxEnv, d string) {
+				appendFile(t, filepath.Join(d, "node_modules/tool/lib/run.js"), "process.exitCode = process.env.TOKEN.charCodeAt(0)\n")
+			}, "DIR/node_modules/tool/lib/run.js"},
 			{"the tool's script", func(e *ctxEnv, d string) {
 				appendFile(t, filepath.Join(d, "node_modules/tool/cli.js"), "process.exitCode = process.env.TOKEN.charCodeAt(0)\n")
 			}, "DIR/node_modules/tool/cli.js"},
@@ -250,15 +293,17 @@ func gitPushSetup(t *testing.T, e *ctxEnv, dir string) {
 	git("commit", "-q", "-m", "first")
 }
 
-// TestNodeExecPathIsTheMemfd records a limit that is not fixed: node
-// finds its own binary through /proc/self/exe, which for an approved run
-// is the sealed memfd envseal execs (what keeps the process non-dumpable),
-// so process.execPath is "/memfd:envseal:node (deleted)". Programs that
-// start process.execPath again fail: child_process.fork(), and yarn 1,
-// whose `yarn run` puts a `node` wrapper execing it first on PATH (exit
-// 127). The control runs both outside envseal. When this test fails, the
-// limit is gone: update docs/THREAT_MODEL.md ("Known to fail").
-func TestNodeExecPathIsTheMemfd(t *testing.T) {
+// TestNodeExecPathIsTheRealPath: node finds its own binary through
+// /proc/self/exe. An approved run with a mount namespace (here: its
+// pinned script) execs the sealed image from an execute-only copy
+// mounted over the interpreter's real path, so process.execPath is
+// /usr/bin/node (no longer "/memfd:envseal:node (deleted)"), a
+// child_process.fork()ed child runs, and yarn 1 — whose `yarn run` puts a
+// `node` wrapper execing process.execPath first on PATH — runs a
+// package.json script first time after one approval, is not asked again
+// unchanged, and is asked again when the script is edited. The controls
+// run the same outside envseal.
+func TestNodeExecPathIsTheRealPath(t *testing.T) {
 	if asUnprivileged(t) {
 		return
 	}
@@ -267,37 +312,142 @@ func TestNodeExecPathIsTheMemfd(t *testing.T) {
 			t.Fatalf("%s is not installed (.ci/run installs it): %v", n, err)
 		}
 	}
+	node, err := filepath.EvalSymlinks("/usr/bin/node")
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := newCtxEnv(t)
 	dir := filepath.Join(e.home, "app")
 	write(t, filepath.Join(dir, "package.json"), `{"name":"app","version":"1.0.0","license":"MIT","scripts":{"deploy":"node deploy.js"}}`, 0o644)
-	write(t, filepath.Join(dir, "deploy.js"), "console.log('deploy ran')\n", 0o644)
-	write(t, filepath.Join(dir, "fork.js"), "if (process.argv[2] === 'child') { console.log('child ran'); } else { console.log(process.execPath); require('child_process').fork(__filename, ['child']).on('error', e => { console.log('fork failed', e.code); }); }\n", 0o644)
+	write(t, filepath.Join(dir, "deploy.js"), "console.log('deploy ran', process.env.TOKEN.length)\n", 0o644)
+	write(t, filepath.Join(dir, "fork.js"), "if (process.argv[2] === 'child') { console.log('child ran', process.env.TOKEN.length); } else { console.log('execPath', process.execPath); require('child_process').fork(__filename, ['child']).on('error', e => { console.log('fork failed', e.code); }); }\n", 0o644)
 	control := func(argv ...string) string {
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Dir = dir
-		cmd.Env = e.human
+		cmd.Env = append(e.human, "TOKEN="+ctxValue)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("control %v: %v\n%s", argv, err, out)
 		}
 		return string(out)
 	}
-	if out := control("yarn", "--silent", "run", "deploy"); !strings.Contains(out, "deploy ran") {
+	if out := control("yarn", "--silent", "run", "deploy"); !strings.Contains(out, "deploy ran 27") {
 		t.Fatalf("control: yarn run outside envseal printed %q", out)
 	}
-	if out := control("node", "fork.js"); !strings.Contains(out, "child ran") {
+	if out := control("node", "fork.js"); !strings.Contains(out, "child ran 27") || !strings.Contains(out, "execPath "+node+"\n") {
 		t.Fatalf("control: fork outside envseal printed %q", out)
 	}
-	e.ap.answers = []approve.Decision{approve.AllowOnce, approve.AllowOnce}
-	out, res, err := e.run(dir, []string{"yarn", "--silent", "run", "deploy"})
-	if err != nil || res.ExitCode == 0 || strings.Contains(out, "deploy ran") || !strings.Contains(out, "/memfd:envseal:node") {
-		t.Fatalf("yarn run under envseal: err %v res %+v output %q (the known failure changed: update docs/THREAT_MODEL.md)", err, res, out)
+
+	out := e.allowAlways(dir, []string{"node", "fork.js"})
+	if !strings.Contains(out, "execPath "+node+"\n") || !strings.Contains(out, "child ran 27") {
+		t.Fatalf("fork under envseal printed %q (want execPath %s and the child's line)", out, node)
 	}
-	t.Logf("yarn: exit %d %q", res.ExitCode, out)
-	out, _, err = e.run(dir, []string{"node", "fork.js"})
-	t.Logf("fork: %q", out)
-	if err != nil || strings.Contains(out, "child ran") || !strings.Contains(out, "/memfd:envseal:node") {
-		t.Fatalf("fork under envseal: err %v output %q (the known failure changed: update docs/THREAT_MODEL.md)", err, out)
+	argv := []string{"yarn", "--silent", "run", "deploy"}
+	if out := e.allowAlways(dir, argv); !strings.Contains(out, "deploy ran 27") {
+		t.Fatalf("yarn run under envseal printed %q", out)
+	}
+	write(t, filepath.Join(dir, "package.json"), `{"name":"app","version":"1.0.0","license":"MIT","scripts":{"deploy":"env"}}`, 0o644)
+	e.expectAsked(dir, argv, "file edited: "+filepath.Join(dir, "package.json"))
+}
+
+// TestContainedNodeExecPath: a contained run (the broker's: lockdown
+// layout, its own mount namespace) serves node's image at its path
+// whether or not anything else is pinned — `node -e` with no closure, and
+// `node fork.js` whose forked child runs with the value. The control is
+// the same `node -e` in a direct standard run, which has no mount
+// namespace and still reports the memfd.
+func TestContainedNodeExecPath(t *testing.T) {
+	if asUnprivileged(t) {
+		return
+	}
+	node, err := filepath.EvalSymlinks("/usr/bin/node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newCtxEnv(t)
+	dir := filepath.Join(e.home, "app")
+	write(t, filepath.Join(dir, "fork.js"), "if (process.argv[2] === 'child') { console.log('child ran', process.env.TOKEN.length); } else { console.log('execPath', process.execPath); require('child_process').fork(__filename, ['child']).on('error', e => { console.log('fork failed', e.code); }); }\n", 0o644)
+	inline := []string{"node", "-e", "console.log('execPath', process.execPath)"}
+	e.ap.answers = []approve.Decision{approve.AllowOnce}
+	if out, _, err := e.run(dir, inline); err != nil || !strings.Contains(out, "/memfd:envseal:node") {
+		t.Fatalf("control: direct node -e: err %v output %q", err, out)
+	}
+	contained := func(argv []string) string {
+		cp := e.checkpoint()
+		cp.Contain = true
+		e.ap.answers = []approve.Decision{approve.AllowOnce}
+		buf := &lockedBuf{}
+		req := &Request{Argv: argv, Cwd: dir, Env: e.evil, PATH: "/usr/bin:/bin", Stdout: buf, Stderr: buf,
+			Grants: []policy.Grant{{Secret: "TOKEN", Delivery: policy.DeliverEnv, Env: "TOKEN"}}}
+		res, err := cp.Run(t.Context(), req)
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("contained %q: %v\n%s", argv, err, buf.String())
+		}
+		return buf.String()
+	}
+	if out := contained(inline); out != "execPath "+node+"\n" {
+		t.Fatalf("contained node -e printed %q, want execPath %s", out, node)
+	}
+	if out := contained([]string{"node", "fork.js"}); !strings.Contains(out, "execPath "+node+"\n") || !strings.Contains(out, "child ran 27") {
+		t.Fatalf("contained node fork.js printed %q", out)
+	}
+}
+
+// TestServedImageStaysNonDumpable: the copy of the interpreter served at
+// its real path is execute-only, so the process exec'd from it is
+// non-dumpable (prctl PR_GET_DUMPABLE 0), as one exec'd from the memfd;
+// /proc/self/exe names the real path. The control: the same script run
+// plainly is dumpable (1). Unprivileged: root reads any file, and the
+// kernel marks nothing.
+func TestServedImageStaysNonDumpable(t *testing.T) {
+	if asUnprivileged(t) {
+		return
+	}
+	e := newCtxEnv(t)
+	dir := filepath.Join(e.home, "app")
+	write(t, filepath.Join(dir, "dump.py"), "import ctypes, os\nprint('dumpable', ctypes.CDLL(None).prctl(3, 0, 0, 0, 0), 'exe', os.readlink('/proc/self/exe'))\n", 0o644)
+	python, err := filepath.EvalSymlinks("/usr/bin/python3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := exec.Command("/usr/bin/python3", "dump.py")
+	plain.Dir, plain.Env = dir, e.human
+	if out, err := plain.CombinedOutput(); err != nil || string(out) != "dumpable 1 exe "+python+"\n" {
+		t.Fatalf("control: plain python printed %q (%v)", out, err)
+	}
+	if out := e.allowAlways(dir, []string{"python3", "dump.py"}); out != "dumpable 0 exe "+python+"\n" {
+		t.Fatalf("approved run printed %q, want non-dumpable at %s", out, python)
+	}
+}
+
+// TestMemfdRunSaysExecPath: a direct standard run with nothing pinned has
+// no mount namespace, so node still runs from the sealed memfd (a user
+// namespace only for this would open the program to ptrace by every
+// process running as the user); the approval screen says so, and
+// process.execPath is the memfd. The control: a run with a pinned script
+// gets no such note (TestNodeExecPathIsTheRealPath shows its execPath).
+func TestMemfdRunSaysExecPath(t *testing.T) {
+	if asUnprivileged(t) {
+		return
+	}
+	e := newCtxEnv(t)
+	dir := filepath.Join(e.home, "app")
+	os.MkdirAll(dir, 0o755)
+	e.ap.answers = []approve.Decision{approve.AllowOnce}
+	out, res, err := e.run(dir, []string{"node", "-e", "console.log(process.execPath)"})
+	if err != nil || res.ExitCode != 0 || !strings.Contains(out, "/memfd:envseal:node") {
+		t.Fatalf("node -e: err %v res %+v output %q", err, res, out)
+	}
+	if !strings.Contains(e.ap.screenText(), "process.execPath") {
+		t.Fatalf("the screen does not say node runs from a copy:\n%s", e.ap.screenText())
+	}
+	write(t, filepath.Join(dir, "x.js"), "console.log(process.execPath)\n", 0o644)
+	e.ap.answers = []approve.Decision{approve.AllowOnce}
+	if out, _, err := e.run(dir, []string{"node", "x.js"}); err != nil || strings.Contains(out, "memfd") {
+		t.Fatalf("control node x.js: err %v output %q", err, out)
+	}
+	if strings.Contains(e.ap.screenText(), "process.execPath") {
+		t.Fatalf("control: the screen of a served run has the memfd note:\n%s", e.ap.screenText())
 	}
 }
 

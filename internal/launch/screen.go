@@ -64,7 +64,7 @@ func (c *Checkpoint) containmentRows(req *Request) []approve.Row {
 		net = "on (host network)"
 	}
 	if !c.Contain && tierOrDefault(req.Sandbox) != sandbox.Lockdown {
-		return []approve.Row{{Label: "can touch", Value: "everything you can (not contained: direct mode, " + tierOrDefault(req.Sandbox) + " tier)"}}
+		return []approve.Row{{Label: "can touch", Value: "everything you can (not contained: direct mode, " + string(tierOrDefault(req.Sandbox)) + " tier)"}}
 	}
 	w := []string{"the working directory"}
 	w = append(w, req.RW...)

@@ -21,6 +21,7 @@ import (
 	"github.com/envseal/envseal/internal/redact"
 	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
+	"github.com/envseal/envseal/internal/sys"
 )
 
 // spawn delivers the secrets and runs the sealed copy of the pinned
@@ -36,279 +37,48 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	}
 	defer sealed.Close()
 
-	cmd := &exec.Cmd{Args: slices.Clone(req.Argv), Dir: rc.cwd}
-	serve := rc.serves(pin)
-	var pins []sandbox.Pin
-	if serve {
-		// The closure's bytes, and a script's own, are served at their
-		// real paths inside the run's mount namespace: the child reads
-		// exactly what was hashed, and node or perl see a real file.
-		if err := sealed.PrepareServed(cmd, scriptArg(rc.invoked, pin.Path)); err != nil {
-			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
-		}
-		copies, err := rc.pinFiles()
-		if err != nil {
-			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
-		}
-		if sealed.IsScript() {
-			sf, err := sealed.OpenScript()
-			if err != nil {
-				for _, p := range copies {
-					p.file.Close()
-				}
-				return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
-			}
-			copies = append(copies, pinnedCopy{path: pin.Path, mode: 0o755, file: sf})
-		}
-		defer func() {
-			for _, p := range copies {
-				p.file.Close()
-			}
-		}()
-		for _, p := range copies {
-			pins = append(pins, sandbox.Pin{Path: p.path, Mode: p.mode, File: p.file})
-		}
-	} else if err := sealed.Prepare(cmd); err != nil {
-		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+	r := &spawnRun{c: c, req: req, pin: pin, rc: rc, sealed: sealed,
+		cmd: &exec.Cmd{Args: slices.Clone(req.Argv), Dir: rc.cwd}}
+	defer r.closeFiles()
+	if err := r.prepareCommand(); err != nil {
+		return ExitFailed, nil, err
 	}
-
-	var envKV []childenv.KV
-	var stdinValue []byte
-	var fdFiles []*os.File
-	defer func() {
-		for _, f := range fdFiles {
-			f.Close()
-		}
-	}()
-	var secrets []redact.Secret
-	for _, g := range req.Grants {
-		v := values[g.Secret]
-		secrets = append(secrets, redact.Secret{Name: g.Secret, Value: v})
-		switch g.Delivery {
-		case policy.DeliverEnv:
-			envKV = append(envKV, childenv.KV{Name: g.Env, Value: v})
-		case policy.DeliverStdin:
-			stdinValue = v
-		case policy.DeliverFD:
-			f, err := secretFile(g.Secret, v)
-			if err != nil {
-				return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
-			}
-			fdFiles = append(fdFiles, f)
-			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-			fd := 2 + len(cmd.ExtraFiles)
-			if want := secretFD(pin, rc, len(fdFiles)-1); fd != want {
-				// The human was shown /dev/fd/want.
-				return ExitFailed, nil, &Error{Code: ExitFailed, Err: fmt.Errorf("secret %s would be on fd %d, approved as fd %d", g.Secret, fd, want)}
-			}
-			envKV = append(envKV, childenv.KV{Name: g.Env, Value: fmt.Appendf(nil, "/dev/fd/%d", fd)})
-		}
+	// The image at its real path where the run has a mount namespace (exepin.go).
+	imageDone, err := c.imagePin(r)
+	if err != nil {
+		return ExitFailed, nil, failed(err)
 	}
-	tf, tkv, err := rc.deliverTemplates(cmd, pin, req, values)
+	defer imageDone()
+	if err := r.deliverSecrets(values); err != nil {
+		return ExitFailed, nil, err
+	}
+	cleanup, err := r.pythonCache()
 	if err != nil {
 		return ExitFailed, nil, err
 	}
-	fdFiles, envKV = append(fdFiles, tf...), append(envKV, tkv...)
-	env, err := childenv.Build(rc.env, true, envKV)
-	if err != nil {
-		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
+	defer cleanup()
+	if err := r.newMatcher(); err != nil {
+		return ExitFailed, nil, err
 	}
-	if rc.python {
-		// Python loads __pycache__/*.pyc instead of a module's source
-		// when the cache looks current (and an unchecked hash-based .pyc
-		// always): an agent's .pyc beside a pinned module would run. The
-		// run reads and writes bytecode only in a cache of its own.
-		dir, cleanup, err := c.pycachePrefix(req)
-		if err != nil {
-			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
-		}
-		defer cleanup()
-		env = append(env, "PYTHONPYCACHEPREFIX="+dir)
+	if err := r.openPipes(); err != nil {
+		return ExitFailed, nil, err
 	}
-	cmd.Env = env
-
-	var (
-		leakOnce sync.Once
-		leaked   = make(chan struct{})
-		mopts    []redact.Option
-	)
-	if req.OnLeak == "kill" {
-		mopts = append(mopts, redact.OnHit(func(string) {
-			leakOnce.Do(func() { close(leaked) })
-		}))
+	defer r.outR.Close()
+	defer r.errR.Close()
+	if err := r.start(); err != nil {
+		return ExitFailed, nil, err
 	}
-	// Built once (the automaton is most of a short run's CPU in the broker).
-	matcher, err := redact.NewMatcher(secrets, mopts...)
-	if err != nil {
-		e := &Error{Code: ExitFailed, Err: err}
-		if errors.Is(err, redact.ErrTooLarge) {
-			e.Hint = "the output could not be scrubbed of this many secrets at once; hand fewer secrets to one run"
-		}
-		return ExitFailed, nil, e
+	if err := r.afterStart(); err != nil {
+		return ExitFailed, nil, err
 	}
-
-	// A pipe of our own rather than cmd.StdinPipe: a warm helper takes
-	// the run without cmd.Start, which is what would close the read end.
-	var stdinR, stdinW *os.File
-	if stdinValue != nil {
-		stdinR, stdinW, err = os.Pipe()
-		if err != nil {
-			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
-		}
-		cmd.Stdin = stdinR
-	} else {
-		cmd.Stdin = req.Stdin
-	}
-	closeStdinPipe := func() {
-		if stdinR != nil {
-			stdinR.Close()
-			stdinW.Close()
-		}
-	}
-	// Our own pipes (not StdoutPipe): after the child exits, a grandchild
-	// may still hold the write ends; we must be able to stop reading then.
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		closeStdinPipe()
-		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
-	}
-	defer outR.Close()
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outW.Close()
-		closeStdinPipe()
-		return ExitFailed, nil, &Error{Code: ExitFailed, Err: err}
-	}
-	defer errR.Close()
-	growPipe(outR)
-	growPipe(errR)
-	cmd.Stdout, cmd.Stderr = outW, errW
-	// Hardened and lockdown go through the sandbox helper (a re-exec of
-	// envseal that sets up namespaces, mounts, Landlock and seccomp, then
-	// execs the pinned memfd). Wrap comes last: it must see every fd.
-	var sb *sandbox.Handle
-	if opts := c.sandboxOptions(req, rc, pins); opts.Tier != sandbox.Standard || len(opts.Pins) > 0 {
-		sb, err = sandbox.Wrap(cmd, "/proc/self/exe", opts)
-		if err != nil {
-			outW.Close()
-			errW.Close()
-			closeStdinPipe()
-			return ExitFailed, nil, &Error{Code: ExitFailed, Err: err, Hint: sandboxHint(err)}
-		}
-		// argv[0] of the helper stage: the name envseal was invoked by
-		// (multi-call test binaries dispatch on it; the path is fixed).
-		cmd.Args[0] = os.Args[0]
-	}
-	// A contained run takes a pre-started helper stage when one is ready
-	// (the same namespaces, then exactly this helper's arguments,
-	// environment and descriptors); otherwise, or if it cannot take the
-	// run (it is then killed first), the helper starts here.
-	var warm *sandbox.Warm
-	// Not for a stdin delivery: through a warm helper the child read an
-	// empty stdin (mcpserver TestRunCommandDeliveries, 5 runs in 8; the
-	// cause is not found yet), so such a run starts its helper here.
-	if sb != nil && c.Contain && c.Warm != nil && stdinValue == nil {
-		warm = c.Warm()
-	}
-	switch {
-	case warm != nil && warm.Start(cmd) == nil:
-		err = nil
-	case sb != nil && os.Geteuid() != 0:
-		// The kernel lets an unprivileged parent write its child's
-		// uid_map/gid_map only while the child (a fork of us, so
-		// non-dumpable too) is dumpable; see startDumpable.
-		err = startDumpable(func() error { return startNoNewPrivs(cmd) })
-	default:
-		err = startNoNewPrivs(cmd)
-	}
-	outW.Close()
-	errW.Close()
-	if stdinR != nil {
-		stdinR.Close() // the child has its copy
-	}
-	if err != nil {
-		if cmd.Process != nil { // started, but envseal could not re-harden itself
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-		if stdinW != nil {
-			stdinW.Close()
-		}
-		if sb != nil {
-			sb.Close()
-		}
-		return ExitFailed, nil, &Error{Code: ExitFailed, Err: fmt.Errorf("start %s: %w", pin.Path, err)}
-	}
-	if sb != nil {
-		if err := sb.AfterStart(); err != nil {
-			// The helper failed before exec'ing the target: nothing of the
-			// program ran. Reap the helper and report envseal's failure.
-			go io.Copy(io.Discard, outR)
-			go io.Copy(io.Discard, errR)
-			cmd.Wait()
-			return ExitFailed, nil, &Error{Code: ExitFailed, Err: fmt.Errorf("sandbox %s: %w", tierOrDefault(req.Sandbox), err),
-				Hint: "the sandbox could not be set up; run with --sandbox standard, or see 'envseal run --help'"}
-		}
-	}
-	// Whoever forwards signals learns the pid now (Request.Started), not
-	// when the record is written (a signal sent meanwhile would be lost).
-	if req.Started != nil {
-		req.Started(cmd.Process.Pid)
-	}
-	// The record (written and fsynced) goes while the program runs, not
-	// before we wait for it: a short program is not kept waiting on the
-	// disk. It is complete before spawn returns, so every later record
-	// of the run follows it in the log.
-	startedLogged := make(chan struct{})
-	go func(fields map[string]any) {
-		defer close(startedLogged)
-		c.audit(key, audit.RunStarted, fields)
-	}(map[string]any{"binary": pin.Path, "pid": cmd.Process.Pid, "argv": req.Argv, "cwd": req.Cwd, "secrets": grantSecrets(req.Grants)})
+	startedLogged := r.announce(key)
 	defer func() { <-startedLogged }()
 	// The child has its own copies now; drop ours.
-	for _, f := range fdFiles {
-		f.Close()
-	}
-	fdFiles = nil
+	r.closeFdFiles()
 	sealed.Close()
+	r.feedStdin()
 
-	if stdinW != nil {
-		go func() {
-			stdinW.Write(stdinValue)
-			stdinW.Close()
-		}()
-	}
-
-	var wg sync.WaitGroup
-	var progress atomic.Int64 // bytes read by the pumps, to tell a quiet pipe from a busy one
-	pump := func(r io.Reader, dst io.Writer) {
-		defer wg.Done()
-		if dst == nil {
-			dst = io.Discard
-		}
-		w := matcher.NewWriter(dst)
-		// A large buffer (and large pipes, see growPipe) keeps the syscall
-		// count per GiB low; the scrubber itself runs at several GB/s. It
-		// is pooled: zeroing 2 MiB per run was a measurable part of a
-		// broker run of /bin/true. What was read is cleared before reuse.
-		bp := pumpBufs.Get().(*[]byte)
-		buf := *bp
-		var mine atomic.Int64
-		defer func() {
-			clear(buf[:min(mine.Load(), int64(len(buf)))])
-			pumpBufs.Put(bp)
-		}()
-		if _, err := io.CopyBuffer(w, countingReader{r, &progress, &mine}, buf); err != nil {
-			// Our stdout is gone (EPIPE…): keep draining so the child is
-			// never blocked on a full pipe.
-			io.Copy(io.Discard, r)
-		}
-		w.Close()
-	}
-	wg.Add(2)
-	go pump(outR, req.Stdout)
-	go pump(errR, req.Stderr)
-
+	p := r.startPumps()
 	// In direct mode envseal's own SIGINT/SIGTERM/SIGHUP go to the child. A
 	// broker forwards its clients' signals itself and must not hand its
 	// own to whichever child happens to be running.
@@ -319,59 +89,424 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	}
 	waited := make(chan struct{})
 	var killedForLeak atomic.Bool
-	go func() {
-		leakCh := leaked
-		for {
-			select {
-			case s := <-sigs:
-				cmd.Process.Signal(s)
-			case <-leakCh:
-				killedForLeak.Store(true)
-				terminate(cmd.Process, c.leakGrace(), waited)
-				leakCh = nil
-			case <-ctx.Done():
-				terminate(cmd.Process, c.leakGrace(), waited)
-				return
-			case <-waited:
-				return
-			}
-		}
-	}()
-	werr := cmd.Wait()
+	go r.watch(ctx, sigs, waited, &killedForLeak)
+	werr := r.cmd.Wait()
 	close(waited)
-	if sb != nil {
-		rc.leftover = sb.Leftover()
+	if r.sb != nil {
+		rc.leftover = r.sb.Leftover()
 	}
-	// All output scrubbed and written before the status. The pumps end at
-	// EOF, i.e. when every holder of the write ends is gone. If the child
-	// left a grandchild holding them, keep reading while data still flows
-	// (nothing the child wrote is lost, however slow we are scheduled), and
-	// stop once the pipes have been quiet for outputGrace, or after
-	// outputMax in all (what a lingering grandchild prints later is
-	// dropped).
+	r.drain(p)
+	code := exitCode(r.cmd.ProcessState, werr)
+	hits := r.matcher.Hits()
+	if killedForLeak.Load() {
+		return ExitDenied, hits, &Error{Code: ExitDenied, Err: fmt.Errorf("%w (%s)", ErrLeakKilled, leakNames(hits)), Hint: "the program printed a secret; its output was scrubbed and it was stopped (--on-leak kill)"}
+	}
+	return code, hits, nil
+}
+
+// spawnRun is one run of spawn: the command being built, the files it
+// is handed, and the pipes of its stdio.
+type spawnRun struct {
+	c      *Checkpoint
+	req    *Request
+	pin    *exeseal.Pinned
+	rc     *runContext
+	sealed *exeseal.Sealed
+	cmd    *exec.Cmd
+
+	pins       []sandbox.Pin
+	copies     []pinnedCopy // the served closure's files (and a script's own)
+	fdFiles    []*os.File   // fd deliveries and templates
+	secrets    []redact.Secret
+	stdinValue []byte
+
+	matcher *redact.Matcher
+	leaked  chan struct{} // closed at the first hit with --on-leak kill
+
+	stdinR, stdinW *os.File // a stdin delivery's pipe
+	outR, outW     *os.File
+	errR, errW     *os.File
+	sb             *sandbox.Handle
+}
+
+func failed(err error) error { return &Error{Code: ExitFailed, Err: err} }
+
+// closeFiles closes what spawn still holds of the child's files.
+func (r *spawnRun) closeFiles() {
+	r.closeFdFiles()
+	for _, p := range r.copies {
+		p.file.Close()
+	}
+}
+
+func (r *spawnRun) closeFdFiles() {
+	for _, f := range r.fdFiles {
+		f.Close()
+	}
+	r.fdFiles = nil
+}
+
+// prepareCommand points the command at the sealed copy: served at the
+// pinned paths inside the run's mount namespace, or run directly.
+func (r *spawnRun) prepareCommand() error {
+	if !r.rc.serves(r.pin) {
+		if err := r.sealed.Prepare(r.cmd); err != nil {
+			return failed(err)
+		}
+		return nil
+	}
+	// The closure's bytes, and a script's own, are served at their
+	// real paths inside the run's mount namespace: the child reads
+	// exactly what was hashed, and node or perl see a real file.
+	if err := r.sealed.PrepareServed(r.cmd, scriptArg(r.rc.invoked, r.pin.Path)); err != nil {
+		return failed(err)
+	}
+	copies, err := r.rc.pinFiles()
+	if err != nil {
+		return failed(err)
+	}
+	if r.sealed.IsScript() {
+		sf, err := r.sealed.OpenScript()
+		if err != nil {
+			for _, p := range copies {
+				p.file.Close()
+			}
+			return failed(err)
+		}
+		copies = append(copies, pinnedCopy{path: r.pin.Path, mode: 0o755, file: sf})
+	}
+	r.copies = copies
+	for _, p := range copies {
+		r.pins = append(r.pins, sandbox.Pin{Path: p.path, Mode: p.mode, File: p.file})
+	}
+	return nil
+}
+
+// deliverSecrets hands each grant's value over as approved (environment,
+// stdin, an fd, a template) and builds the child's environment.
+func (r *spawnRun) deliverSecrets(values map[string][]byte) error {
+	var envKV []childenv.KV
+	for _, g := range r.req.Grants {
+		v := values[g.Secret]
+		r.secrets = append(r.secrets, redact.Secret{Name: g.Secret, Value: v})
+		switch g.Delivery {
+		case policy.DeliverEnv:
+			envKV = append(envKV, childenv.KV{Name: g.Env, Value: v})
+		case policy.DeliverStdin:
+			r.stdinValue = v
+		case policy.DeliverFD:
+			f, err := secretFile(g.Secret, v)
+			if err != nil {
+				return failed(err)
+			}
+			r.fdFiles = append(r.fdFiles, f)
+			r.cmd.ExtraFiles = append(r.cmd.ExtraFiles, f)
+			fd := 2 + len(r.cmd.ExtraFiles)
+			if want := secretFD(r.pin, r.rc, len(r.fdFiles)-1); fd != want {
+				// The human was shown /dev/fd/want.
+				return failed(fmt.Errorf("secret %s would be on fd %d, approved as fd %d", g.Secret, fd, want))
+			}
+			envKV = append(envKV, childenv.KV{Name: g.Env, Value: fmt.Appendf(nil, "/dev/fd/%d", fd)})
+		}
+	}
+	tf, tkv, err := r.rc.deliverTemplates(r.cmd, r.pin, r.req, values)
+	if err != nil {
+		return err
+	}
+	r.fdFiles, envKV = append(r.fdFiles, tf...), append(envKV, tkv...)
+	env, err := childenv.Build(r.rc.env, true, envKV)
+	if err != nil {
+		return failed(err)
+	}
+	r.cmd.Env = env
+	return nil
+}
+
+// pythonCache: Python loads __pycache__/*.pyc instead of a module's
+// source when the cache looks current (and an unchecked hash-based .pyc
+// always): an agent's .pyc beside a pinned module would run. The run
+// reads and writes bytecode only in a cache of its own.
+func (r *spawnRun) pythonCache() (func(), error) {
+	if !r.rc.python {
+		return func() {}, nil
+	}
+	dir, cleanup, err := r.c.pycachePrefix(r.req)
+	if err != nil {
+		return nil, failed(err)
+	}
+	r.cmd.Env = append(r.cmd.Env, "PYTHONPYCACHEPREFIX="+dir)
+	return cleanup, nil
+}
+
+// newMatcher builds the run's scrubber once (the automaton is most of a
+// short run's CPU in the broker).
+func (r *spawnRun) newMatcher() error {
+	var mopts []redact.Option
+	leaked := make(chan struct{})
+	r.leaked = leaked
+	if r.req.OnLeak.Kill() {
+		var once sync.Once
+		mopts = append(mopts, redact.OnHit(func(string) {
+			once.Do(func() { close(leaked) })
+		}))
+	}
+	m, err := redact.NewMatcher(r.secrets, mopts...)
+	if err != nil {
+		e := &Error{Code: ExitFailed, Err: err}
+		if errors.Is(err, redact.ErrTooLarge) {
+			e.Hint = "the output could not be scrubbed of this many secrets at once; hand fewer secrets to one run"
+		}
+		return e
+	}
+	r.matcher = m
+	return nil
+}
+
+// openPipes makes the child's stdio. A stdin delivery gets a pipe of our
+// own rather than cmd.StdinPipe: a warm helper takes the run without
+// cmd.Start, which is what would close the read end. Stdout and stderr
+// are our own pipes too (not StdoutPipe): after the child exits, a
+// grandchild may still hold the write ends; we must be able to stop
+// reading then.
+func (r *spawnRun) openPipes() error {
+	var err error
+	if r.stdinValue != nil {
+		if r.stdinR, r.stdinW, err = os.Pipe(); err != nil {
+			return failed(err)
+		}
+		r.cmd.Stdin = r.stdinR
+	} else {
+		r.cmd.Stdin = r.req.Stdin
+	}
+	if r.outR, r.outW, err = os.Pipe(); err != nil {
+		r.closeStdinPipe()
+		return failed(err)
+	}
+	if r.errR, r.errW, err = os.Pipe(); err != nil {
+		r.outR.Close()
+		r.outW.Close()
+		r.closeStdinPipe()
+		return failed(err)
+	}
+	growPipe(r.outR)
+	growPipe(r.errR)
+	r.cmd.Stdout, r.cmd.Stderr = r.outW, r.errW
+	return nil
+}
+
+func (r *spawnRun) closeStdinPipe() {
+	if r.stdinR != nil {
+		r.stdinR.Close()
+		r.stdinW.Close()
+	}
+}
+
+// start wraps the command in the sandbox when the run has one and starts
+// it; the write ends of the stdio pipes are the child's alone afterwards.
+func (r *spawnRun) start() error {
+	if err := r.wrap(); err != nil {
+		return err
+	}
+	err := r.startChild()
+	r.outW.Close()
+	r.errW.Close()
+	if r.stdinR != nil {
+		r.stdinR.Close() // the child has its copy
+	}
+	if err != nil {
+		if r.cmd.Process != nil { // started, but envseal could not re-harden itself
+			r.cmd.Process.Kill()
+			r.cmd.Wait()
+		}
+		if r.stdinW != nil {
+			r.stdinW.Close()
+		}
+		if r.sb != nil {
+			r.sb.Close()
+		}
+		return failed(fmt.Errorf("start %s: %w", r.pin.Path, err))
+	}
+	return nil
+}
+
+// wrap: hardened and lockdown go through the sandbox helper (a re-exec of
+// envseal that sets up namespaces, mounts, Landlock and seccomp, then
+// execs the pinned memfd). Wrap comes last: it must see every fd.
+func (r *spawnRun) wrap() error {
+	opts := r.c.sandboxOptions(r.req, r.rc, r.pins)
+	if opts.Tier == sandbox.Standard && len(opts.Pins) == 0 {
+		return nil
+	}
+	sb, err := sandbox.Wrap(r.cmd, "/proc/self/exe", opts)
+	if err != nil {
+		r.outW.Close()
+		r.errW.Close()
+		r.closeStdinPipe()
+		return &Error{Code: ExitFailed, Err: err, Hint: sandboxHint(err)}
+	}
+	r.sb = sb
+	// argv[0] of the helper stage: the name envseal was invoked by
+	// (multi-call test binaries dispatch on it; the path is fixed).
+	r.cmd.Args[0] = os.Args[0]
+	return nil
+}
+
+// startChild: a contained run takes a pre-started helper stage when one
+// is ready (the same namespaces, then exactly this helper's arguments,
+// environment and descriptors); otherwise, or if it cannot take the run
+// (it is then killed first), the helper starts here.
+func (r *spawnRun) startChild() error {
+	var warm *sandbox.Warm
+	// Not for a stdin delivery: through a warm helper the child read an
+	// empty stdin (mcpserver TestRunCommandDeliveries, 5 runs in 8; the
+	// cause is not found yet), so such a run starts its helper here.
+	if r.sb != nil && r.c.Contain && r.c.Warm != nil && r.stdinValue == nil {
+		warm = r.c.Warm()
+	}
+	switch {
+	case warm != nil && warm.Start(r.cmd) == nil:
+		return nil
+	case r.sb != nil && os.Geteuid() != 0:
+		// The kernel lets an unprivileged parent write its child's
+		// uid_map/gid_map only while the child (a fork of us, so
+		// non-dumpable too) is dumpable; see startDumpable.
+		return startDumpable(func() error { return startNoNewPrivs(r.cmd) })
+	default:
+		return startNoNewPrivs(r.cmd)
+	}
+}
+
+// afterStart: the helper failed before exec'ing the target: nothing of
+// the program ran. Reap the helper and report envseal's failure.
+func (r *spawnRun) afterStart() error {
+	if r.sb == nil {
+		return nil
+	}
+	err := r.sb.AfterStart()
+	if err == nil {
+		return nil
+	}
+	go io.Copy(io.Discard, r.outR)
+	go io.Copy(io.Discard, r.errR)
+	r.cmd.Wait()
+	return &Error{Code: ExitFailed, Err: fmt.Errorf("sandbox %s: %w", tierOrDefault(r.req.Sandbox), err),
+		Hint: "the sandbox could not be set up; run with --sandbox standard, or see 'envseal run --help'"}
+}
+
+// announce tells whoever forwards signals the pid now (Request.Started),
+// not when the record is written (a signal sent meanwhile would be lost).
+// The record (written and fsynced) goes while the program runs, not
+// before we wait for it: a short program is not kept waiting on the
+// disk. The returned channel closes once it is written; spawn waits for
+// it before returning, so every later record of the run follows it.
+func (r *spawnRun) announce(key seal.Key) <-chan struct{} {
+	if r.req.Started != nil {
+		r.req.Started(r.cmd.Process.Pid)
+	}
+	startedLogged := make(chan struct{})
+	go func(fields map[string]any) {
+		defer close(startedLogged)
+		r.c.audit(key, audit.RunStarted, fields)
+	}(map[string]any{"binary": r.pin.Path, "pid": r.cmd.Process.Pid, "argv": r.req.Argv, "cwd": r.req.Cwd, "secrets": grantSecrets(r.req.Grants)})
+	return startedLogged
+}
+
+// feedStdin writes a stdin delivery's value to the child and closes it.
+func (r *spawnRun) feedStdin() {
+	if r.stdinW == nil {
+		return
+	}
+	go func() {
+		r.stdinW.Write(r.stdinValue)
+		r.stdinW.Close()
+	}()
+}
+
+// pumps are the two goroutines copying the child's stdout and stderr
+// through the scrubber.
+type pumps struct {
+	wg       sync.WaitGroup
+	progress atomic.Int64 // bytes read by the pumps, to tell a quiet pipe from a busy one
+}
+
+func (r *spawnRun) startPumps() *pumps {
+	p := &pumps{}
+	p.wg.Add(2)
+	go r.pump(p, r.outR, r.req.Stdout)
+	go r.pump(p, r.errR, r.req.Stderr)
+	return p
+}
+
+func (r *spawnRun) pump(p *pumps, src io.Reader, dst io.Writer) {
+	defer p.wg.Done()
+	if dst == nil {
+		dst = io.Discard
+	}
+	w := r.matcher.NewWriter(dst)
+	// A large buffer (and large pipes, see growPipe) keeps the syscall
+	// count per GiB low; the scrubber itself runs at several GB/s. It
+	// is pooled: zeroing 2 MiB per run was a measurable part of a
+	// broker run of /bin/true. What was read is cleared before reuse.
+	bp := pumpBufs.Get().(*[]byte)
+	buf := *bp
+	var mine atomic.Int64
+	defer func() {
+		clear(buf[:min(mine.Load(), int64(len(buf)))])
+		pumpBufs.Put(bp)
+	}()
+	if _, err := io.CopyBuffer(w, countingReader{src, &p.progress, &mine}, buf); err != nil {
+		// Our stdout is gone (EPIPE…): keep draining so the child is
+		// never blocked on a full pipe.
+		io.Copy(io.Discard, src)
+	}
+	w.Close()
+}
+
+// watch forwards signals to the child and stops it at a leak (with
+// --on-leak kill) or when ctx ends, until the child was waited for.
+func (r *spawnRun) watch(ctx context.Context, sigs <-chan os.Signal, waited <-chan struct{}, killedForLeak *atomic.Bool) {
+	leakCh := r.leaked
+	for {
+		select {
+		case s := <-sigs:
+			r.cmd.Process.Signal(s)
+		case <-leakCh:
+			killedForLeak.Store(true)
+			terminate(r.cmd.Process, r.c.leakGrace(), waited)
+			leakCh = nil
+		case <-ctx.Done():
+			terminate(r.cmd.Process, r.c.leakGrace(), waited)
+			return
+		case <-waited:
+			return
+		}
+	}
+}
+
+// drain: all output scrubbed and written before the status. The pumps
+// end at EOF, i.e. when every holder of the write ends is gone. If the
+// child left a grandchild holding them, keep reading while data still
+// flows (nothing the child wrote is lost, however slow we are scheduled),
+// and stop once the pipes have been quiet for outputGrace, or after
+// outputMax in all (what a lingering grandchild prints later is dropped).
+func (r *spawnRun) drain(p *pumps) {
 	pumped := make(chan struct{})
-	go func() { wg.Wait(); close(pumped) }()
+	go func() { p.wg.Wait(); close(pumped) }()
 	deadline := time.Now().Add(outputMax)
 	for last := int64(-1); ; {
 		select {
 		case <-pumped:
 		case <-time.After(outputGrace):
-			if n := progress.Load(); n != last && time.Now().Before(deadline) {
+			if n := p.progress.Load(); n != last && time.Now().Before(deadline) {
 				last = n
 				continue
 			}
-			outR.Close()
-			errR.Close()
+			r.outR.Close()
+			r.errR.Close()
 			<-pumped
 		}
 		break
 	}
-	code := exitCode(cmd.ProcessState, werr)
-	hits := matcher.Hits()
-	if killedForLeak.Load() {
-		return ExitDenied, hits, &Error{Code: ExitDenied, Err: fmt.Errorf("%w (%s)", ErrLeakKilled, leakNames(hits)), Hint: "the program printed a secret; its output was scrubbed and it was stopped (--on-leak kill)"}
-	}
-	return code, hits, nil
 }
 
 // pycachePrefix is a bytecode cache private to the run: inside a
@@ -461,8 +596,5 @@ func exitCode(ps *os.ProcessState, err error) int {
 	if ps == nil {
 		return ExitFailed
 	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ps.ExitCode()
+	return sys.ProcessStatus(ps)
 }

@@ -46,12 +46,9 @@ func ToEntry(s Secret, now time.Time) Entry {
 	cr, up := s.Created, s.Updated
 	le.Created, le.Updated, le.Generation = &cr, &up, s.Generation
 	le.Provider, le.Weak = s.Provider, s.Weak
-	if p := s.RotationPeriod(); p > 0 {
-		le.RotateDays = int64(p / (24 * time.Hour))
+	if le.RotateDays = s.RotationDays(); le.RotateDays > 0 {
 		d := s.RotationDue()
 		le.Due, le.Overdue = &d, !now.Before(d)
-	} else {
-		le.RotateDays = -1
 	}
 	if !s.LastUsed.IsZero() {
 		lu := s.LastUsed
@@ -59,6 +56,18 @@ func ToEntry(s Secret, now time.Time) Entry {
 	}
 	le.UseUnknown = s.LastUsed.IsZero() && s.UseUnknown
 	return le
+}
+
+// Rows are the secrets' rows as of now, in order; dueOnly keeps only
+// those whose rotation is due (`list --due`).
+func Rows(secrets []Secret, now time.Time, dueOnly bool) []Entry {
+	out := make([]Entry, 0, len(secrets))
+	for _, s := range secrets {
+		if e := ToEntry(s, now); e.Overdue || !dueOnly {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // WriteJSON writes rows as one indented JSON array.

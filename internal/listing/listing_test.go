@@ -93,3 +93,21 @@ func TestAgoDays(t *testing.T) {
 		t.Error("Days does not count whole days")
 	}
 }
+
+// Rows keeps the order; with dueOnly only the overdue rows.
+func TestRows(t *testing.T) {
+	ss := []Secret{secret("OLD", 31*24*time.Hour, 30), secret("FRESH", 24*time.Hour, 30), secret("OLDER", 400*24*time.Hour, 0)}
+	names := func(rows []Entry) string {
+		var n []string
+		for _, r := range rows {
+			n = append(n, r.Name)
+		}
+		return strings.Join(n, ",")
+	}
+	if got := names(Rows(ss, now, false)); got != "OLD,FRESH,OLDER" {
+		t.Errorf("Rows = %s", got)
+	}
+	if got := names(Rows(ss, now, true)); got != "OLD,OLDER" {
+		t.Errorf("Rows(dueOnly) = %s", got)
+	}
+}

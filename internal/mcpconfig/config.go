@@ -337,3 +337,44 @@ func Merge(orig []byte, key, name string, entry any) (out []byte, changed, repla
 	ind.WriteByte('\n')
 	return ind.Bytes(), true, replaced, nil
 }
+
+// MergeError is a configuration file the envseal entry cannot be merged
+// into (not valid JSON, or not an object where one is needed); it was
+// left as it is.
+type MergeError struct {
+	Path string
+	Err  error
+}
+
+func (e *MergeError) Error() string {
+	return fmt.Sprintf("%s: %v; it was left as it is", e.Path, e.Err)
+}
+func (e *MergeError) Unwrap() error { return e.Err }
+
+// Written is what Write did: nothing (the file already starts envseal),
+// or the file replaced (Replaced: its envseal entry was another), the old
+// one kept as Backup ("" when there was no file).
+type Written struct {
+	Changed, Replaced bool
+	Backup            string
+}
+
+// Write merges cl's envseal entry into the configuration file at path,
+// keeping everything already there: Read, Merge, Install. Errors are
+// *FileError, *MergeError, *BackupError (in each, nothing was changed) or
+// the failure to replace the file.
+func Write(path string, cl Client) (Written, error) {
+	orig, mode, err := Read(path)
+	if err != nil {
+		return Written{}, err
+	}
+	merged, changed, replaced, err := Merge(orig, cl.Key, "envseal", cl.Entry)
+	if err != nil {
+		return Written{}, &MergeError{path, err}
+	}
+	if !changed {
+		return Written{}, nil
+	}
+	backup, err := Install(path, orig, merged, mode)
+	return Written{Changed: true, Replaced: replaced, Backup: backup}, err
+}

@@ -97,3 +97,30 @@ func TestInstall(t *testing.T) {
 		t.Errorf("a missing file: %q, %v, %v", b, mode, err)
 	}
 }
+
+// Write creates, leaves alone what already starts envseal, keeps the old
+// file when it changes one, and leaves a file that is not JSON as it is.
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	cl := Clients["claude-code"]
+	path := filepath.Join(dir, ".mcp.json")
+	if w, err := Write(path, cl); err != nil || !w.Changed || w.Backup != "" || w.Replaced {
+		t.Fatalf("create: %+v, %v", w, err)
+	}
+	if w, err := Write(path, cl); err != nil || w.Changed {
+		t.Fatalf("again: %+v, %v; want nothing changed", w, err)
+	}
+	os.WriteFile(path, []byte(`{"mcpServers": {"envseal": {"command": "old"}}, "x": 1}`), 0o600)
+	if w, err := Write(path, cl); err != nil || !w.Changed || !w.Replaced || w.Backup != path+".envseal-backup" {
+		t.Fatalf("replace: %+v, %v", w, err)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte("{not json"), 0o600)
+	var me *MergeError
+	if _, err := Write(bad, cl); !errors.As(err, &me) {
+		t.Fatalf("not JSON: %v, want a MergeError", err)
+	}
+	if b, _ := os.ReadFile(bad); string(b) != "{not json" {
+		t.Errorf("a file that is not JSON was changed: %q", b)
+	}
+}

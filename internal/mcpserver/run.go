@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/envseal/envseal/internal/envfile"
 	"github.com/envseal/envseal/internal/launch"
 	"github.com/envseal/envseal/internal/policy"
+	"github.com/envseal/envseal/internal/runspec"
 	"github.com/envseal/envseal/internal/sandbox"
 )
 
@@ -53,47 +53,19 @@ type RunOutput struct {
 
 func (t *tools) runCommand(ctx context.Context, creq *mcp.CallToolRequest, in RunInput) (*mcp.CallToolResult, RunOutput, error) {
 	var out RunOutput
-	if err := checkArgv(in.Argv); err != nil {
-		return nil, out, err
-	}
-	cwd, err := checkDir("cwd", in.Cwd)
+	lim, err := checkRunInput(&in)
 	if err != nil {
 		return nil, out, err
 	}
-	tier := in.Sandbox
-	if tier == "" {
-		tier = sandbox.Standard
-	}
-	if !slices.Contains(sandbox.Tiers(), tier) {
-		return nil, out, invalid("sandbox %q: use standard, hardened or lockdown", clip(tier))
-	}
-	timeout, max := in.TimeoutSeconds, in.MaxOutputBytes
-	if timeout == 0 {
-		timeout = DefaultTimeout
-	}
-	if timeout < 1 || timeout > MaxTimeout {
-		return nil, out, invalid("timeout_seconds %d: use 1 to %d", in.TimeoutSeconds, MaxTimeout)
-	}
-	if max == 0 {
-		max = DefaultMaxOutput
-	}
-	if max < 1 || max > MaxMaxOutput {
-		return nil, out, invalid("max_output_bytes %d: use 1 to %d", in.MaxOutputBytes, MaxMaxOutput)
-	}
-	grants, err := runGrants(&in, cwd)
-	if err != nil {
-		return nil, out, err
-	}
-
-	stdout, stderr := &capped{max: max}, &capped{max: max}
+	stdout, stderr := &capped{max: lim.max}, &capped{max: lim.max}
 	req := &launch.Request{
-		Argv: in.Argv, Cwd: cwd, Env: t.cfg.Env, PATH: t.cfg.PATH,
-		Grants: grants, Sandbox: tier,
+		Argv: in.Argv, Cwd: lim.cwd, Env: t.cfg.Env, PATH: t.cfg.PATH,
+		Grants: lim.grants, Sandbox: lim.tier,
 		// The child gets an empty stdin and pipes for output: never the
 		// server's own stdio, which carries the protocol.
 		Stdin: bytes.NewReader(nil), Stdout: stdout, Stderr: stderr,
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(timeout)*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(lim.timeout)*time.Second)
 	defer cancel()
 	ctx, clock := withClock(ctx)
 	start := time.Now()
@@ -114,20 +86,7 @@ func (t *tools) runCommand(ctx context.Context, creq *mcp.CallToolRequest, in Ru
 		out.ApprovalWaitMS = &ms
 	}
 	if err != nil {
-		switch {
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			t.cfg.logf("run_command %s via %s: timed out", clip(in.Argv[0]), via)
-			return nil, out, fmt.Errorf("the run did not finish within %d seconds and was stopped (approval wait included): %w", timeout, err)
-		case errors.Is(ctx.Err(), context.Canceled):
-			// notifications/cancelled (or the client went away): the
-			// cancelled ctx closed the broker connection, which withdraws
-			// a pending approval, so the program never starts, or stops
-			// it if it was running.
-			t.cfg.logf("run_command %s via %s: cancelled by the client after %s", clip(in.Argv[0]), via, seconds(time.Since(start)))
-			return nil, out, fmt.Errorf("cancelled by the client after %s: a pending approval was withdrawn and the program not started (a running one was stopped)", seconds(time.Since(start)))
-		}
-		t.cfg.logf("run_command %s via %s: failed", clip(in.Argv[0]), via)
-		return nil, out, runError(err, via)
+		return nil, out, t.runFailed(ctx, in.Argv[0], via, lim.timeout, start, err)
 	}
 	t.cfg.logf("run_command %s via %s: %s", clip(in.Argv[0]), via, outcome(res))
 	out.Stdout, out.StdoutTruncated = stdout.text()
@@ -143,6 +102,69 @@ func (t *tools) runCommand(ctx context.Context, creq *mcp.CallToolRequest, in Ru
 		}
 	}
 	return nil, out, nil
+}
+
+// runLimits are a checked run_command input's working directory, tier,
+// grants, timeout (seconds) and output cap (bytes), defaults applied.
+type runLimits struct {
+	cwd          string
+	tier         sandbox.Tier
+	grants       []policy.Grant
+	timeout, max int
+}
+
+// checkRunInput checks in and applies the defaults.
+func checkRunInput(in *RunInput) (runLimits, error) {
+	var lim runLimits
+	if err := checkArgv(in.Argv); err != nil {
+		return lim, err
+	}
+	cwd, err := checkDir("cwd", in.Cwd)
+	if err != nil {
+		return lim, err
+	}
+	lim.cwd, lim.tier = cwd, sandbox.Standard
+	if in.Sandbox != "" {
+		if lim.tier, err = sandbox.ParseTier(in.Sandbox); err != nil {
+			return lim, invalid("sandbox %q: use standard, hardened or lockdown", clip(in.Sandbox))
+		}
+	}
+	lim.timeout, lim.max = in.TimeoutSeconds, in.MaxOutputBytes
+	if lim.timeout == 0 {
+		lim.timeout = DefaultTimeout
+	}
+	if lim.timeout < 1 || lim.timeout > MaxTimeout {
+		return lim, invalid("timeout_seconds %d: use 1 to %d", in.TimeoutSeconds, MaxTimeout)
+	}
+	if lim.max == 0 {
+		lim.max = DefaultMaxOutput
+	}
+	if lim.max < 1 || lim.max > MaxMaxOutput {
+		return lim, invalid("max_output_bytes %d: use 1 to %d", in.MaxOutputBytes, MaxMaxOutput)
+	}
+	if lim.grants, err = runGrants(in, cwd); err != nil {
+		return lim, err
+	}
+	return lim, nil
+}
+
+// runFailed logs a failed run of prog and says why it failed: the
+// timeout, the client's cancel, or the run's own error.
+func (t *tools) runFailed(ctx context.Context, prog, via string, timeout int, start time.Time, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		t.cfg.logf("run_command %s via %s: timed out", clip(prog), via)
+		return fmt.Errorf("the run did not finish within %d seconds and was stopped (approval wait included): %w", timeout, err)
+	case errors.Is(ctx.Err(), context.Canceled):
+		// notifications/cancelled (or the client went away): the
+		// cancelled ctx closed the broker connection, which withdraws
+		// a pending approval, so the program never starts, or stops
+		// it if it was running.
+		t.cfg.logf("run_command %s via %s: cancelled by the client after %s", clip(prog), via, seconds(time.Since(start)))
+		return fmt.Errorf("cancelled by the client after %s: a pending approval was withdrawn and the program not started (a running one was stopped)", seconds(time.Since(start)))
+	}
+	t.cfg.logf("run_command %s via %s: failed", clip(prog), via)
+	return runError(err, via)
 }
 
 // run goes through the broker when one answers, else the direct path.
@@ -245,15 +267,9 @@ func runGrants(in *RunInput, cwd string) ([]policy.Grant, error) {
 	if err != nil {
 		return nil, invalid("%v", err)
 	}
-	ms, err := envfile.Load(path)
+	gs, err = runspec.Envseal(path)
 	if err != nil {
 		return nil, invalid("%v", err)
-	}
-	for _, m := range ms {
-		gs = append(gs, policy.Grant{Secret: m.Secret, Delivery: policy.DeliverEnv, Env: m.Env})
-	}
-	if len(gs) == 0 {
-		return nil, invalid("%s maps no secrets", path)
 	}
 	return gs, nil
 }

@@ -114,9 +114,9 @@ func TestSchemasPlain(t *testing.T) {
 		if req, _ := in["required"].([]any); !slices.Contains(req, any("argv")) || !slices.Contains(req, any("cwd")) {
 			t.Errorf("run_command requires %v, want argv and cwd", in["required"])
 		}
-		var enum []string
+		var enum []sandbox.Tier
 		for _, e := range p["sandbox"].(map[string]any)["enum"].([]any) {
-			enum = append(enum, e.(string))
+			enum = append(enum, sandbox.Tier(e.(string)))
 		}
 		if !slices.Equal(enum, sandbox.Tiers()) {
 			t.Errorf("sandbox enum = %v, want %v", enum, sandbox.Tiers())

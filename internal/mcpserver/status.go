@@ -78,7 +78,7 @@ func (t *tools) status(ctx context.Context, _ *mcp.CallToolRequest, _ StatusInpu
 	sup := sandbox.Supported()
 	out.Sandbox = []TierInfo{}
 	for _, tier := range sandbox.Tiers() {
-		ti := TierInfo{Tier: tier, Supported: sup[tier] == nil}
+		ti := TierInfo{Tier: string(tier), Supported: sup[tier] == nil}
 		if sup[tier] != nil {
 			ti.Reason = sup[tier].Error()
 		}
@@ -124,7 +124,7 @@ func (t *tools) policyList(ctx context.Context, _ *mcp.CallToolRequest, _ Policy
 	}
 	now := time.Now()
 	for _, r := range rules {
-		ri := RuleInfo{ID: r.ID, Binary: r.Binary, SHA256: r.SHA256, Argv: r.Argv, Secrets: []string{}, Sandbox: r.Sandbox, Expired: r.Expired(now)}
+		ri := RuleInfo{ID: r.ID, Binary: r.Binary, SHA256: r.SHA256, Argv: r.Argv, Secrets: []string{}, Sandbox: string(r.Sandbox), Expired: r.Expired(now)}
 		if ri.Argv == nil {
 			ri.Argv = []string{}
 		}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/envseal/envseal/internal/childenv"
+	"github.com/envseal/envseal/internal/secretname"
 	"github.com/envseal/envseal/internal/vault"
 )
 
@@ -77,7 +78,7 @@ func checkArgv(argv []string) error {
 
 func checkSecretName(name string) error {
 	if err := vault.ValidName(name); err != nil {
-		return invalid("secret name %q: names use letters, digits, '.', '_' and '-', start with a letter or digit, at most 128 bytes", clip(name))
+		return invalid("secret name %q: %s", clip(name), secretname.Rule)
 	}
 	return nil
 }

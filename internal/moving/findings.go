@@ -2,6 +2,7 @@ package moving
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -168,40 +169,11 @@ func (b *Batch) PlanFile(path string) (*FilePlan, error) {
 			p.tx.Values = append(p.tx.Values, Value{Secret: s.Name, Value: s.Value, Where: path})
 		}
 	}
-	sort.Slice(finds, func(i, j int) bool { si, _ := finds[i].Span(); sj, _ := finds[j].Span(); return si < sj })
-	lang := langOf(path, data)
-	var refs []replacement
-	secretOf := map[string]string{}
-	last := 0
-	for _, f := range finds {
-		if s, _ := f.Span(); s < last {
-			continue
-		}
-		secret := b.of[f].Name
-		r, err := referenceFor(lang, path, data, f, secret)
-		if err != nil {
-			return nil, err
-		}
-		if r.start < last {
-			continue
-		}
-		refs = append(refs, r)
-		last = r.end
-		if r.env != "" {
-			if prev, ok := secretOf[r.env]; ok && prev != secret {
-				return nil, &RefusedError{path, "two secrets would be read from " + r.env, "choose distinct secret names"}
-			}
-			secretOf[r.env] = secret
-		}
+	refs, secretOf, err := b.references(path, data, finds)
+	if err != nil {
+		return nil, err
 	}
-	var out bytes.Buffer
-	last = 0
-	for _, r := range refs {
-		out.Write(data[last:r.start])
-		out.WriteString(r.text)
-		last = r.end
-	}
-	out.Write(data[last:])
+	out := rewritten(data, refs)
 	m, add, err := planMapping(path, refs, secretOf)
 	if err != nil {
 		clear(out.Bytes())
@@ -222,6 +194,52 @@ func (b *Batch) PlanFile(path string) (*FilePlan, error) {
 	}
 	p.tx.Writes = append(p.tx.Writes, Write{Path: path, Data: out.Bytes(), Mode: fi.Mode().Perm()})
 	return p, nil
+}
+
+// references are the replacements of finds in data (path's bytes), in
+// order and not overlapping, and the secret each environment variable
+// they read stands for.
+func (b *Batch) references(path string, data []byte, finds []*detect.Finding) ([]replacement, map[string]string, error) {
+	sort.Slice(finds, func(i, j int) bool { si, _ := finds[i].Span(); sj, _ := finds[j].Span(); return si < sj })
+	lang := langOf(path, data)
+	var refs []replacement
+	secretOf := map[string]string{}
+	last := 0
+	for _, f := range finds {
+		if s, _ := f.Span(); s < last {
+			continue
+		}
+		secret := b.of[f].Name
+		r, err := referenceFor(lang, path, data, f, secret)
+		if err != nil {
+			return nil, nil, err
+		}
+		if r.start < last {
+			continue
+		}
+		refs = append(refs, r)
+		last = r.end
+		if r.env != "" {
+			if prev, ok := secretOf[r.env]; ok && prev != secret {
+				return nil, nil, &RefusedError{path, "two secrets would be read from " + r.env, "choose distinct secret names"}
+			}
+			secretOf[r.env] = secret
+		}
+	}
+	return refs, secretOf, nil
+}
+
+// rewritten is data with every replacement made.
+func rewritten(data []byte, refs []replacement) *bytes.Buffer {
+	var out bytes.Buffer
+	last := 0
+	for _, r := range refs {
+		out.Write(data[last:r.start])
+		out.WriteString(r.text)
+		last = r.end
+	}
+	out.Write(data[last:])
+	return &out
 }
 
 // planMapping is what the .envseal next to file gains: ENV=secret for
@@ -277,4 +295,40 @@ func (p *FilePlan) Apply(st Store, k seal.Key, stored func(secret string, gen ui
 		revoked(name)
 	}
 	return hinted(p.tx.Apply(st, k), "scan --import", "the secrets stored for "+p.Path+" were revoked; the file was not changed")
+}
+
+// Moved is what Move did with one file: Refused (nothing stored for it,
+// the file as it was), or its values moved into the vault (Plan says
+// which variables the program now reads, and from which mapping file).
+type Moved struct {
+	Path    string
+	Refused *RefusedError
+	Plan    *FilePlan
+	Finds   int      // the findings moved
+	Names   []string // the secrets they went into
+}
+
+// Move plans and applies every file in turn, each all or nothing
+// (PlanFile, Apply), telling report of each as it is done. A refused file
+// is skipped; any other failure stops the move. moved counts the findings
+// moved, also before a failure.
+func (b *Batch) Move(st Store, k seal.Key, stored func(secret string, gen uint64), revoked func(secret string), report func(Moved)) (moved int, err error) {
+	for _, p := range b.Paths {
+		plan, err := b.PlanFile(p)
+		if err == nil {
+			err = plan.Apply(st, k, stored, revoked)
+		}
+		var ref *RefusedError
+		if errors.As(err, &ref) {
+			report(Moved{Path: p, Refused: ref})
+			continue
+		}
+		if err != nil {
+			return moved, err
+		}
+		n := len(b.Finds(p))
+		moved += n
+		report(Moved{Path: p, Plan: plan, Finds: n, Names: b.Names(p)})
+	}
+	return moved, nil
 }

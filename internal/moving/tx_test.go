@@ -137,3 +137,44 @@ func TestIsDotenvAndNames(t *testing.T) {
 		t.Errorf("FreeName of an invalid name = %s, want github-7", got)
 	}
 }
+
+// Move applies each file on its own: a file that cannot be rewritten is
+// reported refused and skipped, the others are moved and counted.
+func TestBatchMoveSkipsRefusedFiles(t *testing.T) {
+	const val = "Xk29fjQ0pLm3ZzR8wT5uQ7"
+	dir := t.TempDir()
+	notes := filepath.Join(dir, "notes.txt")
+	prog := filepath.Join(dir, "main.rb")
+	os.WriteFile(notes, []byte("DEPLOY_TOKEN="+val+"\n"), 0o600)
+	os.WriteFile(prog, []byte("#!/usr/bin/env ruby\nAPI_TOKEN = \"Qz81mVb4NcW6yT2pLr9sKd\"\n"), 0o600)
+	var findings []detect.Finding
+	for _, p := range []string{notes, prog} {
+		b, _ := os.ReadFile(p)
+		findings = append(findings, detect.ScanText(p, b)...)
+	}
+	if len(findings) != 2 {
+		t.Fatalf("%d findings, want 2", len(findings))
+	}
+	b := NewBatch(findings)
+	if err := b.Name(func(f *detect.Finding) (string, error) { return detect.SuggestName(f, ""), nil }); err != nil {
+		t.Fatal(err)
+	}
+	v, k := testVault(t)
+	var reports []string
+	n, err := b.Move(v, k, func(string, uint64) {}, func(string) {}, func(m Moved) {
+		if m.Refused != nil {
+			reports = append(reports, "refused "+filepath.Base(m.Path))
+		} else {
+			reports = append(reports, "moved "+filepath.Base(m.Path)+" "+strings.Join(m.Names, ","))
+		}
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("Move = %d, %v; want 1 finding moved", n, err)
+	}
+	if got := strings.Join(reports, "; "); got != "refused main.rb; moved notes.txt DEPLOY_TOKEN" {
+		t.Errorf("reports %q", got)
+	}
+	if got := listNames(t, v); got != "DEPLOY_TOKEN" {
+		t.Errorf("vault holds %q, want DEPLOY_TOKEN only", got)
+	}
+}

@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/envseal/envseal/internal/sandbox"
 )
 
 // Delivery is how a secret reaches the child.
@@ -64,12 +66,6 @@ func (g Grant) String() string {
 	return g.Secret + " → $" + g.Env
 }
 
-// Sandbox tiers, weakest first.
-var tiers = []string{"standard", "hardened", "lockdown"}
-
-// TierRank orders sandbox tiers; -1 for an unknown tier.
-func TierRank(t string) int { return slices.Index(tiers, t) }
-
 // Rule is one "allow always" decision.
 type Rule struct {
 	ID                string   `json:"id"`
@@ -81,13 +77,13 @@ type Rule struct {
 	// AnyArg, when not 0, is the one argument position (1 = Argv[0], as
 	// the approval screen numbers argv) the human widened to any value
 	// internal/widen allows (widen.go). Never set by default.
-	AnyArg  int        `json:"any_arg,omitempty"`
-	Grants  []Grant    `json:"grants"`
-	Sandbox string     `json:"sandbox"`
-	Network bool       `json:"network,omitempty"` // lockdown: the host network was allowed
-	RW      []string   `json:"rw,omitempty"`      // lockdown: extra writable directories allowed
-	Created time.Time  `json:"created"`
-	Expires *time.Time `json:"expires,omitempty"`
+	AnyArg  int          `json:"any_arg,omitempty"`
+	Grants  []Grant      `json:"grants"`
+	Sandbox sandbox.Tier `json:"sandbox"`
+	Network bool         `json:"network,omitempty"` // lockdown: the host network was allowed
+	RW      []string     `json:"rw,omitempty"`      // lockdown: extra writable directories allowed
+	Created time.Time    `json:"created"`
+	Expires *time.Time   `json:"expires,omitempty"`
 
 	// The run's context (context.go): the canonical working directory,
 	// the child's whole environment apart from the secrets, and every file
@@ -130,7 +126,7 @@ type Query struct {
 	InterpreterSHA256 string
 	Argv              []string
 	Grants            []Grant
-	Sandbox           string
+	Sandbox           sandbox.Tier
 	Network           bool
 	RW                []string
 	Cwd               string
@@ -185,7 +181,7 @@ func (p *Policy) Lookup(q Query) Match {
 			}
 			continue
 		}
-		if TierRank(q.Sandbox) < TierRank(r.Sandbox) {
+		if q.Sandbox.Rank() < r.Sandbox.Rank() {
 			// The human chose this tier for this program: a run that asks
 			// for less is refused, not offered for re-approval.
 			return Match{Verdict: WeakerTier, Rule: r}

@@ -19,6 +19,9 @@ func ReadFile(path string, max int64) ([]byte, error) { return nil, ErrUnsupport
 // OpenFile is not implemented on this OS.
 func OpenFile(path string) (*os.File, error) { return nil, ErrUnsupported }
 
+// OpenAppend is not implemented on this OS.
+func OpenAppend(path string) (*os.File, error) { return nil, ErrUnsupported }
+
 // WriteAtomic is not implemented on this OS.
 func WriteAtomic(dir, name string, data []byte) error { return ErrUnsupported }
 

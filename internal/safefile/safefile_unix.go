@@ -85,7 +85,20 @@ func OpenFile(path string) (*os.File, error) {
 }
 
 func openChecked(path string) (*os.File, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	return openFlags(path, unix.O_RDONLY, 0)
+}
+
+// OpenAppend opens path for appending, created with mode 0600 if it is
+// missing, with the checks of ReadFile (no symlink, a regular file with
+// one link, owned by us, closed to group and others).
+func OpenAppend(path string) (*os.File, error) {
+	return openFlags(path, unix.O_RDWR|unix.O_APPEND|unix.O_CREAT, 0o600)
+}
+
+// openFlags opens path with flags (and never through a symlink), checks
+// the open file with CheckFD, and returns it in blocking mode.
+func openFlags(path string, flags int, perm uint32) (*os.File, error) {
+	fd, err := unix.Open(path, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, perm)
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) {
 			return nil, &UnsafeError{path, "it is a symlink"}

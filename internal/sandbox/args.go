@@ -14,6 +14,7 @@ import (
 //	envseal __sandbox_helper --target-fd N --arg0 PATH
 //	    [--tier hardened|lockdown] [--status-fd N] [--fd N]…
 //	    [--network] [--cwd DIR] [--rw DIR]… [--hide DIR]…
+//	    [--pin FD:MODE:PATH]… [--exec-pin PATH]
 //	    -- [ARGV1 ARGV…]
 //
 // --tier defaults to lockdown (the protocol of the issue that introduced
@@ -29,7 +30,7 @@ import (
 type helperArgs struct {
 	targetFD int
 	arg0     string
-	tier     string
+	tier     Tier
 	statusFD int // -1: none
 	fds      []int
 	network  bool
@@ -37,6 +38,7 @@ type helperArgs struct {
 	rw       []string
 	hide     []string
 	pins     []pinArg
+	execPin  string // the --pin path holding the target's own image: exec'd there, not from --target-fd
 	newPTS   bool
 	reportFD int      // 0: none; lockdown: where to say how many processes were left when the target exited
 	argv     []string // everything after "--": the target's argv[1:]
@@ -48,6 +50,19 @@ const maxFD = 1 << 20
 
 func parseHelperArgs(args []string) (*helperArgs, error) {
 	h := &helperArgs{targetFD: -1, statusFD: -1}
+	seen, err := h.parseFlags(args)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.check(seen); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// parseFlags reads the flags up to "--" into h, and the target's argv
+// after it; it returns the flags it saw.
+func (h *helperArgs) parseFlags(args []string) (map[string]bool, error) {
 	seen := map[string]bool{}
 	value := func(i int, flag string) (string, error) {
 		if i+1 >= len(args) || args[i+1] == "--" {
@@ -78,7 +93,7 @@ func parseHelperArgs(args []string) (*helperArgs, error) {
 				return nil, err
 			}
 			h.newPTS = true
-		case "--target-fd", "--status-fd", "--report-fd", "--fd", "--arg0", "--tier", "--cwd", "--rw", "--hide", "--pin":
+		case "--target-fd", "--status-fd", "--report-fd", "--fd", "--arg0", "--tier", "--cwd", "--rw", "--hide", "--pin", "--exec-pin":
 			v, err := value(i, flag)
 			if err != nil {
 				return nil, err
@@ -100,33 +115,61 @@ func parseHelperArgs(args []string) (*helperArgs, error) {
 		return nil, errors.New(`missing "--" before the target's arguments`)
 	}
 	h.argv = args[dashdash+1:]
+	return seen, nil
+}
+
+// check refuses flags that are missing or do not go together, and
+// descriptors given for two uses; it defaults the tier to lockdown.
+func (h *helperArgs) check(seen map[string]bool) error {
 	if h.targetFD < 0 {
-		return nil, errors.New("missing --target-fd")
+		return errors.New("missing --target-fd")
 	}
 	if !seen["--arg0"] {
-		return nil, errors.New("missing --arg0")
+		return errors.New("missing --arg0")
 	}
 	if h.statusFD >= 0 && (h.statusFD == h.targetFD || slices.Contains(h.fds, h.statusFD)) {
-		return nil, errors.New("--status-fd must not be passed to the target")
+		return errors.New("--status-fd must not be passed to the target")
 	}
 	if h.tier == "" {
 		h.tier = Lockdown
 	}
 	if h.tier != Lockdown && (h.network || h.cwd != "" || len(h.rw) > 0 || len(h.hide) > 0 || h.newPTS || h.reportFD > 0) {
-		return nil, fmt.Errorf("--network, --cwd, --rw, --hide, --new-pts and --report-fd need --tier %s", Lockdown)
+		return fmt.Errorf("--network, --cwd, --rw, --hide, --new-pts and --report-fd need --tier %s", Lockdown)
 	}
 	if h.reportFD > 0 && (h.reportFD == h.targetFD || h.reportFD == h.statusFD || slices.Contains(h.fds, h.reportFD)) {
-		return nil, errors.New("--report-fd must not be passed to the target")
+		return errors.New("--report-fd must not be passed to the target")
 	}
 	if h.tier == Standard && len(h.pins) == 0 {
-		return nil, fmt.Errorf("--tier %s reaches the helper only to serve --pin files", Standard)
+		return fmt.Errorf("--tier %s reaches the helper only to serve --pin files", Standard)
 	}
 	for _, p := range h.pins {
 		if p.fd == h.targetFD || p.fd == h.statusFD || slices.Contains(h.fds, p.fd) {
-			return nil, fmt.Errorf("--pin descriptor %d is also passed for another use", p.fd)
+			return fmt.Errorf("--pin descriptor %d is also passed for another use", p.fd)
 		}
 	}
-	return h, nil
+	if err := checkExecPin(h.pins, h.execPin); err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkExecPin: the --exec-pin path must be one of the pins, and that
+// copy execute-only — it is what the target runs from, and a readable
+// image would make the target dumpable (docs/ARCHITECTURE.md kernel
+// fact 1).
+func checkExecPin(pins []pinArg, path string) error {
+	if path == "" {
+		return nil
+	}
+	for _, p := range pins {
+		if p.path == path {
+			if p.mode&0o444 != 0 || p.mode&0o111 == 0 {
+				return fmt.Errorf("--exec-pin %s: mode %#o is not execute-only", path, p.mode)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("--exec-pin %s names no --pin", path)
 }
 
 func (h *helperArgs) set(flag, v string) error {
@@ -154,6 +197,11 @@ func (h *helperArgs) set(flag, v string) error {
 			}
 		}
 		h.pins = append(h.pins, p)
+	case "--exec-pin":
+		if err := checkDir(v); err != nil || v == "/" {
+			return fmt.Errorf("invalid --exec-pin %q: not a clean absolute file path", v)
+		}
+		h.execPin = v
 	case "--fd":
 		fd, err := parseFD(v)
 		if err != nil {
@@ -175,10 +223,11 @@ func (h *helperArgs) set(flag, v string) error {
 		}
 		h.arg0 = v
 	case "--tier":
-		if v != Standard && v != Hardened && v != Lockdown {
+		t, err := ParseTier(v)
+		if err != nil {
 			return fmt.Errorf("invalid --tier %q: want %s, %s or %s", v, Standard, Hardened, Lockdown)
 		}
-		h.tier = v
+		h.tier = t
 	case "--cwd", "--rw", "--hide":
 		if err := checkDir(v); err != nil {
 			return fmt.Errorf("invalid %s %q: %w", flag, v, err)
@@ -233,7 +282,7 @@ func checkDir(p string) error {
 // helperArgv builds the helper's argv (without argv[0] and HelperArg)
 // for parseHelperArgs to read back.
 func helperArgv(h *helperArgs) []string {
-	a := []string{"--target-fd", strconv.Itoa(h.targetFD), "--arg0", h.arg0, "--tier", h.tier}
+	a := []string{"--target-fd", strconv.Itoa(h.targetFD), "--arg0", h.arg0, "--tier", string(h.tier)}
 	if h.statusFD >= 0 {
 		a = append(a, "--status-fd", strconv.Itoa(h.statusFD))
 	}
@@ -254,6 +303,9 @@ func helperArgv(h *helperArgs) []string {
 	}
 	for _, p := range h.pins {
 		a = append(a, "--pin", p.String())
+	}
+	if h.execPin != "" {
+		a = append(a, "--exec-pin", h.execPin)
 	}
 	if h.newPTS {
 		a = append(a, "--new-pts")

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -21,6 +22,8 @@ func FuzzParseHelperArgs(f *testing.F) {
 		"--arg0\x00x\x00--target-fd\x003",        // no "--"
 		"--target-fd\x0003\x00--arg0\x00x\x00--", // leading zero
 		"--rw\x00/a/../b\x00--target-fd\x003\x00--arg0\x00x\x00--",
+		"--target-fd\x003\x00--arg0\x00node\x00--tier\x00standard\x00--pin\x005:111:/usr/bin/node\x00--exec-pin\x00/usr/bin/node\x00--",
+		"--target-fd\x003\x00--arg0\x00node\x00--tier\x00standard\x00--pin\x005:555:/usr/bin/node\x00--exec-pin\x00/usr/bin/node\x00--",
 		"",
 	} {
 		f.Add(seed)
@@ -34,7 +37,8 @@ func FuzzParseHelperArgs(f *testing.F) {
 			}
 			return
 		}
-		if h.targetFD < 3 || h.arg0 == "" || Rank(h.tier) < 1 || (h.statusFD >= 0 && h.statusFD < 3) {
+		// (standard reaches the helper only to serve pins)
+		if h.targetFD < 3 || h.arg0 == "" || h.tier.Rank() < 0 || (h.tier == Standard && len(h.pins) == 0) || (h.statusFD >= 0 && h.statusFD < 3) {
 			t.Fatalf("accepted %q as %+v", args, h)
 		}
 		dirs := append(append([]string{}, h.rw...), h.hide...)
@@ -45,6 +49,9 @@ func FuzzParseHelperArgs(f *testing.F) {
 			if !filepath.IsAbs(d) || filepath.Clean(d) != d {
 				t.Fatalf("accepted directory %q", d)
 			}
+		}
+		if h.execPin != "" && checkExecPin(h.pins, h.execPin) != nil {
+			t.Fatalf("accepted --exec-pin %s with pins %+v", h.execPin, h.pins)
 		}
 		if h.tier != Lockdown && len(dirs)+btoi(h.network) > 0 {
 			t.Fatalf("accepted lockdown flags with tier %s", h.tier)
@@ -70,4 +77,38 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestExecPinArgs: --exec-pin names one of the pins, and that copy must
+// be execute-only (a readable image would make the target dumpable); the
+// control is accepted and survives a round trip.
+func TestExecPinArgs(t *testing.T) {
+	base := []string{"--target-fd", "3", "--arg0", "node", "--tier", "standard"}
+	for _, c := range []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"--pin", "5:111:/usr/bin/node", "--exec-pin", "/usr/bin/node"}, true},
+		{[]string{"--pin", "5:100:/usr/bin/node", "--exec-pin", "/usr/bin/node"}, true},
+		{[]string{"--pin", "5:555:/usr/bin/node", "--exec-pin", "/usr/bin/node"}, false},
+		{[]string{"--pin", "5:400:/usr/bin/node", "--exec-pin", "/usr/bin/node"}, false},
+		{[]string{"--pin", "5:111:/usr/bin/node", "--exec-pin", "/usr/bin/nodejs"}, false},
+		{[]string{"--pin", "5:111:/usr/bin/node", "--exec-pin", "usr/bin/node"}, false},
+		{[]string{"--pin", "5:111:/usr/bin/node", "--exec-pin", "/usr/bin/node", "--exec-pin", "/usr/bin/node"}, false},
+	} {
+		args := append(append(slices.Clone(base), c.args...), "--")
+		h, err := parseHelperArgs(args)
+		if (err == nil) != c.ok {
+			t.Errorf("%q: err %v, want ok=%v", c.args, err, c.ok)
+			continue
+		}
+		if err == nil {
+			if h.execPin != "/usr/bin/node" {
+				t.Errorf("%q: execPin %q", c.args, h.execPin)
+			}
+			if again, err := parseHelperArgs(helperArgv(h)); err != nil || again.execPin != h.execPin {
+				t.Errorf("%q: round trip: %v %+v", c.args, err, again)
+			}
+		}
+	}
 }

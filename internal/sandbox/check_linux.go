@@ -24,13 +24,13 @@ import (
 // A success is remembered for the life of the process (a broker checks on
 // every run; the probe child costs a few milliseconds): if the settings
 // change afterwards the sandbox's own start fails — closed — instead.
-func Check(tier string) error {
+func Check(tier Tier) error {
 	switch tier {
 	case Standard:
 		return nil
 	case Hardened, Lockdown:
 	default:
-		return fmt.Errorf("unknown sandbox tier %q (want %s)", tier, strings.Join(Tiers(), ", "))
+		return tier.unknown()
 	}
 	key := fmt.Sprint(tier, os.Getuid(), os.Getgid())
 	if _, ok := checked.Load(key); ok {
@@ -46,7 +46,7 @@ func Check(tier string) error {
 // checked holds the tiers (per uid and gid) whose Check succeeded.
 var checked sync.Map
 
-func check(tier string) error {
+func check(tier Tier) error {
 	if err := checkSysctls(tier); err != nil {
 		return err
 	}
@@ -66,8 +66,8 @@ func check(tier string) error {
 }
 
 // Supported runs Check for every tier, for doctor and status output.
-func Supported() map[string]error {
-	out := map[string]error{}
+func Supported() map[Tier]error {
+	out := map[Tier]error{}
 	for _, t := range Tiers() {
 		out[t] = Check(t)
 	}
@@ -80,12 +80,12 @@ const userNSHints = "check sysctls kernel.unprivileged_userns_clone, user.max_us
 	"kernel.apparmor_restrict_unprivileged_userns, and seccomp or container policies that block clone(CLONE_NEWUSER)"
 
 // nsLimits are the per-user namespace counts each tier needs above zero.
-var nsLimits = map[string][]string{
+var nsLimits = map[Tier][]string{
 	Hardened: {"user", "pid", "ipc"},
 	Lockdown: {"user", "pid", "ipc", "mnt", "net"},
 }
 
-func checkSysctls(tier string) error {
+func checkSysctls(tier Tier) error {
 	unprivileged := os.Geteuid() != 0
 	if unprivileged && sysctl("kernel/unprivileged_userns_clone") == "0" {
 		return &UnsupportedError{Tier: tier, Reason: "unprivileged user namespaces are disabled",
@@ -129,7 +129,7 @@ func appArmorUnconfined() bool {
 // probeNamespaces forks a child configured like the tier's helper that
 // execs "/". For lockdown it also asks for the network namespace the
 // helper will unshare.
-func probeNamespaces(tier string) error {
+func probeNamespaces(tier Tier) error {
 	sys := namespaceAttr(tier, os.Getuid(), os.Getgid(), false)
 	if tier == Lockdown {
 		sys.Cloneflags |= unix.CLONE_NEWNET

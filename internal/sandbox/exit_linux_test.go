@@ -22,7 +22,7 @@ import (
 // back through the helper unchanged; a target exiting 127 is not mistaken
 // for a helper failure.
 func TestExitStatus(t *testing.T) {
-	for _, tier := range []string{Hardened, Lockdown} {
+	for _, tier := range []Tier{Hardened, Lockdown} {
 		for script, want := range map[string]int{
 			"exit 0":        0,
 			"exit 7":        7,
@@ -49,7 +49,7 @@ func TestSignalForwarding(t *testing.T) {
 		{"echo ready; while :; do sleep 0.05; done", 128 + int(syscall.SIGTERM)},
 		{"trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done", 42},
 	}
-	for _, tier := range []string{Hardened, Lockdown} {
+	for _, tier := range []Tier{Hardened, Lockdown} {
 		for _, c := range cases {
 			code := runUntilReadyThenSignal(t, tier, c.script, syscall.SIGTERM)
 			if code != c.want {
@@ -59,7 +59,7 @@ func TestSignalForwarding(t *testing.T) {
 	}
 }
 
-func runUntilReadyThenSignal(t *testing.T, tier, script string, sig syscall.Signal) int {
+func runUntilReadyThenSignal(t *testing.T, tier Tier, script string, sig syscall.Signal) int {
 	t.Helper()
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -141,7 +141,7 @@ func TestScriptTarget(t *testing.T) {
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, tier := range []string{Hardened, Lockdown} {
+	for _, tier := range []Tier{Hardened, Lockdown} {
 		os.Remove(filepath.Join(work, "out.txt"))
 		res := sandboxed(t, []string{script, "-x", "two words"}, Options{Tier: tier, Cwd: work}, func(c *exec.Cmd) { c.Dir = work })
 		if res.helperErr != nil || res.code != 0 || res.stdout != "script:-x:two words\n" {
@@ -174,7 +174,7 @@ func TestInheritedDescriptors(t *testing.T) {
 		t.Fatal(err)
 	}
 	leaked := strconv.Itoa(int(leakR.Fd()))
-	for _, tier := range []string{Hardened, Lockdown} {
+	for _, tier := range []Tier{Hardened, Lockdown} {
 		f.Seek(0, 0)
 		script := `cat /dev/fd/3; echo; ls /proc/self/fd | sort -n | tr '\n' ' '`
 		res := sandboxed(t, []string{shell(t), "-c", script}, Options{Tier: tier, Cwd: t.TempDir()},

@@ -31,8 +31,8 @@ func TestProbeControl(t *testing.T) {
 // TIOCLINUX, keyctl, unshare and clone(CLONE_NEWUSER) fail with EPERM,
 // while other ioctls and a plain fork+exec still work.
 func TestSeccompDenies(t *testing.T) {
-	for _, tier := range []string{Hardened, Lockdown} {
-		t.Run(tier, func(t *testing.T) {
+	for _, tier := range []Tier{Hardened, Lockdown} {
+		t.Run(string(tier), func(t *testing.T) {
 			r := probe(t, Options{Tier: tier, Cwd: t.TempDir()}, nil)
 			for _, name := range filteredCalls {
 				if got := r.Syscalls[name]; got != int(unix.EPERM) {

@@ -184,7 +184,7 @@ func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int) (int, error
 	// From here on nothing privileged is left to do.
 	// Pins go last, over whatever the mounts above put at their paths
 	// (a pinned file in the cwd lies in the re-bound writable tree).
-	if err := servePins(h.pins, func(p string) bool {
+	if err := servePins(h, func(p string) bool {
 		return h.tier == Lockdown && coveredByLockdown(p, append([]string{h.cwd}, h.rw...), h.hide)
 	}); err != nil {
 		return 0, err

@@ -72,7 +72,7 @@ func targetFile(t *testing.T) *os.File {
 //     unshare in the host's namespaces.
 func TestHelperRefusesHostMountNamespace(t *testing.T) {
 	before, before1 := mountinfo(t, "self"), mountinfo(t, "1")
-	args := []string{"--target-fd", "3", "--arg0", "/bin/true", "--tier", Lockdown, "--cwd", t.TempDir(), "--"}
+	args := []string{"--target-fd", "3", "--arg0", "/bin/true", "--tier", string(Lockdown), "--cwd", t.TempDir(), "--"}
 
 	t.Setenv(pid1MountNSEnv, "/proc/"+strconv.Itoa(os.Getpid())+"/ns/mnt")
 	code, stderr := runHelperDirect(t, args, []*os.File{targetFile(t)}, nil, "")
@@ -155,7 +155,7 @@ func TestHelperInHostNamespacesStaysPrivate(t *testing.T) {
 // TestHelperRefusesOutsidePIDNamespace: hardened touches no mount but
 // still refuses to run outside a fresh PID namespace.
 func TestHelperRefusesOutsidePIDNamespace(t *testing.T) {
-	code, stderr := runHelperDirect(t, []string{"--target-fd", "3", "--arg0", "x", "--tier", Hardened, "--"}, []*os.File{targetFile(t)}, nil, "")
+	code, stderr := runHelperDirect(t, []string{"--target-fd", "3", "--arg0", "x", "--tier", string(Hardened), "--"}, []*os.File{targetFile(t)}, nil, "")
 	line := oneHelperLine(t, stderr)
 	if code != HelperExitCode || !strings.Contains(line, "PID namespace") {
 		t.Errorf("exit %d, %q; want %d and a refusal naming the PID namespace", code, line, HelperExitCode)
@@ -200,7 +200,7 @@ func TestHelperMalformedArgv(t *testing.T) {
 		{"relative rw", []string{"--target-fd", "3", "--arg0", "x", "--rw", "build", "--"}, "not an absolute path"},
 		{"unclean rw", []string{"--target-fd", "3", "--arg0", "x", "--rw", dir + "/../x", "--"}, "not a clean path"},
 		{"rw slash", []string{"--target-fd", "3", "--arg0", "x", "--rw", "/", "--"}, "refusing to make / writable"},
-		{"lockdown flag on hardened", []string{"--target-fd", "3", "--arg0", "x", "--tier", Hardened, "--network", "--"}, "need --tier lockdown"},
+		{"lockdown flag on hardened", []string{"--target-fd", "3", "--arg0", "x", "--tier", string(Hardened), "--network", "--"}, "need --tier lockdown"},
 		{"newline in value", []string{"--target-fd", "3", "--arg0", "x", "--tier", "a\nb", "--"}, `invalid --tier "a\nb"`},
 	}
 	for _, c := range cases {

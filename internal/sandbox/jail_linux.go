@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/envseal/envseal/internal/sys"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,16 +28,52 @@ const x11Dir = "/tmp/.X11-unix"
 // beneath a private dir, and what --allow-display / --allow-ssh-agent
 // allow.
 func jailSocketArgs(path string, env []string, o JailOptions) ([]string, error) {
+	cwd, err := jailCwd(o)
+	if err != nil {
+		return nil, err
+	}
+	home := getenv(env, "HOME")
+	args, private, hidden := jailCovers(env, home, o)
+	if err := checkJailCwd(cwd, private, hidden); err != nil {
+		return nil, err
+	}
+	keep := keptBeneathPrivate(path, cwd, env, o, private)
+	allow, sockets, err := allowedSockets(env, o)
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, allow...)
+	keep = append(keep, sockets...)
+	for _, k := range keep {
+		args = append(args, "--keep", k)
+	}
+	covered := append(namedSockets(env, o), homeSockets(home)...)
+	for _, f := range covered {
+		if !contains(keep, f) {
+			args = append(args, "--cover-file", f)
+		}
+	}
+	args = append(args, "--cwd", cwd)
+	return args, nil
+}
+
+// jailCwd is the jail's working directory: o.Cwd, or ours.
+func jailCwd(o JailOptions) (string, error) {
 	cwd := o.Cwd
 	if cwd == "" {
 		var err error
 		if cwd, err = os.Getwd(); err != nil {
-			return nil, fmt.Errorf("jail: working directory: %w", err)
+			return "", fmt.Errorf("jail: working directory: %w", err)
 		}
 	}
-	cwd = filepath.Clean(cwd)
-	home := getenv(env, "HOME")
-	var args, private, hidden []string
+	return filepath.Clean(cwd), nil
+}
+
+// jailCovers are the arguments that make the private dirs (/tmp, …, the
+// runtime dirs) fresh and cover the other socket dirs; with them the
+// private dirs, and every dir the jail hides (the covered ones, the vault,
+// the broker's).
+func jailCovers(env []string, home string, o JailOptions) (args, private, hidden []string) {
 	for _, d := range privateDirs {
 		if isDir(d) {
 			private = append(private, d)
@@ -57,17 +94,29 @@ func jailSocketArgs(path string, env []string, o JailOptions) ([]string, error) 
 	if o.BrokerDir != "" {
 		hidden = append(hidden, filepath.Clean(o.BrokerDir))
 	}
+	return args, private, hidden
+}
+
+// checkJailCwd refuses a working directory the jail would hide or replace.
+func checkJailCwd(cwd string, private, hidden []string) error {
 	for _, d := range hidden {
 		if beneath(cwd, d) {
-			return nil, fmt.Errorf("jail: the working directory %s is beneath %s, which the jail hides: start the jail from another directory", cwd, d)
+			return fmt.Errorf("jail: the working directory %s is beneath %s, which the jail hides: start the jail from another directory", cwd, d)
 		}
 	}
-	var keep []string
 	for _, d := range private {
 		if cwd == d {
-			return nil, fmt.Errorf("jail: the working directory is %s, which the jail replaces with a private one: start the jail from a project directory", d)
+			return fmt.Errorf("jail: the working directory is %s, which the jail replaces with a private one: start the jail from a project directory", d)
 		}
 	}
+	return nil
+}
+
+// keptBeneathPrivate are the paths beneath a private dir that are bound
+// back in: the working directory, the writable dirs, CMD and the PATH
+// directories.
+func keptBeneathPrivate(path, cwd string, env []string, o JailOptions, private []string) []string {
+	var keep []string
 	underPrivate := func(p string) bool {
 		for _, d := range private {
 			if beneath(p, d) {
@@ -98,6 +147,12 @@ func jailSocketArgs(path string, env []string, o JailOptions) ([]string, error) 
 			}
 		}
 	}
+	return keep
+}
+
+// allowedSockets are what --allow-display and --allow-ssh-agent let in:
+// the helper's flags, and the sockets to keep.
+func allowedSockets(env []string, o JailOptions) (args, keep []string, err error) {
 	if o.AllowDisplay {
 		args = append(args, "--allow-display")
 		keep = append(keep, displaySockets(env)...)
@@ -105,22 +160,12 @@ func jailSocketArgs(path string, env []string, o JailOptions) ([]string, error) 
 	if o.AllowSSHAgent {
 		s := getenv(env, "SSH_AUTH_SOCK")
 		if !filepath.IsAbs(s) || !isSocket(s) {
-			return nil, fmt.Errorf("jail: --allow-ssh-agent: SSH_AUTH_SOCK=%q is not a socket (is ssh-agent running?)", s)
+			return nil, nil, fmt.Errorf("jail: --allow-ssh-agent: SSH_AUTH_SOCK=%q is not a socket (is ssh-agent running?)", s)
 		}
 		args = append(args, "--allow-ssh-agent")
 		keep = append(keep, filepath.Clean(s))
 	}
-	for _, k := range keep {
-		args = append(args, "--keep", k)
-	}
-	covered := append(namedSockets(env, o), homeSockets(home)...)
-	for _, f := range covered {
-		if !contains(keep, f) {
-			args = append(args, "--cover-file", f)
-		}
-	}
-	args = append(args, "--cwd", cwd)
-	return args, nil
+	return args, keep, nil
 }
 
 // JailCommand builds the command that runs the agent in the jail: self
@@ -147,8 +192,8 @@ func JailCommand(self, path string, argv, env []string, o JailOptions) (*exec.Cm
 		return nil, nil, errors.New("jail: no command")
 	}
 	if !o.NoNamespaces {
-		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
-			return nil, nil, os.NewSyscallError("prctl(PR_SET_DUMPABLE)", err)
+		if err := sys.SetDumpable(true); err != nil {
+			return nil, nil, err
 		}
 	}
 	if o.NoNamespaces && !o.BestEffort {
@@ -157,37 +202,11 @@ func JailCommand(self, path string, argv, env []string, o JailOptions) (*exec.Cm
 	// argv[0] is "envseal", not self: cmd/envseal ignores it, and a test
 	// binary standing in for envseal dispatches on it.
 	args := []string{"envseal", HelperArg, jailFlag, "--status-fd", "3"}
-	abs := func(what, p string) (string, error) {
-		a, err := filepath.Abs(p)
-		if err != nil || a == "/" {
-			return "", fmt.Errorf("jail: %s %q: not usable", what, p)
-		}
-		return a, nil
+	dirs, err := jailDirArgs(o)
+	if err != nil {
+		return nil, nil, err
 	}
-	if o.VaultDir != "" {
-		d, err := abs("vault dir", o.VaultDir)
-		if err != nil {
-			return nil, nil, err
-		}
-		args = append(args, "--hide", d)
-	}
-	if o.BrokerDir != "" {
-		d, err := abs("broker dir", o.BrokerDir)
-		if err != nil {
-			return nil, nil, err
-		}
-		if o.SocketName == "" || strings.Contains(o.SocketName, "/") {
-			return nil, nil, fmt.Errorf("jail: bad socket name %q", o.SocketName)
-		}
-		args = append(args, "--broker-dir", d, "--socket", o.SocketName)
-	}
-	for _, d := range o.RW {
-		a, err := abs("writable dir", d)
-		if err != nil {
-			return nil, nil, err
-		}
-		args = append(args, "--rw", a)
-	}
+	args = append(args, dirs...)
 	for _, t := range stdioTerminals() {
 		args = append(args, "--tty", t)
 	}
@@ -205,6 +224,58 @@ func JailCommand(self, path string, argv, env []string, o JailOptions) (*exec.Cm
 	args = append(args, "--path", path, "--")
 	args = append(args, argv...)
 
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("jail status pipe: %w", err)
+	}
+	cmd := &exec.Cmd{Path: self, Args: args, Env: jailEnv(env, o), ExtraFiles: []*os.File{w}}
+	if !o.NoNamespaces {
+		cmd.SysProcAttr = jailNamespaces()
+	}
+	return cmd, &Handle{r: r, w: w}, nil
+}
+
+// jailDirArgs are the helper's --hide, --broker-dir/--socket and --rw
+// arguments, each dir made absolute (and never /).
+func jailDirArgs(o JailOptions) ([]string, error) {
+	var args []string
+	abs := func(what, p string) (string, error) {
+		a, err := filepath.Abs(p)
+		if err != nil || a == "/" {
+			return "", fmt.Errorf("jail: %s %q: not usable", what, p)
+		}
+		return a, nil
+	}
+	if o.VaultDir != "" {
+		d, err := abs("vault dir", o.VaultDir)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--hide", d)
+	}
+	if o.BrokerDir != "" {
+		d, err := abs("broker dir", o.BrokerDir)
+		if err != nil {
+			return nil, err
+		}
+		if o.SocketName == "" || strings.Contains(o.SocketName, "/") {
+			return nil, fmt.Errorf("jail: bad socket name %q", o.SocketName)
+		}
+		args = append(args, "--broker-dir", d, "--socket", o.SocketName)
+	}
+	for _, d := range o.RW {
+		a, err := abs("writable dir", d)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--rw", a)
+	}
+	return args, nil
+}
+
+// jailEnv is the agent's environment without the variables that name
+// outside sockets, with ENVSEAL_JAIL=1.
+func jailEnv(env []string, o JailOptions) []string {
 	var out []string
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
@@ -212,23 +283,20 @@ func JailCommand(self, path string, argv, env []string, o JailOptions) (*exec.Cm
 			out = append(out, kv)
 		}
 	}
-	out = append(out, "ENVSEAL_JAIL=1")
+	return append(out, "ENVSEAL_JAIL=1")
+}
 
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, nil, fmt.Errorf("jail status pipe: %w", err)
+// jailNamespaces is the helper's clone configuration: a user namespace
+// mapping our uid and gid to themselves, a mount namespace, and ambient
+// CAP_SYS_ADMIN for the helper's mounts.
+func jailNamespaces() *syscall.SysProcAttr {
+	uid, gid := os.Getuid(), os.Getgid()
+	return &syscall.SysProcAttr{
+		Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWNS,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
+		AmbientCaps: []uintptr{unix.CAP_SYS_ADMIN},
 	}
-	cmd := &exec.Cmd{Path: self, Args: args, Env: out, ExtraFiles: []*os.File{w}}
-	if !o.NoNamespaces {
-		uid, gid := os.Getuid(), os.Getgid()
-		cmd.SysProcAttr = &syscall.SysProcAttr{
-			Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWNS,
-			UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
-			GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
-			AmbientCaps: []uintptr{unix.CAP_SYS_ADMIN},
-		}
-	}
-	return cmd, &Handle{r: r, w: w}, nil
 }
 
 // stdioTerminals are the /dev/pts paths of this process's stdin, stdout

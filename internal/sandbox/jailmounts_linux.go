@@ -87,27 +87,11 @@ func coverSockets(j *jailArgs) error {
 		}
 	}()
 	if j.brokerDir != "" {
-		// Created on the real filesystem when missing: otherwise the agent
-		// could create it first and listen there as a fake broker for the
-		// human's own clients. Inside, it shows the socket alone; a socket
-		// created after the jail started (a broker started later) is not
-		// seen.
-		if err := os.Mkdir(j.brokerDir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("create %s: %w", j.brokerDir, err)
+		c, err := brokerCover(j, &trees)
+		if err != nil {
+			return err
 		}
-		var st unix.Stat_t
-		if err := unix.Lstat(j.brokerDir, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			return fmt.Errorf("%s is not a directory", j.brokerDir)
-		}
-		covers = append(covers, tmpfsCover{dir: j.brokerDir, mode: "0700", ro: true, create: true})
-		sock := filepath.Join(j.brokerDir, j.socket)
-		if unix.Lstat(sock, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
-			t, err := cloneFile(sock)
-			if err != nil {
-				return err
-			}
-			trees = append(trees, keptTree{path: sock, fd: t})
-		}
+		covers = append(covers, c)
 	}
 	for _, k := range j.keep {
 		t, err := cloneTree(k)
@@ -120,23 +104,71 @@ func coverSockets(j *jailArgs) error {
 	slices.SortStableFunc(covers, func(a, b tmpfsCover) int { return depth(a.dir) - depth(b.dir) })
 	slices.SortStableFunc(trees, func(a, b keptTree) int { return depth(a.path) - depth(b.path) })
 
-	var ro []string
+	ro, err := mountCovers(covers)
+	if err != nil {
+		return err
+	}
+	if err := attachKept(trees); err != nil {
+		return err
+	}
+	for _, d := range ro {
+		if err := unix.MountSetattr(unix.AT_FDCWD, d, 0, &roAttr); err != nil {
+			return fmt.Errorf("read-only %s: %w", d, os.NewSyscallError("mount_setattr", err))
+		}
+	}
+	return coverFiles(j.coverFiles)
+}
+
+// brokerCover is the cover of the broker's dir; the broker's socket, if
+// one listens there, is cloned into trees to be bound back.
+func brokerCover(j *jailArgs, trees *[]keptTree) (tmpfsCover, error) {
+	// Created on the real filesystem when missing: otherwise the agent
+	// could create it first and listen there as a fake broker for the
+	// human's own clients. Inside, it shows the socket alone; a socket
+	// created after the jail started (a broker started later) is not
+	// seen.
+	if err := os.Mkdir(j.brokerDir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return tmpfsCover{}, fmt.Errorf("create %s: %w", j.brokerDir, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(j.brokerDir, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return tmpfsCover{}, fmt.Errorf("%s is not a directory", j.brokerDir)
+	}
+	sock := filepath.Join(j.brokerDir, j.socket)
+	if unix.Lstat(sock, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
+		t, err := cloneFile(sock)
+		if err != nil {
+			return tmpfsCover{}, err
+		}
+		*trees = append(*trees, keptTree{path: sock, fd: t})
+	}
+	return tmpfsCover{dir: j.brokerDir, mode: "0700", ro: true, create: true}, nil
+}
+
+// mountCovers mounts a tmpfs on every cover (shallowest first); it
+// returns the dirs to make read-only once the kept paths are back.
+func mountCovers(covers []tmpfsCover) (ro []string, err error) {
 	for _, c := range covers {
 		if !isDir(c.dir) {
 			if !c.create {
 				continue // under a cover mounted just before: gone already
 			}
 			if err := os.MkdirAll(c.dir, 0o700); err != nil {
-				return fmt.Errorf("create %s: %w", c.dir, err)
+				return nil, fmt.Errorf("create %s: %w", c.dir, err)
 			}
 		}
 		if err := unix.Mount("tmpfs", c.dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode="+c.mode); err != nil {
-			return fmt.Errorf("tmpfs on %s: %w", c.dir, os.NewSyscallError("mount", err))
+			return nil, fmt.Errorf("tmpfs on %s: %w", c.dir, os.NewSyscallError("mount", err))
 		}
 		if c.ro {
 			ro = append(ro, c.dir)
 		}
 	}
+	return ro, nil
+}
+
+// attachKept binds every kept tree back at its path, if a cover hid it.
+func attachKept(trees []keptTree) error {
 	for i := range trees {
 		t := &trees[i]
 		var st unix.Stat_t
@@ -150,12 +182,7 @@ func coverSockets(j *jailArgs) error {
 			return err
 		}
 	}
-	for _, d := range ro {
-		if err := unix.MountSetattr(unix.AT_FDCWD, d, 0, &roAttr); err != nil {
-			return fmt.Errorf("read-only %s: %w", d, os.NewSyscallError("mount_setattr", err))
-		}
-	}
-	return coverFiles(j.coverFiles)
+	return nil
 }
 
 // cloneTree is a detached copy of the file or directory at p (recursive:

@@ -129,14 +129,7 @@ func enterPrivateNetNS() error {
 //
 // It returns every writable place, for Landlock.
 func lockdownMounts(h *helperArgs) ([]string, error) {
-	writable := []string{h.cwd}
-	for _, d := range h.rw {
-		if !slices.Contains(writable, d) {
-			writable = append(writable, d)
-		}
-	}
-	slices.SortStableFunc(writable, func(a, b string) int { return len(a) - len(b) })
-	trees := make([]int, len(writable))
+	writable, trees, err := cloneWritable(h)
 	defer func() {
 		for _, fd := range trees {
 			if fd > 0 {
@@ -144,66 +137,24 @@ func lockdownMounts(h *helperArgs) ([]string, error) {
 			}
 		}
 	}()
-	for i, d := range writable {
-		fd, err := unix.OpenTree(unix.AT_FDCWD, d, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
-		if err != nil {
-			return nil, fmt.Errorf("writable dir %s: %w", d, os.NewSyscallError("open_tree", err))
-		}
-		trees[i] = fd
-		var st unix.Stat_t
-		if err := unix.Fstat(fd, &st); err != nil {
-			return nil, fmt.Errorf("writable dir %s: %w", d, os.NewSyscallError("fstat", err))
-		}
-		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			return nil, fmt.Errorf("writable dir %s: not a directory", d)
-		}
+	if err != nil {
+		return nil, err
 	}
-
 	ro := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 	if err := unix.MountSetattr(unix.AT_FDCWD, "/", unix.AT_RECURSIVE, &ro); err != nil {
 		return nil, fmt.Errorf("make / read-only: %w", os.NewSyscallError("mount_setattr", err))
 	}
-
-	var places []string
-	for _, d := range tmpDirs {
-		if !isDir(d) {
-			continue // nothing to cover; the read-only / has no such dir
-		}
-		if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpOptions); err != nil {
-			return nil, fmt.Errorf("tmpfs on %s: %w", d, os.NewSyscallError("mount", err))
-		}
-		places = append(places, d)
+	places, err := freshTmpDirs()
+	if err != nil {
+		return nil, err
 	}
-
-	for i, d := range writable {
-		if !isDir(d) {
-			// Under a fresh tmpfs: recreate the mount point there.
-			if err := os.MkdirAll(d, 0o700); err != nil {
-				return nil, fmt.Errorf("writable dir %s: %w", d, err)
-			}
-		}
-		if err := unix.MoveMount(trees[i], "", unix.AT_FDCWD, d, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
-			return nil, fmt.Errorf("writable dir %s: %w", d, os.NewSyscallError("move_mount", err))
-		}
-		places = append(places, d)
+	if err := attachWritable(writable, trees); err != nil {
+		return nil, err
 	}
-
-	for _, d := range h.hide {
-		var st unix.Stat_t
-		if err := unix.Stat(d, &st); err != nil {
-			if errors.Is(err, unix.ENOENT) {
-				continue // not visible in this view: nothing to hide
-			}
-			return nil, fmt.Errorf("hide %s: %w", d, os.NewSyscallError("stat", err))
-		}
-		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			return nil, fmt.Errorf("hide %s: not a directory", d)
-		}
-		if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, hideOptions); err != nil {
-			return nil, fmt.Errorf("hide %s: %w", d, os.NewSyscallError("mount", err))
-		}
+	places = append(places, writable...)
+	if err := hideDirs(h.hide); err != nil {
+		return nil, err
 	}
-
 	if h.newPTS {
 		if err := freshPTS(); err != nil {
 			return nil, err
@@ -218,6 +169,88 @@ func lockdownMounts(h *helperArgs) ([]string, error) {
 		return nil, fmt.Errorf("chdir %s: %w", h.cwd, os.NewSyscallError("chdir", err))
 	}
 	return places, nil
+}
+
+// cloneWritable clones each writable dir (the cwd and --rw, shortest
+// path first) as a detached bind mount, while / is still writable; the
+// caller closes the returned trees (also on error).
+func cloneWritable(h *helperArgs) ([]string, []int, error) {
+	writable := []string{h.cwd}
+	for _, d := range h.rw {
+		if !slices.Contains(writable, d) {
+			writable = append(writable, d)
+		}
+	}
+	slices.SortStableFunc(writable, func(a, b string) int { return len(a) - len(b) })
+	trees := make([]int, len(writable))
+	for i, d := range writable {
+		fd, err := unix.OpenTree(unix.AT_FDCWD, d, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+		if err != nil {
+			return nil, trees, fmt.Errorf("writable dir %s: %w", d, os.NewSyscallError("open_tree", err))
+		}
+		trees[i] = fd
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return nil, trees, fmt.Errorf("writable dir %s: %w", d, os.NewSyscallError("fstat", err))
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return nil, trees, fmt.Errorf("writable dir %s: not a directory", d)
+		}
+	}
+	return writable, trees, nil
+}
+
+// freshTmpDirs mounts an empty tmpfs on each of tmpDirs that exists.
+func freshTmpDirs() ([]string, error) {
+	var places []string
+	for _, d := range tmpDirs {
+		if !isDir(d) {
+			continue // nothing to cover; the read-only / has no such dir
+		}
+		if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpOptions); err != nil {
+			return nil, fmt.Errorf("tmpfs on %s: %w", d, os.NewSyscallError("mount", err))
+		}
+		places = append(places, d)
+	}
+	return places, nil
+}
+
+// attachWritable attaches the cloned writable trees at their paths, in
+// order (a --rw dir inside the cwd ends up on top).
+func attachWritable(writable []string, trees []int) error {
+	for i, d := range writable {
+		if !isDir(d) {
+			// Under a fresh tmpfs: recreate the mount point there.
+			if err := os.MkdirAll(d, 0o700); err != nil {
+				return fmt.Errorf("writable dir %s: %w", d, err)
+			}
+		}
+		if err := unix.MoveMount(trees[i], "", unix.AT_FDCWD, d, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+			return fmt.Errorf("writable dir %s: %w", d, os.NewSyscallError("move_mount", err))
+		}
+	}
+	return nil
+}
+
+// hideDirs covers each hidden dir that is visible with an empty
+// read-only tmpfs.
+func hideDirs(hide []string) error {
+	for _, d := range hide {
+		var st unix.Stat_t
+		if err := unix.Stat(d, &st); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue // not visible in this view: nothing to hide
+			}
+			return fmt.Errorf("hide %s: %w", d, os.NewSyscallError("stat", err))
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return fmt.Errorf("hide %s: not a directory", d)
+		}
+		if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, hideOptions); err != nil {
+			return fmt.Errorf("hide %s: %w", d, os.NewSyscallError("mount", err))
+		}
+	}
+	return nil
 }
 
 func isDir(p string) bool {

@@ -23,7 +23,13 @@ import (
 // covered(p) reports a path the run cannot see at all (beneath lockdown's
 // fresh /tmp or a hidden dir, and not beneath a writable dir re-bound on
 // top): such a pin is skipped, since nothing there can be read.
-func servePins(pins []pinArg, covered func(string) bool) error {
+//
+// The --exec-pin copy, once mounted, takes the place of the target's
+// image: its descriptor goes to h.targetFD's number, which startTarget
+// execs, so the target runs from its real path (a pin that was skipped
+// leaves the sealed memfd there).
+func servePins(h *helperArgs, covered func(string) bool) error {
+	pins := h.pins
 	if len(pins) == 0 {
 		return nil
 	}
@@ -73,13 +79,69 @@ func servePins(pins []pinArg, covered func(string) bool) error {
 			return fmt.Errorf("pinned file %s changed before the run: %w", p.path, err)
 		}
 		err = unix.MoveMount(tree, "", unix.AT_FDCWD, p.path, unix.MOVE_MOUNT_F_EMPTY_PATH)
+		if err == nil && p.path == h.execPin {
+			err = execFromPin(tree, h.targetFD)
+		}
 		unix.Close(tree)
 		if err != nil {
-			return fmt.Errorf("pinned file %s: %w", p.path, os.NewSyscallError("move_mount", err))
+			return fmt.Errorf("pinned file %s: %w", p.path, err)
 		}
 		unix.Close(p.fd)
 	}
 	return nil
+}
+
+// execFromPin puts the mounted image's descriptor (tree, an O_PATH
+// descriptor of the mount) at the target's number: the target execs it
+// through /proc/self/fd, and /proc/self/exe then names the mount point,
+// the program's real path.
+func execFromPin(tree, targetFD int) error {
+	if err := unix.Dup3(tree, targetFD, unix.O_CLOEXEC); err != nil {
+		return os.NewSyscallError("dup3", err)
+	}
+	return nil
+}
+
+// copyAt copies everything readable on fd into out, reading at explicit
+// offsets (an image descriptor shares its offset with other runs):
+// sendfile, in the kernel, for a large binary; pread where sendfile
+// cannot.
+func copyAt(out *os.File, fd int) error {
+	var off int64
+	for {
+		n, err := unix.Sendfile(int(out.Fd()), fd, &off, 1<<30)
+		if err == unix.EINTR || err == unix.EAGAIN {
+			continue
+		}
+		if err != nil {
+			if off == 0 && (errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS)) {
+				break
+			}
+			return fmt.Errorf("copy: %w", os.NewSyscallError("sendfile", err))
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+	if _, err := io.Copy(out, io.NewSectionReader(preader(fd), 0, 1<<62)); err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	return nil
+}
+
+// preader reads a descriptor at explicit offsets without owning it (an
+// *os.File would close it when collected).
+type preader int
+
+func (r preader) ReadAt(b []byte, off int64) (int, error) {
+	n, err := unix.Pread(int(r), b, off)
+	if err != nil {
+		return 0, os.NewSyscallError("pread", err)
+	}
+	if n == 0 && len(b) > 0 {
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 func copyPin(mfd int, name string, p pinArg) error {
@@ -89,9 +151,8 @@ func copyPin(mfd int, name string, p pinArg) error {
 	}
 	out := os.NewFile(uintptr(dst), name)
 	defer out.Close()
-	in := os.NewFile(uintptr(p.fd), "pin")
-	if _, err := io.Copy(out, io.NewSectionReader(in, 0, 1<<62)); err != nil {
-		return fmt.Errorf("copy: %w", err)
+	if err := copyAt(out, p.fd); err != nil {
+		return err
 	}
 	if err := unix.Fchmod(dst, p.mode); err != nil { // the umask applied to openat
 		return os.NewSyscallError("fchmod", err)
@@ -130,4 +191,22 @@ func coveredByLockdown(p string, writable, hide []string) bool {
 		}
 	}
 	return false
+}
+
+// execPinArg sets h.execPin from the one Pin marked Exec, checked as the
+// helper will check it.
+func execPinArg(h *helperArgs, pins []Pin) error {
+	for _, p := range pins {
+		if !p.Exec {
+			continue
+		}
+		if h.execPin != "" {
+			return fmt.Errorf("sandbox: two pins marked Exec (%s, %s)", h.execPin, p.Path)
+		}
+		h.execPin = p.Path
+	}
+	if err := checkExecPin(h.pins, h.execPin); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return nil
 }

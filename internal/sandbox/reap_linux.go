@@ -73,11 +73,8 @@ func reap(pid int) (int, error) {
 		if got != pid {
 			continue
 		}
-		switch {
-		case ws.Exited():
-			return ws.ExitStatus(), nil
-		case ws.Signaled():
-			return 128 + int(ws.Signal()), nil
+		if ws.Exited() || ws.Signaled() {
+			return sys.ExitStatus(syscall.WaitStatus(ws)), nil
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"syscall"
+
+	"github.com/envseal/envseal/internal/sys"
 )
 
 // ErrJailClone is wrapped by RunJail's error when the helper could not be
@@ -75,10 +77,7 @@ func RunJail(self, path string, argv, env []string, o JailOptions, stdin io.Read
 func exitStatus(err error) (int, error) {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal()), nil
-		}
-		return ee.ExitCode(), nil
+		return sys.ProcessStatus(ee.ProcessState), nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("wait for the agent: %w", err)

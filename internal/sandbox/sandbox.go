@@ -8,27 +8,40 @@ import (
 	"strings"
 )
 
-// Tier names, as written in policy rules and on the command line.
+// Tier is a sandbox tier. Its value is the name written in policy rules,
+// in the broker's messages and on the command line ("standard",
+// "hardened", "lockdown"): the type changes no byte of any format.
+type Tier string
+
+// The tiers, weakest first.
 const (
-	Standard = "standard"
-	Hardened = "hardened"
-	Lockdown = "lockdown"
+	Standard Tier = "standard"
+	Hardened Tier = "hardened"
+	Lockdown Tier = "lockdown"
 )
 
-// HelperArg is the hidden subcommand that runs the helper stage:
-// cmd/envseal dispatches `envseal __sandbox_helper ARGS…` to
-// HelperMain(ARGS) before any other argument parsing.
-const HelperArg = "__sandbox_helper"
+// ErrUnknownTier is matched (errors.Is) by ParseTier's error for a name
+// that is not a tier.
+var ErrUnknownTier = errors.New("unknown sandbox tier")
 
-// HelperExitCode is the helper's exit status when it refuses or fails
-// before the target runs (env(1)'s "command could not be run").
-const HelperExitCode = 127
+// ParseTier returns the tier named s. The empty name is no tier: a caller
+// with a default ("" means standard in a run request) applies it first.
+func ParseTier(s string) (Tier, error) {
+	t := Tier(s)
+	if !t.Valid() {
+		return "", t.unknown()
+	}
+	return t, nil
+}
+
+// Valid reports whether t is one of the three tiers.
+func (t Tier) Valid() bool { return t.Rank() >= 0 }
 
 // Rank orders tiers by strength (standard 0 < hardened 1 < lockdown 2), so
 // a policy can refuse a run that asks for less than its rule says. It
 // returns -1 for an unknown name.
-func Rank(tier string) int {
-	switch tier {
+func (t Tier) Rank() int {
+	switch t {
 	case Standard:
 		return 0
 	case Hardened:
@@ -39,20 +52,41 @@ func Rank(tier string) int {
 	return -1
 }
 
-// Tiers lists the tier names, weakest first.
-func Tiers() []string { return []string{Standard, Hardened, Lockdown} }
+// unknown is the error for a name that is not a tier; it names the three.
+func (t Tier) unknown() error {
+	return fmt.Errorf("%w %q (want %s, %s or %s)", ErrUnknownTier, string(t), Standard, Hardened, Lockdown)
+}
+
+// HelperArg is the hidden subcommand that runs the helper stage:
+// cmd/envseal dispatches `envseal __sandbox_helper ARGS…` to
+// HelperMain(ARGS) before any other argument parsing.
+const HelperArg = "__sandbox_helper"
+
+// HelperExitCode is the helper's exit status when it refuses or fails
+// before the target runs (env(1)'s "command could not be run").
+const HelperExitCode = 127
+
+// Tiers lists the tiers, weakest first.
+func Tiers() []Tier { return []Tier{Standard, Hardened, Lockdown} }
 
 // Options selects a tier and, for lockdown, what stays reachable.
 // Pin is one file to serve: File is a read-only descriptor of the pinned
 // bytes (a sealed memfd), Mode the permission bits the copy gets.
+//
+// Exec marks the program's own image (at most one pin, Mode
+// execute-only, File read only at explicit offsets): the target is
+// exec'd from the copy served at Path instead of the sealed memfd, so
+// /proc/self/exe — node's process.execPath — names its real path, and
+// the process stays non-dumpable (an execute-only file).
 type Pin struct {
 	Path string
 	Mode uint32
 	File *os.File
+	Exec bool
 }
 
 type Options struct {
-	Tier string
+	Tier Tier
 
 	// Network keeps the host network namespace (lockdown only). Without
 	// it the child gets an empty network namespace with only loopback.
@@ -98,7 +132,7 @@ var ErrHelper = errors.New("sandbox helper failed")
 // UnsupportedError says why a tier cannot run and which setting to
 // change. It matches ErrUnsupported.
 type UnsupportedError struct {
-	Tier   string
+	Tier   Tier
 	Reason string // lower-case, what is missing
 	Hint   string // what to change ("" if nothing can be changed)
 }

@@ -6,26 +6,25 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 )
 
 const unsupportedReason = "sandbox tiers other than standard are not supported on this OS"
 
 // Check reports that only the standard tier runs here. It never lets a
 // stronger tier run as a weaker one.
-func Check(tier string) error {
+func Check(tier Tier) error {
 	switch tier {
 	case Standard:
 		return nil
 	case Hardened, Lockdown:
 		return &UnsupportedError{Tier: tier, Reason: unsupportedReason}
 	}
-	return fmt.Errorf("unknown sandbox tier %q (want %s)", tier, strings.Join(Tiers(), ", "))
+	return tier.unknown()
 }
 
 // Supported runs Check for every tier.
-func Supported() map[string]error {
-	out := map[string]error{}
+func Supported() map[Tier]error {
+	out := map[Tier]error{}
 	for _, t := range Tiers() {
 		out[t] = Check(t)
 	}

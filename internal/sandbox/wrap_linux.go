@@ -55,10 +55,13 @@ type Handle struct {
 // lockdown and are ignored otherwise. Wrap runs Check first and fails
 // closed with its *UnsupportedError.
 //
+// A Pin marked Exec (--exec-pin) replaces the image K at exec time: the
+// helper execs the copy it served at the pin's path (pins_linux.go).
+//
 // After cmd.Start succeeds, call AfterStart; if Start fails, call Close.
 func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
-	if Rank(o.Tier) < 0 {
-		return nil, fmt.Errorf("unknown sandbox tier %q (want %s)", o.Tier, strings.Join(Tiers(), ", "))
+	if !o.Tier.Valid() {
+		return nil, o.Tier.unknown()
 	}
 	if o.Tier == Standard && len(o.Pins) == 0 && !o.NoTTY {
 		return &Handle{}, nil
@@ -102,6 +105,9 @@ func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, p.File)
 	}
 	if _, err := parsePins(h.pins); err != nil {
+		return nil, err
+	}
+	if err := execPinArg(h, o.Pins); err != nil {
 		return nil, err
 	}
 	check := o.Tier
@@ -228,7 +234,7 @@ func applyNamespaces(sys *syscall.SysProcAttr, o Options, uid, gid int) {
 }
 
 // namespaceAttr is the clone configuration of a tier's helper.
-func namespaceAttr(tier string, uid, gid int, mounts bool) *syscall.SysProcAttr {
+func namespaceAttr(tier Tier, uid, gid int, mounts bool) *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{
 		Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWIPC,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},

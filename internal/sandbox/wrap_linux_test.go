@@ -35,17 +35,6 @@ func TestCheckSupportedHere(t *testing.T) {
 	}
 }
 
-func TestRank(t *testing.T) {
-	if !(Rank(Standard) < Rank(Hardened) && Rank(Hardened) < Rank(Lockdown)) || Rank(Standard) != 0 {
-		t.Errorf("ranks %d %d %d", Rank(Standard), Rank(Hardened), Rank(Lockdown))
-	}
-	for _, bad := range []string{"", "Lockdown", "lockdown ", "none"} {
-		if Rank(bad) != -1 {
-			t.Errorf("Rank(%q) = %d, want -1", bad, Rank(bad))
-		}
-	}
-}
-
 // checkArg runs Check in a child whose kernel view the test has narrowed.
 const checkArg = "__sandbox_check"
 
@@ -68,7 +57,7 @@ func runCheckChild(args []string) int {
 			return 2
 		}
 	}
-	if err := Check(tier); err != nil {
+	if err := Check(Tier(tier)); err != nil {
 		if !errors.Is(err, ErrUnsupported) {
 			os.Stdout.WriteString("not ErrUnsupported: ")
 		}
@@ -83,7 +72,11 @@ func runCheckChild(args []string) int {
 // the tier and names the setting; where something else blocks them, it
 // says it cannot create them and lists the settings to look at.
 func TestCheckFailsClosed(t *testing.T) {
-	cases := []struct{ how, tier, want string }{
+	cases := []struct {
+		how  string
+		tier Tier
+		want string
+	}{
 		{"limit:user", Hardened, "set sysctl user.max_user_namespaces to a positive value"},
 		{"limit:pid", Hardened, "user.max_pid_namespaces"},
 		{"limit:net", Lockdown, "user.max_net_namespaces"},
@@ -91,7 +84,7 @@ func TestCheckFailsClosed(t *testing.T) {
 		{"seccomp", Lockdown, "cannot create its namespaces: operation not permitted (check sysctls kernel.unprivileged_userns_clone"},
 	}
 	for _, c := range cases {
-		cmd := exec.Command(testBinary(t), checkArg, c.how, c.tier)
+		cmd := exec.Command(testBinary(t), checkArg, c.how, string(c.tier))
 		// Its own user namespace (root inside), so the limit it lowers is
 		// not the host's.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUSER,
@@ -108,7 +101,7 @@ func TestCheckFailsClosed(t *testing.T) {
 // ErrUnsupported.
 func TestUnsupportedError(t *testing.T) {
 	err := error(&UnsupportedError{Tier: Lockdown, Reason: "unprivileged user namespaces are disabled", Hint: "set sysctl kernel.unprivileged_userns_clone=1"})
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "kernel.unprivileged_userns_clone=1") || !strings.Contains(err.Error(), Lockdown) {
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "kernel.unprivileged_userns_clone=1") || !strings.Contains(err.Error(), string(Lockdown)) {
 		t.Errorf("%v", err)
 	}
 }
@@ -135,7 +128,7 @@ func TestWrapLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	want := []string{self, HelperArg, "--target-fd", "4", "--arg0", "sh", "--tier", Lockdown, "--status-fd", "5", "--fd", "3",
+	want := []string{self, HelperArg, "--target-fd", "4", "--arg0", "sh", "--tier", string(Lockdown), "--status-fd", "5", "--fd", "3",
 		"--cwd", work, "--rw", work + "/out", "--hide", "/nonexistent/vault", "--report-fd", "6", "--", "-c", "true", "--"}
 	if cmd.Path != self || !slices.Equal(cmd.Args, want) {
 		t.Errorf("Wrap: %s %q\nwant %q", cmd.Path, cmd.Args, want)
@@ -168,7 +161,7 @@ func TestWrapLayout(t *testing.T) {
 	}
 	defer h2.Close()
 	if hard.SysProcAttr.Cloneflags != unix.CLONE_NEWUSER|unix.CLONE_NEWPID|unix.CLONE_NEWIPC || hard.SysProcAttr.AmbientCaps != nil ||
-		slices.Contains(hard.Args, "--hide") || !slices.Contains(hard.Args, Hardened) {
+		slices.Contains(hard.Args, "--hide") || !slices.Contains(hard.Args, string(Hardened)) {
 		t.Errorf("hardened: flags %#x caps %v args %q", hard.SysProcAttr.Cloneflags, hard.SysProcAttr.AmbientCaps, hard.Args)
 	}
 }

@@ -11,6 +11,10 @@ import (
 // MaxLen is the longest secret name accepted.
 const MaxLen = 128
 
+// Rule is the rule in words, for a hint or a refusal (the CLI's hint, the
+// MCP server's invalid-argument error).
+const Rule = "names use letters, digits, '.', '_' and '-', start with a letter or digit, and are at most 128 bytes"
+
 // ErrBadName is matched (errors.Is) by every invalid-name error.
 var ErrBadName = errors.New("invalid secret name")
 

@@ -2,6 +2,7 @@ package secretname
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -16,5 +17,12 @@ func TestValid(t *testing.T) {
 		if err := Valid(bad); !errors.Is(err, ErrBadName) {
 			t.Errorf("Valid(%q) = %v; want ErrBadName", bad, err)
 		}
+	}
+}
+
+// Rule says in words what Valid checks: its bound is MaxLen.
+func TestRuleNamesTheBound(t *testing.T) {
+	if !strings.Contains(Rule, fmt.Sprintf("at most %d bytes", MaxLen)) {
+		t.Errorf("Rule %q does not name MaxLen %d", Rule, MaxLen)
 	}
 }

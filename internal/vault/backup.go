@@ -76,10 +76,7 @@ func (add BackupAdd) File(name, path string) error {
 // state. master must be the vault's unlocked key.
 func (v *Vault) Backup(w io.Writer, master seal.Key, extra []string, more func(BackupAdd) error) (BackupInfo, error) {
 	var info BackupInfo
-	if err := v.checkMaster(master); err != nil {
-		return info, err
-	}
-	lk, err := v.Lock()
+	lk, err := v.lockFor(master)
 	if err != nil {
 		return info, err
 	}
@@ -93,65 +90,19 @@ func (v *Vault) Backup(w io.Writer, master seal.Key, extra []string, more func(B
 	}
 	rand.Read(info.ID[:])
 	info.Created = time.Now().UTC()
-	hdr := make([]byte, 0, backupHdrLen)
-	hdr = append(hdr, backupMagic...)
-	hdr = append(hdr, backupV1)
-	hdr = append(hdr, info.ID[:]...)
-	hdr = binary.BigEndian.AppendUint64(hdr, uint64(info.Created.UnixNano()))
-	hdr = binary.BigEndian.AppendUint16(hdr, uint16(len(mk)))
-	hdr = append(hdr, mk...)
+	hdr := backupHeader(info, mk)
 	if _, err := w.Write(hdr); err != nil {
 		return info, err
 	}
 	k := master.Subkey(seal.DomainBackup)
 	defer k.Wipe()
 	sw := &streamWriter{w: w, k: k, hdr: hdr, buf: make([]byte, 0, backupChunk)}
-	add := func(name string, r io.Reader, size int64) error {
-		if size < 0 || size > maxBackupEntry {
-			return fmt.Errorf("back up %s: %d bytes is over the limit", name, size)
-		}
-		e := []byte{entryFile}
-		e = binary.BigEndian.AppendUint16(e, uint16(len(name)))
-		e = append(e, name...)
-		e = binary.BigEndian.AppendUint64(e, uint64(size))
-		sw.Write(e)
-		n, err := io.Copy(sw, io.LimitReader(r, size))
-		if err == nil && n != size {
-			err = fmt.Errorf("%s changed size while being read", name)
-		}
-		if err != nil {
-			return fmt.Errorf("back up %s: %w", name, err)
-		}
-		return sw.err
-	}
-	addFile := BackupAdd(add).File
-	ents, err := os.ReadDir(v.path(SecretsDir))
-	if err != nil {
+	if err := v.backupFiles(sw.entry, extra, &info); err != nil {
 		return info, err
-	}
-	for _, e := range ents {
-		fn := e.Name()
-		if strings.HasPrefix(fn, ".") || !strings.HasSuffix(fn, secretExt) || ValidName(strings.TrimSuffix(fn, secretExt)) != nil {
-			continue
-		}
-		if err := addFile(SecretsDir+"/"+fn, v.path(SecretsDir, fn)); err != nil {
-			return info, err
-		}
-		info.Secrets++
-	}
-	for _, name := range extra {
-		err := addFile(name, v.path(name))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return info, err
-		}
-		info.Files = append(info.Files, name)
 	}
 	if more != nil {
 		if err := more(func(name string, r io.Reader, size int64) error {
-			if err := add(name, r, size); err != nil {
+			if err := sw.entry(name, r, size); err != nil {
 				return err
 			}
 			info.Files = append(info.Files, name)
@@ -162,6 +113,68 @@ func (v *Vault) Backup(w io.Writer, master seal.Key, extra []string, more func(B
 	}
 	sw.Write([]byte{entryEnd})
 	return info, sw.Close()
+}
+
+// backupHeader is an archive's clear header: magic, version, id, time and
+// the vault's master.key file (mk).
+func backupHeader(info BackupInfo, mk []byte) []byte {
+	hdr := make([]byte, 0, backupHdrLen)
+	hdr = append(hdr, backupMagic...)
+	hdr = append(hdr, backupV1)
+	hdr = append(hdr, info.ID[:]...)
+	hdr = binary.BigEndian.AppendUint64(hdr, uint64(info.Created.UnixNano()))
+	hdr = binary.BigEndian.AppendUint16(hdr, uint16(len(mk)))
+	return append(hdr, mk...)
+}
+
+// backupFiles adds every secret file, and the extra files that exist,
+// counting them in info.
+func (v *Vault) backupFiles(add BackupAdd, extra []string, info *BackupInfo) error {
+	ents, err := os.ReadDir(v.path(SecretsDir))
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		fn := e.Name()
+		if strings.HasPrefix(fn, ".") || !strings.HasSuffix(fn, secretExt) || ValidName(strings.TrimSuffix(fn, secretExt)) != nil {
+			continue
+		}
+		if err := add.File(SecretsDir+"/"+fn, v.path(SecretsDir, fn)); err != nil {
+			return err
+		}
+		info.Secrets++
+	}
+	for _, name := range extra {
+		err := add.File(name, v.path(name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		info.Files = append(info.Files, name)
+	}
+	return nil
+}
+
+// entry writes one file entry of size bytes read from r (a BackupAdd).
+func (s *streamWriter) entry(name string, r io.Reader, size int64) error {
+	if size < 0 || size > maxBackupEntry {
+		return fmt.Errorf("back up %s: %d bytes is over the limit", name, size)
+	}
+	e := []byte{entryFile}
+	e = binary.BigEndian.AppendUint16(e, uint16(len(name)))
+	e = append(e, name...)
+	e = binary.BigEndian.AppendUint64(e, uint64(size))
+	s.Write(e)
+	n, err := io.Copy(s, io.LimitReader(r, size))
+	if err == nil && n != size {
+		err = fmt.Errorf("%s changed size while being read", name)
+	}
+	if err != nil {
+		return fmt.Errorf("back up %s: %w", name, err)
+	}
+	return s.err
 }
 
 // streamWriter seals what it is given in backupChunk-sized chunks.

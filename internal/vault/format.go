@@ -138,6 +138,15 @@ func (m Meta) RotationPeriod() time.Duration {
 	return time.Duration(m.RotateDays) * 24 * time.Hour
 }
 
+// RotationDays is the rotation period in whole days, -1 when rotation is
+// off: how `list --json` and the audit log write it.
+func (m Meta) RotationDays() int64 {
+	if p := m.RotationPeriod(); p > 0 {
+		return int64(p / (24 * time.Hour))
+	}
+	return -1
+}
+
 // RotationDue is when the value should be replaced: its last update plus
 // the rotation period; zero when rotation is off.
 func (m Meta) RotationDue() time.Time {

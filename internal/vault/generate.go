@@ -6,6 +6,13 @@ import "crypto/rand"
 // 32 characters of 6 bits, 192 bits.
 const GeneratedLen = 32
 
+// The lengths `envseal store --generate=LEN` accepts: 16 characters are
+// 96 bits.
+const (
+	MinGeneratedLen = 16
+	MaxGeneratedLen = 4096
+)
+
 // urlSafe is the alphabet of generated values: RFC 4648 §5 base64url,
 // safe in URLs, headers and shell words without quoting.
 const urlSafe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

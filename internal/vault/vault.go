@@ -175,14 +175,8 @@ func (v *Vault) KDFParams() (seal.KDFParams, error) {
 
 func (v *Vault) readMaster() (*masterFile, error) {
 	p := v.path(MasterKeyFile)
-	b, err := safefile.ReadFile(p, 4096)
+	b, err := readVaultFile(p, 4096, func() error { return fmt.Errorf("%w: %s is missing", ErrNotInitialized, p) })
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s is missing", ErrNotInitialized, p)
-		}
-		if errors.Is(err, safefile.ErrTooLarge) {
-			return nil, &CorruptError{p, err}
-		}
 		return nil, err
 	}
 	m, err := parseMaster(b)
@@ -285,16 +279,26 @@ func (v *Vault) List() ([]Entry, error) {
 	return out, nil
 }
 
+// readVaultFile reads one of the vault's files (at most max bytes) with
+// safefile's checks: a missing file is missing()'s error, an oversized one
+// a *CorruptError.
+func readVaultFile(p string, max int64, missing func() error) ([]byte, error) {
+	b, err := safefile.ReadFile(p, max)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, missing()
+	case errors.Is(err, safefile.ErrTooLarge):
+		return nil, &CorruptError{p, err}
+	case err != nil:
+		return nil, err
+	}
+	return b, nil
+}
+
 func (v *Vault) readSecretFile(name string) (*secretFile, error) {
 	p := v.secretPath(name)
-	b, err := safefile.ReadFile(p, maxSecretFile)
+	b, err := readVaultFile(p, maxSecretFile, func() error { return fmt.Errorf("%w: %q", ErrNotFound, name) })
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
-		}
-		if errors.Is(err, safefile.ErrTooLarge) {
-			return nil, &CorruptError{p, err}
-		}
 		return nil, err
 	}
 	sf, err := parseSecret(b)
@@ -395,10 +399,7 @@ func (v *Vault) Store(master seal.Key, name string, value []byte, o StoreOptions
 	if len(value) > MaxValueLen {
 		return Meta{}, fmt.Errorf("value of %q is %d bytes (max %d)", name, len(value), MaxValueLen)
 	}
-	if err := v.checkMaster(master); err != nil {
-		return Meta{}, err
-	}
-	lk, err := v.Lock()
+	lk, err := v.lockFor(master)
 	if err != nil {
 		return Meta{}, err
 	}
@@ -454,10 +455,7 @@ func (v *Vault) SetRotation(master seal.Key, name string, days uint32) (Meta, er
 	if err := ValidName(name); err != nil {
 		return Meta{}, err
 	}
-	if err := v.checkMaster(master); err != nil {
-		return Meta{}, err
-	}
-	lk, err := v.Lock()
+	lk, err := v.lockFor(master)
 	if err != nil {
 		return Meta{}, err
 	}
@@ -483,10 +481,7 @@ func (v *Vault) Revoke(master seal.Key, name string) error {
 	if err := ValidName(name); err != nil {
 		return err
 	}
-	if err := v.checkMaster(master); err != nil {
-		return err
-	}
-	lk, err := v.Lock()
+	lk, err := v.lockFor(master)
 	if err != nil {
 		return err
 	}
@@ -498,6 +493,15 @@ func (v *Vault) Revoke(master seal.Key, name string) error {
 		return fmt.Errorf("revoke %q: %w", name, err)
 	}
 	return nil
+}
+
+// lockFor takes the vault lock for a change made with master, after
+// checkMaster.
+func (v *Vault) lockFor(master seal.Key) (*safefile.Lock, error) {
+	if err := v.checkMaster(master); err != nil {
+		return nil, err
+	}
+	return v.Lock()
 }
 
 // checkMaster refuses a zero key early; a wrong key is caught by

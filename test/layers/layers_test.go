@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/envseal/envseal/test/repo"
 )
 
 const module = "github.com/envseal/envseal/"
@@ -48,6 +50,7 @@ var layer = map[string]int{
 	"internal/moving":      3,
 	"internal/backup":      3,
 	"internal/listing":     3,
+	"internal/runspec":     3,
 	"internal/broker/wire": 3,
 	// 4: the checkpoint — the one way a value leaves the vault.
 	"internal/launch": 4,
@@ -64,7 +67,8 @@ var layer = map[string]int{
 }
 
 // forbidden are edges that the layers alone would allow but the design
-// does not (docs/ARCHITECTURE.md, "Edges that must not exist").
+// does not (docs/ARCHITECTURE.md, "The layers": the edges the design
+// forbids).
 var forbidden = map[string][]string{
 	// The vault classifies values (detect) but never scrubs or matches.
 	"internal/vault": {"internal/redact"},
@@ -161,20 +165,8 @@ func violations(t *testing.T, root string, layer map[string]int, forbidden map[s
 	return bad
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("repository root not found from %s: %v", root, err)
-	}
-	return root
-}
-
 func TestLayers(t *testing.T) {
-	for _, v := range violations(t, repoRoot(t), layer, forbidden) {
+	for _, v := range violations(t, repo.Root(t), layer, forbidden) {
 		t.Error(v)
 	}
 }
@@ -182,7 +174,7 @@ func TestLayers(t *testing.T) {
 // TestLayersCatchViolations is the control: the same check over the real
 // tree with the layers moved so that known edges break must report them.
 func TestLayersCatchViolations(t *testing.T) {
-	root := repoRoot(t)
+	root := repo.Root(t)
 	moved := map[string]int{}
 	for k, v := range layer {
 		moved[k] = v

@@ -220,7 +220,7 @@ func (c *Conn) Run(ctx context.Context, req *launch.Request) (*launch.Result, er
 	}
 	m := &wire.RunMsg{
 		Argv: req.Argv, Cwd: req.Cwd, Env: req.Env, PATH: req.PATH,
-		InheritEnv: req.InheritEnv, Grants: req.Grants, Sandbox: req.Sandbox, OnLeak: req.OnLeak,
+		InheritEnv: req.InheritEnv, Grants: req.Grants, Sandbox: string(req.Sandbox), OnLeak: string(req.OnLeak),
 		Network: req.Network, RW: req.RW, Pins: req.Pins, Templates: req.Templates,
 	}
 	b, err := wire.EncodeFrame(wire.TypeRun, m)

@@ -12,6 +12,7 @@ import (
 	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/launch"
+	"github.com/envseal/envseal/internal/sandbox"
 	"github.com/envseal/envseal/internal/seal"
 )
 
@@ -87,7 +88,7 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 	})
 	req := &launch.Request{
 		Argv: m.Argv, Cwd: m.Cwd, Env: m.Env, PATH: m.PATH,
-		InheritEnv: m.InheritEnv, Grants: m.Grants, Sandbox: m.Sandbox, OnLeak: m.OnLeak,
+		InheritEnv: m.InheritEnv, Grants: m.Grants, Sandbox: sandbox.Tier(m.Sandbox), OnLeak: launch.OnLeak(m.OnLeak),
 		Network: m.Network, RW: m.RW, Hide: launch.HideDirs(s.cfg.Vault.Dir(), wire.SocketDir()), Pins: m.Pins, Templates: m.Templates,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		RequesterPID: peerPID, Started: child.started,

@@ -434,17 +434,9 @@ func (s *Server) serveStore(c *net.UnixConn, f wire.Frame, peerPID int) {
 	reply := func(stored bool, reason string) {
 		writeFrame(c, wire.TypeStoreOK, &wire.StoreResultMsg{Stored: stored, Reason: reason})
 	}
-	if s.cfg.ReadValue == nil {
-		reply(false, "the broker has no terminal to type a value on")
+	if reason := s.storeRefusal(m.Name); reason != "" {
+		reply(false, reason)
 		return
-	}
-	if ents, err := s.cfg.Vault.List(); err == nil {
-		for _, e := range ents {
-			if e.Name == m.Name {
-				reply(false, "a secret named "+m.Name+" already exists (replacing one needs the human: envseal store --force)")
-				return
-			}
-		}
 	}
 	// Shown with the store template (approve.StoreAsk): nothing runs, so
 	// no program, hash or "allow always" rows.
@@ -463,6 +455,46 @@ func (s *Server) serveStore(c *net.UnixConn, f wire.Frame, peerPID int) {
 	// withdraws the request (the prompt ends, nothing is stored).
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	defer watchWithdraw(c, cancel)()
+	d, err := s.approver.Approve(ctx, req)
+	if err != nil || d == approve.Deny || storeFactorSkipped(sf) {
+		s.cfg.Audit.Event(seal.Key{}, audit.StoreRequestDeclined, map[string]any{"secret": m.Name})
+		reply(false, "declined")
+		return
+	}
+	val, reason := s.readStoreValue(ctx, peerPID, m.Name)
+	if reason != "" {
+		reply(false, reason)
+		return
+	}
+	defer clear(val)
+	if reason := s.storeValue(m.Name, val); reason != "" {
+		reply(false, reason)
+		return
+	}
+	reply(true, "")
+}
+
+// storeRefusal says why a store request for name is refused before the
+// human is asked ("" if it is not): no terminal to type on, or a secret
+// of that name exists.
+func (s *Server) storeRefusal(name string) string {
+	if s.cfg.ReadValue == nil {
+		return "the broker has no terminal to type a value on"
+	}
+	if ents, err := s.cfg.Vault.List(); err == nil {
+		for _, e := range ents {
+			if e.Name == name {
+				return "a secret named " + name + " already exists (replacing one needs the human: envseal store --force)"
+			}
+		}
+	}
+	return ""
+}
+
+// watchWithdraw cancels when the client closes its side of c; the
+// function it returns stops watching and waits for the watcher.
+func watchWithdraw(c *net.UnixConn, cancel context.CancelFunc) func() {
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
@@ -470,46 +502,45 @@ func (s *Server) serveStore(c *net.UnixConn, f wire.Frame, peerPID int) {
 		c.Read(b[:])
 		cancel()
 	}()
-	defer func() { c.CloseRead(); <-watched }()
-	d, err := s.approver.Approve(ctx, req)
-	if err != nil || d == approve.Deny || storeFactorSkipped(sf) {
-		s.cfg.Audit.Event(seal.Key{}, audit.StoreRequestDeclined, map[string]any{"secret": m.Name})
-		reply(false, "declined")
-		return
-	}
+	return func() { c.CloseRead(); <-watched }
+}
+
+// readStoreValue has the human type the value for name (holding the
+// approver for peerPID meanwhile); without a value it says why.
+func (s *Server) readStoreValue(ctx context.Context, peerPID int, name string) ([]byte, string) {
 	var val []byte
 	var rerr error
 	herr := s.approver.hold(ctx, peerPID, func(context.Context) {
-		val, rerr = s.cfg.ReadValue("Value for " + m.Name + " (hidden): ")
+		val, rerr = s.cfg.ReadValue("Value for " + name + " (hidden): ")
 	})
 	if herr != nil || ctx.Err() != nil {
 		clear(val)
-		reply(false, "withdrawn")
-		return
+		return nil, "withdrawn"
 	}
 	if rerr != nil || len(val) == 0 {
 		clear(val)
-		reply(false, "no value was typed")
-		return
+		return nil, "no value was typed"
 	}
-	defer clear(val)
+	return val, ""
+}
+
+// storeValue stores val as name and audits it; on failure it says why.
+func (s *Server) storeValue(name string, val []byte) string {
 	k, err := s.unlock()
 	if err != nil {
-		reply(false, "the broker is locked")
-		return
+		return "the broker is locked"
 	}
 	defer k.Wipe()
-	meta, err := s.cfg.Vault.Store(k, m.Name, val, vault.StoreOptions{})
+	meta, err := s.cfg.Vault.Store(k, name, val, vault.StoreOptions{})
 	if err != nil {
-		reply(false, err.Error())
-		return
+		return err.Error()
 	}
-	s.cfg.Audit.Event(k, audit.SecretStored, map[string]any{"secret": m.Name, "generation": meta.Generation, "source": "broker request"})
+	s.cfg.Audit.Event(k, audit.SecretStored, map[string]any{"secret": name, "generation": meta.Generation, "source": "broker request"})
 	if meta.Weak {
 		// Said to the human here, not to the agent that asked.
-		s.cfg.Logf("warning: the value typed for %s looks like a placeholder or has under 64 bits of entropy; 'envseal list' marks it weak", m.Name)
+		s.cfg.Logf("warning: the value typed for %s looks like a placeholder or has under 64 bits of entropy; 'envseal list' marks it weak", name)
 	}
-	reply(true, "")
+	return ""
 }
 
 // servePolicy answers with the approved rules. It never asks the human to

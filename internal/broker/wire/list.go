@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"errors"
+
 	"github.com/envseal/envseal/internal/audit"
 	"github.com/envseal/envseal/internal/vault"
 )
@@ -35,4 +37,17 @@ func ListVault(v *vault.Vault) ([]ListEntry, error) {
 		out = append(out, le)
 	}
 	return out, nil
+}
+
+// Entry is e as the vault's entry it was made from: its metadata, and its
+// error (as text) when the header could not be read.
+func (e ListEntry) Entry() vault.Entry {
+	ve := vault.Entry{Meta: vault.Meta{
+		Name: e.Name, Created: e.Created, Updated: e.Updated, Generation: e.Generation,
+		RotateDays: e.RotateDays, Provider: e.Provider, Weak: e.Weak,
+	}}
+	if e.Error != "" {
+		ve.Err = errors.New(e.Error)
+	}
+	return ve
 }

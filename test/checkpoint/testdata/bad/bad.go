@@ -23,3 +23,15 @@ func decrypt(v *vault.Vault, k seal.Key) {
 	cp.Vault = v
 	_ = v.List // metadata only: allowed
 }
+
+func open(k seal.Key, nonce, ct, hdr []byte) {
+	// The secret values' key, and sealed bytes opened by hand.
+	_ = k.Subkey(seal.DomainPolicy) // another store's domain: not a value's
+	sk := k.Subkey(seal.DomainSecret)
+	pt, _ := seal.Open(sk, nonce, ct, hdr)
+	clear(pt)
+	o := seal.Open
+	_, _ = seal.UnwrapKey(k, nonce, ct, hdr)
+	_ = o
+	_, _ = seal.Seal(k, pt, hdr) // sealing is not opening: allowed
+}

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package cli
+package sandbox
 
 // The jail exists on Linux only.
 func isEmptyReadOnlyTmpfs(string) bool { return false }
