@@ -188,12 +188,21 @@ func (t *trieRows) link(pats []pattern) {
 // entries and moves the rows into place by swapping along the
 // permutation's cycles, so the table is never held twice; it sets trans,
 // root, matchLim and the per-state arrays.
+//
+// States are numbered in the trie's depth-first order: the rows a walk
+// along one pattern visits (an occurrence being matched) then lie one
+// after the other, where the breadth-first order put each a whole layer
+// of the trie apart, a cache miss a byte.
 func (d *dfa) place(t *trieRows) {
 	states, stride := d.states, d.stride
 	newID := make([]uint32, states)
 	next := uint32(0)
+	pre := t.preorder()
+	if len(pre) != states {
+		pre = t.order // cannot happen (see preorder); the old order is as correct
+	}
 	for _, want := range []bool{true, false} {
-		for _, s := range t.order {
+		for _, s := range pre {
 			if (t.outLen[s] > 0) == want {
 				newID[s] = next
 				next++
@@ -232,6 +241,28 @@ func (d *dfa) place(t *trieRows) {
 	}
 	d.trans = g
 	d.matchLim = nMatch * stride
+}
+
+// preorder lists the states depth first (a state, then each of its
+// subtries), from the rows after link: a state's trie children are the
+// entries one deeper than it, as a folded failure transition never leads
+// deeper than the state it leaves.
+func (t *trieRows) preorder() []uint32 {
+	stride := t.stride
+	out := make([]uint32, 0, len(t.depth))
+	stack := []uint32{0}
+	for len(stack) > 0 {
+		s := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		out = append(out, s)
+		row := t.g[s*stride : (s+1)*stride]
+		for c := len(row) - 1; c >= 0; c-- {
+			if child := row[c]; child != 0 && t.depth[child] == t.depth[s]+1 {
+				stack = append(stack, child)
+			}
+		}
+	}
+	return out
 }
 
 // absorb keeps the match states' real rows in matchTrans and makes each
