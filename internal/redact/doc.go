@@ -9,7 +9,10 @@
 // quoted-printable; the text columns of xxd, hexdump -C and od -c) and
 // compiles them into Aho–Corasick automata stored as dense DFAs: one for
 // the common forms, and gated ones for the forms that only occur after a
-// '\', a '%' or a line start. Line breaks ('\n', '\r') are walked
+// '\', a '%' or a line start, or around a quoted-printable soft line
+// break (TestQuotedPrintableSoftBreaks). An automaton whose table would be
+// too large is split by secrets into several stages
+// (TestManyShortSecretsSplitIntoStages). Line breaks ('\n', '\r') are walked
 // through as if absent, so every form is also caught wrapped at any column
 // (TestRealToolsScrubbed runs the real tools, split at every write
 // boundary). Values of [LargeValue] bytes or more are found by their pieces
