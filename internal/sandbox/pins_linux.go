@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/envseal/envseal/internal/sys"
 )
 
 // servePins mounts a read-only copy of each pinned file's bytes over its
@@ -109,8 +111,8 @@ func execFromPin(tree, targetFD int) error {
 func copyAt(out *os.File, fd int) error {
 	var off int64
 	for {
-		n, err := unix.Sendfile(int(out.Fd()), fd, &off, 1<<30)
-		if err == unix.EINTR || err == unix.EAGAIN {
+		n, err := sys.Retry(func() (int, error) { return unix.Sendfile(int(out.Fd()), fd, &off, 1<<30) })
+		if err == unix.EAGAIN {
 			continue
 		}
 		if err != nil {
