@@ -361,11 +361,6 @@ func quotedPrintable(v []byte, endWS bool) []byte {
 // soft line break ("=" and a line break, RFC 2045's 76 columns in all).
 const qpLine = 75
 
-// qpMinLine is the shortest line an encoder ends with a soft break:
-// quopri, email and Go's mime/quotedprintable fill a line to 72-75
-// characters before they break it (fewer when an =XX escape does not fit).
-const qpMinLine = 68
-
 // qpSoftForms are the quoted-printable forms of v (see quotedPrintable)
 // broken by one soft line break, as quopri and email write a value that
 // straddles column 76: the form with a '=' inserted at each place a break

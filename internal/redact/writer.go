@@ -380,24 +380,13 @@ func (w *Writer) gateStep(i, j int) int {
 // all of them.
 func (w *Writer) softSkip(i int) int {
 	b := w.p[i:]
-	for off := 0; ; {
-		g := index2Or(b[off:], '=', '\n', '\r')
-		if g < 0 {
-			return len(b)
-		}
-		g += off
-		nl := bytes.LastIndexByte(b[:g], '\n')
-		if nl >= 0 && (g-nl-1 < qpMinLine || g-nl-1 > qpLine) {
-			// A line ending in '=' ("id=" in a log) shorter than a full
-			// one (encoders break only full lines) or longer than any:
-			// not a soft break.
-			off = g + 1
-			continue
-		}
-		// Patterns beginning after the break are not this stage's.
-		w.gateUntil = len(w.held) + i + g + 1
-		return max(nl+1, tailStart(b[:g], qpLine))
+	g := index2Or(b, '=', '\n', '\r')
+	if g < 0 {
+		return len(b)
 	}
+	// Patterns beginning after the break are not this stage's.
+	w.gateUntil = len(w.held) + i + g + 1
+	return max(bytes.LastIndexByte(b[:g], '\n')+1, tailStart(b[:g], qpLine))
 }
 
 // softTail walks, at the end of a write, the tail of the stream from the
@@ -508,7 +497,14 @@ func (w *Writer) exact(limit int) {
 		}
 		if s < lim {
 			start := w.back(pos, int(m.outLen[id]))
-			if !w.cand || start <= w.candStart {
+			if w.soft && pos-start <= int(m.outLen[id]) {
+				// A soft stage's form without a line break in it is not
+				// broken: not this stage's (and what it caught would then
+				// depend on where the writes end, see softTail).
+				if !w.cand {
+					continue
+				}
+			} else if !w.cand || start <= w.candStart {
 				w.cand, w.candStart, w.candEnd, w.candSecret = true, start, pos, m.outSec[id]
 				w.candNS = m.outLen[id]
 			}
