@@ -38,6 +38,7 @@ type dfa struct {
 	states     int
 	maxLen     int
 	filter     *qfilter
+	pairs      *softPairs // a soft stage's (see Writer.softMay)
 
 	// Per state, indexed by id/stride.
 	// ext is how many trailing bytes must be held back in this state: the
@@ -319,4 +320,37 @@ func (d *dfa) next(s uint32, c byte) uint32 {
 		return d.matchTrans[s+d.cls[c]]
 	}
 	return d.trans[s+d.cls[c]]
+}
+
+// softPairs are the bytes around each '=' inside a soft stage's patterns:
+// a soft break "X=\nN" can be inside an occurrence only if "X=N" is in a
+// pattern, or a pattern starts with "=N".
+type softPairs struct {
+	pair  [1 << 10]uint64 // bit X<<8 | N
+	first [4]uint64       // bit N
+}
+
+func newSoftPairs(pats []pattern) *softPairs {
+	sp := &softPairs{}
+	for _, p := range pats {
+		t := p.text
+		for j := 0; j+1 < len(t); j++ {
+			if t[j] != '=' {
+				continue
+			}
+			n := uint(t[j+1])
+			if j == 0 {
+				sp.first[n>>6] |= 1 << (n & 63)
+				continue
+			}
+			x := uint(t[j-1])<<8 | n
+			sp.pair[x>>6] |= 1 << (x & 63)
+		}
+	}
+	return sp
+}
+
+func (sp *softPairs) may(x, n byte) bool {
+	k := uint(x)<<8 | uint(n)
+	return sp.pair[k>>6]&(1<<(k&63)) != 0 || sp.first[n>>6]&(1<<(n&63)) != 0
 }

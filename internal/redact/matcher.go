@@ -92,6 +92,9 @@ func NewMatcher(secrets []Secret, opts ...Option) (*Matcher, error) {
 		if err := st.d.build(p.pats); err != nil {
 			return nil, err
 		}
+		if p.soft {
+			st.d.pairs = newSoftPairs(p.pats)
+		}
 		m.gated = append(m.gated, st)
 		m.npat += len(p.pats)
 	}

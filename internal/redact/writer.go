@@ -380,38 +380,46 @@ func (w *Writer) gateStep(i, j int) int {
 // all of them.
 func (w *Writer) softSkip(i int) int {
 	b := w.p[i:]
-	g := index2Or(b, '=', '\n', '\r')
-	if g < 0 {
-		return len(b)
+	for off := 0; ; {
+		g := index2Or(b[off:], '=', '\n', '\r')
+		if g < 0 {
+			return len(b)
+		}
+		g += off
+		if !w.softMay(i + g) {
+			off = g + 1 // no pattern has these bytes around a '='
+			continue
+		}
+		// Patterns beginning after the break are not this stage's.
+		w.gateUntil = len(w.held) + i + g + 1
+		return tailStart(b[:g], qpLine)
 	}
-	// Patterns beginning after the break are not this stage's.
-	w.gateUntil = len(w.held) + i + g + 1
-	return max(bytes.LastIndexByte(b[:g], '\n')+1, tailStart(b[:g], qpLine))
 }
 
-// softTail walks, at the end of a write, the tail of the stream from the
-// last line break (at most qpLine bytes) when nothing is under way, so
-// that a tail that could begin an occurrence is held back with the state
-// it leaves.
+// softMay reports whether the soft break whose '=' is at w.p[k] can be
+// inside an occurrence: the bytes before the '=' and after the break are
+// next to a '=' in some pattern (softPairs). Bytes not in this write
+// count as possible.
+func (w *Writer) softMay(k int) bool {
+	n := k + 1
+	for n < len(w.p) && isSkip(w.p[n]) {
+		n++
+	}
+	if k == 0 || n == len(w.p) {
+		return true
+	}
+	return w.d.pairs.may(w.p[k-1], w.p[n])
+}
+
+// softTail walks, at the end of a write, the last qpLine bytes of the
+// stream when nothing is under way, so that a tail that could begin an
+// occurrence is held back with the state it leaves.
 func (w *Writer) softTail(end int) {
 	if w.cand || w.state != w.d.root {
 		return
 	}
 	hl := len(w.held)
-	ts := w.back(end, qpLine)
-	for k := end - 1; k >= ts; k-- {
-		var c byte
-		if k < hl {
-			c = w.held[k]
-		} else {
-			c = w.p[k-hl]
-		}
-		if c == '\n' {
-			ts = k + 1
-			break
-		}
-	}
-	w.pos, w.gateUntil = ts, end+1
+	w.pos, w.gateUntil = w.back(end, qpLine), end+1
 	for w.pos < end {
 		if w.pos < hl {
 			w.exact(hl)
@@ -419,6 +427,24 @@ func (w *Writer) softTail(end int) {
 			w.exact(end)
 		}
 	}
+}
+
+// spanHasGate reports whether stream bytes [from, to) hold a soft break
+// ('=' and a line break): a soft stage's match must (see exact).
+func (w *Writer) spanHasGate(from, to int) bool {
+	hl := len(w.held)
+	at := func(k int) byte {
+		if k < hl {
+			return w.held[k]
+		}
+		return w.p[k-hl]
+	}
+	for k := from; k+1 < to; k++ {
+		if at(k) == '=' && isSkip(at(k+1)) {
+			return true
+		}
+	}
+	return false
 }
 
 // gateEndsAt reports whether a two-byte gate begins just before w.p[i]:
@@ -497,8 +523,8 @@ func (w *Writer) exact(limit int) {
 		}
 		if s < lim {
 			start := w.back(pos, int(m.outLen[id]))
-			if w.soft && pos-start <= int(m.outLen[id]) {
-				// A soft stage's form without a line break in it is not
+			if w.soft && !w.spanHasGate(start, pos) {
+				// A soft stage's form without a soft break in it is not
 				// broken: not this stage's (and what it caught would then
 				// depend on where the writes end, see softTail).
 				if !w.cand {
