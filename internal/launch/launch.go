@@ -114,6 +114,9 @@ type Config struct {
 	// Cache, when set, keeps sealed copies of unchanged binaries between
 	// runs (the broker), so a second run neither re-hashes nor re-copies.
 	Cache *exeseal.Cache
+	// Matchers, when set, keeps the scrubber's automata of recent secret
+	// sets between runs (the broker); nil builds one per run.
+	Matchers *MatcherCache
 	// ForwardSignals sends this process's SIGINT, SIGTERM and SIGHUP to
 	// the child during a run (direct `envseal run`; not the broker).
 	ForwardSignals bool

@@ -90,13 +90,15 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	waited := make(chan struct{})
 	var killedForLeak atomic.Bool
 	go r.watch(ctx, sigs, waited, &killedForLeak)
-	werr := r.cmd.Wait()
+	code, werr := r.wait()
 	close(waited)
 	if r.sb != nil {
 		rc.leftover = r.sb.Leftover()
 	}
 	r.drain(p)
-	code := exitCode(r.cmd.ProcessState, werr)
+	if werr != nil || code < 0 {
+		code = exitCode(r.cmd.ProcessState, werr)
+	}
 	hits := r.matcher.Hits()
 	if killedForLeak.Load() {
 		return ExitDenied, hits, &Error{Code: ExitDenied, Err: fmt.Errorf("%w (%s)", ErrLeakKilled, leakNames(hits)), Hint: "the program printed a secret; its output was scrubbed and it was stopped (--on-leak kill)"}
@@ -238,8 +240,9 @@ func (r *spawnRun) pythonCache() (func(), error) {
 	return cleanup, nil
 }
 
-// newMatcher builds the run's scrubber once (the automaton is most of a
-// short run's CPU in the broker).
+// newMatcher builds the run's scrubber once, or takes the broker's
+// cached automaton for the same values (building it is most of a short
+// run's CPU in the broker).
 func (r *spawnRun) newMatcher() error {
 	var mopts []redact.Option
 	leaked := make(chan struct{})
@@ -250,7 +253,7 @@ func (r *spawnRun) newMatcher() error {
 			once.Do(func() { close(leaked) })
 		}))
 	}
-	m, err := redact.NewMatcher(r.secrets, mopts...)
+	m, err := r.c.Matchers.matcher(r.secrets, mopts...)
 	if err != nil {
 		e := &Error{Code: ExitFailed, Err: err}
 		if errors.Is(err, redact.ErrTooLarge) {
@@ -357,10 +360,7 @@ func (r *spawnRun) wrap() error {
 // (it is then killed first), the helper starts here.
 func (r *spawnRun) startChild() error {
 	var warm *sandbox.Warm
-	// Not for a stdin delivery: through a warm helper the child read an
-	// empty stdin (mcpserver TestRunCommandDeliveries, 5 runs in 8; the
-	// cause is not found yet), so such a run starts its helper here.
-	if r.sb != nil && r.c.Contain && r.c.Warm != nil && r.stdinValue == nil {
+	if r.sb != nil && r.c.Contain && r.c.Warm != nil {
 		warm = r.c.Warm()
 	}
 	switch {
@@ -409,6 +409,21 @@ func (r *spawnRun) announce(key seal.Key) <-chan struct{} {
 		r.c.audit(key, audit.RunStarted, fields)
 	}(map[string]any{"binary": r.pin.Path, "pid": r.cmd.Process.Pid, "argv": r.req.Argv, "cwd": r.req.Cwd, "secrets": grantSecrets(r.req.Grants)})
 	return startedLogged
+}
+
+// wait returns the run's status. A contained run (the broker's) takes it
+// from the helper's report, sent once every process of the run is gone:
+// the teardown of the helper's namespaces at its exit is then off the
+// run's path, and the helper is reaped in the background. Otherwise, or
+// without a report, cmd.Wait's (code -1: from cmd.ProcessState).
+func (r *spawnRun) wait() (int, error) {
+	if r.c.Contain {
+		if code, ok := r.sb.Ended(); ok {
+			go r.cmd.Wait()
+			return code, nil
+		}
+	}
+	return -1, r.cmd.Wait()
 }
 
 // feedStdin writes a stdin delivery's value to the child and closes it.

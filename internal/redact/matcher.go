@@ -199,6 +199,21 @@ func split(small []Secret, forms func([]byte) [][]byte, pats []pattern) [][]patt
 	return append(split(a, forms, nil), split(b, forms, nil)...)
 }
 
+// Fresh returns a matcher that shares m's automaton but counts its own
+// hits and takes its own options (OnHit): the automaton for a set of
+// values is built once and kept by the caller (the broker, between runs),
+// and each run scrubs with a fresh copy. m's own counters are untouched.
+func (m *Matcher) Fresh(opts ...Option) *Matcher {
+	c := &Matcher{
+		dfa: m.dfa, pieces: m.pieces, gated: m.gated, names: m.names, markers: m.markers,
+		hits: make([]atomic.Int64, len(m.names)), npat: m.npat, noDump: m.noDump,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
 type gatedStage struct {
 	d     *dfa
 	gate  []byte

@@ -37,7 +37,23 @@ func HelperMain(args []string) int {
 	if len(args) > 0 && args[0] == warmFlag {
 		return warmMain(args[1:], hardenErr) // a pre-started stage (warm_linux.go)
 	}
-	return helperStage(args, nil, hardenErr)
+	return helperStage(args, nil, nil, hardenErr)
+}
+
+// prepared is what a warm helper did before its run arrived, on the
+// (locked) thread that goes on to run it; helperStage skips those steps.
+type prepared struct {
+	fwd       *forwarder   // signals caught since before the run (startForwarding)
+	privateNS bool         // enterPrivateMountNS done
+	inherited map[int]bool // the run's descriptors above stderr, as installFDs put them (close-on-exec now)
+}
+
+// forwarder is the prepared forwarder, or a new one.
+func (p *prepared) forwarder() *forwarder {
+	if p != nil && p.fwd != nil {
+		return p.fwd
+	}
+	return startForwarding()
 }
 
 // helperStage is the helper once its descriptors, working directory and
@@ -46,9 +62,14 @@ func HelperMain(args []string) int {
 // (nil: this process's own, as execve gave it). hardenErr is the
 // failure of the process's hardening at its start, reported (and the run
 // refused) once the status fd is known.
-func helperStage(args, env []string, hardenErr error) int {
+func helperStage(args, env []string, pre *prepared, hardenErr error) int {
 	// Before anything here opens a descriptor of its own.
-	inherited := inheritedFDs()
+	var inherited map[int]bool
+	if pre != nil && pre.inherited != nil {
+		inherited = pre.inherited
+	} else {
+		inherited = inheritedFDs()
+	}
 
 	// The status pipe is close-on-exec from here on (inheritedFDs) and
 	// not passed on: the target must not hold it open.
@@ -68,7 +89,7 @@ func helperStage(args, env []string, hardenErr error) int {
 	if h.statusFD >= 0 && statusFD < 0 {
 		return helperFail(-1, fmt.Errorf("invalid --status-fd %d: not an open descriptor inherited from the launcher", h.statusFD))
 	}
-	code, err := runHelper(h, inherited, &statusFD)
+	code, err := runHelper(h, inherited, &statusFD, pre)
 	if err != nil {
 		return helperFail(statusFD, err)
 	}
@@ -127,85 +148,19 @@ func inheritedFDs() map[int]bool {
 
 // runHelper sets up the tier, starts the target and waits for it. It
 // closes *statusFD once the target runs and sets it to -1.
-func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int) (int, error) {
-	if !inherited[h.targetFD] {
-		return 0, fmt.Errorf("invalid --target-fd %d: not an open descriptor inherited from the launcher", h.targetFD)
-	}
-	for _, fd := range h.fds {
-		if !inherited[fd] {
-			return 0, fmt.Errorf("invalid --fd %d: not an open descriptor inherited from the launcher", fd)
-		}
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(h.targetFD, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return 0, fmt.Errorf("invalid --target-fd %d: not a regular file", h.targetFD)
+func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int, pre *prepared) (int, error) {
+	if err := checkInherited(h, inherited); err != nil {
+		return 0, err
 	}
 	// Signals that arrive during setup are queued and forwarded once the
 	// target exists.
-	fwd := startForwarding()
-
-	for _, p := range h.pins {
-		if !inherited[p.fd] {
-			return 0, fmt.Errorf("invalid --pin %d: not an open descriptor inherited from the launcher", p.fd)
-		}
-	}
-	if h.tier == Lockdown || len(h.pins) > 0 {
-		if err := enterPrivateMountNS(); err != nil {
-			return 0, err
-		}
-	}
-	// PID 1 of a fresh PID namespace: the target is its only child, and
-	// when we exit the kernel kills whatever the target left behind.
-	if unix.Getpid() != 1 {
-		return 0, errors.New("refusing to run: not the first process of a new PID namespace (the helper only runs under envseal's sandbox)")
-	}
-	var writable []string
-	if h.tier == Lockdown {
-		if h.cwd == "" {
-			wd, err := os.Getwd()
-			if err != nil {
-				return 0, fmt.Errorf("working directory: %w", err)
-			}
-			if err := checkDir(wd); err != nil || wd == "/" {
-				return 0, fmt.Errorf("working directory %q cannot be made writable", wd)
-			}
-			h.cwd = wd
-		}
-		var err error
-		if writable, err = lockdownMounts(h); err != nil {
-			return 0, err
-		}
-		if !h.network {
-			if err := enterPrivateNetNS(); err != nil {
-				return 0, err
-			}
-		}
-	}
-	// From here on nothing privileged is left to do.
-	// Pins go last, over whatever the mounts above put at their paths
-	// (a pinned file in the cwd lies in the re-bound writable tree).
-	if err := servePins(h, func(p string) bool {
-		return h.tier == Lockdown && coveredByLockdown(p, append([]string{h.cwd}, h.rw...), h.hide)
-	}); err != nil {
+	fwd := pre.forwarder()
+	writable, err := enterNamespaces(h, pre != nil && pre.privateNS)
+	if err != nil {
 		return 0, err
 	}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return 0, os.NewSyscallError("prctl(PR_SET_NO_NEW_PRIVS)", err)
-	}
-	if err := dropCapabilities(); err != nil {
+	if err := confine(h, writable); err != nil {
 		return 0, err
-	}
-	if h.tier == Lockdown {
-		if _, err := restrictWrites(writable); err != nil {
-			return 0, err
-		}
-	}
-	if h.tier != Standard {
-		// Standard reaches the helper only to serve pins: it keeps the
-		// standard tier's syscalls (no filter), as without pins.
-		if err := installSeccomp(); err != nil {
-			return 0, err
-		}
 	}
 	pid, err := startTarget(h)
 	if err != nil {
@@ -219,12 +174,112 @@ func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int) (int, error
 	fwd.to(pid)
 	code, err := reap(pid)
 	if err == nil && h.reportFD > 0 && inherited[h.reportFD] {
-		// What is still running dies with this PID namespace when we
-		// exit; say how much that is, for the audit record.
-		unix.Write(h.reportFD, []byte(strconv.Itoa(leftover())))
+		// What is still running is killed now, before the launcher
+		// hears of the end (it would die with this PID namespace when we
+		// exit, which the launcher then need not wait for); say how much
+		// that was, for the audit record, and the target's status.
+		n := leftover()
+		endRun(inherited, h.reportFD)
+		unix.Write(h.reportFD, []byte(strconv.Itoa(code)+" "+strconv.Itoa(n)))
 		unix.Close(h.reportFD)
 	}
 	return code, err
+}
+
+// checkInherited: every descriptor the arguments name came from the
+// launcher, and the target's is a regular file.
+func checkInherited(h *helperArgs, inherited map[int]bool) error {
+	if !inherited[h.targetFD] {
+		return fmt.Errorf("invalid --target-fd %d: not an open descriptor inherited from the launcher", h.targetFD)
+	}
+	for _, fd := range h.fds {
+		if !inherited[fd] {
+			return fmt.Errorf("invalid --fd %d: not an open descriptor inherited from the launcher", fd)
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(h.targetFD, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fmt.Errorf("invalid --target-fd %d: not a regular file", h.targetFD)
+	}
+	for _, p := range h.pins {
+		if !inherited[p.fd] {
+			return fmt.Errorf("invalid --pin %d: not an open descriptor inherited from the launcher", p.fd)
+		}
+	}
+	return nil
+}
+
+// enterNamespaces builds the run's view: a private mount namespace
+// (unless a warm helper made it already: privateNS) with lockdown's
+// mounts (returning the writable paths) and its network namespace, then
+// the pins over it.
+func enterNamespaces(h *helperArgs, privateNS bool) ([]string, error) {
+	if (h.tier == Lockdown || len(h.pins) > 0) && !privateNS {
+		if err := enterPrivateMountNS(); err != nil {
+			return nil, err
+		}
+	}
+	// PID 1 of a fresh PID namespace: the target is its only child, and
+	// when we exit the kernel kills whatever the target left behind.
+	if unix.Getpid() != 1 {
+		return nil, errors.New("refusing to run: not the first process of a new PID namespace (the helper only runs under envseal's sandbox)")
+	}
+	var writable []string
+	if h.tier == Lockdown {
+		if h.cwd == "" {
+			wd, err := os.Getwd()
+			if err != nil {
+				return nil, fmt.Errorf("working directory: %w", err)
+			}
+			if err := checkDir(wd); err != nil || wd == "/" {
+				return nil, fmt.Errorf("working directory %q cannot be made writable", wd)
+			}
+			h.cwd = wd
+		}
+		var err error
+		if writable, err = lockdownMounts(h); err != nil {
+			return nil, err
+		}
+		if !h.network {
+			if err := enterPrivateNetNS(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// From here on nothing privileged is left to do.
+	// Pins go last, over whatever the mounts above put at their paths
+	// (a pinned file in the cwd lies in the re-bound writable tree).
+	if err := servePins(h, func(p string) bool {
+		return h.tier == Lockdown && coveredByLockdown(p, append([]string{h.cwd}, h.rw...), h.hide)
+	}); err != nil {
+		return nil, err
+	}
+	return writable, nil
+}
+
+// confine drops what the helper held for the setup and applies the
+// tier's limits, inherited by the target: no_new_privs, no capabilities,
+// Landlock (lockdown) and seccomp (hardened and lockdown).
+func confine(h *helperArgs, writable []string) error {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl(PR_SET_NO_NEW_PRIVS)", err)
+	}
+	if err := dropCapabilities(); err != nil {
+		return err
+	}
+	if h.tier == Lockdown {
+		if _, err := restrictWrites(writable); err != nil {
+			return err
+		}
+	}
+	if h.tier != Standard {
+		// Standard reaches the helper only to serve pins: it keeps the
+		// standard tier's syscalls (no filter), as without pins.
+		if err := installSeccomp(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // leftover counts the processes of this PID namespace other than this

@@ -61,6 +61,30 @@ func forkExec(path string, argv, env []string, files []uintptr) (int, error) {
 	return syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: env, Files: files})
 }
 
+// endRun ends what is left of the run once the target has exited: every
+// other process of this PID namespace is killed and reaped (as PID 1,
+// kill(-1) reaches all of them; ECHILD then means none is left, since
+// every orphan is ours), and the run's descriptors this helper still
+// holds — stdio and the inherited ones but keep — are closed, so the
+// launcher's pipes see EOF now and not at our exit.
+func endRun(inherited map[int]bool, keep int) {
+	for {
+		unix.Kill(-1, unix.SIGKILL)
+		_, err := sys.Retry(func() (int, error) { return unix.Wait4(-1, nil, 0, nil) })
+		if err != nil { // ECHILD: nobody left
+			break
+		}
+	}
+	for fd := range inherited {
+		if fd != keep {
+			unix.Close(fd)
+		}
+	}
+	for fd := 0; fd <= 2; fd++ {
+		unix.Close(fd)
+	}
+}
+
 // reap waits for the target, reaping any orphan the namespace hands us on
 // the way, and returns the target's status in the shell's convention.
 func reap(pid int) (int, error) {

@@ -13,7 +13,9 @@ import (
 // terminal, a hidden dir): from the wrapped command to the target's exit
 // status, with the helper started cold (clone, exec of this binary, Go
 // start-up) or handed to a warm helper prepared beforehand (outside the
-// timer, as the broker prepares it between runs). bare is /bin/true
+// timer, as the broker prepares it between runs). warm-report stops at
+// the helper's report of the status (Handle.Ended), as a contained broker
+// run does, and reaps the helper outside the timer. bare is /bin/true
 // started directly, the baseline.
 func BenchmarkContainedTrue(b *testing.B) {
 	img := sealedImage(&testing.T{}, "/bin/true")
@@ -23,7 +25,7 @@ func BenchmarkContainedTrue(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer devnull.Close()
-	run := func(b *testing.B, warm *Warm) {
+	run := func(b *testing.B, warm *Warm, report bool) {
 		cmd := &exec.Cmd{Args: []string{"true"}, Dir: dir, Env: []string{"PATH=/usr/bin:/bin", "GORACE=" + os.Getenv("GORACE")}}
 		if err := img.Prepare(cmd); err != nil {
 			b.Fatal(err)
@@ -46,6 +48,17 @@ func BenchmarkContainedTrue(b *testing.B) {
 		if err := h.AfterStart(); err != nil {
 			b.Fatal(err)
 		}
+		if report {
+			// The broker's path: the status from the helper's report,
+			// the helper reaped after it (outside the timer).
+			if code, ok := h.Ended(); !ok || code != 0 {
+				b.Fatalf("report %d %v", code, ok)
+			}
+			b.StopTimer()
+			cmd.Wait()
+			b.StartTimer()
+			return
+		}
 		if err := cmd.Wait(); err != nil {
 			b.Fatal(err)
 		}
@@ -60,18 +73,24 @@ func BenchmarkContainedTrue(b *testing.B) {
 	})
 	b.Run("cold", func(b *testing.B) {
 		for b.Loop() {
-			run(b, nil)
+			run(b, nil, false)
 		}
 	})
-	b.Run("warm", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			b.StopTimer()
-			w, err := StartWarm(self, os.Args[0], Options{Tier: Lockdown, NoTTY: true}, startNoNewPrivs)
-			if err != nil {
-				b.Fatal(err)
+	for _, report := range []bool{false, true} {
+		name := "warm"
+		if report {
+			name = "warm-report"
+		}
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				w, err := StartWarm(self, os.Args[0], Options{Tier: Lockdown, NoTTY: true}, startNoNewPrivs)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				run(b, w, report)
 			}
-			b.StartTimer()
-			run(b, w)
-		}
-	})
+		})
+	}
 }

@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/envseal/envseal/internal/sys"
 )
 
 // A warm helper is the helper stage started before its run is known: the
@@ -145,18 +147,12 @@ func (w *Warm) awaitReady() error {
 	var rerr error
 	cerr := rc.Control(func(fd uintptr) {
 		b := make([]byte, 8)
-		for {
-			n, _, _, _, err := unix.Recvmsg(int(fd), b, nil, 0)
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			switch {
-			case err != nil:
-				rerr = os.NewSyscallError("recvmsg", err)
-			case n != 1 || b[0] != 'r':
-				rerr = errors.New("the helper exited before it was ready")
-			}
-			return
+		n, _, _, err := sys.Recvmsg(int(fd), b, nil, 0)
+		switch {
+		case err != nil:
+			rerr = os.NewSyscallError("recvmsg", err)
+		case n != 1 || b[0] != 'r':
+			rerr = errors.New("the helper exited before it was ready")
 		}
 	})
 	if cerr != nil {
@@ -219,13 +215,14 @@ func (w *Warm) Start(cmd *exec.Cmd) (err error) {
 	}
 	spec := encodeSpec(cmd.Dir, cmd.Args[2:], cmd.Env, targets)
 	defer clear(spec) // the environment may hold env-delivered secrets
+	// Fd, as os/exec's Start does for the files it passes: it puts the
+	// descriptor in blocking mode. The child shares the open file
+	// description, so a pipe from os.Pipe handed over as it is would be
+	// non-blocking in the child too, and a shell's `read` on an empty
+	// stdin pipe would fail with EAGAIN instead of waiting for the data.
 	fds := make([]int, len(files))
 	for i, f := range files {
-		rc, err := f.SyscallConn()
-		if err != nil {
-			return err
-		}
-		rc.Control(func(fd uintptr) { fds[i] = int(fd) })
+		fds[i] = int(f.Fd())
 	}
 	if err := sendSpec(w.ctl, spec, fds); err != nil {
 		return err
@@ -305,12 +302,7 @@ func sendSpec(ctl *os.File, spec []byte, fds []int) error {
 			if k > 0 {
 				oob = unix.UnixRights(rest[:k]...)
 			}
-			for {
-				serr = unix.Sendmsg(int(fd), msg, oob, nil, 0)
-				if !errors.Is(serr, unix.EINTR) {
-					break
-				}
-			}
+			serr = sys.Sendmsg(int(fd), msg, oob, 0)
 			clear(msg)
 			if serr != nil {
 				serr = os.NewSyscallError("sendmsg", serr)
@@ -345,10 +337,7 @@ func receiveSpec(ctl int) ([]byte, []int, error) {
 	oob := make([]byte, unix.CmsgSpace(4*warmFDsPerMsg))
 	total, nfds := -1, -1
 	for total < 0 || len(spec) < total || len(fds) < nfds {
-		n, oobn, flags, _, err := unix.Recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
+		n, oobn, flags, err := sys.Recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err != nil {
 			return fail(os.NewSyscallError("recvmsg", err))
 		}
@@ -476,26 +465,20 @@ func decodeSpec(b []byte) (*warmSpec, error) {
 // warmMain is the warm helper: wait for one run, install what execve
 // would have given a cold helper, then be that helper.
 func warmMain(args []string, hardenErr error) int {
-	if len(args) != 2 || args[0] != "--ctl-fd" {
-		return helperFail(-1, errors.New("usage: --warm --ctl-fd N"))
-	}
-	ctl, err := parseFD(args[1])
+	ctl, err := warmCtl(args)
 	if err != nil {
-		return helperFail(-1, fmt.Errorf("invalid --ctl-fd %q: %w", args[1], err))
+		return helperFail(-1, err)
 	}
-	if _, err := unix.FcntlInt(uintptr(ctl), unix.F_GETFD, 0); err != nil {
-		return helperFail(-1, fmt.Errorf("invalid --ctl-fd %d: not an open descriptor", ctl))
-	}
-	unix.CloseOnExec(ctl)
-	// The placeholders (StartWarm) go: their numbers are the run's.
-	for fd := 3; fd < warmReserved; fd++ {
-		if fd == ctl {
-			continue
-		}
-		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
-			unix.Close(fd)
-		}
-	}
+	// What does not depend on the run is done before it arrives, on this
+	// (locked) thread: catching the signals to forward (the first
+	// signal.Notify starts a thread of the runtime's, half a millisecond
+	// on the run's path), and a private mount namespace of its own
+	// (nothing is mounted in it yet; it is a copy of the launcher's view
+	// at the clone, which Start checks is still current). Neither opens a
+	// descriptor. A failure here is left for the run's own attempt to
+	// report.
+	pre := &prepared{fwd: startForwarding()}
+	pre.privateNS = enterPrivateMountNS() == nil
 	// Before the ready byte, so that no descriptor of ours is open, and
 	// nothing of ours runs, once the run arrives.
 	populate(mappedRanges())
@@ -521,23 +504,7 @@ func warmMain(args []string, hardenErr error) int {
 		return helperFail(-1, err)
 	}
 	if err := installFDs(sp.targets, fds); err != nil {
-		// Say so on the status pipe if there is one, wherever it is now,
-		// so the launcher reports a helper failure and not a run.
-		status := -1
-		if i := slices.Index(sp.targets, lenientStatusFD(sp.args)); i >= 0 {
-			if status = fds[i]; status < 0 {
-				status = sp.targets[i]
-			}
-		}
-		if status >= 0 {
-			unix.Write(status, []byte(oneLine(err.Error())))
-		}
-		for _, fd := range fds {
-			if fd >= 0 {
-				unix.Close(fd)
-			}
-		}
-		return helperFail(-1, err)
+		return installFailed(sp, fds, err)
 	}
 	// From here on the descriptors are where execve would have put them:
 	// failures are reported the cold helper's way (stderr, status fd).
@@ -546,7 +513,64 @@ func warmMain(args []string, hardenErr error) int {
 			return helperFail(lenientStatusFD(sp.args), fmt.Errorf("chdir %s: %w", sp.dir, os.NewSyscallError("chdir", err)))
 		}
 	}
-	return helperStage(sp.args, sp.env, hardenErr)
+	// The run's descriptors above stderr are exactly the ones installed
+	// (the placeholders are closed, everything else of ours is
+	// close-on-exec): no /proc/self/fd walk as inheritedFDs does.
+	pre.inherited = map[int]bool{}
+	for _, t := range sp.targets {
+		if t > 2 {
+			unix.CloseOnExec(t)
+			pre.inherited[t] = true
+		}
+	}
+	return helperStage(sp.args, sp.env, pre, hardenErr)
+}
+
+// warmCtl checks the warm helper's arguments and returns its control
+// socket, close-on-exec from now on; the placeholders StartWarm left on
+// the other numbers below warmReserved are closed (they are the run's).
+func warmCtl(args []string) (int, error) {
+	if len(args) != 2 || args[0] != "--ctl-fd" {
+		return -1, errors.New("usage: --warm --ctl-fd N")
+	}
+	ctl, err := parseFD(args[1])
+	if err != nil {
+		return -1, fmt.Errorf("invalid --ctl-fd %q: %w", args[1], err)
+	}
+	if _, err := unix.FcntlInt(uintptr(ctl), unix.F_GETFD, 0); err != nil {
+		return -1, fmt.Errorf("invalid --ctl-fd %d: not an open descriptor", ctl)
+	}
+	unix.CloseOnExec(ctl)
+	for fd := 3; fd < warmReserved; fd++ {
+		if fd == ctl {
+			continue
+		}
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+			unix.Close(fd)
+		}
+	}
+	return ctl, nil
+}
+
+// installFailed reports a run whose descriptors could not be installed
+// on its status pipe if there is one, wherever it is now, so the
+// launcher reports a helper failure and not a run; it closes the rest.
+func installFailed(sp *warmSpec, fds []int, err error) int {
+	status := -1
+	if i := slices.Index(sp.targets, lenientStatusFD(sp.args)); i >= 0 {
+		if status = fds[i]; status < 0 {
+			status = sp.targets[i]
+		}
+	}
+	if status >= 0 {
+		unix.Write(status, []byte(oneLine(err.Error())))
+	}
+	for _, fd := range fds {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+	return helperFail(-1, err)
 }
 
 // installFDs puts received descriptor fds[i] at number targets[i], not

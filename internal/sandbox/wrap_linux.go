@@ -19,7 +19,12 @@ import (
 // Handle follows one wrapped command through its start.
 type Handle struct {
 	r, w   *os.File // status pipe; nil for the standard tier
-	rr, rw *os.File // report pipe (lockdown): processes left when the target exited
+	rr, rw *os.File // report pipe (lockdown): how the run ended
+	// What the report said (read once): the target's status and the
+	// processes left when it exited.
+	read           bool
+	code, leftover int
+	codeOK         bool
 }
 
 // Wrap rewrites cmd — already prepared by exeseal.Sealed.Prepare, with
@@ -66,77 +71,14 @@ func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 	if o.Tier == Standard && len(o.Pins) == 0 && !o.NoTTY {
 		return &Handle{}, nil
 	}
-	if cmd.Process != nil {
-		return nil, errors.New("sandbox: command already started")
-	}
-	targetFD, err := preparedFD(cmd)
+	h, sys, err := wrapArgs(cmd, self, o)
 	if err != nil {
 		return nil, err
 	}
-	if len(cmd.Args) == 0 || cmd.Args[0] == "" {
-		return nil, errors.New("sandbox: command has no argv[0]")
-	}
-	if self == "" {
-		return nil, errors.New("sandbox: no helper binary given")
-	}
-	sys := cmd.SysProcAttr
-	if sys == nil {
-		sys = &syscall.SysProcAttr{}
-	}
-	if sys.UidMappings != nil || sys.GidMappings != nil || sys.AmbientCaps != nil {
-		return nil, errors.New("sandbox: command already has id mappings or ambient capabilities")
-	}
-	h := &helperArgs{targetFD: targetFD, arg0: cmd.Args[0], tier: o.Tier, argv: cmd.Args[1:]}
-	for i, f := range cmd.ExtraFiles {
-		if f != nil && 3+i != targetFD {
-			h.fds = append(h.fds, 3+i)
-		}
-	}
-	if o.Tier == Lockdown {
-		if err := lockdownArgs(h, cmd, o); err != nil {
-			return nil, err
-		}
-	}
-	for _, p := range o.Pins {
-		if p.File == nil {
-			return nil, fmt.Errorf("sandbox: pin %s has no descriptor", p.Path)
-		}
-		h.pins = append(h.pins, pinArg{fd: 3 + len(cmd.ExtraFiles), mode: p.Mode & 0o777, path: p.Path})
-		cmd.ExtraFiles = append(cmd.ExtraFiles, p.File)
-	}
-	if _, err := parsePins(h.pins); err != nil {
-		return nil, err
-	}
-	if err := execPinArg(h, o.Pins); err != nil {
-		return nil, err
-	}
-	check := o.Tier
-	if len(o.Pins) > 0 {
-		check = Lockdown // pins need a mount namespace whatever the tier
-	}
-	if err := Check(check); err != nil {
-		return nil, err
-	}
-
-	r, w, err := os.Pipe()
+	handle, err := addPipes(cmd, h, o.Tier)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox status pipe: %w", err)
+		return nil, err
 	}
-	h.statusFD = 3 + len(cmd.ExtraFiles)
-	cmd.ExtraFiles = append(cmd.ExtraFiles, w)
-	handle := &Handle{r: r, w: w}
-	if o.Tier == Lockdown {
-		rr, rw, err := os.Pipe()
-		if err != nil {
-			r.Close()
-			w.Close()
-			return nil, fmt.Errorf("sandbox report pipe: %w", err)
-		}
-		h.reportFD = 3 + len(cmd.ExtraFiles)
-		cmd.ExtraFiles = append(cmd.ExtraFiles, rw)
-		handle.rr, handle.rw = rr, rw
-	}
-
 	uid, gid := os.Getuid(), os.Getgid()
 	if c := sys.Credential; c != nil {
 		uid, gid = int(c.Uid), int(c.Gid)
@@ -148,6 +90,87 @@ func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 	cmd.Path = self
 	cmd.Args = append([]string{self, HelperArg}, helperArgv(h)...)
 	cmd.Err = nil
+	return handle, nil
+}
+
+// wrapArgs checks cmd and o and gathers the helper's arguments (the pins
+// are appended to cmd.ExtraFiles); sys is cmd's SysProcAttr or a new one.
+func wrapArgs(cmd *exec.Cmd, self string, o Options) (*helperArgs, *syscall.SysProcAttr, error) {
+	if cmd.Process != nil {
+		return nil, nil, errors.New("sandbox: command already started")
+	}
+	targetFD, err := preparedFD(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(cmd.Args) == 0 || cmd.Args[0] == "" {
+		return nil, nil, errors.New("sandbox: command has no argv[0]")
+	}
+	if self == "" {
+		return nil, nil, errors.New("sandbox: no helper binary given")
+	}
+	sys := cmd.SysProcAttr
+	if sys == nil {
+		sys = &syscall.SysProcAttr{}
+	}
+	if sys.UidMappings != nil || sys.GidMappings != nil || sys.AmbientCaps != nil {
+		return nil, nil, errors.New("sandbox: command already has id mappings or ambient capabilities")
+	}
+	h := &helperArgs{targetFD: targetFD, arg0: cmd.Args[0], tier: o.Tier, argv: cmd.Args[1:]}
+	for i, f := range cmd.ExtraFiles {
+		if f != nil && 3+i != targetFD {
+			h.fds = append(h.fds, 3+i)
+		}
+	}
+	if o.Tier == Lockdown {
+		if err := lockdownArgs(h, cmd, o); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, p := range o.Pins {
+		if p.File == nil {
+			return nil, nil, fmt.Errorf("sandbox: pin %s has no descriptor", p.Path)
+		}
+		h.pins = append(h.pins, pinArg{fd: 3 + len(cmd.ExtraFiles), mode: p.Mode & 0o777, path: p.Path})
+		cmd.ExtraFiles = append(cmd.ExtraFiles, p.File)
+	}
+	if _, err := parsePins(h.pins); err != nil {
+		return nil, nil, err
+	}
+	if err := execPinArg(h, o.Pins); err != nil {
+		return nil, nil, err
+	}
+	check := o.Tier
+	if len(o.Pins) > 0 {
+		check = Lockdown // pins need a mount namespace whatever the tier
+	}
+	if err := Check(check); err != nil {
+		return nil, nil, err
+	}
+	return h, sys, nil
+}
+
+// addPipes appends the write ends of the status pipe and, for lockdown,
+// the report pipe to cmd.ExtraFiles; the handle keeps both ends.
+func addPipes(cmd *exec.Cmd, h *helperArgs, tier Tier) (*Handle, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox status pipe: %w", err)
+	}
+	h.statusFD = 3 + len(cmd.ExtraFiles)
+	cmd.ExtraFiles = append(cmd.ExtraFiles, w)
+	handle := &Handle{r: r, w: w}
+	if tier == Lockdown {
+		rr, rw, err := os.Pipe()
+		if err != nil {
+			r.Close()
+			w.Close()
+			return nil, fmt.Errorf("sandbox report pipe: %w", err)
+		}
+		h.reportFD = 3 + len(cmd.ExtraFiles)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, rw)
+		handle.rr, handle.rw = rr, rw
+	}
 	return handle, nil
 }
 
@@ -302,23 +325,58 @@ func (h *Handle) Close() error {
 	return nil
 }
 
-// Leftover reports, after the helper exited, how many processes of the
-// run were still alive when its program ended — killed with the run's
-// PID namespace. -1 when unknown (not lockdown, or the helper failed).
+// Ended waits, after AfterStart, for the lockdown helper's report on how
+// the run ended. The helper sends it once the target has exited, every
+// other process of the run has been killed and reaped, and its own copies
+// of the run's descriptors are closed — before the helper itself exits
+// (its namespaces' teardown is then no longer on the run's path; reap it
+// with cmd.Wait all the same). code is the target's status (its exit code,
+// or 128+N for signal N); ok is false without a report (not lockdown, or
+// the helper died first), and cmd.Wait's status then counts.
+func (h *Handle) Ended() (code int, ok bool) {
+	if h == nil {
+		return 0, false
+	}
+	h.readReport()
+	return h.code, h.codeOK
+}
+
+// Leftover reports, after the run ended (Ended, or cmd.Wait), how many
+// processes of the run were still alive when its program ended — killed
+// by the helper before it reported. -1 when unknown (not lockdown, or the
+// helper failed).
 func (h *Handle) Leftover() int {
-	if h == nil || h.rr == nil {
+	if h == nil {
 		return -1
+	}
+	h.readReport()
+	return h.leftover
+}
+
+// readReport reads the report pipe to EOF once: "CODE LEFTOVER".
+func (h *Handle) readReport() {
+	if h.read {
+		return
+	}
+	h.read, h.leftover = true, -1
+	if h.rr == nil {
+		return
 	}
 	if h.rw != nil {
 		h.rw.Close()
 		h.rw = nil
 	}
-	b, _ := io.ReadAll(io.LimitReader(h.rr, 32))
+	b, _ := io.ReadAll(io.LimitReader(h.rr, 64))
 	h.rr.Close()
 	h.rr = nil
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return -1
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return
 	}
-	return n
+	code, err1 := strconv.Atoi(f[0])
+	n, err2 := strconv.Atoi(f[1])
+	if err1 != nil || err2 != nil || code < 0 || n < 0 {
+		return
+	}
+	h.code, h.codeOK, h.leftover = code, true, n
 }

@@ -228,18 +228,8 @@ func (c *Conn) Run(ctx context.Context, req *launch.Request) (*launch.Result, er
 		return fail(err)
 	}
 	var bridges bridgeSet
-	in, err := bridges.reader(req.Stdin)
+	stdio, err := bridges.stdio(req)
 	if err != nil {
-		return fail(err)
-	}
-	out, err := bridges.writer(req.Stdout)
-	if err != nil {
-		bridges.abort()
-		return fail(err)
-	}
-	errf, err := bridges.writer(req.Stderr)
-	if err != nil {
-		bridges.abort()
 		return fail(err)
 	}
 	// Catch signals before the request leaves: one that arrives while the
@@ -248,7 +238,7 @@ func (c *Conn) Run(ctx context.Context, req *launch.Request) (*launch.Result, er
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
-	err = c.write(b, unix.UnixRights(int(in.Fd()), int(out.Fd()), int(errf.Fd())))
+	err = c.write(b, unix.UnixRights(int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd())))
 	bridges.sent() // the broker has its copies; drop the bridge ends
 	if err != nil {
 		bridges.abort()
@@ -259,31 +249,7 @@ func (c *Conn) Run(ctx context.Context, req *launch.Request) (*launch.Result, er
 	}
 	done := make(chan struct{})
 	defer close(done)
-	go func() {
-		withdrawn := false
-		for {
-			select {
-			case s := <-sigs:
-				if n, ok := s.(syscall.Signal); ok {
-					c.Signal(int(n))
-					// While the run still waits for the human there is no
-					// child to signal: Ctrl-C, SIGTERM and SIGHUP withdraw
-					// the request (the prompt ends, nothing runs). Once the
-					// program runs, the broker has no prompt of ours and
-					// the signal above is what counts.
-					if n != syscall.SIGQUIT && !withdrawn {
-						withdrawn = true
-						go withdraw(c.Path)
-					}
-				}
-			case <-ctx.Done():
-				c.c.Close()
-				return
-			case <-done:
-				return
-			}
-		}
-	}()
+	go c.forwardSignals(ctx, sigs, done)
 
 	f, err := wire.ReadFrame(c.c)
 	bridges.wait()
@@ -292,6 +258,66 @@ func (c *Conn) Run(ctx context.Context, req *launch.Request) (*launch.Result, er
 			return fail(fmt.Errorf("run cancelled: %w", ctx.Err()))
 		}
 		return fail(fmt.Errorf("read broker reply: %w", err))
+	}
+	if f.Type == wire.TypeResult {
+		c.awaitClose()
+	}
+	return decodeRunReply(f)
+}
+
+// runRecordWait bounds how long a run's client waits, after the result,
+// for the broker to say its run_finished record is written.
+const runRecordWait = 2 * time.Second
+
+// awaitClose waits until the broker closes the connection, which it does
+// once the run's run_finished record is written (it is appended while the
+// result frame goes out): when 'envseal run' returns, 'envseal audit show'
+// has the run's end. A broker that keeps the connection open longer
+// than runRecordWait is not waited for.
+func (c *Conn) awaitClose() {
+	if err := c.c.SetReadDeadline(time.Now().Add(runRecordWait)); err != nil {
+		return
+	}
+	var b [64]byte
+	for {
+		if _, err := c.c.Read(b[:]); err != nil {
+			return
+		}
+	}
+}
+
+// forwardSignals sends the signals caught to the broker as signal frames
+// until done, and closes the connection when ctx ends.
+func (c *Conn) forwardSignals(ctx context.Context, sigs <-chan os.Signal, done <-chan struct{}) {
+	withdrawn := false
+	for {
+		select {
+		case s := <-sigs:
+			if n, ok := s.(syscall.Signal); ok {
+				c.Signal(int(n))
+				// While the run still waits for the human there is no
+				// child to signal: Ctrl-C, SIGTERM and SIGHUP withdraw
+				// the request (the prompt ends, nothing runs). Once the
+				// program runs, the broker has no prompt of ours and
+				// the signal above is what counts.
+				if n != syscall.SIGQUIT && !withdrawn {
+					withdrawn = true
+					go withdraw(c.Path)
+				}
+			}
+		case <-ctx.Done():
+			c.c.Close()
+			return
+		case <-done:
+			return
+		}
+	}
+}
+
+// decodeRunReply turns the broker's reply to a run into its result.
+func decodeRunReply(f wire.Frame) (*launch.Result, error) {
+	fail := func(err error) (*launch.Result, error) {
+		return nil, &launch.Error{Code: launch.ExitFailed, Err: err}
 	}
 	switch f.Type {
 	case wire.TypeError:
@@ -318,6 +344,25 @@ type bridgeSet struct {
 	far  []*os.File // ends handed to the broker, closed once sent
 	near []*os.File
 	wg   sync.WaitGroup
+}
+
+// stdio is the request's stdin, stdout and stderr as files, bridged
+// where they are not; on an error nothing is left open.
+func (b *bridgeSet) stdio(req *launch.Request) ([3]*os.File, error) {
+	var fs [3]*os.File
+	var err error
+	if fs[0], err = b.reader(req.Stdin); err != nil {
+		return fs, err
+	}
+	if fs[1], err = b.writer(req.Stdout); err != nil {
+		b.abort()
+		return fs, err
+	}
+	if fs[2], err = b.writer(req.Stderr); err != nil {
+		b.abort()
+		return fs, err
+	}
+	return fs, nil
 }
 
 func (b *bridgeSet) reader(r io.Reader) (*os.File, error) {

@@ -48,36 +48,60 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 	defer cancel()
 	child := &childHandle{}
 	defer child.close()
-
-	// Reader: signal frames while the run lasts; anything else, or EOF,
-	// ends the run (a client that disconnects gets its child terminated).
 	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		for {
-			fr, err := wire.ReadFrame(c)
-			if err != nil {
-				cancel()
-				return
-			}
-			if fr.Type != wire.TypeSignal {
-				cancel()
-				return
-			}
-			sig, err := wire.DecodeSignal(fr.Payload)
-			if err != nil {
-				continue // not forwarded; the run goes on
-			}
-			child.signal(sig)
-		}
-	}()
+	go readSignals(c, child, cancel, readerDone)
 
-	cp := launch.New(launch.Config{
+	req := &launch.Request{
+		Argv: m.Argv, Cwd: m.Cwd, Env: m.Env, PATH: m.PATH,
+		InheritEnv: m.InheritEnv, Grants: m.Grants, Sandbox: sandbox.Tier(m.Sandbox), OnLeak: launch.OnLeak(m.OnLeak),
+		Network: m.Network, RW: m.RW, Hide: launch.HideDirs(s.cfg.Vault.Dir(), wire.SocketDir()), Pins: m.Pins, Templates: m.Templates,
+		Stdin: stdin, Stdout: stdout, Stderr: stderr,
+		RequesterPID: peerPID, Started: child.started,
+	}
+	ra := &runAudit{inner: s.cfg.Audit, order: &s.auditOrder}
+	res, err := s.checkpoint(ra).Run(ctx, req)
+	out := resultMsg(res, err)
+	// Our copies of the client's descriptors go before the status, so a
+	// client reading its own pipe to EOF is not kept waiting by us.
+	stdin.Close()
+	stdout.Close()
+	stderr.Close()
+	writeFrame(c, wire.TypeResult, out)
+	ra.wait()       // run_finished, appended while the result went out, is durable
+	s.warm.refill() // the next run's helper stage, off this run's path
+	// Unblock the reader (the client closes after the result anyway).
+	c.CloseRead()
+	<-readerDone
+}
+
+// readSignals reads signal frames while the run lasts; anything else,
+// or EOF, ends the run (a client that disconnects gets its child
+// terminated). It closes done when it returns.
+func readSignals(c *net.UnixConn, child *childHandle, cancel func(), done chan<- struct{}) {
+	defer close(done)
+	for {
+		fr, err := wire.ReadFrame(c)
+		if err != nil || fr.Type != wire.TypeSignal {
+			cancel()
+			return
+		}
+		sig, err := wire.DecodeSignal(fr.Payload)
+		if err != nil {
+			continue // not forwarded; the run goes on
+		}
+		child.signal(sig)
+	}
+}
+
+// checkpoint is the checkpoint a broker run goes through.
+func (s *Server) checkpoint(ra *runAudit) *launch.Checkpoint {
+	return launch.New(launch.Config{
 		Vault:    s.cfg.Vault,
 		Unlock:   s.unlock,
 		Approver: s.approver,
-		Audit:    &runAudit{inner: s.cfg.Audit},
+		Audit:    ra,
 		Cache:    s.cache,
+		Matchers: &s.matchers,
 		// Every program the broker starts is contained (its own
 		// namespaces, no terminal, read-only /, the vault and control
 		// sockets hidden) and gets PATH, HOME, … from the broker's side:
@@ -86,14 +110,10 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 		HumanEnv: startEnv,
 		Warm:     s.warm.take,
 	})
-	req := &launch.Request{
-		Argv: m.Argv, Cwd: m.Cwd, Env: m.Env, PATH: m.PATH,
-		InheritEnv: m.InheritEnv, Grants: m.Grants, Sandbox: sandbox.Tier(m.Sandbox), OnLeak: launch.OnLeak(m.OnLeak),
-		Network: m.Network, RW: m.RW, Hide: launch.HideDirs(s.cfg.Vault.Dir(), wire.SocketDir()), Pins: m.Pins, Templates: m.Templates,
-		Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		RequesterPID: peerPID, Started: child.started,
-	}
-	res, err := cp.Run(ctx, req)
+}
+
+// resultMsg is the result frame of a run that returned res and err.
+func resultMsg(res *launch.Result, err error) *wire.ResultMsg {
 	out := &wire.ResultMsg{}
 	if res != nil {
 		out.ExitCode, out.Approval, out.RuleID, out.Leaks = res.ExitCode, res.Approval, res.RuleID, res.Leaks
@@ -108,69 +128,105 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 		}
 		out.ExitCode = out.Error.Code
 	}
-	// Our copies of the client's descriptors go before the status, so a
-	// client reading its own pipe to EOF is not kept waiting by us.
-	stdin.Close()
-	stdout.Close()
-	stderr.Close()
-	writeFrame(c, wire.TypeResult, out)
-	s.warm.refill() // the next run's helper stage, off this run's path
-	// Unblock the reader (the client closes after the result anyway).
-	c.CloseRead()
-	<-readerDone
+	return out
 }
 
 // childHandle is the running child, as a pidfd: signals go to exactly
-// that process even after its pid is reused.
+// that process even after its pid is reused. A signal frame that comes
+// before the pid is known is held and sent once it is: the program may
+// already run by then (Started comes after the sandbox reported the
+// target started, and a fast target acts before that), so dropping it
+// would leave a run the client interrupted running.
 type childHandle struct {
-	mu    sync.Mutex
-	pidfd int
-	set   bool
+	mu      sync.Mutex
+	pidfd   int
+	set     bool
+	closed  bool
+	pending []unix.Signal // at most maxPendingSignals, in order
 }
 
+const maxPendingSignals = 8
+
 func (h *childHandle) started(pid int) {
-	h.mu.Lock()
-	set := h.set
-	h.mu.Unlock()
-	if set {
-		return // known already (RunPID, then run_started)
-	}
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return
 	}
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.set || h.closed {
+		unix.Close(fd)
+		return
+	}
 	h.pidfd, h.set = fd, true
-	h.mu.Unlock()
+	for _, sig := range h.pending {
+		unix.PidfdSendSignal(h.pidfd, sig, nil, 0)
+	}
+	h.pending = nil
 }
 
 func (h *childHandle) signal(sig int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.set {
+	switch {
+	case h.set:
 		unix.PidfdSendSignal(h.pidfd, unix.Signal(sig), nil, 0)
+	case !h.closed && len(h.pending) < maxPendingSignals:
+		h.pending = append(h.pending, unix.Signal(sig))
 	}
 }
 
 func (h *childHandle) close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.closed, h.pending = true, nil
 	if h.set {
 		unix.Close(h.pidfd)
 		h.set = false
 	}
 }
 
-// runAudit marks the broker's run events (via=broker).
+// runAudit marks the broker's run events (via=broker). A run's last
+// record, run_finished, is appended while the result frame goes out (it
+// records no decision, so the client decodes the result meanwhile), and
+// serveRun closes the connection only once it is written (wait); the
+// client returns after that close (client's awaitClose), so a run that
+// has returned is in the log. The log's order is
+// kept: order is taken when a record is handed over and held until it is
+// written, so every later record of any broker run waits for it.
 type runAudit struct {
-	inner launch.Auditor
+	inner    launch.Auditor
+	order    *sync.Mutex   // the server's (Server.auditOrder)
+	finished chan struct{} // closed once this run's run_finished is written
 }
 
 func (r *runAudit) Event(key seal.Key, kind audit.Event, fields map[string]any) {
 	if fields != nil {
 		fields["via"] = "broker"
 	}
-	r.inner.Event(key, kind, fields)
+	r.order.Lock()
+	if kind != audit.RunFinished || r.finished != nil {
+		defer r.order.Unlock()
+		r.inner.Event(key, kind, fields)
+		return
+	}
+	k := key.Clone() // the run wipes its key when it returns
+	done := make(chan struct{})
+	r.finished = done
+	go func() {
+		defer close(done)
+		defer r.order.Unlock()
+		defer k.Wipe()
+		r.inner.Event(k, kind, fields)
+	}()
+}
+
+// wait returns once the run's run_finished record is written (at once if
+// there was none).
+func (r *runAudit) wait() {
+	if r.finished != nil {
+		<-r.finished
+	}
 }
 
 // startEnv is the broker's environment as the human started it: the

@@ -40,21 +40,23 @@ type Server struct {
 	cfg       Config
 	hardenErr error // from sys.Harden in New; Serve refuses to serve if set
 
-	unlockMu sync.Mutex // serializes asking the human for the passphrase
-	mu       sync.Mutex
-	key      seal.Key
-	lastUse  time.Time
-	active   int
-	served   atomic.Uint64
-	refused  atomic.Uint64
-	slots    chan struct{} // the human's own connections
-	jails    budgets       // the jails' connections (fair_linux.go)
-	humans   map[int]int   // pid → requests in flight of an unjailed peer (under mu)
-	self     selfNS        // the broker's user namespace (peer_linux.go)
-	approver *serialApprover
-	cache    *exeseal.Cache // sealed copies of unchanged binaries (no re-hash, no re-copy)
-	scans    scanLimiter    // budget of value scans (scan_linux.go)
-	warm     warmPool       // a pre-started helper stage for the next contained run (warm_linux.go)
+	unlockMu   sync.Mutex // serializes asking the human for the passphrase
+	mu         sync.Mutex
+	key        seal.Key
+	lastUse    time.Time
+	active     int
+	served     atomic.Uint64
+	refused    atomic.Uint64
+	slots      chan struct{} // the human's own connections
+	jails      budgets       // the jails' connections (fair_linux.go)
+	humans     map[int]int   // pid → requests in flight of an unjailed peer (under mu)
+	self       selfNS        // the broker's user namespace (peer_linux.go)
+	approver   *serialApprover
+	cache      *exeseal.Cache      // sealed copies of unchanged binaries (no re-hash, no re-copy)
+	scans      scanLimiter         // budget of value scans (scan_linux.go)
+	warm       warmPool            // a pre-started helper stage for the next contained run (warm_linux.go)
+	matchers   launch.MatcherCache // scrubber automata of recent secret sets, dropped on lock
+	auditOrder sync.Mutex          // broker runs' records, in the order they are handed over (run_linux.go)
 
 	conns   sync.WaitGroup
 	closing chan struct{}
@@ -169,6 +171,7 @@ func (s *Server) Close() error {
 // Lock wipes the cached key; the next run asks the human again.
 func (s *Server) Lock() {
 	s.warm.drain()
+	s.matchers.Drop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.key.Valid() {
