@@ -51,34 +51,25 @@ func (a *app) auditShowCmd() *cobra.Command {
 }
 
 func (a *app) auditVerifyCmd() *cobra.Command {
-	var pf passphraseFlag
-	c := &cobra.Command{
-		Use:  "verify [FILE]",
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
-				verify := a.auditLog(v.Dir()).Verify
-				if len(args) == 1 {
-					verify = func(k seal.Key) (audit.Summary, error) { return audit.VerifyFile(args[0], k) }
-				}
-				sum, err := verify(k)
-				if errors.Is(err, audit.ErrTampered) {
-					hint := "it was changed outside envseal: keep a copy to inspect; the next record envseal writes moves it aside and starts a new chain that points to it"
-					if len(args) == 1 {
-						hint = "this copy was changed after envseal wrote it; the record named is the first one that cannot be trusted"
-					}
-					return withHint(fmt.Errorf("audit log does not verify: %w", err), hint)
-				}
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(a.stdout, sum)
-				return nil
-			})
-		},
-	}
-	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
-	return c
+	return keyed("verify [FILE]", cobra.MaximumNArgs(1), func(args []string, v *vault.Vault, k seal.Key) error {
+		verify := a.auditLog(v.Dir()).Verify
+		if len(args) == 1 {
+			verify = func(k seal.Key) (audit.Summary, error) { return audit.VerifyFile(args[0], k) }
+		}
+		sum, err := verify(k)
+		if errors.Is(err, audit.ErrTampered) {
+			hint := "it was changed outside envseal: keep a copy to inspect; the next record envseal writes moves it aside and starts a new chain that points to it"
+			if len(args) == 1 {
+				hint = "this copy was changed after envseal wrote it; the record named is the first one that cannot be trusted"
+			}
+			return withHint(fmt.Errorf("audit log does not verify: %w", err), hint)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(a.stdout, sum)
+		return nil
+	})
 }
 
 // auditLog is the vault's audit log, warning on a.stderr.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/term"
 	"github.com/envseal/envseal/internal/vault"
@@ -119,4 +121,16 @@ func (p *passphraseFlag) withKey(fn func(v *vault.Vault, k seal.Key) error) erro
 	}
 	defer k.Wipe()
 	return fn(v, k)
+}
+
+// keyed is a command that needs the master key, with its --passphrase-fd:
+// run gets the unlocked vault, and the key is wiped however it returns.
+// What must be refused before the passphrase is asked goes in PreRunE.
+func keyed(use string, args cobra.PositionalArgs, run func(args []string, v *vault.Vault, k seal.Key) error) *cobra.Command {
+	var pf passphraseFlag
+	c := &cobra.Command{Use: use, Args: args, RunE: func(_ *cobra.Command, args []string) error {
+		return pf.withKey(func(v *vault.Vault, k seal.Key) error { return run(args, v, k) })
+	}}
+	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	return c
 }

@@ -121,69 +121,50 @@ func (a *app) totpEnable(pf *passphraseFlag, cf *codeFlag) error {
 }
 
 func (a *app) totpDisableCmd() *cobra.Command {
-	var (
-		pf passphraseFlag
-		cf codeFlag
-	)
-	c := &cobra.Command{
-		Use:  "disable",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
-				on, err := totpState(a, v, k)
-				if err != nil {
-					return err
-				}
-				if !on {
-					return withHint(totp.ErrNotEnabled, "nothing to disable; 'envseal totp enable' turns it on")
-				}
-				st := totp.NewStore(v.Dir(), k)
-				defer st.Wipe()
-				code, err := cf.read(nil)
-				if err != nil {
-					return err
-				}
-				if err := st.Verify(code, time.Now()); err != nil {
-					a.auditLog(v.Dir()).Event(k, audit.TOTPFailed, map[string]any{"reason": totp.Reason(err), "during": "disable"})
-					return withHint(fmt.Errorf("TOTP not disabled: %w", err), launch.TOTPHint(err))
-				}
-				if err := totpOff(v, k, st); err != nil {
-					return err
-				}
-				a.auditLog(v.Dir()).Event(k, audit.TOTPDisabled, map[string]any{"via": "code"})
-				a.infof("TOTP is off: approvals no longer ask for a code")
-				return nil
-			})
-		},
-	}
-	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	var cf codeFlag
+	c := keyed("disable", cobra.NoArgs, func(_ []string, v *vault.Vault, k seal.Key) error {
+		on, err := totpState(a, v, k)
+		if err != nil {
+			return err
+		}
+		if !on {
+			return withHint(totp.ErrNotEnabled, "nothing to disable; 'envseal totp enable' turns it on")
+		}
+		st := totp.NewStore(v.Dir(), k)
+		defer st.Wipe()
+		code, err := cf.read(nil)
+		if err != nil {
+			return err
+		}
+		if err := st.Verify(code, time.Now()); err != nil {
+			a.auditLog(v.Dir()).Event(k, audit.TOTPFailed, map[string]any{"reason": totp.Reason(err), "during": "disable"})
+			return withHint(fmt.Errorf("TOTP not disabled: %w", err), launch.TOTPHint(err))
+		}
+		if err := totpOff(v, k, st); err != nil {
+			return err
+		}
+		a.auditLog(v.Dir()).Event(k, audit.TOTPDisabled, map[string]any{"via": "code"})
+		a.infof("TOTP is off: approvals no longer ask for a code")
+		return nil
+	})
 	c.Flags().IntVar(&cf.fd, "code-fd", -1, "read the code from file descriptor `N` instead of the terminal")
 	return c
 }
 
 func (a *app) totpResetCmd() *cobra.Command {
-	var pf passphraseFlag
-	c := &cobra.Command{
-		Use:  "reset",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
-				if err := confirmReset("Type RESET to turn TOTP off without a code: ", "TOTP not reset"); err != nil {
-					return err
-				}
-				st := totp.NewStore(v.Dir(), k)
-				defer st.Wipe()
-				if err := totpOff(v, k, st); err != nil {
-					return err
-				}
-				a.auditLog(v.Dir()).Event(k, audit.TOTPDisabled, map[string]any{"via": "reset"})
-				a.infof("TOTP is off; 'envseal totp enable' turns it on again with a new seed")
-				return nil
-			})
-		},
-	}
-	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
-	return c
+	return keyed("reset", cobra.NoArgs, func(_ []string, v *vault.Vault, k seal.Key) error {
+		if err := confirmReset("Type RESET to turn TOTP off without a code: ", "TOTP not reset"); err != nil {
+			return err
+		}
+		st := totp.NewStore(v.Dir(), k)
+		defer st.Wipe()
+		if err := totpOff(v, k, st); err != nil {
+			return err
+		}
+		a.auditLog(v.Dir()).Event(k, audit.TOTPDisabled, map[string]any{"via": "reset"})
+		a.infof("TOTP is off; 'envseal totp enable' turns it on again with a new seed")
+		return nil
+	})
 }
 
 // totpOff clears the policy flag, then removes totp.seal: a crash in
