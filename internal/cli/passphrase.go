@@ -52,16 +52,13 @@ func (p *passphraseFlag) read(prompt string, confirm bool) ([]byte, error) {
 }
 
 func readPassphraseFD(fd int) ([]byte, error) {
-	f := os.NewFile(uintptr(fd), fmt.Sprintf("fd %d", fd))
-	if f == nil {
+	b, err := term.ReadFD(fd, maxPassphrase+1)
+	switch {
+	case errors.Is(err, term.ErrBadFD):
 		return nil, fmt.Errorf("--passphrase-fd %d is not an open file descriptor", fd)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxPassphrase+1))
-	if err != nil {
+	case err != nil:
 		return nil, withHint(fmt.Errorf("read passphrase from fd %d: %w", fd, err), "open the descriptor for reading, e.g. 'envseal init --passphrase-fd 3 3<passfile'")
-	}
-	if len(b) > maxPassphrase {
+	case len(b) > maxPassphrase:
 		return nil, fmt.Errorf("passphrase on fd %d is over %d bytes", fd, maxPassphrase)
 	}
 	b = dropNewline(b)

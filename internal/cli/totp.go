@@ -3,8 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -25,13 +23,11 @@ type codeFlag struct{ fd int }
 // read returns a one-time code from fd N (read to EOF) or the terminal.
 func (f *codeFlag) read(t *term.TTY) (string, error) {
 	if f.fd >= 0 {
-		file := os.NewFile(uintptr(f.fd), fmt.Sprintf("fd %d", f.fd))
-		if file == nil {
+		b, err := term.ReadFD(f.fd, 64)
+		switch {
+		case errors.Is(err, term.ErrBadFD):
 			return "", fmt.Errorf("--code-fd %d is not an open file descriptor", f.fd)
-		}
-		defer file.Close()
-		b, err := io.ReadAll(io.LimitReader(file, 64))
-		if err != nil {
+		case err != nil:
 			return "", fmt.Errorf("read code from fd %d: %w", f.fd, err)
 		}
 		return strings.TrimSpace(string(b)), nil
