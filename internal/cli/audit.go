@@ -8,8 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -113,9 +111,9 @@ func (a *app) auditShow(f *showFlags) error {
 	var filter audit.Filter
 	filter.Secret = f.secret
 	if f.since != "" {
-		d, err := parseSince(f.since)
-		if err != nil {
-			return withHint(err, "use a duration such as 90m, 36h or 7d")
+		d, ok := audit.ParseSince(f.since)
+		if !ok {
+			return withHint(fmt.Errorf("--since %q is not a duration", f.since), "use a duration such as 90m, 36h or 7d")
 		}
 		filter.Since = time.Now().Add(-d)
 	}
@@ -149,20 +147,4 @@ func (a *app) auditShow(f *showFlags) error {
 	defer stop()
 	return l.Follow(ctx, sh.File, sh.Size, filter, func() { a.warnf("the audit log was moved aside; following the new one") },
 		func(es []*audit.Entry) error { return audit.WriteEntries(a.stdout, es, f.asJSON, false) })
-}
-
-// parseSince accepts a Go duration or a whole number of days ("7d").
-func parseSince(s string) (time.Duration, error) {
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(d)
-		if err != nil || n < 0 || n > 100000 {
-			return 0, fmt.Errorf("--since %q is not a duration", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("--since %q is not a duration", s)
-	}
-	return d, nil
 }
