@@ -95,18 +95,18 @@ func (a *app) totpEnable(pf *passphraseFlag, cf *codeFlag) error {
 		if cf.fd >= 0 {
 			attempts = 1
 		}
-		err = e.Confirm(st, attempts, func() (string, error) { return cf.read(t) },
-			func() { t.Printf("That code does not match; type the code the app shows now.\n") })
+		err = e.Enable(st, attempts, func() (string, error) { return cf.read(t) },
+			func() { t.Printf("That code does not match; type the code the app shows now.\n") },
+			func() error { return setTOTPFlag(v, k, true) })
 		var ne *totp.NotEnrolledError
-		if errors.As(err, &ne) {
+		var fe *totp.FlagError
+		switch {
+		case errors.As(err, &ne):
 			return withHint(err, "check that the phone's clock is right, then run 'envseal totp enable' again")
-		}
-		if err != nil {
+		case errors.As(err, &fe):
+			return withHint(fmt.Errorf("TOTP is on (totp.seal written) but the policy flag could not be set: %w", fe.Err), "run 'envseal totp status --verify'")
+		case err != nil:
 			return err
-		}
-		if _, err := policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { p.TOTP = true; return nil }); err != nil {
-			// totp.seal exists, so TOTP is already on (totp.Active); say what failed.
-			return withHint(fmt.Errorf("TOTP is on (totp.seal written) but the policy flag could not be set: %w", err), "run 'envseal totp status --verify'")
 		}
 		// The seed is on the screen and in the scrollback: wipe both.
 		t.Printf("\x1b[2J\x1b[3J\x1b[H")
@@ -163,13 +163,20 @@ func (a *app) totpResetCmd() *cobra.Command {
 	})
 }
 
-// totpOff clears the policy flag, then removes totp.seal: a crash in
-// between leaves the file, which still means on (fail closed).
+// totpOff turns TOTP off (totp.Store.Off: the policy flag first).
 func totpOff(v *vault.Vault, k seal.Key, st *totp.Store) error {
-	if _, err := policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { p.TOTP = false; return nil }); err != nil {
-		return withHint(err, "restore policy.seal, or 'envseal policy reset' first")
+	err := st.Off(func() error { return setTOTPFlag(v, k, false) })
+	var fe *totp.FlagError
+	if errors.As(err, &fe) {
+		return withHint(fe.Err, "restore policy.seal, or 'envseal policy reset' first")
 	}
-	return st.Remove()
+	return err
+}
+
+// setTOTPFlag sets the sealed policy's TOTP flag to on.
+func setTOTPFlag(v *vault.Vault, k seal.Key, on bool) error {
+	_, err := policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { p.TOTP = on; return nil })
+	return err
 }
 
 func (a *app) totpStatusCmd() *cobra.Command {
