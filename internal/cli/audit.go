@@ -18,12 +18,6 @@ import (
 	"github.com/envseal/envseal/internal/vault"
 )
 
-func (a *app) auditCmd() *cobra.Command {
-	c := &cobra.Command{Use: "audit"}
-	c.AddCommand(a.auditShowCmd(), a.auditVerifyCmd())
-	return c
-}
-
 type showFlags struct {
 	asJSON bool
 	n      int

@@ -13,12 +13,6 @@ import (
 	"github.com/envseal/envseal/internal/vault"
 )
 
-func (a *app) policyCmd() *cobra.Command {
-	c := &cobra.Command{Use: "policy"}
-	c.AddCommand(a.policyListCmd(), a.policyRevokeCmd(), a.policyResetCmd())
-	return c
-}
-
 func (a *app) policyListCmd() *cobra.Command {
 	var asJSON bool
 	c := keyed("list", cobra.NoArgs, func(_ []string, v *vault.Vault, k seal.Key) error {

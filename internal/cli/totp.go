@@ -46,12 +46,6 @@ func (f *codeFlag) read(t *term.TTY) (string, error) {
 // totpPrompt ends with the same words as the approval's TOTP prompt.
 const totpPrompt = "Code from your authenticator app, TOTP code: "
 
-func (a *app) totpCmd() *cobra.Command {
-	c := &cobra.Command{Use: "totp"}
-	c.AddCommand(a.totpEnableCmd(), a.totpDisableCmd(), a.totpResetCmd(), a.totpStatusCmd())
-	return c
-}
-
 func (a *app) totpEnableCmd() *cobra.Command {
 	var (
 		pf passphraseFlag
