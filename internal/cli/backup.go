@@ -31,6 +31,7 @@ func (a *app) backupCmd() *cobra.Command {
 		a.infof("restore with 'envseal restore %s' and the current passphrase", args[0])
 		return nil
 	})
+	// An existing FILE is refused before the passphrase is asked.
 	c.PreRunE = func(_ *cobra.Command, args []string) error {
 		var err error
 		if out, err = filepath.Abs(args[0]); err != nil {
