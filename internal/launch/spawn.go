@@ -255,7 +255,11 @@ func (r *spawnRun) newMatcher() error {
 	}
 	m, err := r.c.Matchers.matcher(r.secrets, mopts...)
 	if err != nil {
-		return failed(err)
+		e := &Error{Code: ExitFailed, Err: err}
+		if errors.Is(err, redact.ErrTooLarge) {
+			e.Hint = "the output could not be scrubbed of this many secrets at once; hand fewer secrets to one run"
+		}
+		return e
 	}
 	r.matcher = m
 	return nil

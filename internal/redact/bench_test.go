@@ -1,11 +1,17 @@
 package redact
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 const benchSize = 64 << 20
@@ -127,6 +133,7 @@ func BenchmarkScrubMem(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(data)))
+			cpu := cpuTime()
 			for b.Loop() {
 				w := m.NewWriter(io.Discard)
 				for i := 0; i < len(data); i += 64 << 10 {
@@ -134,6 +141,7 @@ func BenchmarkScrubMem(b *testing.B) {
 				}
 				w.Close()
 			}
+			reportCPU(b, cpu)
 		})
 	}
 }
@@ -188,6 +196,7 @@ func BenchmarkScrubLarge(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(data)))
+			cpu := cpuTime()
 			for b.Loop() {
 				w := m.NewWriter(io.Discard)
 				for i := 0; i < len(data); i += 64 << 10 {
@@ -195,8 +204,135 @@ func BenchmarkScrubLarge(b *testing.B) {
 				}
 				w.Close()
 			}
+			reportCPU(b, cpu)
 			// After the loop: b.Loop's first call resets reported metrics.
 			b.ReportMetric(float64(m.pieces.pieceBytes()), "index-bytes")
 		})
 	}
+}
+
+// formsData mirrors bench/scrub.sh: ten 64-character base64 secrets, a
+// 64 KiB PEM-style key, and one MiB of log-like output holding each secret
+// in eleven encodings (raw, base64 at 76 columns, base64url, hex at 60
+// columns, HEX, `\/`-escaped JSON, `\u` everything, %XX every byte, C
+// \xNN, quoted-printable, Authorization: Basic) and three fragments of the
+// key, repeated to size.
+func formsData(size int) (ten []Secret, key Secret, data []byte) {
+	r := rand.New(rand.NewPCG(17, 17))
+	rnd := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+		}
+		return b
+	}
+	wrap := func(s string, n int) string {
+		var b strings.Builder
+		for i := 0; i < len(s); i += n {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(s[i:min(i+n, len(s))])
+		}
+		return b.String()
+	}
+	every := func(v []byte, format string) string {
+		var b strings.Builder
+		for _, c := range v {
+			fmt.Fprintf(&b, format, c)
+		}
+		return b.String()
+	}
+	var forms []string
+	for i := range 10 {
+		v := []byte(base64.StdEncoding.EncodeToString(rnd(48)))
+		ten = append(ten, Secret{Name: fmt.Sprintf("S%d", i), Value: v})
+		forms = append(forms,
+			string(v),
+			wrap(base64.StdEncoding.EncodeToString(v), 76),
+			base64.RawURLEncoding.EncodeToString(v),
+			wrap(hex.EncodeToString(v), 60),
+			strings.ToUpper(hex.EncodeToString(v)),
+			strings.ReplaceAll(string(v), "/", `\/`),
+			every(v, `\u%04x`),
+			every(v, "%%%02X"),
+			every(v, `\x%02x`),
+			string(v)+"=3D",
+			"Authorization: Basic "+base64.StdEncoding.EncodeToString(append([]byte("deploy:"), v...)),
+		)
+	}
+	keyText := pemSecret(r, 64<<10)
+	key = Secret{Name: "KEY", Value: keyText}
+	lines := strings.Split(string(keyText), "\n")
+	forms = append(forms, lines[100], string(keyText[5000:5400]), base64.StdEncoding.EncodeToString(keyText[9000:9300]))
+	words := []string{"INFO", "WARN", "request", "handled", "in", "ms", "user", "id=", "status=200", "GET", "/api/v1/items", "the", "build", "step", "ok"}
+	var mib []byte
+	fi := 0
+	for len(mib) < 1<<20 {
+		for k := range 4 + r.IntN(11) {
+			if k > 0 {
+				mib = append(mib, ' ')
+			}
+			if r.Float64() < 0.7 {
+				mib = append(mib, words[r.IntN(len(words))]...)
+			} else {
+				mib = fmt.Appendf(mib, "%x", r.Uint64())
+			}
+		}
+		mib = append(mib, '\n')
+		if r.Float64() < 0.01 && fi < len(forms) {
+			mib = append(append(append(mib, "leak: "...), forms[fi]...), '\n')
+			fi++
+		}
+	}
+	if fi != len(forms) {
+		panic("formsData: the MiB is too small for every form")
+	}
+	mib = mib[:1<<20]
+	data = bytes.Repeat(mib, (size+len(mib)-1)/len(mib))[:size]
+	return ten, key, data
+}
+
+// BenchmarkScrubForms is bench/scrub.sh's end-to-end data in memory: the
+// ten secrets, and the key, over output that leaks every form every MiB,
+// in 1 MiB writes (the relay's buffer, see launch's pumpBufs).
+func BenchmarkScrubForms(b *testing.B) {
+	ten, key, data := formsData(benchSize)
+	for _, c := range []struct {
+		name    string
+		secrets []Secret
+	}{{"secrets=10", ten}, {"key=64KiB", []Secret{key}}} {
+		b.Run(c.name, func(b *testing.B) {
+			m, err := NewMatcher(c.secrets)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(data)))
+			cpu := cpuTime()
+			for b.Loop() {
+				w := m.NewWriter(io.Discard)
+				for i := 0; i < len(data); i += 1 << 20 {
+					w.Write(data[i:min(i+1<<20, len(data))])
+				}
+				w.Close()
+			}
+			reportCPU(b, cpu)
+		})
+	}
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time per op since start as cpu-ns/op: on a
+// machine shared with other work it moves far less than the wall time
+// ns/op does (a descheduled benchmark uses no CPU).
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }

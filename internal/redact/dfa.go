@@ -38,6 +38,7 @@ type dfa struct {
 	states     int
 	maxLen     int
 	filter     *qfilter
+	pairs      *softPairs // a soft stage's (see Writer.softMay)
 
 	// Per state, indexed by id/stride.
 	// ext is how many trailing bytes must be held back in this state: the
@@ -52,6 +53,22 @@ type dfa struct {
 }
 
 func (d *dfa) build(pats []pattern) error {
+	total := d.classes(pats)
+	if uint64(total)*uint64(d.stride) > maxEntries {
+		return fmt.Errorf("%w: %d patterns, %d bytes in all (limit %d table entries)", ErrTooLarge, len(pats), total-1, maxEntries)
+	}
+	t := d.trie(pats, total)
+	t.link(pats)
+	d.place(t)
+	d.filter = newQFilter(pats)
+	d.absorb()
+	return d.verify()
+}
+
+// classes maps the bytes of pats to classes, sets stride (the row
+// length) and maxLen, and returns the trie's size bound: one state per
+// pattern byte, and the root.
+func (d *dfa) classes(pats []pattern) int {
 	used := [256]bool{}
 	total := 1
 	for _, p := range pats {
@@ -75,45 +92,68 @@ func (d *dfa) build(pats []pattern) error {
 		}
 	}
 	d.stride = stride
-	if uint64(total)*uint64(stride) > maxEntries {
-		return fmt.Errorf("%w: %d patterns, %d bytes in all (limit %d table entries)", ErrTooLarge, len(pats), total-1, maxEntries)
-	}
+	return total
+}
 
-	// Trie, as dense goto rows; 0 means "no edge" (no edge leads to the root).
-	g := make([]uint32, stride, uint64(total)*uint64(stride))
-	depth := []int32{0}
-	term := []int32{-1} // pattern index ending exactly here
-	hasChild := []bool{false}
+// trieRows is the automaton under construction: the trie as dense goto
+// rows (0 means "no edge": no edge leads to the root), then, after link,
+// with the failure links folded in and each state's output and hold-back.
+type trieRows struct {
+	g        []uint32
+	stride   uint32
+	depth    []int32
+	term     []int32 // pattern index ending exactly here
+	hasChild []bool
+
+	// Set by link.
+	order  []uint32 // breadth-first
+	ext    []int32
+	outLen []int32
+	outSec []int32
+}
+
+// trie builds the goto rows of pats.
+func (d *dfa) trie(pats []pattern, total int) *trieRows {
+	stride := d.stride
+	t := &trieRows{
+		g:        make([]uint32, stride, uint64(total)*uint64(stride)),
+		stride:   stride,
+		depth:    []int32{0},
+		term:     []int32{-1},
+		hasChild: []bool{false},
+	}
 	for pi, p := range pats {
 		n := uint32(0)
 		for _, b := range p.text {
 			e := n*stride + d.cls[b]
-			if g[e] == 0 {
-				g[e] = uint32(len(depth))
-				g = append(g, make([]uint32, stride)...)
-				hasChild[n] = true
-				depth = append(depth, depth[n]+1)
-				term = append(term, -1)
-				hasChild = append(hasChild, false)
+			if t.g[e] == 0 {
+				t.g[e] = uint32(len(t.depth))
+				t.g = append(t.g, make([]uint32, stride)...)
+				t.hasChild[n] = true
+				t.depth = append(t.depth, t.depth[n]+1)
+				t.term = append(t.term, -1)
+				t.hasChild = append(t.hasChild, false)
 			}
-			n = g[e]
+			n = t.g[e]
 		}
-		term[n] = int32(pi)
+		t.term[n] = int32(pi)
 	}
-	states := len(depth)
-	d.states = states
+	d.states = len(t.depth)
+	return t
+}
 
-	// Breadth-first: fold failure links into the rows, and derive each
-	// state's output and hold-back from its failure state, which is
-	// shallower and therefore already final.
+// link goes breadth-first: it folds the failure links into the rows, and
+// derives each state's output and hold-back from its failure state, which
+// is shallower and therefore already final.
+func (t *trieRows) link(pats []pattern) {
+	states, stride, g := len(t.depth), t.stride, t.g
 	fail := make([]uint32, states)
-	ext := make([]int32, states)
-	outLen := make([]int32, states)
-	outSec := make([]int32, states)
-	order := make([]uint32, 0, states)
-	order = append(order, 0)
-	for qi := 0; qi < len(order); qi++ {
-		s := order[qi]
+	t.ext = make([]int32, states)
+	t.outLen = make([]int32, states)
+	t.outSec = make([]int32, states)
+	t.order = append(make([]uint32, 0, states), 0)
+	for qi := 0; qi < len(t.order); qi++ {
+		s := t.order[qi]
 		f := fail[s]
 		row := g[s*stride : (s+1)*stride]
 		frow := g[f*stride : (f+1)*stride]
@@ -124,42 +164,55 @@ func (d *dfa) build(pats []pattern) error {
 				if s != 0 {
 					fail[child] = frow[c]
 				}
-				order = append(order, child)
+				t.order = append(t.order, child)
 			case s != 0:
 				row[c] = frow[c]
 			}
 		}
 		switch {
-		case term[s] >= 0:
-			outLen[s] = depth[s]
-			outSec[s] = int32(pats[term[s]].secret)
+		case t.term[s] >= 0:
+			t.outLen[s] = t.depth[s]
+			t.outSec[s] = int32(pats[t.term[s]].secret)
 		case s != 0:
-			outLen[s], outSec[s] = outLen[f], outSec[f]
+			t.outLen[s], t.outSec[s] = t.outLen[f], t.outSec[f]
 		}
 		switch {
-		case hasChild[s]:
-			ext[s] = depth[s]
+		case t.hasChild[s]:
+			t.ext[s] = t.depth[s]
 		case s != 0:
-			ext[s] = ext[f]
+			t.ext[s] = t.ext[f]
 		}
 	}
+}
 
-	// Renumber: match states first, then premultiply.
+// place renumbers the states, match states first, premultiplies the
+// entries and moves the rows into place by swapping along the
+// permutation's cycles, so the table is never held twice; it sets trans,
+// root, matchLim and the per-state arrays.
+//
+// States are numbered in the trie's depth-first order: the rows a walk
+// along one pattern visits (an occurrence being matched) then lie one
+// after the other, where the breadth-first order put each a whole layer
+// of the trie apart, a cache miss a byte.
+func (d *dfa) place(t *trieRows) {
+	states, stride := d.states, d.stride
 	newID := make([]uint32, states)
 	next := uint32(0)
+	pre := t.preorder()
+	if len(pre) != states {
+		pre = t.order // cannot happen (see preorder); the old order is as correct
+	}
 	for _, want := range []bool{true, false} {
-		for _, s := range order {
-			if (outLen[s] > 0) == want {
+		for _, s := range pre {
+			if (t.outLen[s] > 0) == want {
 				newID[s] = next
 				next++
 			}
 		}
 	}
-	// Premultiply the entries, then move the rows into place by swapping
-	// along the permutation's cycles, so the table is never held twice.
-	g = g[:uint64(states)*uint64(stride)]
-	for i, t := range g {
-		g[i] = newID[t] * stride
+	g := t.g[:uint64(states)*uint64(stride)]
+	for i, e := range g {
+		g[i] = newID[e] * stride
 	}
 	d.ext = make([]int32, states)
 	d.outLen = make([]int32, states)
@@ -167,12 +220,12 @@ func (d *dfa) build(pats []pattern) error {
 	nMatch := uint32(0)
 	for s := range states {
 		n := newID[s]
-		d.ext[n], d.outLen[n], d.outSec[n] = ext[s], outLen[s], outSec[s]
-		if outLen[s] > 0 {
+		d.ext[n], d.outLen[n], d.outSec[n] = t.ext[s], t.outLen[s], t.outSec[s]
+		if t.outLen[s] > 0 {
 			nMatch++
 		}
 	}
-	root := newID[0]
+	d.root = newID[0] * stride
 	perm := newID
 	for i := range uint32(states) {
 		for perm[i] != i {
@@ -188,15 +241,39 @@ func (d *dfa) build(pats []pattern) error {
 		g[i*stride+d.skip] = i * stride
 	}
 	d.trans = g
-	d.root = root * stride
 	d.matchLim = nMatch * stride
-	d.filter = newQFilter(pats)
-	d.matchTrans = make([]uint32, nMatch*stride)
+}
+
+// preorder lists the states depth first (a state, then each of its
+// subtries), from the rows after link: a state's trie children are the
+// entries one deeper than it, as a folded failure transition never leads
+// deeper than the state it leaves.
+func (t *trieRows) preorder() []uint32 {
+	stride := t.stride
+	out := make([]uint32, 0, len(t.depth))
+	stack := []uint32{0}
+	for len(stack) > 0 {
+		s := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		out = append(out, s)
+		row := t.g[s*stride : (s+1)*stride]
+		for c := len(row) - 1; c >= 0; c-- {
+			if child := row[c]; child != 0 && t.depth[child] == t.depth[s]+1 {
+				stack = append(stack, child)
+			}
+		}
+	}
+	return out
+}
+
+// absorb keeps the match states' real rows in matchTrans and makes each
+// of them lead only to itself in trans (see dfa).
+func (d *dfa) absorb() {
+	d.matchTrans = make([]uint32, d.matchLim)
 	copy(d.matchTrans, d.trans)
 	for i := range d.matchLim {
-		d.trans[i] = i / stride * stride
+		d.trans[i] = i / d.stride * d.stride
 	}
-	return d.verify()
 }
 
 // isSkip reports whether b is one of the line-break bytes every pattern
@@ -243,4 +320,37 @@ func (d *dfa) next(s uint32, c byte) uint32 {
 		return d.matchTrans[s+d.cls[c]]
 	}
 	return d.trans[s+d.cls[c]]
+}
+
+// softPairs are the bytes around each '=' inside a soft stage's patterns:
+// a soft break "X=\nN" can be inside an occurrence only if "X=N" is in a
+// pattern, or a pattern starts with "=N".
+type softPairs struct {
+	pair  [1 << 10]uint64 // bit X<<8 | N
+	first [4]uint64       // bit N
+}
+
+func newSoftPairs(pats []pattern) *softPairs {
+	sp := &softPairs{}
+	for _, p := range pats {
+		t := p.text
+		for j := 0; j+1 < len(t); j++ {
+			if t[j] != '=' {
+				continue
+			}
+			n := uint(t[j+1])
+			if j == 0 {
+				sp.first[n>>6] |= 1 << (n & 63)
+				continue
+			}
+			x := uint(t[j-1])<<8 | n
+			sp.pair[x>>6] |= 1 << (x & 63)
+		}
+	}
+	return sp
+}
+
+func (sp *softPairs) may(x, n byte) bool {
+	k := uint(x)<<8 | uint(n)
+	return sp.pair[k>>6]&(1<<(k&63)) != 0 || sp.first[n>>6]&(1<<(n&63)) != 0
 }

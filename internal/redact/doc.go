@@ -9,7 +9,10 @@
 // quoted-printable; the text columns of xxd, hexdump -C and od -c) and
 // compiles them into Aho–Corasick automata stored as dense DFAs: one for
 // the common forms, and gated ones for the forms that only occur after a
-// '\', a '%' or a line start. Line breaks ('\n', '\r') are walked
+// '\', a '%' or a line start, or around a quoted-printable soft line
+// break (TestQuotedPrintableSoftBreaks). An automaton whose table would be
+// too large is split by secrets into several stages
+// (TestManyShortSecretsSplitIntoStages). Line breaks ('\n', '\r') are walked
 // through as if absent, so every form is also caught wrapped at any column
 // (TestRealToolsScrubbed runs the real tools, split at every write
 // boundary). Values of [LargeValue] bytes or more are found by their pieces
@@ -47,7 +50,9 @@
 // Limits (each is a form a program would have to print on purpose or by
 // rare accident): hex at an odd nibble offset; JSON mixing literal
 // characters and \uXXXX escapes other than the common encoders do;
-// quoted-printable broken by a soft line break; fragments under
+// quoted-printable forms longer than a line (75 characters) broken by
+// soft line breaks (one break in a shorter form is caught,
+// TestQuotedPrintableSoftBreaks); fragments under
 // FragmentMin bytes of a large value, and a large value's escaped, percent,
 // quoted-printable and dump forms; a value printed with separators,
 // reversed or compressed. Redaction limits an approved program's leaks; it

@@ -356,3 +356,31 @@ func quotedPrintable(v []byte, endWS bool) []byte {
 	}
 	return b
 }
+
+// qpLine is the most characters quoted-printable puts on a line before a
+// soft line break ("=" and a line break, RFC 2045's 76 columns in all).
+const qpLine = 75
+
+// qpSoftForms are the quoted-printable forms of v (see quotedPrintable)
+// broken by one soft line break, as quopri and email write a value that
+// straddles column 76: the form with a '=' inserted at each place a break
+// can fall (not inside an =XX escape; the line break itself is walked
+// through like every line break). Forms longer than a line would need
+// two breaks or more and are left out, as are their many combinations.
+func qpSoftForms(v []byte) [][]byte {
+	var out [][]byte
+	for _, q := range [][]byte{quotedPrintable(v, false), quotedPrintable(v, true)} {
+		q = squeeze(q)
+		if len(q) > qpLine {
+			continue
+		}
+		for k := 1; k < len(q); k++ {
+			if q[k-1] == '=' || k >= 2 && q[k-2] == '=' {
+				continue // inside an escape: encoders never break there
+			}
+			f := make([]byte, 0, len(q)+1)
+			out = append(out, append(append(append(f, q[:k]...), '='), q[k:]...))
+		}
+	}
+	return out
+}

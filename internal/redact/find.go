@@ -36,7 +36,7 @@ func (m *Matcher) Find(data []byte) []Match {
 	}
 	for _, g := range m.gated {
 		w := newStage(m, g.d, io.Discard)
-		w.gate, w.reach, w.onMatch, w.prevLast = g.gate, g.reach, rec, '\n'
+		w.gate, w.reach, w.soft, w.onMatch, w.prevLast = g.gate, g.reach, g.soft, rec, '\n'
 		feed(w, w.Flush)
 	}
 	if m.pieces != nil {

@@ -33,7 +33,9 @@ type Matcher struct {
 	dfa
 	// pieces finds the large values (see pieces.go), in a first stage.
 	pieces *pieces
-	// gated are the stages after the main automaton, each for forms that
+	// gated are the stages after the main automaton: the main
+	// automaton's further parts when its values are too many for one
+	// table (no gate), then for each gated form, forms that
 	// only occur right after a gate string (see gatedForms): their
 	// patterns are many, long or short, and would slow the main
 	// automaton's sampling filter for all output.
@@ -81,19 +83,20 @@ func NewMatcher(secrets []Secret, opts ...Option) (*Matcher, error) {
 		o(m)
 	}
 	small, pats := route(secrets)
-	if !m.noDump {
-		for _, g := range gatedForms {
-			pats := patternsFor(small, g.forms)
-			if len(pats) == 0 {
-				continue
-			}
-			st := gatedStage{d: new(dfa), gate: []byte(g.gate), reach: g.reach}
-			if err := st.d.build(pats); err != nil {
-				return nil, err
-			}
-			m.gated = append(m.gated, st)
-			m.npat += len(pats)
+	plans, err := m.plan(small, pats)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range plans[1:] {
+		st := gatedStage{d: new(dfa), gate: p.gate, reach: p.reach, soft: p.soft}
+		if err := st.d.build(p.pats); err != nil {
+			return nil, err
 		}
+		if p.soft {
+			st.d.pairs = newSoftPairs(p.pats)
+		}
+		m.gated = append(m.gated, st)
+		m.npat += len(p.pats)
 	}
 	var texts [][]byte
 	var tsec []int32
@@ -106,11 +109,94 @@ func NewMatcher(secrets []Secret, opts ...Option) (*Matcher, error) {
 		}
 	}
 	m.pieces = newPieces(texts, tsec)
-	m.npat += len(pats) + len(texts)
-	if err := m.dfa.build(pats); err != nil {
+	m.npat += len(plans[0].pats) + len(texts)
+	if err := m.dfa.build(plans[0].pats); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// stagePlan is one automaton to build: the main one (plans[0]), or a
+// stage after it, with its gate (nil: none).
+type stagePlan struct {
+	pats  []pattern
+	gate  []byte
+	reach int
+	soft  bool
+}
+
+// maxTotal caps the table entries of all of a matcher's automata (4 bytes
+// each, so 512 MiB, what four automata at maxEntries took before a table
+// could be split): a run with hundreds of short secrets fails at once,
+// saying so, rather than taking the machine's memory.
+const maxTotal = 1 << 27
+
+// plan lists the automata for the values left in small: the main one
+// (mainPats) and one per gated form, each split by secrets into several
+// (see split) when its table would exceed dfaBudget.
+func (m *Matcher) plan(small []Secret, mainPats []pattern) ([]stagePlan, error) {
+	var plans []stagePlan
+	for _, pats := range split(small, encodings, mainPats) {
+		plans = append(plans, stagePlan{pats: pats})
+	}
+	if !m.noDump {
+		for _, g := range gatedForms {
+			var gate []byte
+			if g.gate != "" {
+				gate = []byte(g.gate)
+			}
+			for _, pats := range split(small, g.forms, nil) {
+				if len(pats) > 0 {
+					plans = append(plans, stagePlan{pats: pats, gate: gate, reach: g.reach, soft: g.soft})
+				}
+			}
+		}
+	}
+	total, live := 0, 0
+	for _, p := range plans {
+		total += tableSize(p.pats)
+	}
+	for _, s := range small {
+		if len(s.Value) >= MinLen {
+			live++
+		}
+	}
+	if total > maxTotal {
+		return nil, fmt.Errorf("%w: %d values under %d bytes need %d MiB of tables in all (limit %d MiB)",
+			ErrTooLarge, live, LargeValue, total>>18, maxTotal>>18)
+	}
+	return plans, nil
+}
+
+// split returns the patterns of forms for the values in small (pats, if
+// given, are those already), as one group, or when their table would
+// exceed dfaBudget, as groups of fewer secrets each: each group is an
+// automaton of its own, one more stage, so that no number of values fails
+// on one table's size (maxTotal still caps them all). Secret indices stay
+// those of small. A single value's patterns are never split.
+func split(small []Secret, forms func([]byte) [][]byte, pats []pattern) [][]pattern {
+	if pats == nil {
+		pats = patternsFor(small, forms)
+	}
+	var live []int
+	for i, s := range small {
+		if len(s.Value) >= MinLen {
+			live = append(live, i)
+		}
+	}
+	if tableSize(pats) <= dfaBudget || len(live) <= 1 {
+		return [][]pattern{pats}
+	}
+	h := live[len(live)/2]
+	a, b := slices.Clone(small), slices.Clone(small)
+	for i := range small {
+		if i < h {
+			b[i].Value = nil
+		} else {
+			a[i].Value = nil
+		}
+	}
+	return append(split(a, forms, nil), split(b, forms, nil)...)
 }
 
 // Fresh returns a matcher that shares m's automaton but counts its own
@@ -132,22 +218,30 @@ type gatedStage struct {
 	d     *dfa
 	gate  []byte
 	reach int
+	soft  bool
 }
 
-// gatedForms are the encodings matched by gated stages: every occurrence
-// starts at most reach bytes after the start of gate.
+// gatedForms are the encodings matched by the stages after the main
+// automaton. In a gated stage every occurrence starts at most reach bytes
+// after the start of gate; a stage without a gate scans everything, with
+// a sampling filter of its own, like the main automaton.
 var gatedForms = []struct {
 	forms func([]byte) [][]byte
 	gate  string
 	reach int
+	soft  bool // the gate is inside the occurrence (see softSkip)
 }{
-	{denseEscapes, `\`, 0},
-	{percentForms, "%", 0},
+	// Quoted-printable broken by a soft line break: a value's length of
+	// patterns each, too many for the main automaton's table, and
+	// (unlike the others) with no byte every occurrence starts near.
+	{qpSoftForms, "=\n", 0, true},
+	{denseEscapes, `\`, 0, false},
+	{percentForms, "%", 0, false},
 	// xxd, hexdump -C and od -c start each line with its offset (eight
 	// or seven digits, the first a 0 below 256 MiB) and show its text
 	// column within 128 bytes of the line start (xxd -c 32 is the widest
 	// common layout). The stream's start counts as a line start.
-	{dumpForms, "\n0", 128},
+	{dumpForms, "\n0", 128, false},
 }
 
 // dfaBudget is the table size (entries) above which the largest values

@@ -278,6 +278,27 @@ func (p *pieces) seed(b []byte, x, lo int, final bool) (start, end, text, toff i
 	return
 }
 
+// clearSamples returns the first sample from x on (x, x+pstep, …) that
+// seed must look at: one whose gram the Bloom filter holds, or too close
+// to the end of b to gather a gram here. Every sample before it is ruled
+// out as seed would rule it out: this is the common case inlined, a sample
+// with a line break (one in a dozen in log text) gathered in place.
+func (p *pieces) clearSamples(b []byte, x int) int {
+	for ; x+8 <= len(b); x += pstep {
+		v := binary.LittleEndian.Uint64(b[x:])
+		if hasBreak(v, ^uint64(0)) {
+			var ok bool
+			if v, ok = gatherFast(b, x, v, pq, ^uint64(0)); !ok {
+				return x
+			}
+		}
+		if p.bloomHas(foldWord(v)) {
+			return x
+		}
+	}
+	return x
+}
+
 // next returns the position n bytes (not line breaks) after i.
 func next(b []byte, i, n int) int {
 	for i < len(b) {
@@ -476,15 +497,7 @@ func (w *pieceWriter) process(b []byte, final bool) int {
 			w.inMatch = false
 			continue
 		}
-		// The common case inlined: a sample without a line break whose
-		// gram the Bloom filter rules out is all seed would look at.
-		for x+8 <= len(b) {
-			v := binary.LittleEndian.Uint64(b[x:])
-			if hasBreak(v, ^uint64(0)) || w.p.bloomHas(foldWord(v)) {
-				break
-			}
-			x += pstep
-		}
+		x = w.p.clearSamples(b, x)
 		if x >= len(b) {
 			break
 		}

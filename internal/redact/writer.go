@@ -56,6 +56,9 @@ type Writer struct {
 	reach     int
 	gateUntil int
 	prevLast  byte // the last byte of the previous write, which may begin a gate
+	// soft: the gate is a soft line break ("=\n", "=\r\n") inside the
+	// occurrence rather than before it (see softGate).
+	soft bool
 
 	// held is the tail of the stream not yet written to dst; it has been
 	// scanned. During a call, positions are offsets into held ++ p.
@@ -90,7 +93,7 @@ func (m *Matcher) NewWriter(dst io.Writer) *Writer {
 	for i := len(m.gated) - 1; i >= 0; i-- {
 		g := m.gated[i]
 		st := newStage(m, g.d, dst)
-		st.gate, st.reach, st.next = g.gate, g.reach, next
+		st.gate, st.reach, st.soft, st.next = g.gate, g.reach, g.soft, next
 		st.prevLast = '\n' // the stream's start is a line start
 		next, dst = st, st
 	}
@@ -140,6 +143,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 	w.p = p
 	end := len(w.held) + len(p)
 	w.scanTo(end)
+	if w.soft {
+		w.softTail(end)
+	}
 	// Everything before the deepest extendable suffix can no longer be
 	// part of a match: release it now rather than at the next newline.
 	// Line breaks inside that suffix are held with it, up to holdCap in
@@ -255,75 +261,190 @@ func (w *Writer) scanTo(end int) {
 		case w.cand:
 			w.exact(end)
 		default:
-			i := w.pos - hl
-			if w.gate != nil && w.pos >= w.gateUntil && !w.cand && w.state != w.d.root &&
-				w.back(w.pos, int(w.d.ext[w.state/w.d.stride])) >= w.gateUntil {
-				// What is under way began past the gate's reach: by the
-				// gate's rule it is not an occurrence, so forget it.
-				w.state = w.d.root
-			}
-			if w.gate != nil && w.pos >= w.gateUntil && w.state == w.d.root {
-				w.pos = hl + i + w.skipToGate(i)
-				continue
-			}
-			// A gated stage scans only short stretches from a gate on,
-			// where the filter's setup cost is not worth paying.
-			limit := w.block
-			if w.gate == nil && w.cooldown <= 0 && w.d.filter != nil && len(w.p)-i >= max(minSkip, 4*w.d.maxLen) {
-				j := min(i+skipBlock, len(w.p))
-				s, n, ok := w.d.skipPrefix(w.state, w.p[i:j])
-				if ok {
-					w.state, w.pos = s, hl+i+n
-					if n == j-i {
-						w.skipFails = 0
-						continue
-					}
-					// The filter's first maybe: scan a pattern's length
-					// from there exactly, then try the filter again.
-					i += n
-					limit = max(2*w.d.maxLen, 64)
-				}
-				if !ok || n < minSkip {
-					// Output that keeps looking like a secret (or is one):
-					// stop paying for the filter for a while, longer each
-					// time in a row. A maybe a few KiB on costs only the
-					// short exact scan above: output that leaks every
-					// 10 KiB still runs at the filter's speed.
-					w.skipFails = min(w.skipFails+1, 6)
-					w.cooldown = minSkip << w.skipFails
-					limit = w.block
-				} else {
-					w.skipFails = 0
-				}
-			}
-			j := min(i+limit, len(w.p))
-			if w.gate != nil {
-				// Short steps: within a gate's reach, then a few bytes at a
-				// time until the state is back at the root and the next
-				// gate can be looked for.
-				if w.gateUntil-hl > i {
-					j = min(j, w.gateUntil-hl)
-				} else {
-					j = min(j, i+64)
-				}
-				// Scanning on past the reach (a pattern may be under
-				// way) passes gates too: their reach counts.
-				if k := lastIndexGate(w.p[i:j], w.gate); k >= 0 {
-					w.gateUntil = max(w.gateUntil, hl+i+k+len(w.gate)+w.reach)
-				} else if w.gateEndsAt(i) {
-					w.gateUntil = max(w.gateUntil, hl+i-1+len(w.gate)+w.reach)
-				}
-			}
-			w.cooldown -= j - i
-			if s, ok := w.d.scanClean(w.state, w.p[i:j]); ok {
-				w.state, w.pos = s, hl+j
-				w.block = min(2*w.block, maxBlock)
-				continue
-			}
-			w.block = max(w.block/4, minBlock)
-			w.exact(hl + j)
+			w.scanOn(w.pos - hl)
 		}
 	}
+}
+
+// scanOn takes one step of the scan from w.p[i], where no match is
+// pending: past the stretch the filter clears, or that a gated stage
+// skips, or over a block.
+func (w *Writer) scanOn(i int) {
+	hl := len(w.held)
+	limit := w.block
+	// Where a pattern is likely (the filter's maybe, a gate) the bytes are
+	// walked exactly at once: a clean walk there mostly fails on the match
+	// and the bytes are walked twice, the first time through table rows
+	// not yet in cache.
+	direct := w.gate != nil
+	if w.gate != nil {
+		if !w.soft && w.pos >= w.gateUntil && w.state != w.d.root &&
+			w.back(w.pos, int(w.d.ext[w.state/w.d.stride])) >= w.gateUntil {
+			// What is under way began past the gate's reach: by the gate's
+			// rule it is not an occurrence, so forget it. (A soft stage's
+			// occurrence may begin after one soft break and end after the
+			// next: it walks on.)
+			w.state = w.d.root
+		}
+		if w.pos >= w.gateUntil && w.state == w.d.root {
+			w.pos = hl + i + w.skipToGate(i)
+			return
+		}
+	} else if w.cooldown <= 0 && w.d.filter != nil && len(w.p)-i >= max(minSkip, 4*w.d.maxLen) {
+		var cleared bool
+		if i, limit, direct, cleared = w.filterStep(i); cleared {
+			return
+		}
+	}
+	j := min(i+limit, len(w.p))
+	if w.gate != nil {
+		j = w.gateStep(i, j)
+	}
+	w.cooldown -= j - i
+	if direct {
+		w.exact(hl + j)
+		return
+	}
+	if s, ok := w.d.scanClean(w.state, w.p[i:j]); ok {
+		w.state, w.pos = s, hl+j
+		w.block = min(2*w.block, maxBlock)
+		return
+	}
+	w.block = max(w.block/4, minBlock)
+	w.exact(hl + j)
+}
+
+// filterStep runs the sampling filter from w.p[i]. When it clears the
+// whole stretch it moves on and reports cleared; otherwise it returns
+// where to scan from and how far, and whether exactly (direct).
+func (w *Writer) filterStep(i int) (from, limit int, direct, cleared bool) {
+	hl := len(w.held)
+	limit = w.block
+	j := min(i+skipBlock, len(w.p))
+	s, n, ok := w.d.skipPrefix(w.state, w.p[i:j])
+	if ok {
+		w.state, w.pos = s, hl+i+n
+		if n == j-i {
+			w.skipFails = 0
+			return i, 0, false, true
+		}
+		// The filter's first maybe: scan a pattern's length from there
+		// exactly, then try the filter again.
+		i += n
+		limit, direct = max(2*w.d.maxLen, 64), true
+	}
+	if !ok || n < max(4*w.d.maxLen, 256) {
+		// Output that keeps looking like a secret (or is one): stop paying
+		// for the filter for a while, longer each time in a row. A maybe a
+		// few patterns' length on costs only the short exact scan above:
+		// output that leaks every few KiB still runs at the filter's
+		// speed.
+		w.skipFails = min(w.skipFails+1, 6)
+		w.cooldown = minSkip << w.skipFails
+		return i, w.block, false, false
+	}
+	w.skipFails = 0
+	return i, limit, direct, false
+}
+
+// gateStep bounds a gated stage's step from w.p[i] (to j at most) to
+// short stretches: within a gate's reach, then a few bytes at a time
+// until the state is back at the root and the next gate can be looked
+// for. Scanning on past the reach (a pattern may be under way) passes
+// gates too: their reach counts.
+func (w *Writer) gateStep(i, j int) int {
+	hl := len(w.held)
+	if w.gateUntil-hl > i {
+		j = min(j, w.gateUntil-hl)
+	} else {
+		j = min(j, i+64)
+	}
+	if k := lastIndexGate(w.p[i:j], w.gate); k >= 0 {
+		w.gateUntil = max(w.gateUntil, hl+i+k+len(w.gate)+w.reach)
+	} else if w.gateEndsAt(i) {
+		w.gateUntil = max(w.gateUntil, hl+i-1+len(w.gate)+w.reach)
+	}
+	return j
+}
+
+// A soft stage (quoted-printable broken by a soft line break) has its
+// gate inside the occurrence: the occurrence starts on the line that ends
+// in "=\n" (or "=\r\n"), at most qpLine bytes before it. So it skips to
+// the start of the line a soft break ends (softSkip), and at the end of
+// each write walks the last line's tail (softTail): if the tail could
+// begin an occurrence it is held back, like any pattern under way, until
+// the next write decides it.
+
+// softSkip is skipToGate for a soft stage: how many bytes of w.p from i
+// to pass over, up to the start of the line the next soft break ends, or
+// all of them.
+func (w *Writer) softSkip(i int) int {
+	b := w.p[i:]
+	for off := 0; ; {
+		g := index2Or(b[off:], '=', '\n', '\r')
+		if g < 0 {
+			return len(b)
+		}
+		g += off
+		if !w.softMay(i + g) {
+			off = g + 1 // no pattern has these bytes around a '='
+			continue
+		}
+		// Patterns beginning after the break are not this stage's.
+		w.gateUntil = len(w.held) + i + g + 1
+		return tailStart(b[:g], qpLine)
+	}
+}
+
+// softMay reports whether the soft break whose '=' is at w.p[k] can be
+// inside an occurrence: the bytes before the '=' and after the break are
+// next to a '=' in some pattern (softPairs). Bytes not in this write
+// count as possible.
+func (w *Writer) softMay(k int) bool {
+	n := k + 1
+	for n < len(w.p) && isSkip(w.p[n]) {
+		n++
+	}
+	if k == 0 || n == len(w.p) {
+		return true
+	}
+	return w.d.pairs.may(w.p[k-1], w.p[n])
+}
+
+// softTail walks, at the end of a write, the last qpLine bytes of the
+// stream when nothing is under way, so that a tail that could begin an
+// occurrence is held back with the state it leaves.
+func (w *Writer) softTail(end int) {
+	if w.cand || w.state != w.d.root {
+		return
+	}
+	hl := len(w.held)
+	w.pos, w.gateUntil = w.back(end, qpLine), end+1
+	for w.pos < end {
+		if w.pos < hl {
+			w.exact(hl)
+		} else {
+			w.exact(end)
+		}
+	}
+}
+
+// spanHasGate reports whether stream bytes [from, to) hold a soft break
+// ('=' and a line break): a soft stage's match must (see exact).
+func (w *Writer) spanHasGate(from, to int) bool {
+	hl := len(w.held)
+	at := func(k int) byte {
+		if k < hl {
+			return w.held[k]
+		}
+		return w.p[k-hl]
+	}
+	for k := from; k+1 < to; k++ {
+		if at(k) == '=' && isSkip(at(k+1)) {
+			return true
+		}
+	}
+	return false
 }
 
 // gateEndsAt reports whether a two-byte gate begins just before w.p[i]:
@@ -347,6 +468,9 @@ func (w *Writer) gateEndsAt(i int) bool {
 func (w *Writer) skipToGate(i int) int {
 	hl := len(w.held)
 	span := len(w.gate) + w.reach
+	if w.soft {
+		return w.softSkip(i)
+	}
 	if w.gateEndsAt(i) {
 		w.gateUntil = hl + i + span - 1
 		return 0
@@ -399,7 +523,14 @@ func (w *Writer) exact(limit int) {
 		}
 		if s < lim {
 			start := w.back(pos, int(m.outLen[id]))
-			if !w.cand || start <= w.candStart {
+			if w.soft && !w.spanHasGate(start, pos) {
+				// A soft stage's form without a soft break in it is not
+				// broken: not this stage's (and what it caught would then
+				// depend on where the writes end, see softTail).
+				if !w.cand {
+					continue
+				}
+			} else if !w.cand || start <= w.candStart {
 				w.cand, w.candStart, w.candEnd, w.candSecret = true, start, pos, m.outSec[id]
 				w.candNS = m.outLen[id]
 			}
@@ -516,11 +647,11 @@ func (w *Writer) write(b []byte) {
 	}
 }
 
-// index2 is bytes.Index for a two-byte needle, eight positions at a time.
-// The dump gate "\n0" starts with a byte every line of output has, which
-// makes bytes.Index call IndexByte once a line: this is several times
-// faster on log-like output.
-func index2(b []byte, c0, c1 byte) int {
+// index2Words is bytes.Index for a two-byte needle, eight positions at a
+// time. The dump gate "\n0" starts with a byte every line of output has,
+// which makes bytes.Index call IndexByte once a line: this is several
+// times faster on log-like output. On amd64 index2 uses SSE2 instead.
+func index2Words(b []byte, c0, c1 byte) int {
 	x0, x1 := ones*uint64(c0), ones*uint64(c1)
 	i := 0
 	if len(b) >= 40 {

@@ -57,6 +57,9 @@ func HelperMain(args []string) int {
 	return HelperExitCode
 }
 
+// Ended has no helper report here: cmd.Wait's status counts.
+func (h *Handle) Ended() (code int, ok bool) { return 0, false }
+
 // Leftover is unknown here.
 func (h *Handle) Leftover() int { return -1 }
 
