@@ -44,11 +44,7 @@ func (a *app) scan(f *scanFlags, paths []string) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for i := range res.Findings {
-			res.Findings[i].Wipe()
-		}
-	}()
+	defer res.Wipe()
 	for _, s := range res.Skipped {
 		if s.Notice {
 			a.warnf("%s: skipped: %s", s.Path, s.Reason)

@@ -197,6 +197,13 @@ func IsBinary(data []byte) bool {
 	return bytes.IndexByte(data[:min(len(data), binarySniff)], 0) >= 0
 }
 
+// Wipe clears the values of every finding in memory.
+func (r *Result) Wipe() {
+	for i := range r.Findings {
+		r.Findings[i].Wipe()
+	}
+}
+
 // WriteJSON writes r as `envseal scan --json` does: an indented object of
 // the findings (locations and kinds, never values) and the skipped files,
 // each an array even when empty.

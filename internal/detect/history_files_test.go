@@ -49,7 +49,12 @@ func TestScanDefaults(t *testing.T) {
 		var got []string
 		for i := range r.Findings {
 			got = append(got, filepath.Base(r.Findings[i].Path))
-			r.Findings[i].Wipe()
+		}
+		r.Wipe()
+		for i := range r.Findings {
+			if r.Findings[i].value != nil {
+				t.Errorf("Result.Wipe left the value of %s", r.Findings[i].Name)
+			}
 		}
 		if strings.Join(got, ",") != strings.Join(c.want, ",") {
 			t.Errorf("Scan(no paths, history %v) found secrets in %v, want %v", c.history, got, c.want)
@@ -59,10 +64,8 @@ func TestScanDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer r.Wipe()
 	if len(r.Findings) != 2 {
 		t.Errorf("Scan(cwd, history) = %d findings, want 2 (the file and the history)", len(r.Findings))
-	}
-	for i := range r.Findings {
-		r.Findings[i].Wipe()
 	}
 }
