@@ -98,6 +98,7 @@ func (a *app) totpEnable(pf *passphraseFlag, cf *codeFlag) error {
 		case errors.As(err, &ne):
 			return withHint(err, "check that the phone's clock is right, then run 'envseal totp enable' again")
 		case errors.As(err, &fe):
+			// totp.seal exists, so TOTP is already on (totp.Active); say what failed.
 			return withHint(fmt.Errorf("TOTP is on (totp.seal written) but the policy flag could not be set: %w", fe.Err), "run 'envseal totp status --verify'")
 		case err != nil:
 			return err
