@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/envseal/envseal/internal/seal"
@@ -29,6 +31,24 @@ func ParseEntry(line []byte) *Entry {
 		e.Fields, e.Err = e.Record.FieldMap()
 	}
 	return e
+}
+
+// ParseSince reads the age of a Filter's Since as `audit show --since`
+// takes it: a Go duration ("90m", "36h") or a whole number of days
+// ("7d", at most 100000); a negative one is refused.
+func ParseSince(s string) (time.Duration, bool) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 || n > 100000 {
+			return 0, false
+		}
+		return time.Duration(n) * 24 * time.Hour, true
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, false
+	}
+	return d, true
 }
 
 // Filter picks the entries `envseal audit show` prints: those about one

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 )
 
 func TestFilterEntries(t *testing.T) {
@@ -80,5 +81,18 @@ func TestFollow(t *testing.T) {
 	}
 	if len(got) != 0 {
 		t.Errorf("followed more: %s", <-got)
+	}
+}
+
+func TestParseSince(t *testing.T) {
+	for s, want := range map[string]time.Duration{"90m": 90 * time.Minute, "36h": 36 * time.Hour, "7d": 7 * 24 * time.Hour, "0d": 0, "100000d": 100000 * 24 * time.Hour} {
+		if d, ok := ParseSince(s); !ok || d != want {
+			t.Errorf("ParseSince(%q) = %v, %v; want %v", s, d, ok, want)
+		}
+	}
+	for _, s := range []string{"", "d", "-1d", "100001d", "1.5d", "-5m", "7", "week"} {
+		if d, ok := ParseSince(s); ok {
+			t.Errorf("ParseSince(%q) = %v; want refused", s, d)
+		}
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -19,12 +17,6 @@ import (
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/vault"
 )
-
-func (a *app) auditCmd() *cobra.Command {
-	c := &cobra.Command{Use: "audit"}
-	c.AddCommand(a.auditShowCmd(), a.auditVerifyCmd())
-	return c
-}
 
 type showFlags struct {
 	asJSON bool
@@ -51,34 +43,25 @@ func (a *app) auditShowCmd() *cobra.Command {
 }
 
 func (a *app) auditVerifyCmd() *cobra.Command {
-	var pf passphraseFlag
-	c := &cobra.Command{
-		Use:  "verify [FILE]",
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
-				verify := a.auditLog(v.Dir()).Verify
-				if len(args) == 1 {
-					verify = func(k seal.Key) (audit.Summary, error) { return audit.VerifyFile(args[0], k) }
-				}
-				sum, err := verify(k)
-				if errors.Is(err, audit.ErrTampered) {
-					hint := "it was changed outside envseal: keep a copy to inspect; the next record envseal writes moves it aside and starts a new chain that points to it"
-					if len(args) == 1 {
-						hint = "this copy was changed after envseal wrote it; the record named is the first one that cannot be trusted"
-					}
-					return withHint(fmt.Errorf("audit log does not verify: %w", err), hint)
-				}
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(a.stdout, sum)
-				return nil
-			})
-		},
-	}
-	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
-	return c
+	return keyed("verify [FILE]", cobra.MaximumNArgs(1), func(args []string, v *vault.Vault, k seal.Key) error {
+		verify := a.auditLog(v.Dir()).Verify
+		if len(args) == 1 {
+			verify = func(k seal.Key) (audit.Summary, error) { return audit.VerifyFile(args[0], k) }
+		}
+		sum, err := verify(k)
+		if errors.Is(err, audit.ErrTampered) {
+			hint := "it was changed outside envseal: keep a copy to inspect; the next record envseal writes moves it aside and starts a new chain that points to it"
+			if len(args) == 1 {
+				hint = "this copy was changed after envseal wrote it; the record named is the first one that cannot be trusted"
+			}
+			return withHint(fmt.Errorf("audit log does not verify: %w", err), hint)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(a.stdout, sum)
+		return nil
+	})
 }
 
 // auditLog is the vault's audit log, warning on a.stderr.
@@ -122,9 +105,9 @@ func (a *app) auditShow(f *showFlags) error {
 	var filter audit.Filter
 	filter.Secret = f.secret
 	if f.since != "" {
-		d, err := parseSince(f.since)
-		if err != nil {
-			return withHint(err, "use a duration such as 90m, 36h or 7d")
+		d, ok := audit.ParseSince(f.since)
+		if !ok {
+			return withHint(fmt.Errorf("--since %q is not a duration", f.since), "use a duration such as 90m, 36h or 7d")
 		}
 		filter.Since = time.Now().Add(-d)
 	}
@@ -158,20 +141,4 @@ func (a *app) auditShow(f *showFlags) error {
 	defer stop()
 	return l.Follow(ctx, sh.File, sh.Size, filter, func() { a.warnf("the audit log was moved aside; following the new one") },
 		func(es []*audit.Entry) error { return audit.WriteEntries(a.stdout, es, f.asJSON, false) })
-}
-
-// parseSince accepts a Go duration or a whole number of days ("7d").
-func parseSince(s string) (time.Duration, error) {
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(d)
-		if err != nil || n < 0 || n > 100000 {
-			return 0, fmt.Errorf("--since %q is not a duration", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("--since %q is not a duration", s)
-	}
-	return d, nil
 }

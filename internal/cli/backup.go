@@ -17,35 +17,32 @@ import (
 
 func (a *app) backupCmd() *cobra.Command {
 	var (
-		pf    passphraseFlag
 		force bool
+		out   string
 	)
-	c := &cobra.Command{
-		Use:  "backup FILE",
-		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			out, err := filepath.Abs(args[0])
-			if err != nil {
-				return err
-			}
-			if _, err := os.Lstat(out); err == nil && !force {
-				return withHint(fmt.Errorf("%s already exists", out), "choose another file name, or add --force to replace it")
-			}
-			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
-				info, err := backup.Write(v, k, out, force)
-				if err != nil {
-					return err
-				}
-				id := hex.EncodeToString(info.ID[:8])
-				a.auditLog(v.Dir()).Event(k, audit.VaultBackup, map[string]any{"backup": id, "file": out, "secrets": info.Secrets})
-				a.infof("wrote %s: %d secrets and %d other files, encrypted (backup %s)", out, info.Secrets, len(info.Files), id)
-				a.infof("restore with 'envseal restore %s' and the current passphrase", args[0])
-				return nil
-			})
-		},
+	c := keyed("backup FILE", cobra.ExactArgs(1), func(args []string, v *vault.Vault, k seal.Key) error {
+		info, err := backup.Write(v, k, out, force)
+		if err != nil {
+			return err
+		}
+		id := hex.EncodeToString(info.ID[:8])
+		a.auditLog(v.Dir()).Event(k, audit.VaultBackup, map[string]any{"backup": id, "file": out, "secrets": info.Secrets})
+		a.infof("wrote %s: %d secrets and %d other files, encrypted (backup %s)", out, info.Secrets, len(info.Files), id)
+		a.infof("restore with 'envseal restore %s' and the current passphrase", args[0])
+		return nil
+	})
+	// An existing FILE is refused before the passphrase is asked.
+	c.PreRunE = func(_ *cobra.Command, args []string) error {
+		var err error
+		if out, err = filepath.Abs(args[0]); err != nil {
+			return err
+		}
+		if _, err := os.Lstat(out); err == nil && !force {
+			return withHint(fmt.Errorf("%s already exists", out), "choose another file name, or add --force to replace it")
+		}
+		return nil
 	}
 	c.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")
-	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
 }
 

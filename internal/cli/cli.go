@@ -180,8 +180,8 @@ func (a *app) rootCmd() *cobra.Command {
 		a.demoCmd(),
 		a.runCmd(),
 		a.jailCmd(),
-		a.policyCmd(),
-		a.auditCmd(),
+		group("policy", a.policyListCmd(), a.policyRevokeCmd(), a.policyResetCmd()),
+		group("audit", a.auditShowCmd(), a.auditVerifyCmd()),
 		a.brokerCmd(),
 		a.statusCmd(),
 		a.lockCmd(),
@@ -190,10 +190,10 @@ func (a *app) rootCmd() *cobra.Command {
 		a.importCmd(),
 		a.scanCmd(),
 		a.shellHookCmd(),
-		a.gitHookCmd(),
+		group("git-hook", a.gitHookInstallCmd(), a.gitHookUninstallCmd(), a.gitHookRunCmd()),
 		a.rotationCmd(),
 		a.mcpCmd(),
-		a.totpCmd(),
+		group("totp", a.totpEnableCmd(), a.totpDisableCmd(), a.totpResetCmd(), a.totpStatusCmd()),
 		a.passwdCmd(),
 		a.backupCmd(),
 		a.restoreCmd(),
@@ -208,6 +208,14 @@ func (a *app) rootCmd() *cobra.Command {
 	setHelp(root)
 	refuseUnknownSubcommands(root)
 	return root
+}
+
+// group is a command that only holds others (policy, audit, …); its RunE
+// is refuseUnknownSubcommands'.
+func group(use string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{Use: use}
+	c.AddCommand(subs...)
+	return c
 }
 
 // refuseUnknownSubcommands makes every command that only groups others

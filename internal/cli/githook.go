@@ -14,12 +14,6 @@ import (
 	"github.com/envseal/envseal/internal/vault"
 )
 
-func (a *app) gitHookCmd() *cobra.Command {
-	c := &cobra.Command{Use: "git-hook"}
-	c.AddCommand(a.gitHookInstallCmd(), a.gitHookUninstallCmd(), a.gitHookRunCmd())
-	return c
-}
-
 // hooksDir is githook.HooksDir, with the hint for a directory that is not
 // a git work tree.
 func hooksDir() (string, error) {

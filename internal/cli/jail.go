@@ -41,20 +41,12 @@ func (a *app) jail(o sandbox.JailOptions, argv []string) error {
 	if err != nil {
 		return withCode(err, exitInternal, "set ENVSEAL_HOME")
 	}
-	// Cover the real directory: a vault reached through a symlink is
-	// hidden by covering its target.
-	if real, err := filepath.EvalSymlinks(home); err == nil {
-		home = real
-	}
-	if st, err := os.Stat(home); err != nil || !st.IsDir() {
+	if o.VaultDir, err = sandbox.VaultCover(home); err != nil {
 		if !o.BestEffort {
-			return withCode(fmt.Errorf("no vault directory at %s", home), exitInternal,
-				"run 'envseal init' first: a vault created after the jail started would be visible inside it")
+			return withCode(err, exitInternal, "run 'envseal init' first: a vault created after the jail started would be visible inside it")
 		}
-		a.warnf("jail layer missing: hide vault: no vault directory at %s", home)
-		home = ""
+		a.warnf("jail layer missing: hide vault: %v", err)
 	}
-	o.VaultDir = home
 	o.BrokerDir, o.SocketName = filepath.Dir(wire.SocketPath()), filepath.Base(wire.SocketPath())
 	if c, err := client.Dial(wire.SocketPath()); err == nil {
 		c.Close()

@@ -11,10 +11,6 @@ import (
 	"github.com/envseal/envseal/internal/vault"
 )
 
-// secretHealth is one secret's metadata plus what the audit log says of
-// its use (listing renders it).
-type secretHealth = listing.Secret
-
 func (a *app) listCmd() *cobra.Command {
 	var asJSON, due bool
 	c := &cobra.Command{
@@ -65,7 +61,7 @@ func (a *app) printList(out []listing.Entry, total int, due bool, now time.Time)
 // listEntries asks the broker when its socket answers (inside envseal jail
 // the vault directory is hidden, the broker can still read it), else reads
 // the vault and its audit log directly.
-func listEntries() ([]secretHealth, error) {
+func listEntries() ([]listing.Secret, error) {
 	svc, err := client.Connect(client.Options{Local: &client.Local{OpenVault: openVault}})
 	if err != nil {
 		return nil, err
@@ -74,9 +70,9 @@ func listEntries() ([]secretHealth, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]secretHealth, 0, len(les))
+	out := make([]listing.Secret, 0, len(les))
 	for _, le := range les {
-		out = append(out, secretHealth{Entry: le.Entry(), LastUsed: le.LastUsed, UseUnknown: le.UseUnknown})
+		out = append(out, listing.Secret{Entry: le.Entry(), LastUsed: le.LastUsed, UseUnknown: le.UseUnknown})
 	}
 	return out, nil
 }

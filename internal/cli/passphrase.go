@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/envseal/envseal/internal/seal"
 	"github.com/envseal/envseal/internal/term"
 	"github.com/envseal/envseal/internal/vault"
@@ -50,16 +52,13 @@ func (p *passphraseFlag) read(prompt string, confirm bool) ([]byte, error) {
 }
 
 func readPassphraseFD(fd int) ([]byte, error) {
-	f := os.NewFile(uintptr(fd), fmt.Sprintf("fd %d", fd))
-	if f == nil {
+	b, err := term.ReadFD(fd, maxPassphrase+1)
+	switch {
+	case errors.Is(err, term.ErrBadFD):
 		return nil, fmt.Errorf("--passphrase-fd %d is not an open file descriptor", fd)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxPassphrase+1))
-	if err != nil {
+	case err != nil:
 		return nil, withHint(fmt.Errorf("read passphrase from fd %d: %w", fd, err), "open the descriptor for reading, e.g. 'envseal init --passphrase-fd 3 3<passfile'")
-	}
-	if len(b) > maxPassphrase {
+	case len(b) > maxPassphrase:
 		return nil, fmt.Errorf("passphrase on fd %d is over %d bytes", fd, maxPassphrase)
 	}
 	b = dropNewline(b)
@@ -119,4 +118,16 @@ func (p *passphraseFlag) withKey(fn func(v *vault.Vault, k seal.Key) error) erro
 	}
 	defer k.Wipe()
 	return fn(v, k)
+}
+
+// keyed is a command that needs the master key, with its --passphrase-fd:
+// run gets the unlocked vault, and the key is wiped however it returns.
+// What must be refused before the passphrase is asked goes in PreRunE.
+func keyed(use string, args cobra.PositionalArgs, run func(args []string, v *vault.Vault, k seal.Key) error) *cobra.Command {
+	var pf passphraseFlag
+	c := &cobra.Command{Use: use, Args: args, RunE: func(_ *cobra.Command, args []string) error {
+		return pf.withKey(func(v *vault.Vault, k seal.Key) error { return run(args, v, k) })
+	}}
+	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	return c
 }

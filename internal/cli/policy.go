@@ -13,91 +13,57 @@ import (
 	"github.com/envseal/envseal/internal/vault"
 )
 
-func (a *app) policyCmd() *cobra.Command {
-	c := &cobra.Command{Use: "policy"}
-	c.AddCommand(a.policyListCmd(), a.policyRevokeCmd(), a.policyResetCmd())
-	return c
-}
-
 func (a *app) policyListCmd() *cobra.Command {
-	var (
-		pf     passphraseFlag
-		asJSON bool
-	)
-	c := &cobra.Command{
-		Use:  "list",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
-				p, err := a.loadPolicy(v, k)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return policy.WriteJSON(a.stdout, p.Rules)
-				}
-				if len(p.Rules) == 0 {
-					a.infof("no rules yet; 'envseal run' asks you the first time and saves a rule when you allow always")
-					return nil
-				}
-				return policy.WriteTable(a.stdout, p.Rules, time.Now())
-			})
-		},
-	}
+	var asJSON bool
+	c := keyed("list", cobra.NoArgs, func(_ []string, v *vault.Vault, k seal.Key) error {
+		p, err := a.loadPolicy(v, k)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return policy.WriteJSON(a.stdout, p.Rules)
+		}
+		if len(p.Rules) == 0 {
+			a.infof("no rules yet; 'envseal run' asks you the first time and saves a rule when you allow always")
+			return nil
+		}
+		return policy.WriteTable(a.stdout, p.Rules, time.Now())
+	})
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
 }
 
 func (a *app) policyRevokeCmd() *cobra.Command {
-	var pf passphraseFlag
-	c := &cobra.Command{
-		Use:  "revoke ID",
-		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
-				var err error
-				_, err = policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { return p.Remove(args[0]) })
-				if errors.Is(err, policy.ErrNoSuchRule) {
-					return withHint(err, "see the rule ids with 'envseal policy list'")
-				}
-				if errors.Is(err, policy.ErrTampered) {
-					a.auditLog(v.Dir()).Event(k, audit.PolicyTampered, map[string]any{"error": err.Error()})
-				}
-				if err != nil {
-					return err
-				}
-				a.auditLog(v.Dir()).Event(k, audit.PolicyChanged, map[string]any{"action": "revoke", "rule": args[0]})
-				a.infof("revoked rule %s", args[0])
-				return nil
-			})
-		},
-	}
-	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
-	return c
+	return keyed("revoke ID", cobra.ExactArgs(1), func(args []string, v *vault.Vault, k seal.Key) error {
+		var err error
+		_, err = policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { return p.Remove(args[0]) })
+		if errors.Is(err, policy.ErrNoSuchRule) {
+			return withHint(err, "see the rule ids with 'envseal policy list'")
+		}
+		if errors.Is(err, policy.ErrTampered) {
+			a.auditLog(v.Dir()).Event(k, audit.PolicyTampered, map[string]any{"error": err.Error()})
+		}
+		if err != nil {
+			return err
+		}
+		a.auditLog(v.Dir()).Event(k, audit.PolicyChanged, map[string]any{"action": "revoke", "rule": args[0]})
+		a.infof("revoked rule %s", args[0])
+		return nil
+	})
 }
 
 func (a *app) policyResetCmd() *cobra.Command {
-	var pf passphraseFlag
-	c := &cobra.Command{
-		Use:  "reset",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
-				if err := confirmReset("Type RESET to replace the policy with an empty one: ", "policy not reset"); err != nil {
-					return err
-				}
-				if err := policy.NewStore(v.Dir(), k).Reset(); err != nil {
-					return err
-				}
-				a.auditLog(v.Dir()).Event(k, audit.PolicyChanged, map[string]any{"action": "reset"})
-				a.infof("the policy is now empty")
-				return nil
-			})
-		},
-	}
-	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
-	return c
+	return keyed("reset", cobra.NoArgs, func(_ []string, v *vault.Vault, k seal.Key) error {
+		if err := confirmReset("Type RESET to replace the policy with an empty one: ", "policy not reset"); err != nil {
+			return err
+		}
+		if err := policy.NewStore(v.Dir(), k).Reset(); err != nil {
+			return err
+		}
+		a.auditLog(v.Dir()).Event(k, audit.PolicyChanged, map[string]any{"action": "reset"})
+		a.infof("the policy is now empty")
+		return nil
+	})
 }
 
 // confirmReset asks the human to type RESET on the terminal (never stdin,

@@ -10,41 +10,37 @@ import (
 )
 
 func (a *app) rotationCmd() *cobra.Command {
-	var pf passphraseFlag
-	c := &cobra.Command{
-		Use:  "rotation NAME PERIOD",
-		Args: cobra.ExactArgs(2),
-		RunE: func(c *cobra.Command, args []string) error {
-			name := args[0]
-			if err := vault.ValidName(name); err != nil {
-				return err
-			}
-			period, err := parseRotation(args[1])
-			if err != nil {
-				return err
-			}
-			v, err := openVault()
-			if err != nil {
-				return err
-			}
-			if _, err := v.Stat(name); err != nil {
-				return err
-			}
-			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
-				meta, err := v.SetRotation(k, name, period)
-				if err != nil {
-					return err
-				}
-				a.auditLog(v.Dir()).Event(k, audit.SecretRotationSet, map[string]any{"secret": name, "rotate_days": meta.RotationDays()})
-				if p := meta.RotationPeriod(); p > 0 {
-					a.infof("%s: rotate every %s; due %s", name, listing.Days(p), meta.RotationDue().Local().Format("2006-01-02"))
-				} else {
-					a.infof("%s: no rotation reminder", name)
-				}
-				return nil
-			})
-		},
+	var period uint32
+	c := keyed("rotation NAME PERIOD", cobra.ExactArgs(2), func(args []string, v *vault.Vault, k seal.Key) error {
+		name := args[0]
+		meta, err := v.SetRotation(k, name, period)
+		if err != nil {
+			return err
+		}
+		a.auditLog(v.Dir()).Event(k, audit.SecretRotationSet, map[string]any{"secret": name, "rotate_days": meta.RotationDays()})
+		if p := meta.RotationPeriod(); p > 0 {
+			a.infof("%s: rotate every %s; due %s", name, listing.Days(p), meta.RotationDue().Local().Format("2006-01-02"))
+		} else {
+			a.infof("%s: no rotation reminder", name)
+		}
+		return nil
+	})
+	// The name, the period and the secret are checked before the
+	// passphrase is asked.
+	c.PreRunE = func(_ *cobra.Command, args []string) error {
+		if err := vault.ValidName(args[0]); err != nil {
+			return err
+		}
+		var err error
+		if period, err = parseRotation(args[1]); err != nil {
+			return err
+		}
+		v, err := openVault()
+		if err != nil {
+			return err
+		}
+		_, err = v.Stat(args[0])
+		return err
 	}
-	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
 	return c
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -45,11 +44,7 @@ func (a *app) scan(f *scanFlags, paths []string) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for i := range res.Findings {
-			res.Findings[i].Wipe()
-		}
-	}()
+	defer res.Wipe()
 	for _, s := range res.Skipped {
 		if s.Notice {
 			a.warnf("%s: skipped: %s", s.Path, s.Reason)
@@ -88,28 +83,16 @@ func (a *app) scan(f *scanFlags, paths []string) error {
 	return &exitErr{err: errors.New("likely secrets found"), code: exitError, silent: true}
 }
 
-// scanFindings scans paths (default ".", unless only the history is
-// asked for) and, with history, the shells' history files; the vault
-// directory is skipped.
+// scanFindings is detect.Scan of paths (and the history), skipping the
+// vault directory.
 func scanFindings(paths []string, history bool) (*detect.Result, error) {
-	if len(paths) == 0 && !history {
-		paths = []string{"."}
-	}
 	var skipDirs []string
 	if home, err := vault.Home(); err == nil {
 		skipDirs = append(skipDirs, home)
 	}
-	res := &detect.Result{}
-	if len(paths) > 0 {
-		r, err := detect.ScanPaths(paths, detect.WalkOptions{SkipDirs: skipDirs})
-		if err != nil {
-			return nil, withHint(err, "name files or directories that exist")
-		}
-		res = r
-	}
-	if history {
-		home, _ := os.UserHomeDir()
-		res.ScanHistoryFiles(home, os.Getenv)
+	res, err := detect.Scan(paths, history, detect.WalkOptions{SkipDirs: skipDirs})
+	if err != nil {
+		return nil, withHint(err, "name files or directories that exist")
 	}
 	return res, nil
 }

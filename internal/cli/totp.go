@@ -3,8 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -25,13 +23,11 @@ type codeFlag struct{ fd int }
 // read returns a one-time code from fd N (read to EOF) or the terminal.
 func (f *codeFlag) read(t *term.TTY) (string, error) {
 	if f.fd >= 0 {
-		file := os.NewFile(uintptr(f.fd), fmt.Sprintf("fd %d", f.fd))
-		if file == nil {
+		b, err := term.ReadFD(f.fd, 64)
+		switch {
+		case errors.Is(err, term.ErrBadFD):
 			return "", fmt.Errorf("--code-fd %d is not an open file descriptor", f.fd)
-		}
-		defer file.Close()
-		b, err := io.ReadAll(io.LimitReader(file, 64))
-		if err != nil {
+		case err != nil:
 			return "", fmt.Errorf("read code from fd %d: %w", f.fd, err)
 		}
 		return strings.TrimSpace(string(b)), nil
@@ -49,12 +45,6 @@ func (f *codeFlag) read(t *term.TTY) (string, error) {
 
 // totpPrompt ends with the same words as the approval's TOTP prompt.
 const totpPrompt = "Code from your authenticator app, TOTP code: "
-
-func (a *app) totpCmd() *cobra.Command {
-	c := &cobra.Command{Use: "totp"}
-	c.AddCommand(a.totpEnableCmd(), a.totpDisableCmd(), a.totpResetCmd(), a.totpStatusCmd())
-	return c
-}
 
 func (a *app) totpEnableCmd() *cobra.Command {
 	var (
@@ -99,18 +89,19 @@ func (a *app) totpEnable(pf *passphraseFlag, cf *codeFlag) error {
 		if cf.fd >= 0 {
 			attempts = 1
 		}
-		err = e.Confirm(st, attempts, func() (string, error) { return cf.read(t) },
-			func() { t.Printf("That code does not match; type the code the app shows now.\n") })
+		err = e.Enable(st, attempts, func() (string, error) { return cf.read(t) },
+			func() { t.Printf("That code does not match; type the code the app shows now.\n") },
+			func() error { return setTOTPFlag(v, k, true) })
 		var ne *totp.NotEnrolledError
-		if errors.As(err, &ne) {
+		var fe *totp.FlagError
+		switch {
+		case errors.As(err, &ne):
 			return withHint(err, "check that the phone's clock is right, then run 'envseal totp enable' again")
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { p.TOTP = true; return nil }); err != nil {
+		case errors.As(err, &fe):
 			// totp.seal exists, so TOTP is already on (totp.Active); say what failed.
-			return withHint(fmt.Errorf("TOTP is on (totp.seal written) but the policy flag could not be set: %w", err), "run 'envseal totp status --verify'")
+			return withHint(fmt.Errorf("TOTP is on (totp.seal written) but the policy flag could not be set: %w", fe.Err), "run 'envseal totp status --verify'")
+		case err != nil:
+			return err
 		}
 		// The seed is on the screen and in the scrollback: wipe both.
 		t.Printf("\x1b[2J\x1b[3J\x1b[H")
@@ -121,78 +112,66 @@ func (a *app) totpEnable(pf *passphraseFlag, cf *codeFlag) error {
 }
 
 func (a *app) totpDisableCmd() *cobra.Command {
-	var (
-		pf passphraseFlag
-		cf codeFlag
-	)
-	c := &cobra.Command{
-		Use:  "disable",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
-				on, err := totpState(a, v, k)
-				if err != nil {
-					return err
-				}
-				if !on {
-					return withHint(totp.ErrNotEnabled, "nothing to disable; 'envseal totp enable' turns it on")
-				}
-				st := totp.NewStore(v.Dir(), k)
-				defer st.Wipe()
-				code, err := cf.read(nil)
-				if err != nil {
-					return err
-				}
-				if err := st.Verify(code, time.Now()); err != nil {
-					a.auditLog(v.Dir()).Event(k, audit.TOTPFailed, map[string]any{"reason": totp.Reason(err), "during": "disable"})
-					return withHint(fmt.Errorf("TOTP not disabled: %w", err), launch.TOTPHint(err))
-				}
-				if err := totpOff(v, k, st); err != nil {
-					return err
-				}
-				a.auditLog(v.Dir()).Event(k, audit.TOTPDisabled, map[string]any{"via": "code"})
-				a.infof("TOTP is off: approvals no longer ask for a code")
-				return nil
-			})
-		},
-	}
-	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
+	var cf codeFlag
+	c := keyed("disable", cobra.NoArgs, func(_ []string, v *vault.Vault, k seal.Key) error {
+		on, err := totpState(a, v, k)
+		if err != nil {
+			return err
+		}
+		if !on {
+			return withHint(totp.ErrNotEnabled, "nothing to disable; 'envseal totp enable' turns it on")
+		}
+		st := totp.NewStore(v.Dir(), k)
+		defer st.Wipe()
+		code, err := cf.read(nil)
+		if err != nil {
+			return err
+		}
+		if err := st.Verify(code, time.Now()); err != nil {
+			a.auditLog(v.Dir()).Event(k, audit.TOTPFailed, map[string]any{"reason": totp.Reason(err), "during": "disable"})
+			return withHint(fmt.Errorf("TOTP not disabled: %w", err), launch.TOTPHint(err))
+		}
+		if err := totpOff(v, k, st); err != nil {
+			return err
+		}
+		a.auditLog(v.Dir()).Event(k, audit.TOTPDisabled, map[string]any{"via": "code"})
+		a.infof("TOTP is off: approvals no longer ask for a code")
+		return nil
+	})
 	c.Flags().IntVar(&cf.fd, "code-fd", -1, "read the code from file descriptor `N` instead of the terminal")
 	return c
 }
 
 func (a *app) totpResetCmd() *cobra.Command {
-	var pf passphraseFlag
-	c := &cobra.Command{
-		Use:  "reset",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return pf.withKey(func(v *vault.Vault, k seal.Key) error {
-				if err := confirmReset("Type RESET to turn TOTP off without a code: ", "TOTP not reset"); err != nil {
-					return err
-				}
-				st := totp.NewStore(v.Dir(), k)
-				defer st.Wipe()
-				if err := totpOff(v, k, st); err != nil {
-					return err
-				}
-				a.auditLog(v.Dir()).Event(k, audit.TOTPDisabled, map[string]any{"via": "reset"})
-				a.infof("TOTP is off; 'envseal totp enable' turns it on again with a new seed")
-				return nil
-			})
-		},
-	}
-	c.Flags().IntVar(&pf.fd, "passphrase-fd", -1, "read the vault passphrase from file descriptor `N`")
-	return c
+	return keyed("reset", cobra.NoArgs, func(_ []string, v *vault.Vault, k seal.Key) error {
+		if err := confirmReset("Type RESET to turn TOTP off without a code: ", "TOTP not reset"); err != nil {
+			return err
+		}
+		st := totp.NewStore(v.Dir(), k)
+		defer st.Wipe()
+		if err := totpOff(v, k, st); err != nil {
+			return err
+		}
+		a.auditLog(v.Dir()).Event(k, audit.TOTPDisabled, map[string]any{"via": "reset"})
+		a.infof("TOTP is off; 'envseal totp enable' turns it on again with a new seed")
+		return nil
+	})
 }
 
-// totpOff clears the policy flag, then removes totp.seal: a crash in
-// between leaves the file, which still means on (fail closed).
+// totpOff turns TOTP off (totp.Store.Off: the policy flag first).
 func totpOff(v *vault.Vault, k seal.Key, st *totp.Store) error {
-	if _, err := policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { p.TOTP = false; return nil }); err != nil {
-		return withHint(err, "restore policy.seal, or 'envseal policy reset' first")
+	err := st.Off(func() error { return setTOTPFlag(v, k, false) })
+	var fe *totp.FlagError
+	if errors.As(err, &fe) {
+		return withHint(fe.Err, "restore policy.seal, or 'envseal policy reset' first")
 	}
-	return st.Remove()
+	return err
+}
+
+// setTOTPFlag sets the sealed policy's TOTP flag to on.
+func setTOTPFlag(v *vault.Vault, k seal.Key, on bool) error {
+	_, err := policy.NewStore(v.Dir(), k).Update(func(p *policy.Policy) error { p.TOTP = on; return nil })
+	return err
 }
 
 func (a *app) totpStatusCmd() *cobra.Command {

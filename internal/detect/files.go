@@ -48,6 +48,28 @@ type WalkOptions struct {
 // skipDirNames are directory names never descended into.
 var skipDirNames = map[string]bool{".git": true, "node_modules": true}
 
+// Scan is what `envseal scan` looks at: paths (default ".", unless only
+// the history is asked for) and, with history, the shells' history files
+// of this user (ScanHistoryFiles).
+func Scan(paths []string, history bool, o WalkOptions) (*Result, error) {
+	if len(paths) == 0 && !history {
+		paths = []string{"."}
+	}
+	res := &Result{}
+	if len(paths) > 0 {
+		r, err := ScanPaths(paths, o)
+		if err != nil {
+			return nil, err
+		}
+		res = r
+	}
+	if history {
+		home, _ := os.UserHomeDir()
+		res.ScanHistoryFiles(home, os.Getenv)
+	}
+	return res, nil
+}
+
 // ScanPaths scans files and, recursively, directories. Symlinks are not
 // followed (a link named on the command line is skipped too): a link
 // could lead the scan, and an --import rewrite, outside the tree.
@@ -173,6 +195,13 @@ func ReadFile(p string, max int64) ([]byte, error) {
 // IsBinary reports whether data has a NUL byte in its first 8 KiB.
 func IsBinary(data []byte) bool {
 	return bytes.IndexByte(data[:min(len(data), binarySniff)], 0) >= 0
+}
+
+// Wipe clears the values of every finding in memory.
+func (r *Result) Wipe() {
+	for i := range r.Findings {
+		r.Findings[i].Wipe()
+	}
 }
 
 // WriteJSON writes r as `envseal scan --json` does: an indented object of

@@ -27,3 +27,45 @@ func TestScanHistoryFiles(t *testing.T) {
 		t.Errorf("skipped %+v, want the zsh symlink with a notice", r.Skipped)
 	}
 }
+
+// Scan: no paths means "." unless only the history is asked for; with
+// history, the user's history files are read as well.
+func TestScanDefaults(t *testing.T) {
+	home, cwd := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(home, ".bash_history"), []byte("export GITHUB_TOKEN=ghp_"+"R2x7mQ9vLp3sT8wK1nB5cZ0yH4jD6fA2eG7u\n"), 0o600)
+	os.WriteFile(filepath.Join(cwd, "app.env"), []byte("STRIPE_KEY=sk_live_"+"4eC39HqLyjWDarjtT1zdp7dc9Xz2Qw\n"), 0o600)
+	t.Setenv("HOME", home)
+	t.Setenv("HISTFILE", "")
+	t.Setenv("ZDOTDIR", "")
+	t.Chdir(cwd)
+	for _, c := range []struct {
+		history bool
+		want    []string // the files with findings
+	}{{false, []string{"app.env"}}, {true, []string{".bash_history"}}} {
+		r, err := Scan(nil, c.history, WalkOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for i := range r.Findings {
+			got = append(got, filepath.Base(r.Findings[i].Path))
+		}
+		r.Wipe()
+		for i := range r.Findings {
+			if r.Findings[i].value != nil {
+				t.Errorf("Result.Wipe left the value of %s", r.Findings[i].Name)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("Scan(no paths, history %v) found secrets in %v, want %v", c.history, got, c.want)
+		}
+	}
+	r, err := Scan([]string{cwd}, true, WalkOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Wipe()
+	if len(r.Findings) != 2 {
+		t.Errorf("Scan(cwd, history) = %d findings, want 2 (the file and the history)", len(r.Findings))
+	}
+}

@@ -8,6 +8,12 @@ package sandbox
 // `envseal __sandbox_helper --jail …`, sets the layers up and execs CMD
 // (jail_linux.go, jailhelper_linux.go).
 
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
 // JailExitCode is `envseal jail`'s status when a layer cannot be set up
 // and --best-effort was not given (env(1)'s "envseal itself failed").
 const JailExitCode = 125
@@ -56,4 +62,18 @@ type JailOptions struct {
 	// NoNamespaces starts the helper without new namespaces (only with
 	// BestEffort, after starting with them failed): no mount layers.
 	NoNamespaces bool
+}
+
+// VaultCover is the directory a jail covers to hide the vault at dir
+// (JailOptions.VaultDir): its real path, as a vault reached through a
+// symlink is hidden by covering its target, and one that exists now, as a
+// vault created after the jail started would be visible inside it.
+func VaultCover(dir string) (string, error) {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("no vault directory at %s", dir)
+	}
+	return dir, nil
 }

@@ -1,5 +1,6 @@
 // Package term reads hidden input (a passphrase, a value to store) from
-// the controlling terminal. It goes to /dev/tty and never to stdin or
+// the controlling terminal, or the same from a descriptor a script passes
+// (ReadFD). It goes to /dev/tty and never to stdin or
 // stdout: those belong to whatever invoked envseal (often an AI agent),
 // and the human's answers must not pass through it. Approval prompts,
 // which need deadlines and cancellation, have their own terminal code in
@@ -70,4 +71,19 @@ func ReadHidden(prompt string) ([]byte, error) {
 	}
 	defer t.Close()
 	return t.ReadHidden(prompt)
+}
+
+// ErrBadFD means a descriptor given to ReadFD is not open.
+var ErrBadFD = errors.New("not an open file descriptor")
+
+// ReadFD reads a small secret (a passphrase, a one-time code) that a
+// script passes on descriptor fd instead of the terminal: once, to EOF or
+// limit bytes, whichever comes first; fd is closed afterwards.
+func ReadFD(fd int, limit int64) ([]byte, error) {
+	f := os.NewFile(uintptr(fd), fmt.Sprintf("fd %d", fd))
+	if f == nil {
+		return nil, ErrBadFD
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit))
 }

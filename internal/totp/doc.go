@@ -28,6 +28,8 @@
 //
 // The steps of `envseal totp enable` and `envseal totp status` that are not
 // prompts or flags live here too (enrol.go): the Enrolment a human scans
-// and confirms with a code, and the status lines. Turning the policy flag
-// on or off stays with the caller: this package does not import policy.
+// and confirms with a code, and the status lines; so does the order in
+// which turning TOTP on or off touches the policy flag and totp.seal
+// (onoff.go). The flag itself is set by a function of the caller: this
+// package does not import policy.
 package totp
