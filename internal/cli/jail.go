@@ -59,8 +59,9 @@ func (a *app) jail(o sandbox.JailOptions, argv []string) error {
 	}
 
 	code, err := a.startJail(path, argv, o)
-	if err != nil && o.BestEffort && !o.NoNamespaces && errors.Is(err, sandbox.ErrJailClone) {
-		a.warnf("jail layer missing: namespaces: %v", errors.Unwrap(err))
+	var ce *sandbox.JailCloneError
+	if err != nil && o.BestEffort && !o.NoNamespaces && errors.As(err, &ce) {
+		a.warnf("jail layer missing: namespaces: %v", ce.Cause)
 		o.NoNamespaces = true
 		code, err = a.startJail(path, argv, o)
 	}

@@ -17,6 +17,13 @@ import (
 // Nothing ran; with BestEffort the caller may retry with NoNamespaces.
 var ErrJailClone = errors.New("cannot create the jail's namespaces")
 
+// JailCloneError is that error with its cause (errors.Is matches
+// ErrJailClone; Cause is what the kernel said).
+type JailCloneError struct{ Cause error }
+
+func (e *JailCloneError) Error() string   { return ErrJailClone.Error() + ": " + e.Cause.Error() }
+func (e *JailCloneError) Unwrap() []error { return []error{ErrJailClone, e.Cause} }
+
 // JailLayerError is RunJail's error when the helper started but a layer
 // could not be set up (and BestEffort was not given): nothing was run.
 type JailLayerError struct{ Err error }
@@ -43,7 +50,7 @@ func RunJail(self, path string, argv, env []string, o JailOptions, stdin io.Read
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
 		h.Close()
-		return 0, fmt.Errorf("%w: %w", ErrJailClone, err)
+		return 0, &JailCloneError{Cause: err}
 	}
 	if err := h.AfterStart(); err != nil {
 		cmd.Wait()

@@ -27,3 +27,22 @@ func TestExitStatusOfAgent(t *testing.T) {
 		t.Error("a failed wait gave no error")
 	}
 }
+
+// TestJailCloneErrorKeepsItsCause: a failed clone is matched as
+// ErrJailClone and still names what the kernel said — 'envseal jail
+// --best-effort' prints that cause in its warning (errors.Unwrap of a
+// two-%w error gave nil there, and the warning read "<nil>").
+func TestJailCloneErrorKeepsItsCause(t *testing.T) {
+	cause := errors.New("fork/exec /proc/self/exe: operation not permitted")
+	var err error = &JailCloneError{Cause: cause}
+	if !errors.Is(err, ErrJailClone) || !errors.Is(err, cause) {
+		t.Fatalf("errors.Is does not match ErrJailClone and the cause: %v", err)
+	}
+	var ce *JailCloneError
+	if !errors.As(err, &ce) || ce.Cause != cause {
+		t.Fatalf("errors.As: %v", err)
+	}
+	if want := ErrJailClone.Error() + ": " + cause.Error(); err.Error() != want {
+		t.Fatalf("message %q, want %q", err.Error(), want)
+	}
+}
