@@ -166,6 +166,18 @@ const DefaultTimeout = 60 * time.Second
 // broker` accept.
 const MaxTimeout = 10 * time.Minute
 
+// TimeoutHint is what to do about a timeout CheckTimeout refuses.
+const TimeoutHint = "use a duration from 1s to 10m"
+
+// CheckTimeout refuses an --approval-timeout that is not positive or over
+// MaxTimeout (the one rule for 'envseal run' and 'envseal broker').
+func CheckTimeout(d time.Duration) error {
+	if d <= 0 || d > MaxTimeout {
+		return fmt.Errorf("--approval-timeout %v is out of range", d)
+	}
+	return nil
+}
+
 // Approver kinds accepted by New.
 const (
 	KindTTY      = "tty"

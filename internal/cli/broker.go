@@ -45,8 +45,8 @@ func (a *app) runBroker(f *brokerFlags) error {
 	if f.idle <= 0 {
 		return withHint(fmt.Errorf("--idle-lock %v is not positive", f.idle), "use a duration such as 15m")
 	}
-	if f.timeout <= 0 || f.timeout > approve.MaxTimeout {
-		return withHint(fmt.Errorf("--approval-timeout %v is out of range", f.timeout), "use a duration from 1s to 10m")
+	if err := approve.CheckTimeout(f.timeout); err != nil {
+		return withHint(err, approve.TimeoutHint)
 	}
 	ap, err := approve.New(f.approver, approve.WithTimeout(f.timeout))
 	if err != nil {

@@ -69,8 +69,8 @@ func (a *app) runCmd() *cobra.Command {
 
 func (a *app) runRun(f *runFlags, argv []string) error {
 	fail := func(err error, hint string) error { return withCode(err, exitInternal, hint) }
-	if f.timeout <= 0 || f.timeout > approve.MaxTimeout {
-		return fail(fmt.Errorf("--approval-timeout %v is out of range", f.timeout), "use a duration from 1s to 10m")
+	if err := approve.CheckTimeout(f.timeout); err != nil {
+		return fail(err, approve.TimeoutHint)
 	}
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -98,6 +98,8 @@ func (a *app) runRun(f *runFlags, argv []string) error {
 		// do not silently fall back, someone is interfering.
 		return withCode(err, exitInternal, "check $XDG_RUNTIME_DIR/envseal, or use --direct")
 	}
+	// The default travels as the empty value: the broker's run message
+	// omits on_leak then, as it did before the word "scrub" existed.
 	onLeak := f.onLeak
 	if onLeak == string(launch.LeakScrub) {
 		onLeak = ""
