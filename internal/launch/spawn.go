@@ -92,14 +92,30 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	go r.watch(ctx, sigs, waited, &killedForLeak)
 	code, werr := r.wait()
 	close(waited)
+	var tripped error
 	if r.sb != nil {
 		rc.leftover = r.sb.Leftover()
+		tripped = r.sb.Tripped()
 	}
 	r.drain(p)
 	if werr != nil || code < 0 {
 		code = exitCode(r.cmd.ProcessState, werr)
 	}
 	hits := r.matcher.Hits()
+	if tripped != nil {
+		// The sandbox's tripwire (internal/sandbox/tripwire_linux.go):
+		// a pinned path was unlinked or renamed over from outside the
+		// run, and every process of the run was killed.
+		var pe *sandbox.PinReplacedError
+		if errors.As(tripped, &pe) {
+			rc.pinReplaced = pe.Path
+			if pe.Path == "" {
+				rc.pinReplaced = "(unknown: the watch lost events)"
+			}
+		}
+		return ExitFailed, hits, &Error{Code: ExitFailed, Err: tripped,
+			Hint: "another process removed or renamed a file of the approved run while it ran; find out what did, then run the command again"}
+	}
 	if killedForLeak.Load() {
 		return ExitDenied, hits, &Error{Code: ExitDenied, Err: fmt.Errorf("%w (%s)", ErrLeakKilled, leakNames(hits)), Hint: "the program printed a secret; its output was scrubbed and it was stopped (--on-leak kill)"}
 	}

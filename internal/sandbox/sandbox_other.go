@@ -63,6 +63,9 @@ func (h *Handle) Ended() (code int, ok bool) { return 0, false }
 // Leftover is unknown here.
 func (h *Handle) Leftover() int { return -1 }
 
+// Tripped is nil: nothing is pinned on this OS.
+func (h *Handle) Tripped() error { return nil }
+
 // Warm is a pre-started helper stage; there is none on this OS.
 type Warm struct{}
 
