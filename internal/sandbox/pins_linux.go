@@ -45,7 +45,7 @@ func servePins(h *helperArgs, covered func(string) bool) (*tripwire, error) {
 		return nil, fmt.Errorf("pinned files: %w", err)
 	}
 	if err := mountPins(h, tw, covered); err != nil {
-		unix.Close(tw.fd)
+		tw.close()
 		return nil, err
 	}
 	return tw, nil

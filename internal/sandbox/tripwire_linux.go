@@ -57,6 +57,7 @@ const tripMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_
 // guard.
 type tripwire struct {
 	fd    int
+	file  *os.File                    // fd once armed (it then owns it)
 	dirs  map[string]int32            // watched directory path → its watch
 	names map[int32]map[string]string // watch → entry names that matter → the pinned path each leads to
 	first map[int32]string            // watch → a pinned path beneath it (for an event on the directory itself)
@@ -131,6 +132,7 @@ func (t *tripwire) poll() (string, bool) {
 // first event that touches a guarded name calls kill, once.
 func (t *tripwire) arm(kill func()) {
 	f := os.NewFile(uintptr(t.fd), "inotify") // non-blocking: read through the runtime's poller
+	t.file = f
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -144,6 +146,16 @@ func (t *tripwire) arm(kill func()) {
 			}
 		}
 	}()
+}
+
+// close closes the descriptor (the helper never does: the wire lasts
+// until it exits).
+func (t *tripwire) close() {
+	if t.file != nil {
+		t.file.Close()
+		return
+	}
+	unix.Close(t.fd)
 }
 
 // scan records the first event of b that trips the wire; it reports
