@@ -427,13 +427,16 @@ func (r *spawnRun) announce(key seal.Key) <-chan struct{} {
 	return startedLogged
 }
 
-// wait returns the run's status. A contained run (the broker's) takes it
-// from the helper's report, sent once every process of the run is gone:
-// the teardown of the helper's namespaces at its exit is then off the
-// run's path, and the helper is reaped in the background. Otherwise, or
+// wait returns the run's status. A run whose helper reports how it ended
+// (lockdown, every contained run, and any run with pinned files) takes it
+// from that report, sent once every process of the run is gone: the
+// teardown of the helper's namespaces at its exit is then off the run's
+// path — with files pinned that includes the release of the tripwire's
+// inotify descriptor, which waits for an SRCU grace period (≈ 10 ms
+// here) — and the helper is reaped in the background. Otherwise, or
 // without a report, cmd.Wait's (code -1: from cmd.ProcessState).
 func (r *spawnRun) wait() (int, error) {
-	if r.c.Contain {
+	if r.sb != nil {
 		if code, ok := r.sb.Ended(); ok {
 			go r.cmd.Wait()
 			return code, nil

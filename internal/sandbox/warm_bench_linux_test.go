@@ -17,9 +17,9 @@ import (
 // timer, as the broker prepares it between runs). warm-report stops at
 // the helper's report of the status (Handle.Ended), as a contained broker
 // run does, and reaps the helper outside the timer. bare is /bin/true
-// started directly, the baseline. warm-report-pinned is warm-report with
-// the image served at its real path (the exec pin every contained run of
-// envseal run has, exepin.go), and so the pins' tripwire watched.
+// started directly, the baseline. The -pinned runs serve the image at its
+// real path (the exec pin every contained run of envseal run has,
+// exepin.go), watched by the pins' tripwire.
 func BenchmarkContainedTrue(b *testing.B) {
 	img := sealedImage(&testing.T{}, "/bin/true")
 	dir, hidden := b.TempDir(), b.TempDir()
@@ -92,7 +92,7 @@ func BenchmarkContainedTrue(b *testing.B) {
 			run(b, nil, false, false)
 		}
 	})
-	for _, c := range []struct{ report, pinned bool }{{false, false}, {true, false}, {true, true}} {
+	for _, c := range []struct{ report, pinned bool }{{false, false}, {false, true}, {true, false}, {true, true}} {
 		name := "warm"
 		if c.report {
 			name = "warm-report"
