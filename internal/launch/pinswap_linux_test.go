@@ -46,7 +46,7 @@ func (a *recAuditor) last() map[string]any {
 // program has printed "ready" (its pinned files are mounted by then), swap
 // runs from outside the run's mount namespace, as the agent would. The
 // program waits a second after "ready" before it loads the file again.
-func swapRun(t *testing.T, e *ctxEnv, contain bool, dir string, argv []string, swap func()) (string, *Result, error, *recAuditor) {
+func swapRun(t *testing.T, e *ctxEnv, contain bool, dir string, argv []string, swap func()) (string, *Result, *recAuditor, error) {
 	t.Helper()
 	rec := &recAuditor{}
 	cp := New(Config{
@@ -79,7 +79,7 @@ func swapRun(t *testing.T, e *ctxEnv, contain bool, dir string, argv []string, s
 	res, err := cp.Run(ctx, req)
 	cancel()
 	<-swapped
-	return out.String(), res, err, rec
+	return out.String(), res, rec, err
 }
 
 // The agent's code: prints EVIL and leaves a marker file beside it.
@@ -145,7 +145,7 @@ func TestPinSwapStopsRun(t *testing.T) {
 		e := newCtxEnv(t)
 		dir := filepath.Join(e.home, "app")
 		pythonLateImport(t, dir)
-		out, res, err, rec := swapRun(t, e, true, dir, argv, nil)
+		out, res, rec, err := swapRun(t, e, true, dir, argv, nil)
 		if err != nil || res.ExitCode != 0 || !strings.Contains(out, "deploy ok\n") {
 			t.Fatalf("run with no swap: err %v, res %+v, output %q", err, res, out)
 		}
@@ -158,7 +158,7 @@ func TestPinSwapStopsRun(t *testing.T) {
 		dir := filepath.Join(e.home, "app")
 		pythonLateImport(t, dir)
 		helper := filepath.Join(dir, "pkg", "helper.py")
-		out, res, err, rec := swapRun(t, e, true, dir, argv, func() {
+		out, res, rec, err := swapRun(t, e, true, dir, argv, func() {
 			if err := os.Remove(helper); err != nil {
 				t.Error(err)
 			}
@@ -171,7 +171,7 @@ func TestPinSwapStopsRun(t *testing.T) {
 		dir := filepath.Join(e.home, "app")
 		pythonLateImport(t, dir)
 		helper := filepath.Join(dir, "pkg", "helper.py")
-		out, res, err, rec := swapRun(t, e, true, dir, argv, func() {
+		out, res, rec, err := swapRun(t, e, true, dir, argv, func() {
 			write(t, helper+".new", evilPy, 0o644)
 			if err := os.Rename(helper+".new", helper); err != nil { // mv helper.py.new helper.py
 				t.Error(err)
@@ -184,7 +184,7 @@ func TestPinSwapStopsRun(t *testing.T) {
 		dir := filepath.Join(e.home, "app")
 		pythonLateImport(t, dir)
 		pkg := filepath.Join(dir, "pkg")
-		out, res, err, rec := swapRun(t, e, true, dir, argv, func() {
+		out, res, rec, err := swapRun(t, e, true, dir, argv, func() {
 			if err := os.Rename(pkg, pkg+".old"); err != nil {
 				t.Error(err)
 			}
@@ -207,7 +207,7 @@ func TestPinSwapStopsRun(t *testing.T) {
 		dir := filepath.Join(e.home, "app")
 		write(t, filepath.Join(dir, "deploy.py"), "import sys, time\nprint('ready', flush=True)\ntime.sleep(1)\nimport helper\nprint('deploy', helper.X)\n", 0o644)
 		write(t, filepath.Join(dir, "helper.py"), "X = 'ok'\n", 0o644)
-		out, res, err, rec := swapRun(t, e, false, dir, argv, func() {
+		out, res, rec, err := swapRun(t, e, false, dir, argv, func() {
 			if err := os.Rename(dir, dir+".old"); err != nil {
 				t.Error(err)
 			}
@@ -245,7 +245,7 @@ func TestExecPinSwapStopsRun(t *testing.T) {
 	}
 	write(t, filepath.Join(dir, "fork.js"), "if (process.argv[2] === 'child') { console.log('child ran'); } else { console.log('ready'); setTimeout(() => require('child_process').fork(__filename, ['child']), 1000); }\n", 0o644)
 	marker := filepath.Join(dir, "EVIL-MARKER")
-	out, res, err, rec := swapRun(t, e, true, dir, []string{node, "fork.js"}, func() {
+	out, res, rec, err := swapRun(t, e, true, dir, []string{node, "fork.js"}, func() {
 		if err := os.Remove(node); err != nil {
 			t.Error(err)
 		}
