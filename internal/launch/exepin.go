@@ -34,7 +34,7 @@ import (
 // It adds the pin to r.pins; the returned function closes the image
 // descriptor.
 func (c *Checkpoint) imagePin(r *spawnRun) (func(), error) {
-	if !c.hasMountNS(r.req, r.rc, r.pins) {
+	if !c.hasMountNS(r.req, r.rc, r.pins) || c.imageCovered(r.req, r.rc, r.pin) {
 		return func() {}, nil
 	}
 	f, err := r.sealed.OpenImage()
@@ -57,6 +57,13 @@ func (c *Checkpoint) hasMountNS(req *Request, rc *runContext, pins []sandbox.Pin
 	return o.Tier == sandbox.Lockdown || len(o.Pins) > 0
 }
 
+// imageCovered is whether the image's path is one the run cannot see (a
+// lockdown run's private /tmp, a hidden directory): it cannot be served
+// there, and the run execs the memfd (memfdNote says so).
+func (c *Checkpoint) imageCovered(req *Request, rc *runContext, pin *exeseal.Pinned) bool {
+	return sandbox.Covered(c.sandboxOptions(req, rc, nil), imagePath(pin))
+}
+
 // imagePath is the path of the file exec'd: the program, or a script's
 // interpreter.
 func imagePath(pin *exeseal.Pinned) string {
@@ -74,8 +81,15 @@ var selfExecRuntimes = []string{"node", "nodejs", "bun", "deno"}
 // memfd (no mount namespace, see imagePin) of a runtime that starts
 // itself again by its own path.
 func (c *Checkpoint) memfdNote(req *Request, rc *runContext, pin *exeseal.Pinned) string {
-	if c.hasMountNS(req, rc, nil) || rc.serves(pin) || !slices.Contains(selfExecRuntimes, filepath.Base(imagePath(pin))) {
+	name, path := filepath.Base(imagePath(pin)), imagePath(pin)
+	if !slices.Contains(selfExecRuntimes, name) {
 		return ""
 	}
-	return fmt.Sprintf("%s runs from a sealed in-memory copy (nothing is pinned, so the run has no mount namespace to serve it at %s): its own path (process.execPath, /proc/self/exe) names the copy, and a program that starts it again (child_process.fork, yarn) fails — --pin a file of the run to have it served at its real path", filepath.Base(imagePath(pin)), imagePath(pin))
+	if c.hasMountNS(req, rc, nil) || rc.serves(pin) {
+		if !c.imageCovered(req, rc, pin) {
+			return ""
+		}
+		return fmt.Sprintf("%s runs from a sealed in-memory copy: %s lies under a directory this run cannot see (a private /tmp, a hidden directory), so it cannot be served at its path; its own path (process.execPath, /proc/self/exe) names the copy, and a program that starts it again (child_process.fork, yarn) fails — install it elsewhere, or give its directory with --rw", name, path)
+	}
+	return fmt.Sprintf("%s runs from a sealed in-memory copy (nothing is pinned, so the run has no mount namespace to serve it at %s): its own path (process.execPath, /proc/self/exe) names the copy, and a program that starts it again (child_process.fork, yarn) fails — --pin a file of the run to have it served at its real path", name, path)
 }

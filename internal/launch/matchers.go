@@ -27,6 +27,8 @@ import (
 type MatcherCache struct {
 	mu      sync.Mutex
 	mac     hash.Hash
+	gen     uint64 // counts Drops: an automaton built across one is not kept
+	off     bool   // after Drop, until Allow: build per run, keep nothing
 	entries map[[sha256.Size]byte]*redact.Matcher
 	order   [][sha256.Size]byte // oldest first
 }
@@ -44,8 +46,12 @@ func (mc *MatcherCache) matcher(secrets []redact.Secret, opts ...redact.Option) 
 		return redact.NewMatcher(secrets, opts...)
 	}
 	mc.mu.Lock()
+	if mc.off {
+		mc.mu.Unlock()
+		return redact.NewMatcher(secrets, opts...)
+	}
 	id, ok := mc.id(secrets)
-	m := mc.entries[id]
+	m, gen := mc.entries[id], mc.gen
 	mc.mu.Unlock()
 	if !ok {
 		return redact.NewMatcher(secrets, opts...)
@@ -60,7 +66,9 @@ func (mc *MatcherCache) matcher(secrets []redact.Secret, opts ...redact.Option) 
 		return nil, err
 	}
 	mc.mu.Lock()
-	if _, dup := mc.entries[id]; !dup {
+	// A Drop while it was built (the broker locked meanwhile): this run
+	// scrubs with it, but it is not kept.
+	if _, dup := mc.entries[id]; !dup && mc.gen == gen {
 		if mc.entries == nil {
 			mc.entries = map[[sha256.Size]byte]*redact.Matcher{}
 		}
@@ -111,8 +119,11 @@ func (mc *MatcherCache) id(secrets []redact.Secret) ([sha256.Size]byte, bool) {
 	return id, true
 }
 
-// Drop forgets every automaton and the hash key; runs already scrubbing
-// keep their own copies until they end.
+// Drop forgets every automaton and the hash key, and keeps none until
+// Allow (the broker drops when it locks and allows when it is unlocked
+// again): a run approved while the broker was locked, or one whose
+// automaton was being built when it locked, scrubs with its own and keeps
+// nothing. Runs already scrubbing keep their own copies until they end.
 func (mc *MatcherCache) Drop() {
 	if mc == nil {
 		return
@@ -120,6 +131,18 @@ func (mc *MatcherCache) Drop() {
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
 	mc.entries, mc.order, mc.mac = nil, nil, nil
+	mc.gen++
+	mc.off = true
+}
+
+// Allow lets the cache keep automata again after a Drop.
+func (mc *MatcherCache) Allow() {
+	if mc == nil {
+		return
+	}
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	mc.off = false
 }
 
 // Len is the number of automata kept.

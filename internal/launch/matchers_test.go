@@ -75,3 +75,37 @@ func TestMatcherCache(t *testing.T) {
 		t.Fatalf("nil cache: %v", err)
 	}
 }
+
+// TestMatcherCacheDropStopsKeeping: after Drop nothing is kept until
+// Allow (a run approved while the broker was locked scrubs all the same);
+// and every Drop moves the generation on, which matcher compares so that
+// an automaton whose build straddled a Drop and an Allow is not kept.
+func TestMatcherCacheDropStopsKeeping(t *testing.T) {
+	var mc MatcherCache
+	a := []redact.Secret{{Name: "A", Value: []byte("value-of-secret-a-123")}}
+	mc.Drop()
+	m, err := mc.matcher(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := scrubWith(t, m, "value-of-secret-a-123"); got != "[envseal:A]" {
+		t.Fatalf("matcher built while dropped scrubbed to %q", got)
+	}
+	if mc.Len() != 0 {
+		t.Fatalf("%d automata kept after Drop, want 0", mc.Len())
+	}
+	mc.Allow()
+	if mc.matcher(a); mc.Len() != 1 {
+		t.Fatalf("%d automata kept after Allow, want 1 (the control)", mc.Len())
+	}
+	mc.mu.Lock()
+	gen := mc.gen
+	mc.mu.Unlock()
+	mc.Drop()
+	mc.Allow()
+	mc.mu.Lock()
+	if mc.gen == gen {
+		t.Fatal("Drop did not move the generation on")
+	}
+	mc.mu.Unlock()
+}

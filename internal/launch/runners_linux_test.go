@@ -604,3 +604,47 @@ func TestPythonNamespacePackage(t *testing.T) {
 	write(t, filepath.Join(dir, "conf/settings.py"), "import os\nTARGET = 'prod'\nos._exit(ord(os.environ['TOKEN'][0]))\n", 0o644)
 	e.expectAsked(dir, argv, filepath.Join(dir, "conf/settings.py"))
 }
+
+// TestCoveredInterpreterSaysExecPath: a node that lies under a directory a
+// contained run cannot see (here HOME/.nvm under the private /tmp, HOME
+// not writable in the run) cannot be served at its path: the run execs
+// the sealed memfd and the approval screen says so. The control: the
+// same program at /usr/bin/node is served at its path, with no note.
+func TestCoveredInterpreterSaysExecPath(t *testing.T) {
+	if asUnprivileged(t) {
+		return
+	}
+	e := newCtxEnv(t)
+	if !strings.HasPrefix(e.home, "/tmp/") {
+		t.Fatalf("the test needs HOME under /tmp (the private /tmp covers it), got %s", e.home)
+	}
+	dir := filepath.Join(e.home, "app")
+	os.MkdirAll(dir, 0o755)
+	b, err := os.ReadFile("/usr/bin/node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nvm := filepath.Join(e.home, ".nvm", "bin", "node")
+	write(t, nvm, string(b), 0o755)
+	contained := func(prog string) (string, string) {
+		cp := e.checkpoint()
+		cp.Contain = true
+		e.ap.answers = []approve.Decision{approve.AllowOnce}
+		buf := &lockedBuf{}
+		req := &Request{Argv: []string{prog, "-e", "console.log('execPath', process.execPath)"}, Cwd: dir, Env: e.evil, PATH: "/usr/bin:/bin", Stdout: buf, Stderr: buf,
+			Grants: []policy.Grant{{Secret: "TOKEN", Delivery: policy.DeliverEnv, Env: "TOKEN"}}}
+		res, err := cp.Run(t.Context(), req)
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("contained %s: %v\n%s", prog, err, buf.String())
+		}
+		return buf.String(), e.ap.screenText()
+	}
+	out, screen := contained(nvm)
+	if !strings.Contains(out, "/memfd:envseal:node") || !strings.Contains(screen, "cannot be served at its path") {
+		t.Fatalf("covered node: output %q, screen:\n%s", out, screen)
+	}
+	out, screen = contained("/usr/bin/node")
+	if strings.Contains(out, "memfd") || strings.Contains(screen, "process.execPath") {
+		t.Fatalf("control /usr/bin/node: output %q, screen:\n%s", out, screen)
+	}
+}

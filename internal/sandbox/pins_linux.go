@@ -204,6 +204,14 @@ func freshPTS() error {
 	return nil
 }
 
+// Covered reports whether path lies where a run with o cannot see it —
+// beneath a lockdown run's fresh /tmp, /var/tmp or /dev/shm, or a hidden
+// directory, and not beneath a writable one mounted back — so a pinned
+// file there cannot be served at its path.
+func Covered(o Options, path string) bool {
+	return o.Tier == Lockdown && coveredByLockdown(path, append([]string{o.Cwd}, o.RW...), o.Hide)
+}
+
 // coveredByLockdown: beneath a fresh tmpfs (/tmp, /var/tmp, /dev/shm) or a
 // hidden dir, and not beneath a writable dir mounted back on top.
 func coveredByLockdown(p string, writable, hide []string) bool {

@@ -60,6 +60,9 @@ func HelperMain(args []string) int {
 // Ended has no helper report here: cmd.Wait's status counts.
 func (h *Handle) Ended() (code int, ok bool) { return 0, false }
 
+// Covered is false here: no run has a mount namespace.
+func Covered(o Options, path string) bool { return false }
+
 // Leftover is unknown here.
 func (h *Handle) Leftover() int { return -1 }
 

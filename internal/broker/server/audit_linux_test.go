@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,5 +137,52 @@ func rawRunUntilResult(t *testing.T, sock string) *net.UnixConn {
 		if f.Type == wire.TypeResult {
 			return c
 		}
+	}
+}
+
+// lockingApprover locks the broker while its first prompt is up (the
+// human runs 'envseal lock'), then allows the run; later prompts only
+// allow.
+type lockingApprover struct {
+	srv    **Server
+	locked atomic.Bool
+}
+
+func (a *lockingApprover) Approve(ctx context.Context, r *approve.Request) (approve.Decision, error) {
+	if !a.locked.Swap(true) {
+		(*a.srv).Lock()
+	}
+	return approve.AllowOnce, nil
+}
+
+// TestLockedBrokerKeepsNoAutomaton: a run approved after the broker locked
+// scrubs, but its automaton (made of the values' bytes) is not kept while
+// the broker is locked; once it is unlocked again the cache fills as
+// before (the control).
+func TestLockedBrokerKeepsNoAutomaton(t *testing.T) {
+	var srv *Server
+	tb := startBroker(t, approve.AllowOnce, func(c *Config) { c.Approver = &lockingApprover{srv: &srv} })
+	srv = tb.srv
+	run := func() {
+		t.Helper()
+		c, err := client.Dial(tb.sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := c.Run(context.Background(), runReq("true")); err != nil || res.ExitCode != 0 {
+			t.Fatalf("run: %+v %v", res, err)
+		}
+	}
+	run()
+	if n := srv.matchers.Len(); n != 0 {
+		t.Fatalf("broker locked during the prompt, yet %d automata kept", n)
+	}
+	// The control: unlocked again, no lock during the prompt.
+	if _, err := srv.unlock(); err != nil {
+		t.Fatal(err)
+	}
+	run()
+	if n := srv.matchers.Len(); n != 1 {
+		t.Fatalf("unlocked broker kept %d automata after a run, want 1", n)
 	}
 }

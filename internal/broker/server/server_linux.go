@@ -257,6 +257,7 @@ func (s *Server) unlock() (seal.Key, error) {
 		s.mu.Lock()
 		s.key = k
 		s.mu.Unlock()
+		s.matchers.Allow() // Lock stopped the automaton cache
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
