@@ -20,9 +20,9 @@ import (
 // the user can write) would have that fork run its own file. The
 // sandbox's tripwire (internal/sandbox/tripwire_linux.go) kills the run
 // at such a change; a fork within microseconds of the swap can still
-// win that race. The copy is the sealed,
-// hashed image, execute-only (mode 0111): the process stays non-dumpable
-// exactly as one exec'd from the memfd (kernel facts 1 and 5).
+// win that race. The copy is the sealed, hashed image, execute-only
+// (mode 0111): the process stays non-dumpable exactly as one exec'd from
+// the memfd (kernel facts 1 and 5).
 //
 // A run without a mount namespace (direct mode, standard or hardened
 // tier, nothing pinned) keeps the memfd: a user namespace only for this
