@@ -19,7 +19,7 @@ import (
 // run does, and reaps the helper outside the timer. bare is /bin/true
 // started directly, the baseline. The -pinned runs serve the image at its
 // real path (the exec pin every contained run of envseal run has,
-// exepin.go), watched by the pins' tripwire.
+// internal/launch (exepin.go)), watched by the pins' tripwire.
 func BenchmarkContainedTrue(b *testing.B) {
 	img := sealedImage(&testing.T{}, "/bin/true")
 	dir, hidden := b.TempDir(), b.TempDir()
