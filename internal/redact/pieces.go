@@ -22,9 +22,13 @@ import (
 //     The table holds the q-grams at those offsets; a Bloom filter holds
 //     every q-gram, to rule most stream positions out with one probe.
 //   - Stream: a sample every pstep bytes. A fragment of fragMin bytes has
-//     one in its first pstep bytes, and after it q+pg-1 more of its bytes:
-//     enough to look up the grams at the pg positions that follow, one of
-//     which is in the table.
+//     one among its first fragMin-q+1 bytes (pstep is that many), i.e. a
+//     whole q-gram of the fragment starts there. The fragment's grams at
+//     the pg-1 positions before it or the pg-1 after it (as many of them
+//     as lie in the fragment: at least pg consecutive positions in all) are
+//     looked up in the table, and one of them is there. The window's
+//     backward half lets the stride be fragMin-q+1 rather than
+//     fragMin-q-pg+2: 25 bytes instead of 18, a third fewer probes.
 //   - Extend: from a table hit, compare the stream with the encoding
 //     backwards and forwards (line breaks in the stream skipped). A run of
 //     fragMin bytes or more is replaced, and one that reaches the end of a
@@ -47,7 +51,7 @@ const (
 	fragMin = 32
 	pq      = 8
 	pg      = 8
-	pstep   = fragMin - pq - pg + 2
+	pstep   = fragMin - pq + 1
 	// pieceMin: values this long or longer are scrubbed by pieces.
 	pieceMin = 512
 	// pieceHold bounds what a piece stage holds back when a write ends in
@@ -228,8 +232,9 @@ func foldWord(v uint64) uint64 {
 	return v + up>>2 - 2*dash - 0x30*und
 }
 
-// seed checks the sample at x: the Bloom filter first (the gram at x and
-// one four bytes on), then the table for the pg grams from x on. It
+// seed checks the sample at x: the Bloom filter first (the gram at x, and
+// one four bytes on or back), then the table for the grams from pg-1
+// positions before x (not below lo) to pg-1 after. It
 // returns the best fragment found: its stream span [start, end) (start
 // not below lo), the text and the offset in it where end falls.
 //
@@ -244,15 +249,27 @@ func (p *pieces) seed(b []byte, x, lo int, final bool) (start, end, text, toff i
 	if !p.bloomHas(g) {
 		return
 	}
+	// The second probe: the gram four bytes on, or four bytes back. A
+	// fragment with its sample among its first pstep bytes has one of
+	// the two whole inside it (the sample's gram starts k bytes into
+	// the fragment: k+4+pq <= fragMin, or k >= 4).
 	y := next(b, x, 4)
-	if g2, ok2 := gramAt(b, y); !ok2 || !p.bloomHas(g2) {
-		return 0, 0, 0, 0, false, !ok2 && !final
+	g2, ok2 := gramAt(b, y)
+	if !ok2 || !p.bloomHas(g2) {
+		yb, nb := back(b, skipBreaks(b, x), 4, lo)
+		if nb < 4 {
+			return 0, 0, 0, 0, false, !ok2 && !final
+		}
+		if g3, ok3 := gramAt(b, yb); !ok3 || !p.bloomHas(g3) {
+			return 0, 0, 0, 0, false, !ok2 && !final
+		}
 	}
 	if !final && next(b, x, fragMin+pg) >= len(b) {
 		return 0, 0, 0, 0, false, true
 	}
 	best := 0
-	for t, y := 0, skipBreaks(b, x); t < pg && y < len(b); t, y = t+1, next(b, y, 1) {
+	y0, nb := back(b, skipBreaks(b, x), pg-1, lo)
+	for t, y := 0, y0; t < nb+pg && y < len(b); t, y = t+1, next(b, y, 1) {
 		g, full := gramAt(b, y)
 		if !full {
 			break
@@ -314,6 +331,18 @@ func next(b []byte, i, n int) int {
 }
 
 func skipBreaks(b []byte, i int) int { return next(b, i, 0) }
+
+// back returns the position n bytes (not line breaks) before i, not
+// below lo, and how many it went back (fewer than n at lo).
+func back(b []byte, i, n, lo int) (int, int) {
+	moved := 0
+	for k := i - 1; k >= lo && moved < n; k-- {
+		if !isSkip(b[k]) {
+			i, moved = k, moved+1
+		}
+	}
+	return i, moved
+}
 
 // extendBack walks back from stream position y (matching text offset o)
 // while the stream agrees with the text, not below lo. It returns the

@@ -153,6 +153,48 @@ func TestLargeValueSplitEverywhere(t *testing.T) {
 	}
 }
 
+// TestLargeValueShortestFragmentsAtEveryPhase: fragments of exactly
+// fragMin bytes of a value's piece texts (raw, base64 at each alignment,
+// hex), some with a line break inside, each after filler of every length
+// from 0 to 2*pstep, so a fragment starts at every offset from the
+// stream's samples: each is replaced, in one write and split in small
+// writes (the sample nearest a fragment's end is found through the
+// backward half of seed's window).
+func TestLargeValueShortestFragmentsAtEveryPhase(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	v := pemSecret(r, 4<<10)
+	m, err := NewMatcher([]Secret{{Name: "KEY", Value: v}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := pieceTexts(v)
+	var in []byte
+	frags := 0
+	for pad := 0; pad <= 2*pstep; pad++ {
+		for ti, tx := range texts {
+			tx = squeeze(tx)
+			if len(tx) < fragMin+200 {
+				continue
+			}
+			i := 200 + r.IntN(len(tx)-fragMin-200)
+			f := bytes.Clone(tx[i : i+fragMin])
+			if (pad+ti)%3 == 0 {
+				k := 1 + r.IntN(fragMin-1)
+				f = append(f[:k:k], append([]byte("\n"), f[k:]...)...)
+			}
+			in = append(in, bytes.Repeat([]byte("#"), pad)...)
+			in = append(append(in, f...), " ;\n"...)
+			frags++
+		}
+	}
+	for _, sizes := range [][]int{nil, {1, 7, 300}, {pstep - 1, 3}} {
+		out := scrubSplit(t, m, in, sizes)
+		if n := leakedFragments(texts, out); n > 0 {
+			t.Fatalf("writes %v: %d windows of %d fragMin fragments survived", sizes, n, frags)
+		}
+	}
+}
+
 // TestLargeValueNoFalsePositives: ordinary output, and fragments shorter
 // than fragMin, pass untouched.
 func TestLargeValueNoFalsePositives(t *testing.T) {
