@@ -154,7 +154,7 @@ func newPieces(texts [][]byte, sec []int32) *pieces {
 	for ti, t := range p.texts {
 		for o := 0; o+pq <= len(t); o++ {
 			g := binary.LittleEndian.Uint64(t[o:])
-			p.bloomAdd(g)
+			p.bloomAddVariants(g)
 			if o%pg == 0 {
 				h := (g * hashMul1) >> p.tshift
 				for p.table[h] != 0 {
@@ -173,6 +173,44 @@ func newPieces(texts [][]byte, sec []int32) *pieces {
 func (p *pieces) bloomBits(g uint64) (uint64, uint64) {
 	h := g * hashMul2
 	return h >> p.bshift >> 6, 1<<(h&63) | 1<<(h>>6&63) | 1<<(h>>12&63)
+}
+
+// bloomKey is what the Bloom filter is keyed by: a stream gram with 0x20
+// set in every byte, one OR instead of foldWord's dozen steps. It maps
+// upper-case letters as fold does; '-' and '_', which fold maps to '+'
+// and '/', keep keys of their own, so bloomAddVariants adds a text
+// gram's every spelling with them. Bytes it maps together that fold does
+// not ('@' and '`', …) only add false maybes, which the table's exact
+// comparison of folded grams rules out.
+func bloomKey(v uint64) uint64 { return v | ones*0x20 }
+
+// bloomAddVariants adds the folded text gram g under the key of every
+// stream gram that folds to it: each '+' may be printed as '-', each '/'
+// as '_' (at most 256 spellings, for a gram of eight of them).
+func (p *pieces) bloomAddVariants(g uint64) {
+	var pos [8]uint
+	n := 0
+	for k := range uint(8) {
+		if c := byte(g >> (8 * k)); c == '+' || c == '/' {
+			pos[n] = k
+			n++
+		}
+	}
+	for sub := 0; sub < 1<<n; sub++ {
+		v := g
+		for i := range n {
+			if sub>>i&1 == 0 {
+				continue
+			}
+			sh := 8 * pos[i]
+			alt := uint64('-')
+			if byte(g>>sh) == '/' {
+				alt = '_'
+			}
+			v = v&^(0xff<<sh) | alt<<sh
+		}
+		p.bloomAdd(bloomKey(v))
+	}
 }
 
 func (p *pieces) bloomAdd(g uint64) {
@@ -197,17 +235,16 @@ func (p *pieces) pieceBytes() int {
 	return n
 }
 
-// gramAt returns the folded q-gram of b starting at i with line breaks
-// skipped.
+// gramAt returns the q-gram of b starting at i with line breaks skipped,
+// unfolded (bloomKey and foldWord take it from there).
 func gramAt(b []byte, i int) (uint64, bool) {
 	if i+8 <= len(b) {
 		v := binary.LittleEndian.Uint64(b[i:])
 		if !hasBreak(v, ^uint64(0)) {
-			return foldWord(v), true
+			return v, true
 		}
 	}
-	v, ok := gather(b[i:], pq)
-	return foldWord(v), ok
+	return gather(b[i:], pq)
 }
 
 // foldTab folds one byte (see pieceTexts).
@@ -250,7 +287,7 @@ func (p *pieces) seed(b []byte, x, lo int, final bool) (start, end, text, toff i
 	if !ok1 {
 		return 0, 0, 0, 0, false, !final
 	}
-	if !p.bloomHas(g) {
+	if !p.bloomHas(bloomKey(g)) {
 		return
 	}
 	// The second probe: the gram four bytes on, or four bytes back. A
@@ -259,12 +296,12 @@ func (p *pieces) seed(b []byte, x, lo int, final bool) (start, end, text, toff i
 	// the fragment: k+4+pq <= fragMin, or k >= 4).
 	y := next(b, x, 4)
 	g2, ok2 := gramAt(b, y)
-	if !ok2 || !p.bloomHas(g2) {
+	if !ok2 || !p.bloomHas(bloomKey(g2)) {
 		yb, nb := back(b, skipBreaks(b, x), 4, lo)
 		if nb < 4 {
 			return 0, 0, 0, 0, false, !ok2 && !final
 		}
-		if g3, ok3 := gramAt(b, yb); !ok3 || !p.bloomHas(g3) {
+		if g3, ok3 := gramAt(b, yb); !ok3 || !p.bloomHas(bloomKey(g3)) {
 			return 0, 0, 0, 0, false, !ok2 && !final
 		}
 	}
@@ -278,9 +315,10 @@ func (p *pieces) seed(b []byte, x, lo int, final bool) (start, end, text, toff i
 		if !full {
 			break
 		}
-		if !p.bloomHas(g) {
+		if !p.bloomHas(bloomKey(g)) {
 			continue
 		}
+		g = foldWord(g)
 		for h := (g * hashMul1) >> p.tshift; p.table[h] != 0; h = (h + 1) & (uint64(len(p.table)) - 1) {
 			e := p.table[h] - 1
 			ti, o := int(e>>32), int(uint32(e))
@@ -313,7 +351,7 @@ func (p *pieces) clearSamples(b []byte, x int) int {
 				return x
 			}
 		}
-		if p.bloomHas(foldWord(v)) {
+		if p.bloomHas(bloomKey(v)) {
 			return x
 		}
 	}
