@@ -92,14 +92,30 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	go r.watch(ctx, sigs, waited, &killedForLeak)
 	code, werr := r.wait()
 	close(waited)
+	var tripped error
 	if r.sb != nil {
 		rc.leftover = r.sb.Leftover()
+		tripped = r.sb.Tripped()
 	}
 	r.drain(p)
 	if werr != nil || code < 0 {
 		code = exitCode(r.cmd.ProcessState, werr)
 	}
 	hits := r.matcher.Hits()
+	if tripped != nil {
+		// The sandbox's tripwire (internal/sandbox/tripwire_linux.go):
+		// a pinned path was unlinked or renamed over from outside the
+		// run, and every process of the run was killed.
+		var pe *sandbox.PinReplacedError
+		if errors.As(tripped, &pe) {
+			rc.pinReplaced = pe.Path
+			if pe.Path == "" {
+				rc.pinReplaced = "(unknown: the watch lost events)"
+			}
+		}
+		return ExitFailed, hits, &Error{Code: ExitFailed, Err: tripped,
+			Hint: "another process removed or renamed a file of the approved run while it ran; find out what did, then run the command again"}
+	}
 	if killedForLeak.Load() {
 		return ExitDenied, hits, &Error{Code: ExitDenied, Err: fmt.Errorf("%w (%s)", ErrLeakKilled, leakNames(hits)), Hint: "the program printed a secret; its output was scrubbed and it was stopped (--on-leak kill)"}
 	}
@@ -411,13 +427,16 @@ func (r *spawnRun) announce(key seal.Key) <-chan struct{} {
 	return startedLogged
 }
 
-// wait returns the run's status. A contained run (the broker's) takes it
-// from the helper's report, sent once every process of the run is gone:
-// the teardown of the helper's namespaces at its exit is then off the
-// run's path, and the helper is reaped in the background. Otherwise, or
+// wait returns the run's status. A run whose helper reports how it ended
+// (lockdown, every contained run, and any run with pinned files) takes it
+// from that report, sent once every process of the run is gone: the
+// teardown of the helper's namespaces at its exit is then off the run's
+// path — with files pinned that includes the release of the tripwire's
+// inotify descriptor, which waits for an SRCU grace period (≈ 10 ms
+// here) — and the helper is reaped in the background. Otherwise, or
 // without a report, cmd.Wait's (code -1: from cmd.ProcessState).
 func (r *spawnRun) wait() (int, error) {
-	if r.c.Contain {
+	if r.sb != nil {
 		if code, ok := r.sb.Ended(); ok {
 			go r.cmd.Wait()
 			return code, nil
@@ -458,56 +477,21 @@ func (r *spawnRun) pump(p *pumps, src io.Reader, dst io.Writer) {
 		dst = io.Discard
 	}
 	w := r.matcher.NewWriter(dst)
-	// Large buffers (and large pipes, see growPipe) keep the syscall
-	// count per GiB low. They are pooled: zeroing them per run was a
-	// measurable part of a broker run of /bin/true. What was read is
-	// cleared before reuse.
-	//
-	// Two of them: a reader goroutine fills one while this one scrubs
-	// the other, so the kernel's copy out of the pipe (a quarter of
-	// the relay's CPU time with ten secrets) runs beside the scrubber
-	// instead of before it. Chunks are scrubbed in the order they were
-	// read, each as soon as it arrives.
-	bps := [2]*[]byte{pumpBufs.Get().(*[]byte), pumpBufs.Get().(*[]byte)}
+	// A large buffer (and large pipes, see growPipe) keeps the syscall
+	// count per GiB low; the scrubber itself runs at several GB/s. It
+	// is pooled: zeroing 2 MiB per run was a measurable part of a
+	// broker run of /bin/true. What was read is cleared before reuse.
+	bp := pumpBufs.Get().(*[]byte)
+	buf := *bp
 	var mine atomic.Int64
 	defer func() {
-		for _, bp := range bps {
-			clear((*bp)[:min(mine.Load(), int64(len(*bp)))])
-			pumpBufs.Put(bp)
-		}
+		clear(buf[:min(mine.Load(), int64(len(buf)))])
+		pumpBufs.Put(bp)
 	}()
-	type chunk struct {
-		i, n int
-		err  error
-	}
-	free := make(chan int, 2)
-	free <- 0
-	free <- 1
-	full := make(chan chunk, 2)
-	cr := countingReader{src, &p.progress, &mine}
-	go func() {
-		for {
-			i := <-free
-			n, err := cr.Read(*bps[i])
-			full <- chunk{i, n, err}
-			if err != nil {
-				return // the last send: nothing of bps is touched after it
-			}
-		}
-	}()
-	var werr error
-	for {
-		c := <-full
-		if c.n > 0 && werr == nil {
-			// After a write error (our stdout is gone, EPIPE…) the
-			// reader keeps draining so the child is never blocked on a
-			// full pipe.
-			_, werr = w.Write((*bps[c.i])[:c.n])
-		}
-		if c.err != nil {
-			break
-		}
-		free <- c.i
+	if _, err := io.CopyBuffer(w, countingReader{src, &p.progress, &mine}, buf); err != nil {
+		// Our stdout is gone (EPIPE…): keep draining so the child is
+		// never blocked on a full pipe.
+		io.Copy(io.Discard, src)
 	}
 	w.Close()
 }
