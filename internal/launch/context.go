@@ -27,12 +27,13 @@ type runContext struct {
 	invoked string // the program's path before symlinks (scriptArg)
 	python  bool   // Python code from the closure runs: private bytecode cache
 
-	leftover int // processes of a lockdown/contained run killed at its end (-1: unknown)
-	env      []string
-	files    []policy.File
-	data     map[string][]byte
-	modes    map[string]uint32
-	notes    []string
+	leftover    int    // processes of a lockdown/contained run killed at its end (-1: unknown)
+	pinReplaced string // the pinned path whose replacement stopped the run (sandbox.PinReplacedError)
+	env         []string
+	files       []policy.File
+	data        map[string][]byte
+	modes       map[string]uint32
+	notes       []string
 
 	templates []tmplFile // --template-file, read and parsed (template.go)
 }

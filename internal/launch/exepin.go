@@ -14,9 +14,15 @@ import (
 // (contained, lockdown, or one with pinned files), and the helper execs
 // that copy instead of the sealed memfd. /proc/self/exe, and so node's process.execPath, then
 // names the real path: child_process.fork() and yarn 1's `node` wrapper
-// start the same approved bytes again. The copy is the sealed,
-// hashed image, execute-only (mode 0111): the process stays non-dumpable
-// exactly as one exec'd from the memfd (kernel facts 1 and 5).
+// start the same approved bytes again — as long as the path still names
+// the served copy: the mount holds the file, not its name, and an agent
+// outside the run that unlinks or renames over it (node in a directory
+// the user can write) would have that fork run its own file. The
+// sandbox's tripwire (internal/sandbox/tripwire_linux.go) kills the run
+// at such a change; a fork within microseconds of the swap can still
+// win that race. The copy is the sealed, hashed image, execute-only
+// (mode 0111): the process stays non-dumpable exactly as one exec'd from
+// the memfd (kernel facts 1 and 5).
 //
 // A run without a mount namespace (direct mode, standard or hardened
 // tier, nothing pinned) keeps the memfd: a user namespace only for this

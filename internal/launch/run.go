@@ -234,6 +234,10 @@ func (c *Checkpoint) execute(ctx context.Context, req *Request, pin *exeseal.Pin
 		// Processes the program left behind, killed with its PID namespace.
 		fin["killed"] = rc.leftover
 	}
+	if rc.pinReplaced != "" {
+		// The sandbox's tripwire stopped the run (spawn).
+		fin["pin_replaced"] = rc.pinReplaced
+	}
 	c.audit(key, audit.RunFinished, fin)
 	if err != nil {
 		return res, err

@@ -40,7 +40,7 @@ type helperArgs struct {
 	pins     []pinArg
 	execPin  string // the --pin path holding the target's own image: exec'd there, not from --target-fd
 	newPTS   bool
-	reportFD int      // 0: none; lockdown: where to say how many processes were left when the target exited
+	reportFD int      // 0: none; lockdown or pins: where to say how the run ended (endReport)
 	argv     []string // everything after "--": the target's argv[1:]
 	env      []string // not a flag: a warm helper's target environment (nil: the helper's own)
 }
@@ -133,8 +133,11 @@ func (h *helperArgs) check(seen map[string]bool) error {
 	if h.tier == "" {
 		h.tier = Lockdown
 	}
-	if h.tier != Lockdown && (h.network || h.cwd != "" || len(h.rw) > 0 || len(h.hide) > 0 || h.newPTS || h.reportFD > 0) {
-		return fmt.Errorf("--network, --cwd, --rw, --hide, --new-pts and --report-fd need --tier %s", Lockdown)
+	if h.tier != Lockdown && (h.network || h.cwd != "" || len(h.rw) > 0 || len(h.hide) > 0 || h.newPTS) {
+		return fmt.Errorf("--network, --cwd, --rw, --hide and --new-pts need --tier %s", Lockdown)
+	}
+	if h.reportFD > 0 && h.tier != Lockdown && len(h.pins) == 0 {
+		return fmt.Errorf("--report-fd needs --tier %s or a --pin", Lockdown)
 	}
 	if h.reportFD > 0 && (h.reportFD == h.targetFD || h.reportFD == h.statusFD || slices.Contains(h.fds, h.reportFD)) {
 		return errors.New("--report-fd must not be passed to the target")

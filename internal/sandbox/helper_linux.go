@@ -155,14 +155,14 @@ func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int, pre *prepar
 	// Signals that arrive during setup are queued and forwarded once the
 	// target exists.
 	fwd := pre.forwarder()
-	writable, err := enterNamespaces(h, pre != nil && pre.privateNS)
+	writable, tw, err := enterNamespaces(h, pre != nil && pre.privateNS)
 	if err != nil {
 		return 0, err
 	}
 	if err := confine(h, writable); err != nil {
 		return 0, err
 	}
-	pid, err := startTarget(h)
+	pid, err := startGuarded(h, tw)
 	if err != nil {
 		return 0, err
 	}
@@ -178,13 +178,68 @@ func runHelper(h *helperArgs, inherited map[int]bool, statusFD *int, pre *prepar
 		// hears of the end (it would die with this PID namespace when we
 		// exit, which the launcher then need not wait for); say how much
 		// that was, for the audit record, and the target's status.
-		n := leftover()
+		n := -1 // unknown without lockdown's own /proc
+		if h.tier == Lockdown {
+			n = leftover()
+		}
 		endRun(inherited, h.reportFD)
-		unix.Write(h.reportFD, []byte(strconv.Itoa(code)+" "+strconv.Itoa(n)))
+		unix.Write(h.reportFD, []byte(endReport(code, n, tw)))
 		unix.Close(h.reportFD)
 	}
 	return code, err
 }
+
+// startGuarded starts the target with the pins' tripwire armed (tw nil:
+// nothing pinned): an event already queued fails the helper before the
+// target exists; one that arrives later kills every process of the run.
+// The wire's goroutine may see an event before the fork (its kill then
+// reaches nobody): the check after the fork kills the target then.
+func startGuarded(h *helperArgs, tw *tripwire) (int, error) {
+	if tw == nil {
+		return startTarget(h)
+	}
+	if pin, ok := tw.poll(); ok {
+		return 0, replacedBeforeStart(pin)
+	}
+	killAll := func() { unix.Kill(-1, unix.SIGKILL) }
+	tw.arm(killAll)
+	pid, err := startTarget(h)
+	if err != nil {
+		return 0, err
+	}
+	if _, ok := tw.tripped(); ok {
+		killAll()
+	}
+	return pid, nil
+}
+
+func replacedBeforeStart(pin string) error {
+	if pin == "" {
+		return errors.New("the watch on the pinned files lost events before the target started")
+	}
+	return fmt.Errorf("pinned file %s was replaced before the target started", pin)
+}
+
+// endReport is the report: "CODE LEFTOVER", then, if the pins' tripwire
+// stopped the run, a line "replaced PATH" (the pinned path whose name
+// changed) or "lost-events".
+func endReport(code, leftover int, tw *tripwire) string {
+	s := strconv.Itoa(code) + " " + strconv.Itoa(leftover)
+	if tw != nil {
+		if pin, ok := tw.tripped(); ok && pin == "" {
+			s += "\n" + reportLost
+		} else if ok {
+			s += "\n" + reportReplaced + pin
+		}
+	}
+	return s
+}
+
+// The end report's trip lines (endReport).
+const (
+	reportReplaced = "replaced "
+	reportLost     = "lost-events"
+)
 
 // checkInherited: every descriptor the arguments name came from the
 // launcher, and the target's is a regular file.
@@ -212,49 +267,50 @@ func checkInherited(h *helperArgs, inherited map[int]bool) error {
 // enterNamespaces builds the run's view: a private mount namespace
 // (unless a warm helper made it already: privateNS) with lockdown's
 // mounts (returning the writable paths) and its network namespace, then
-// the pins over it.
-func enterNamespaces(h *helperArgs, privateNS bool) ([]string, error) {
+// the pins over it, guarded by the returned tripwire (nil: no pins).
+func enterNamespaces(h *helperArgs, privateNS bool) ([]string, *tripwire, error) {
 	if (h.tier == Lockdown || len(h.pins) > 0) && !privateNS {
 		if err := enterPrivateMountNS(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	// PID 1 of a fresh PID namespace: the target is its only child, and
 	// when we exit the kernel kills whatever the target left behind.
 	if unix.Getpid() != 1 {
-		return nil, errors.New("refusing to run: not the first process of a new PID namespace (the helper only runs under envseal's sandbox)")
+		return nil, nil, errors.New("refusing to run: not the first process of a new PID namespace (the helper only runs under envseal's sandbox)")
 	}
 	var writable []string
 	if h.tier == Lockdown {
 		if h.cwd == "" {
 			wd, err := os.Getwd()
 			if err != nil {
-				return nil, fmt.Errorf("working directory: %w", err)
+				return nil, nil, fmt.Errorf("working directory: %w", err)
 			}
 			if err := checkDir(wd); err != nil || wd == "/" {
-				return nil, fmt.Errorf("working directory %q cannot be made writable", wd)
+				return nil, nil, fmt.Errorf("working directory %q cannot be made writable", wd)
 			}
 			h.cwd = wd
 		}
 		var err error
 		if writable, err = lockdownMounts(h); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !h.network {
 			if err := enterPrivateNetNS(); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
 	// From here on nothing privileged is left to do.
 	// Pins go last, over whatever the mounts above put at their paths
 	// (a pinned file in the cwd lies in the re-bound writable tree).
-	if err := servePins(h, func(p string) bool {
+	tw, err := servePins(h, func(p string) bool {
 		return h.tier == Lockdown && coveredByLockdown(p, append([]string{h.cwd}, h.rw...), h.hide)
-	}); err != nil {
-		return nil, err
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	return writable, nil
+	return writable, tw, nil
 }
 
 // confine drops what the helper held for the setup and applies the

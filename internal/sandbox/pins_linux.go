@@ -30,11 +30,31 @@ import (
 // image: its descriptor goes to h.targetFD's number, which startTarget
 // execs, so the target runs from its real path (a pin that was skipped
 // leaves the sealed memfd there).
-func servePins(h *helperArgs, covered func(string) bool) error {
+//
+// Each served path is guarded by the returned tripwire (tripwire_linux.go)
+// from before its mount on: the mount holds the file's dentry, and the
+// agent, in another mount namespace, can still unlink or rename that
+// name, after which the path inside the run names the agent's file.
+func servePins(h *helperArgs, covered func(string) bool) (*tripwire, error) {
 	pins := h.pins
 	if len(pins) == 0 {
-		return nil
+		return nil, nil
 	}
+	tw, err := newTripwire()
+	if err != nil {
+		return nil, fmt.Errorf("pinned files: %w", err)
+	}
+	if err := mountPins(h, tw, covered); err != nil {
+		tw.close()
+		return nil, err
+	}
+	return tw, nil
+}
+
+// mountPins copies the pins to a detached tmpfs and mounts each copy over
+// its path, guarding the path with tw first.
+func mountPins(h *helperArgs, tw *tripwire, covered func(string) bool) error {
+	pins := h.pins
 	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return fmt.Errorf("pinned files: %w", os.NewSyscallError("fsopen(tmpfs)", err))
@@ -79,6 +99,12 @@ func servePins(h *helperArgs, covered func(string) bool) error {
 				err = errors.New("no longer a regular file")
 			}
 			return fmt.Errorf("pinned file %s changed before the run: %w", p.path, err)
+		}
+		// Watched before it is mounted: a swap from here on trips the
+		// wire; one before lands under the mount, which serves the copy.
+		if err := tw.guard(p.path); err != nil {
+			unix.Close(tree)
+			return fmt.Errorf("pinned file %s: %w", p.path, err)
 		}
 		err = unix.MoveMount(tree, "", unix.AT_FDCWD, p.path, unix.MOVE_MOUNT_F_EMPTY_PATH)
 		if err == nil && p.path == h.execPin {

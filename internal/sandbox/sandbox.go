@@ -159,6 +159,29 @@ func (e *HelperError) Error() string { return "sandbox helper: " + e.Msg }
 // Is makes errors.Is(err, ErrHelper) true.
 func (e *HelperError) Is(target error) bool { return target == ErrHelper }
 
+// ErrPinReplaced is matched (errors.Is) by *PinReplacedError.
+var ErrPinReplaced = errors.New("pinned file replaced during the run")
+
+// PinReplacedError: the pins' tripwire stopped the run — a pinned path
+// (Path) was unlinked, renamed or replaced, or one of its directories
+// renamed or removed, while the run was going, and every process of the
+// run was SIGKILLed. Path is empty when the watch lost events (its queue
+// overflowed), which stops the run the same way. It matches
+// ErrPinReplaced.
+type PinReplacedError struct {
+	Path string
+}
+
+func (e *PinReplacedError) Error() string {
+	if e.Path == "" {
+		return "the watch on the pinned files lost events while the run was going (a pinned file may have been replaced); the run was stopped"
+	}
+	return "pinned file " + e.Path + " was replaced while the run was going; the run was stopped"
+}
+
+// Is makes errors.Is(err, ErrPinReplaced) true.
+func (e *PinReplacedError) Is(target error) bool { return target == ErrPinReplaced }
+
 // helperPrefix starts every line the helper writes on stderr.
 const helperPrefix = "envseal " + HelperArg + ": "
 

@@ -66,6 +66,9 @@ func Covered(o Options, path string) bool { return false }
 // Leftover is unknown here.
 func (h *Handle) Leftover() int { return -1 }
 
+// Tripped is nil: nothing is pinned on this OS.
+func (h *Handle) Tripped() error { return nil }
+
 // Warm is a pre-started helper stage; there is none on this OS.
 type Warm struct{}
 

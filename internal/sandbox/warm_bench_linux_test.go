@@ -5,6 +5,7 @@ package sandbox
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -16,7 +17,9 @@ import (
 // timer, as the broker prepares it between runs). warm-report stops at
 // the helper's report of the status (Handle.Ended), as a contained broker
 // run does, and reaps the helper outside the timer. bare is /bin/true
-// started directly, the baseline.
+// started directly, the baseline. The -pinned runs serve the image at its
+// real path (the exec pin every contained run of envseal run has,
+// exepin.go), watched by the pins' tripwire.
 func BenchmarkContainedTrue(b *testing.B) {
 	img := sealedImage(&testing.T{}, "/bin/true")
 	dir, hidden := b.TempDir(), b.TempDir()
@@ -25,12 +28,25 @@ func BenchmarkContainedTrue(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer devnull.Close()
-	run := func(b *testing.B, warm *Warm, report bool) {
+	truePath, err := filepath.EvalSymlinks("/bin/true")
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B, warm *Warm, report, pinned bool) {
 		cmd := &exec.Cmd{Args: []string{"true"}, Dir: dir, Env: []string{"PATH=/usr/bin:/bin", "GORACE=" + os.Getenv("GORACE")}}
 		if err := img.Prepare(cmd); err != nil {
 			b.Fatal(err)
 		}
-		h, err := Wrap(cmd, self, Options{Tier: Lockdown, Network: true, NoTTY: true, Hide: []string{hidden}})
+		o := Options{Tier: Lockdown, Network: true, NoTTY: true, Hide: []string{hidden}}
+		if pinned {
+			f, err := img.OpenImage()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			o.Pins = []Pin{{Path: truePath, Mode: 0o111, File: f, Exec: true}}
+		}
+		h, err := Wrap(cmd, self, o)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -73,13 +89,16 @@ func BenchmarkContainedTrue(b *testing.B) {
 	})
 	b.Run("cold", func(b *testing.B) {
 		for b.Loop() {
-			run(b, nil, false)
+			run(b, nil, false, false)
 		}
 	})
-	for _, report := range []bool{false, true} {
+	for _, c := range []struct{ report, pinned bool }{{false, false}, {false, true}, {true, false}, {true, true}} {
 		name := "warm"
-		if report {
+		if c.report {
 			name = "warm-report"
+		}
+		if c.pinned {
+			name += "-pinned"
 		}
 		b.Run(name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
@@ -89,7 +108,7 @@ func BenchmarkContainedTrue(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				run(b, w, report)
+				run(b, w, c.report, c.pinned)
 			}
 		})
 	}

@@ -19,12 +19,14 @@ import (
 // Handle follows one wrapped command through its start.
 type Handle struct {
 	r, w   *os.File // status pipe; nil for the standard tier
-	rr, rw *os.File // report pipe (lockdown): how the run ended
-	// What the report said (read once): the target's status and the
-	// processes left when it exited.
+	rr, rw *os.File // report pipe (lockdown, or pinned files): how the run ended
+	// What the report said (read once): the target's status, the
+	// processes left when it exited, and whether the pins' tripwire
+	// stopped the run.
 	read           bool
 	code, leftover int
 	codeOK         bool
+	tripped        *PinReplacedError
 }
 
 // Wrap rewrites cmd — already prepared by exeseal.Sealed.Prepare, with
@@ -75,7 +77,7 @@ func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 	if err != nil {
 		return nil, err
 	}
-	handle, err := addPipes(cmd, h, o.Tier)
+	handle, err := addPipes(cmd, h, o.Tier == Lockdown || len(o.Pins) > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -150,9 +152,10 @@ func wrapArgs(cmd *exec.Cmd, self string, o Options) (*helperArgs, *syscall.SysP
 	return h, sys, nil
 }
 
-// addPipes appends the write ends of the status pipe and, for lockdown,
-// the report pipe to cmd.ExtraFiles; the handle keeps both ends.
-func addPipes(cmd *exec.Cmd, h *helperArgs, tier Tier) (*Handle, error) {
+// addPipes appends the write ends of the status pipe and, with report
+// (lockdown, or pinned files), the report pipe to cmd.ExtraFiles; the
+// handle keeps both ends.
+func addPipes(cmd *exec.Cmd, h *helperArgs, report bool) (*Handle, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("sandbox status pipe: %w", err)
@@ -160,7 +163,7 @@ func addPipes(cmd *exec.Cmd, h *helperArgs, tier Tier) (*Handle, error) {
 	h.statusFD = 3 + len(cmd.ExtraFiles)
 	cmd.ExtraFiles = append(cmd.ExtraFiles, w)
 	handle := &Handle{r: r, w: w}
-	if tier == Lockdown {
+	if report {
 		rr, rw, err := os.Pipe()
 		if err != nil {
 			r.Close()
@@ -325,13 +328,14 @@ func (h *Handle) Close() error {
 	return nil
 }
 
-// Ended waits, after AfterStart, for the lockdown helper's report on how
-// the run ended. The helper sends it once the target has exited, every
+// Ended waits, after AfterStart, for the helper's report on how the run
+// ended (lockdown, or a run with pinned files). The helper sends it once the target has exited, every
 // other process of the run has been killed and reaped, and its own copies
 // of the run's descriptors are closed — before the helper itself exits
 // (its namespaces' teardown is then no longer on the run's path; reap it
 // with cmd.Wait all the same). code is the target's status (its exit code,
-// or 128+N for signal N); ok is false without a report (not lockdown, or
+// or 128+N for signal N: 137 when the pins' tripwire killed it, see
+// Tripped); ok is false without a report (neither lockdown nor pins, or
 // the helper died first), and cmd.Wait's status then counts.
 func (h *Handle) Ended() (code int, ok bool) {
 	if h == nil {
@@ -353,7 +357,24 @@ func (h *Handle) Leftover() int {
 	return h.leftover
 }
 
-// readReport reads the report pipe to EOF once: "CODE LEFTOVER".
+// Tripped reports, after the run ended (Ended, or cmd.Wait), whether the
+// pins' tripwire stopped it (tripwire_linux.go): a *PinReplacedError
+// naming the pinned path whose name was unlinked, renamed or replaced
+// while the run was going (every process of the run was SIGKILLed at
+// once), or nil.
+func (h *Handle) Tripped() error {
+	if h == nil {
+		return nil
+	}
+	h.readReport()
+	if h.tripped == nil {
+		return nil
+	}
+	return h.tripped
+}
+
+// readReport reads the report pipe to EOF once: "CODE LEFTOVER", and a
+// second line if the tripwire stopped the run (endReport).
 func (h *Handle) readReport() {
 	if h.read {
 		return
@@ -366,16 +387,27 @@ func (h *Handle) readReport() {
 		h.rw.Close()
 		h.rw = nil
 	}
-	b, _ := io.ReadAll(io.LimitReader(h.rr, 64))
+	b, _ := io.ReadAll(io.LimitReader(h.rr, 64+unix.PathMax))
 	h.rr.Close()
 	h.rr = nil
-	f := strings.Fields(string(b))
+	line, trip, hasTrip := strings.Cut(string(b), "\n")
+	switch {
+	case !hasTrip:
+	case trip == reportLost:
+		h.tripped = &PinReplacedError{}
+	case strings.HasPrefix(trip, reportReplaced) && len(trip) > len(reportReplaced):
+		h.tripped = &PinReplacedError{Path: trip[len(reportReplaced):]}
+	default:
+		// A report we cannot read: the run did not end as it should.
+		h.tripped = &PinReplacedError{}
+	}
+	f := strings.Fields(line)
 	if len(f) != 2 {
 		return
 	}
 	code, err1 := strconv.Atoi(f[0])
 	n, err2 := strconv.Atoi(f[1])
-	if err1 != nil || err2 != nil || code < 0 || n < 0 {
+	if err1 != nil || err2 != nil || code < 0 || n < -1 {
 		return
 	}
 	h.code, h.codeOK, h.leftover = code, true, n

@@ -144,13 +144,13 @@ func rawRunUntilResult(t *testing.T, sock string) *net.UnixConn {
 // human runs 'envseal lock'), then allows the run; later prompts only
 // allow.
 type lockingApprover struct {
-	srv    **Server
+	srv    atomic.Pointer[Server] // set after the broker starts (the socket is no happens-before edge)
 	locked atomic.Bool
 }
 
 func (a *lockingApprover) Approve(ctx context.Context, r *approve.Request) (approve.Decision, error) {
 	if !a.locked.Swap(true) {
-		(*a.srv).Lock()
+		a.srv.Load().Lock()
 	}
 	return approve.AllowOnce, nil
 }
@@ -160,9 +160,10 @@ func (a *lockingApprover) Approve(ctx context.Context, r *approve.Request) (appr
 // the broker is locked; once it is unlocked again the cache fills as
 // before (the control).
 func TestLockedBrokerKeepsNoAutomaton(t *testing.T) {
-	var srv *Server
-	tb := startBroker(t, approve.AllowOnce, func(c *Config) { c.Approver = &lockingApprover{srv: &srv} })
-	srv = tb.srv
+	la := &lockingApprover{}
+	tb := startBroker(t, approve.AllowOnce, func(c *Config) { c.Approver = la })
+	la.srv.Store(tb.srv)
+	srv := tb.srv
 	run := func() {
 		t.Helper()
 		c, err := client.Dial(tb.sock)
