@@ -15,6 +15,9 @@
 # code into a tmux pane, exactly as a human would.
 #
 #   SIZE_MIB=1024 RUNS=5 bash bench/scrub.sh
+#
+# BASE=<git revision> also builds that revision's envseal and adds its two
+# runs to the same hyperfine run (an A/B under the same load).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
@@ -31,6 +34,11 @@ sock="envseal-scrub-$$"
 trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 CGO_ENABLED=0 go build -o "$work/envseal" ./cmd/envseal
 es="$work/envseal"
+if [ -n "${BASE:-}" ]; then
+	mkdir "$work/base"
+	git archive "$BASE" | tar -x -C "$work/base"
+	(cd "$work/base" && CGO_ENABLED=0 go build -o "$work/envseal-base" ./cmd/envseal)
+fi
 export ENVSEAL_HOME="$work/vault"
 # A runtime dir of our own: never the user's broker in /run/user/UID.
 export XDG_RUNTIME_DIR="$work/xdg"
@@ -94,6 +102,11 @@ ten="--secret S0 --secret S1 --secret S2 --secret S3 --secret S4 --secret S5 --s
 # 64 MiB each, so `-- cat BIG` would be refused.
 run10="$es run --passphrase-fd 3 $ten -- cat 3<$work/pass <$work/big"
 runkey="$es run --passphrase-fd 3 --secret KEY -- cat 3<$work/pass <$work/big"
+base10="" basekey=""
+if [ -n "${BASE:-}" ]; then
+	base10="${run10/#$es /$work/envseal-base }"
+	basekey="${runkey/#$es /$work/envseal-base }"
+fi
 
 # The measurement runs in a tmux pane: its first run of each command asks
 # for approval there and the code is typed in as a human would ("allow
@@ -104,6 +117,9 @@ set -euo pipefail
 sh -c '$run10 > /dev/null'
 sh -c '$runkey > /dev/null'
 MEASURE
+if [ -n "${BASE:-}" ]; then
+	printf '%s\n' "sh -c '$base10 > /dev/null'" "sh -c '$basekey > /dev/null'" >> "$work/measure.sh"
+fi
 if [ -z "${NO_GOBENCH:-}" ]; then
 echo "## go test -bench (internal/redact)"
 echo
@@ -121,10 +137,15 @@ n10="$(sh -c "$run10" 2>"$work/err10" | grep -o '\[envseal:S[0-9]\]' | wc -l)"
 nkey="$(sh -c "$runkey" 2>/dev/null | grep -o '\[envseal:KEY\]' | wc -l)"
 echo "markers per MiB of output: 10 secrets $((n10 / size_mib)) (110 forms planted), 64 KiB key $((nkey / size_mib)) (3 fragments planted)"
 echo
+base=()
+if [ -n "$base10" ]; then
+	base=("sh -c '$base10 > /dev/null'" "sh -c '$basekey > /dev/null'")
+fi
 hyperfine -N -w 1 -r "${RUNS:-5}" --export-markdown "$work/e2e.md" \
 	"sh -c 'cat $work/big | cat > /dev/null'" \
 	"sh -c '$run10 > /dev/null'" \
 	"sh -c '$runkey > /dev/null'" \
+	"${base[@]}" \
 	"sh -c '$es policy list --passphrase-fd 3 3<$work/pass > /dev/null'" >/dev/null
 sed "s|$work|\$WORK|g; s|--secret S0 .*--secret S9|--secret S0 … --secret S9|" "$work/e2e.md"
 echo
@@ -134,7 +155,7 @@ echo
 echo "(the \`policy list\` row is the Argon2id unlock every direct-mode \`envseal run\` above includes)"
 MEASURE
 tmux -L "$sock" new-session -d -s measure -x 220 -y 60 \
-	"work=$work es=$es size_mib=$size_mib RUNS=${RUNS:-5} run10='$run10' runkey='$runkey' bash $work/measure.sh > $work/results 2> $work/measure.err; touch $work/done; sleep 5"
+	"work=$work es=$es size_mib=$size_mib RUNS=${RUNS:-5} run10='$run10' runkey='$runkey' base10='$base10' basekey='$basekey' bash $work/measure.sh > $work/results 2> $work/measure.err; touch $work/done; sleep 5"
 answered=""
 for _ in $(seq 9000); do
 	[ -e "$work/done" ] && break

@@ -189,6 +189,79 @@ func TestLargeValueSplitEverywhere(t *testing.T) {
 	}
 }
 
+// TestLargeValueShortestFragmentsAtEveryPhase: fragments of exactly
+// fragMin bytes of a value's piece texts (raw, base64 at each alignment,
+// hex), some with a line break inside, some in the URL alphabet or upper
+// case, each after filler of every length from 0 to 2*pstep, so a
+// fragment starts at every offset from the stream's samples: each is
+// replaced, in one write and split in small writes (the sample nearest a
+// fragment's end is found through the backward half of seed's window;
+// the URL alphabet through bloomAddVariants).
+func TestLargeValueShortestFragmentsAtEveryPhase(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	v := pemSecret(r, 4<<10)
+	m, err := NewMatcher([]Secret{{Name: "KEY", Value: v}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := pieceTexts(v)
+	var folded [][]byte
+	for _, tx := range texts {
+		folded = append(folded, foldBytes(tx))
+	}
+	var in []byte
+	frags := 0
+	for pad := 0; pad <= 2*pstep; pad++ {
+		for ti, tx := range texts {
+			tx = squeeze(tx)
+			if len(tx) < fragMin+200 {
+				continue
+			}
+			i := 200 + r.IntN(len(tx)-fragMin-200)
+			f := bytes.Clone(tx[i : i+fragMin])
+			switch (pad + ti) % 4 {
+			case 1:
+				f = bytes.ReplaceAll(bytes.ReplaceAll(f, []byte("+"), []byte("-")), []byte("/"), []byte("_"))
+			case 2:
+				f = bytes.ToUpper(f)
+			}
+			if (pad+ti)%3 == 0 {
+				k := 1 + r.IntN(fragMin-1)
+				f = append(f[:k:k], append([]byte("\n"), f[k:]...)...)
+			}
+			in = append(in, bytes.Repeat([]byte("#"), pad)...)
+			in = append(append(in, f...), " ;\n"...)
+			frags++
+		}
+	}
+	for _, sizes := range [][]int{nil, {1, 7, 300}, {pstep - 1, 3}} {
+		out := scrubSplit(t, m, in, sizes)
+		if n := leakedFragments(folded, foldOutside(out)); n > 0 {
+			t.Fatalf("writes %v: %d windows of %d fragMin fragments survived", sizes, n, frags)
+		}
+	}
+}
+
+// foldBytes is foldTab applied to a copy of b.
+func foldBytes(b []byte) []byte {
+	b = bytes.Clone(b)
+	for i, c := range b {
+		b[i] = foldTab[c]
+	}
+	return b
+}
+
+// foldOutside folds out except its markers.
+func foldOutside(out []byte) []byte {
+	var r []byte
+	last := 0
+	for _, loc := range markerRE.FindAllIndex(out, -1) {
+		r = append(append(r, foldBytes(out[last:loc[0]])...), out[loc[0]:loc[1]]...)
+		last = loc[1]
+	}
+	return append(r, foldBytes(out[last:])...)
+}
+
 // TestLargeValueNoFalsePositives: ordinary output, and fragments shorter
 // than fragMin, pass untouched.
 func TestLargeValueNoFalsePositives(t *testing.T) {
