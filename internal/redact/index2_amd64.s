@@ -87,3 +87,84 @@ done:
 	NOTQ AX
 	MOVQ AX, ret+40(FP)
 	RET
+
+// func index2AVX2(p *byte, n int, x0, x1, x2 uint64) int
+//
+// index2SSE thirty-two positions at a time (AVX2): the same contract,
+// blocks at 0, 32, 64, … as long as i+33 <= n.
+TEXT ·index2AVX2(SB), NOSPLIT, $0-48
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), DX
+	MOVQ x0+16(FP), X0
+	VPBROADCASTB X0, Y0
+	MOVQ x1+24(FP), X1
+	VPBROADCASTB X1, Y1
+	MOVQ x2+32(FP), X7
+	VPBROADCASTB X7, Y7
+	XORQ AX, AX
+	SUBQ $65, DX
+	JL   vsingle
+
+vpair:
+	// Two blocks an iteration while i+65 <= n.
+	CMPQ AX, DX
+	JG   vsingle
+	VMOVDQU (SI)(AX*1), Y2
+	VMOVDQU 1(SI)(AX*1), Y3
+	VMOVDQU 32(SI)(AX*1), Y4
+	VMOVDQU 33(SI)(AX*1), Y5
+	VPCMPEQB Y0, Y2, Y2
+	VPCMPEQB Y1, Y3, Y8
+	VPCMPEQB Y7, Y3, Y3
+	VPCMPEQB Y0, Y4, Y4
+	VPCMPEQB Y1, Y5, Y9
+	VPCMPEQB Y7, Y5, Y5
+	VPOR Y8, Y3, Y3
+	VPOR Y9, Y5, Y5
+	VPAND Y3, Y2, Y2
+	VPAND Y5, Y4, Y4
+	VPOR Y2, Y4, Y6
+	VPTEST Y6, Y6
+	JNZ  vfoundpair
+	ADDQ $64, AX
+	JMP  vpair
+
+vfoundpair:
+	VPMOVMSKB Y2, BX
+	TESTL BX, BX
+	JNZ  vfound
+	ADDQ $32, AX
+	VPMOVMSKB Y4, BX
+	JMP  vfound
+
+vsingle:
+	// One block while i+33 <= n.
+	ADDQ $32, DX
+vsingle1:
+	CMPQ AX, DX
+	JG   vdone
+	VMOVDQU (SI)(AX*1), Y2
+	VMOVDQU 1(SI)(AX*1), Y3
+	VPCMPEQB Y0, Y2, Y2
+	VPCMPEQB Y1, Y3, Y8
+	VPCMPEQB Y7, Y3, Y3
+	VPOR Y8, Y3, Y3
+	VPAND Y3, Y2, Y2
+	VPMOVMSKB Y2, BX
+	TESTL BX, BX
+	JNZ  vfound
+	ADDQ $32, AX
+	JMP  vsingle1
+
+vfound:
+	VZEROUPPER
+	BSFL BX, BX
+	ADDQ BX, AX
+	MOVQ AX, ret+40(FP)
+	RET
+
+vdone:
+	VZEROUPPER
+	NOTQ AX
+	MOVQ AX, ret+40(FP)
+	RET

@@ -10,7 +10,9 @@ import (
 // bytes.Index, and index2Or with a plain loop: every length up to 100, the needle at every position
 // (block edges included: 15, 16, 31, 32, the last byte), half needles
 // (c0 at the end, c1 at the start), and random text.
-func TestIndex2(t *testing.T) {
+func TestIndex2(t *testing.T) { testIndex2(t) }
+
+func testIndex2(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 2))
 	check := func(b []byte) {
 		want := bytes.Index(b, []byte("\n0"))
