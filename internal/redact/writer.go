@@ -80,9 +80,11 @@ type Writer struct {
 	block     int
 	cooldown  int // bytes to scan before trying the filter again
 	skipFails int
-	out       []byte
-	err       error
-	closed    bool
+	// replaced: a match was replaced since the filter last ran.
+	replaced bool
+	out      []byte
+	err      error
+	closed   bool
 }
 
 // NewWriter returns a Writer that writes the scrubbed stream to dst. Close
@@ -333,7 +335,15 @@ func (w *Writer) filterStep(i int) (from, limit int, direct, cleared bool) {
 		i += n
 		limit, direct = max(2*w.d.maxLen, 64), true
 	}
-	if !ok || n < max(4*w.d.maxLen, 256) {
+	near := !ok || n < max(4*w.d.maxLen, 256)
+	if near && ok && w.replaced {
+		// A maybe soon after a replaced occurrence is most likely the
+		// next one (a program printing a value in several forms in a
+		// row): the short exact scan below, not a cooldown.
+		near = false
+	}
+	w.replaced = false
+	if near {
 		// Output that keeps looking like a secret (or is one): stop paying
 		// for the filter for a while, longer each time in a row. A maybe a
 		// few patterns' length on costs only the short exact scan above:
@@ -578,6 +588,7 @@ func (w *Writer) commit() {
 		w.m.hit(int(w.candSecret))
 	}
 	w.done, w.pos, w.state, w.cand = w.candEnd, w.candEnd, w.d.root, false
+	w.replaced = true
 }
 
 // emit writes stream bytes [from, to).
