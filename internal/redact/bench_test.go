@@ -132,15 +132,7 @@ func BenchmarkScrubMem(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(data)))
-			cpu := cpuTime()
-			for b.Loop() {
-				w := m.NewWriter(io.Discard)
-				for i := 0; i < len(data); i += 64 << 10 {
-					w.Write(data[i:min(i+64<<10, len(data))])
-				}
-				w.Close()
-			}
-			reportCPU(b, cpu)
+			scrubLoop(b, m, data, 64<<10)
 		})
 	}
 }
@@ -195,15 +187,7 @@ func BenchmarkScrubLarge(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(data)))
-			cpu := cpuTime()
-			for b.Loop() {
-				w := m.NewWriter(io.Discard)
-				for i := 0; i < len(data); i += 64 << 10 {
-					w.Write(data[i:min(i+64<<10, len(data))])
-				}
-				w.Close()
-			}
-			reportCPU(b, cpu)
+			scrubLoop(b, m, data, 64<<10)
 			// After the loop: b.Loop's first call resets reported metrics.
 			b.ReportMetric(float64(m.pieces.pieceBytes()), "index-bytes")
 		})
@@ -307,17 +291,25 @@ func BenchmarkScrubForms(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(data)))
-			cpu := cpuTime()
-			for b.Loop() {
-				w := m.NewWriter(io.Discard)
-				for i := 0; i < len(data); i += 1 << 20 {
-					w.Write(data[i:min(i+1<<20, len(data))])
-				}
-				w.Close()
-			}
-			reportCPU(b, cpu)
+			scrubLoop(b, m, data, 1<<20)
 		})
 	}
+}
+
+// scrubLoop is the loop of the in-memory benchmarks: data through a
+// fresh Writer of m in writes of size bytes, each op; it reports the CPU
+// time an op took (reportCPU).
+func scrubLoop(b *testing.B, m *Matcher, data []byte, size int) {
+	b.Helper()
+	cpu := cpuTime()
+	for b.Loop() {
+		w := m.NewWriter(io.Discard)
+		for i := 0; i < len(data); i += size {
+			w.Write(data[i:min(i+size, len(data))])
+		}
+		w.Close()
+	}
+	reportCPU(b, cpu)
 }
 
 // reportCPU reports the CPU time per op since start as cpu-ns/op: on a
