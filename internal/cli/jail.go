@@ -48,6 +48,11 @@ func (a *app) jail(o sandbox.JailOptions, argv []string) error {
 		a.warnf("jail layer missing: hide vault: %v", err)
 	}
 	o.BrokerDir, o.SocketName = filepath.Dir(wire.SocketPath()), filepath.Base(wire.SocketPath())
+	// The broker holds every served run's pinned files in this jail
+	// (sandbox/holder_linux.go); the jail registers before the agent starts.
+	o.Register = func(ns string, channel func() (*os.File, error), stop <-chan struct{}) {
+		client.RegisterJail(wire.SocketPath(), ns, channel, stop)
+	}
 	if c, err := client.Dial(wire.SocketPath()); err == nil {
 		c.Close()
 	} else {

@@ -54,6 +54,11 @@ type Request struct {
 	// cannot have been reused yet: the broker opens a pidfd on it to
 	// forward the client's signals.
 	Started func(pid int)
+	// HoldPins, when set (the broker), holds the run's served paths in
+	// place before the sandbox mounts their copies: every registered jail
+	// then refuses to unlink or rename them (sandbox/holder_linux.go).
+	// release is called once the run's processes are gone.
+	HoldPins func(paths []string) (release func(), err error)
 }
 
 // Result is how a run ended.

@@ -60,6 +60,11 @@ func (c *Checkpoint) spawn(ctx context.Context, req *Request, pin *exeseal.Pinne
 	if err := r.newMatcher(); err != nil {
 		return ExitFailed, nil, err
 	}
+	released, err := r.holdPins()
+	if err != nil {
+		return ExitFailed, nil, err
+	}
+	defer released()
 	if err := r.openPipes(); err != nil {
 		return ExitFailed, nil, err
 	}
@@ -346,6 +351,24 @@ func (r *spawnRun) start() error {
 		return failed(fmt.Errorf("start %s: %w", r.pin.Path, err))
 	}
 	return nil
+}
+
+// holdPins holds the served paths in every registered jail
+// (Request.HoldPins) before the sandbox mounts their copies.
+func (r *spawnRun) holdPins() (func(), error) {
+	if r.req.HoldPins == nil || len(r.pins) == 0 {
+		return func() {}, nil
+	}
+	paths := make([]string, len(r.pins))
+	for i, p := range r.pins {
+		paths[i] = p.Path
+	}
+	release, err := r.req.HoldPins(paths)
+	if err != nil {
+		return nil, &Error{Code: ExitFailed, Err: fmt.Errorf("hold the pinned files in place: %w", err),
+			Hint: "nothing ran; if envseal jail was started by an older envseal, restart it"}
+	}
+	return release, nil
 }
 
 // wrap: hardened and lockdown go through the sandbox helper (a re-exec of

@@ -24,6 +24,9 @@ import (
 // exit status HelperExitCode (127). Afterwards the status is the target's: its exit code,
 // or 128+N when signal N killed it.
 func HelperMain(args []string) int {
+	if len(args) > 0 && args[0] == holderFlag {
+		return holderMain(args[1:]) // a jail's pin holder (holder_linux.go)
+	}
 	if len(args) > 0 && args[0] == jailFlag {
 		return jailMain(args[1:]) // `envseal jail`'s stage (jailhelper_linux.go)
 	}

@@ -34,6 +34,14 @@ type JailOptions struct {
 	BrokerDir  string
 	SocketName string
 
+	// Register, when set, is called before the agent starts: it makes
+	// the jail known to the broker (if one answers) before it returns,
+	// and keeps it known (in a goroutine of its own) until stop closes,
+	// handing each broker a channel to the jail's pin holder
+	// (sandbox/holder_linux.go) made by channel. userNS names the jail's
+	// user namespace as /proc/PID/ns/user does ("user:[N]").
+	Register func(userNS string, channel func() (*os.File, error), stop <-chan struct{})
+
 	// RW, when not empty, are the only directories the agent may write
 	// beneath (Landlock); without it writes are not restricted.
 	RW []string

@@ -202,8 +202,31 @@ func JailCommand(self, path string, argv, env []string, o JailOptions) (*exec.Cm
 	// argv[0] is "envseal", not self: cmd/envseal ignores it, and a test
 	// binary standing in for envseal dispatches on it.
 	args := []string{"envseal", HelperArg, jailFlag, "--status-fd", "3"}
+	var ctl, holderEnd, gateR, gateW *os.File
+	if !o.NoNamespaces {
+		// The pin holder's control socket (holder_linux.go): fd 4.
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("jail: %w", os.NewSyscallError("socketpair", err))
+		}
+		ctl, holderEnd = os.NewFile(uintptr(fds[0]), "holder-ctl"), os.NewFile(uintptr(fds[1]), "holder-ctl")
+		if gateR, gateW, err = os.Pipe(); err != nil {
+			ctl.Close()
+			holderEnd.Close()
+			return nil, nil, fmt.Errorf("jail: %w", err)
+		}
+		args = append(args, "--holder-fd", "4", "--gate-fd", "5")
+	}
+	closeCtl := func() {
+		for _, f := range []*os.File{ctl, holderEnd, gateR, gateW} {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}
 	dirs, err := jailDirArgs(o)
 	if err != nil {
+		closeCtl()
 		return nil, nil, err
 	}
 	args = append(args, dirs...)
@@ -212,6 +235,7 @@ func JailCommand(self, path string, argv, env []string, o JailOptions) (*exec.Cm
 	}
 	more, err := jailSocketArgs(path, env, o)
 	if err != nil {
+		closeCtl()
 		return nil, nil, err
 	}
 	args = append(args, more...)
@@ -226,13 +250,15 @@ func JailCommand(self, path string, argv, env []string, o JailOptions) (*exec.Cm
 
 	r, w, err := os.Pipe()
 	if err != nil {
+		closeCtl()
 		return nil, nil, fmt.Errorf("jail status pipe: %w", err)
 	}
 	cmd := &exec.Cmd{Path: self, Args: args, Env: jailEnv(env, o), ExtraFiles: []*os.File{w}}
 	if !o.NoNamespaces {
 		cmd.SysProcAttr = jailNamespaces()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, holderEnd, gateR)
 	}
-	return cmd, &Handle{r: r, w: w}, nil
+	return cmd, &Handle{r: r, w: w, ctl: ctl, ctlChild: holderEnd, gate: gateW, gateChild: gateR}, nil
 }
 
 // jailDirArgs are the helper's --hide, --broker-dir/--socket and --rw

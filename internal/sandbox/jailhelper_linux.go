@@ -11,12 +11,14 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/envseal/envseal/internal/sys"
 )
 
 // The jail helper's command line (built by JailCommand; every value its
 // own argument, anything unexpected an error):
 //
-//	envseal __sandbox_helper --jail --status-fd N --path EXE
+//	envseal __sandbox_helper --jail --status-fd N [--holder-fd N --gate-fd N] --path EXE
 //	    [--hide DIR] [--broker-dir DIR --socket NAME] [--tty PATH]…
 //	    [--private DIR]… [--private-rt DIR]… [--cover-dir DIR]…
 //	    [--cover-file PATH]… [--keep PATH]… [--rw DIR]… [--cwd DIR]
@@ -24,6 +26,8 @@ import (
 //	    -- ARGV0 [ARGS…]
 type jailArgs struct {
 	statusFD     int
+	holderFD     int // the pin holder's control socket (holder_linux.go), or -1
+	gateFD       int // read once the jail is registered with the broker, before the agent starts
 	path         string
 	hide         string
 	brokerDir    string
@@ -44,7 +48,7 @@ type jailArgs struct {
 }
 
 func parseJailArgs(args []string) (*jailArgs, error) {
-	j := &jailArgs{statusFD: -1}
+	j := &jailArgs{statusFD: -1, holderFD: -1, gateFD: -1}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch a {
@@ -75,7 +79,7 @@ func parseJailArgs(args []string) (*jailArgs, error) {
 		}
 		v := args[i+1]
 		i++
-		if a != "--status-fd" && !strings.HasPrefix(v, "/") && a != "--socket" {
+		if a != "--status-fd" && a != "--holder-fd" && a != "--gate-fd" && !strings.HasPrefix(v, "/") && a != "--socket" {
 			return nil, fmt.Errorf("flag %s: %q is not an absolute path", a, v)
 		}
 		switch a {
@@ -85,6 +89,18 @@ func parseJailArgs(args []string) (*jailArgs, error) {
 				return nil, err
 			}
 			j.statusFD = fd
+		case "--holder-fd":
+			fd, err := parseFD(v)
+			if err != nil {
+				return nil, err
+			}
+			j.holderFD = fd
+		case "--gate-fd":
+			fd, err := parseFD(v)
+			if err != nil {
+				return nil, err
+			}
+			j.gateFD = fd
 		case "--path":
 			j.path = v
 		case "--hide":
@@ -162,6 +178,25 @@ func jailMain(args []string) int {
 		}
 	} else if err := jailMounts(j, layer); err != nil {
 		return fail(err)
+	} else if j.holderFD >= 0 && inherited[j.holderFD] {
+		// Before the capabilities go: the holder keeps CAP_SYS_ADMIN in
+		// this namespace, outside the agent's Landlock domain.
+		ctl := os.NewFile(uintptr(j.holderFD), "holder-ctl")
+		err := startHolder(ctl, os.Getuid(), j.rw)
+		ctl.Close()
+		if err := layer("pin holder", err); err != nil {
+			return fail(err)
+		}
+		if err == nil && j.gateFD >= 0 && inherited[j.gateFD] {
+			// Every run the broker serves now has its pinned files held
+			// in this namespace too (the broker held them when the jail
+			// registered): only now may the agent start.
+			b := make([]byte, 1)
+			if n, _ := sys.Retry(func() (int, error) { return unix.Read(j.gateFD, b) }); n != 1 {
+				return fail(errors.New("envseal jail went away before the agent started"))
+			}
+			unix.Close(j.gateFD)
+		}
 	}
 	// From here on nothing privileged is left to do; these two are never
 	// optional (a kept CAP_SYS_ADMIN could unmount every cover).

@@ -52,6 +52,16 @@ func RunJail(self, path string, argv, env []string, o JailOptions, stdin io.Read
 		h.Close()
 		return 0, &JailCloneError{Cause: err}
 	}
+	done := make(chan struct{})
+	defer h.Close()
+	h.openGate(func() {
+		if o.Register == nil {
+			return
+		}
+		if ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", cmd.Process.Pid)); err == nil {
+			o.Register(ns, h.holderChannel, done)
+		}
+	})
 	if err := h.AfterStart(); err != nil {
 		cmd.Wait()
 		var he *HelperError
@@ -60,7 +70,6 @@ func RunJail(self, path string, argv, env []string, o JailOptions, stdin io.Read
 		}
 		return 0, &JailLayerError{Err: err}
 	}
-	done := make(chan struct{})
 	go func() {
 		for {
 			select {

@@ -48,6 +48,12 @@ func Wrap(cmd *exec.Cmd, self string, o Options) (*Handle, error) {
 // AfterStart has nothing to wait for.
 func (h *Handle) AfterStart() error { return nil }
 
+// holderChannel: no jail, so no pin holder.
+func (h *Handle) holderChannel() (*os.File, error) { return nil, ErrUnsupported }
+
+// openGate: no jail helper waits.
+func (h *Handle) openGate(func()) {}
+
 // Close has nothing to release.
 func (h *Handle) Close() error { return nil }
 

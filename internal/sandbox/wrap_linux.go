@@ -27,6 +27,11 @@ type Handle struct {
 	code, leftover int
 	codeOK         bool
 	tripped        *PinReplacedError
+	// A jail's: the pin holder's control socket (holder_linux.go), our
+	// end and the helper's (closed once it started).
+	ctl, ctlChild *os.File
+	// and the gate the helper waits on before it starts the agent.
+	gate, gateChild *os.File
 }
 
 // Wrap rewrites cmd — already prepared by exeseal.Sealed.Prepare, with
@@ -313,13 +318,45 @@ func (h *Handle) AfterStart() error {
 	return nil
 }
 
+// openGate is the outer `envseal jail`'s part once the helper started:
+// once the pin holder runs, register (when register is set) the jail
+// with the broker, then let the helper start the agent. A helper that
+// failed before it started the holder is left to AfterStart to report.
+func (h *Handle) openGate(register func()) {
+	if h == nil || h.ctl == nil {
+		return
+	}
+	h.ctlChild.Close()
+	h.ctlChild = nil
+	h.gateChild.Close()
+	h.gateChild = nil
+	if !awaitHolder(h.ctl) {
+		return
+	}
+	if register != nil {
+		register()
+	}
+	h.gate.Write([]byte{'g'})
+	h.gate.Close()
+	h.gate = nil
+}
+
+// holderChannel makes a new channel to a jail's pin holder
+// (holder_linux.go), for one broker.
+func (h *Handle) holderChannel() (*os.File, error) {
+	if h == nil || h.ctl == nil {
+		return nil, errors.New("this jail has no pin holder")
+	}
+	return newHolderChannel(h.ctl)
+}
+
 // Close releases the status pipe (for a cmd that failed to start). It is
 // safe to call more than once and after AfterStart.
 func (h *Handle) Close() error {
 	if h == nil {
 		return nil
 	}
-	for _, f := range []**os.File{&h.r, &h.w, &h.rr, &h.rw} {
+	for _, f := range []**os.File{&h.r, &h.w, &h.rr, &h.rw, &h.ctl, &h.ctlChild, &h.gate, &h.gateChild} {
 		if *f != nil {
 			(*f).Close()
 			*f = nil

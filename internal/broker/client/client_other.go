@@ -4,6 +4,7 @@ package client
 
 import (
 	"context"
+	"os"
 
 	"github.com/envseal/envseal/internal/broker/wire"
 	"github.com/envseal/envseal/internal/launch"
@@ -27,3 +28,6 @@ func (c *Conn) Store(name, purpose string) (*wire.StoreResultMsg, error) {
 func (c *Conn) Run(context.Context, *launch.Request) (*launch.Result, error) {
 	return nil, &launch.Error{Code: launch.ExitFailed, Err: wire.ErrUnsupported}
 }
+
+// RegisterJail does nothing: there is no jail here.
+func RegisterJail(path, userNS string, channel func() (*os.File, error), stop <-chan struct{}) {}

@@ -21,7 +21,8 @@ import (
 // scrubs output on its way to them. While the run lasts the connection
 // carries signal frames from the client; EOF (the client went away)
 // cancels the run, which terminates the child.
-func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int) {
+func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, p peer) {
+	peerPID := p.pid
 	if len(fds) != 3 {
 		closeFDs(fds)
 		writeError(c, "a run request carries exactly 3 descriptors (stdin, stdout, stderr)")
@@ -57,6 +58,7 @@ func (s *Server) serveRun(c *net.UnixConn, f wire.Frame, fds []int, peerPID int)
 		Network: m.Network, RW: m.RW, Hide: launch.HideDirs(s.cfg.Vault.Dir(), wire.SocketDir()), Pins: m.Pins, Templates: m.Templates,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		RequesterPID: peerPID, Started: child.started,
+		HoldPins: func(paths []string) (func(), error) { return s.holders.hold(p, paths) },
 	}
 	ra := &runAudit{inner: s.cfg.Audit, order: &s.auditOrder}
 	res, err := s.checkpoint(ra).Run(ctx, req)

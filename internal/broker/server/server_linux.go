@@ -49,6 +49,7 @@ type Server struct {
 	refused    atomic.Uint64
 	slots      chan struct{} // the human's own connections
 	jails      budgets       // the jails' connections (fair_linux.go)
+	holders    *holders      // the registered jails' pin holders (holders_linux.go)
 	humans     map[int]int   // pid → requests in flight of an unjailed peer (under mu)
 	self       selfNS        // the broker's user namespace (peer_linux.go)
 	approver   *serialApprover
@@ -81,7 +82,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg: cfg, hardenErr: hardenErr, key: cfg.Key, lastUse: time.Now(), cache: exeseal.NewCache(64),
 		slots: make(chan struct{}, MaxClients), closing: make(chan struct{}),
-		humans: map[int]int{}, self: readSelfNS(),
+		humans: map[int]int{}, self: readSelfNS(), holders: newHolders(),
 	}
 	s.approver = &serialApprover{inner: cfg.Approver, isHuman: s.humanPID, audit: s.auditEvent}
 	if err := mlockKey(s.key); err != nil {
@@ -316,7 +317,9 @@ func (s *Server) handle(c *net.UnixConn, cred *unix.Ucred, p peer) {
 		n := s.approver.withdraw(p.pid)
 		writeFrame(c, wire.TypeWithdrawOK, &wire.WithdrawMsg{Withdrawn: n})
 	case wire.TypeRun:
-		s.serveRun(c, f, fds, int(cred.Pid))
+		s.serveRun(c, f, fds, p)
+	case wire.TypeJail:
+		s.serveJail(c, f, fds, p)
 	case wire.TypeList:
 		closeFDs(fds)
 		s.serveList(c)

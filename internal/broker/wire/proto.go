@@ -44,6 +44,12 @@ const (
 	// sending process (its pid from SO_PEERCRED): sent on a second
 	// connection by a client interrupted while its run waits for the human.
 	TypeWithdraw byte = 'X'
+	// TypeJail (JailMsg + 1 fd, from outside every jail) registers a jail:
+	// the fd is a channel to its pin holder (sandbox/holder_linux.go). The
+	// broker answers TypeOK once it holds there every pinned file of the
+	// runs in progress, and keeps the registration while the connection
+	// stays open.
+	TypeJail byte = 'J'
 
 	TypeResult     byte = 'r' // ResultMsg
 	TypeStatusOK   byte = 't' // StatusMsg
@@ -122,6 +128,21 @@ type StatusMsg struct {
 	Approver string `json:"approver"`
 }
 
+// JailMsg registers a jail (TypeJail): its user namespace, as
+// /proc/PID/ns/user names it.
+type JailMsg struct {
+	UserNS string `json:"user_ns"`
+}
+
+// DecodeJail decodes a TypeJail payload.
+func DecodeJail(p []byte) (*JailMsg, error) {
+	var m JailMsg
+	if err := decodeJSON(p, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
 // WithdrawMsg answers TypeWithdraw: how many prompts were withdrawn (0
 // when the run is past its approval).
 type WithdrawMsg struct {
@@ -167,7 +188,7 @@ func ParseHeader(h []byte) (typ byte, n int, err error) {
 	}
 	typ = h[1]
 	switch typ {
-	case TypeScan, TypeScanOK, TypeWithdraw, TypeWithdrawOK:
+	case TypeScan, TypeScanOK, TypeWithdraw, TypeWithdrawOK, TypeJail:
 	case TypeRun, TypeSignal, TypeStatus, TypeLock, TypeList, TypeStore, TypePolicy,
 		TypeResult, TypeStatusOK, TypeOK, TypeListOK, TypeStoreOK, TypePolicyOK, TypeError:
 	default:
